@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make run` and `make test` (both install into .venv first).
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	# torch/torchvision first, pinned to the releases served from this machine's disk cache
+	$(VPY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VPY) main.py
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q
+
+bench: $(STAMP)
+	$(VPY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info

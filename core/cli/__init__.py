@@ -1,0 +1,58 @@
+"""Headless command line: `python main.py COMMAND ...`.
+
+Subcommands are declared in small modules (one per area) listed in COMMAND_MODULES; each module
+has `register(subparsers)` which adds its commands and sets `func` on each parser. A command
+function takes the parsed args and returns an exit code. Errors derived from MaskworkError are
+printed as one clear line on stderr (exit 2); nothing else is caught, so bugs still show a trace.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import Cancelled, MaskworkError
+
+# One module per area; a missing module is skipped so partial installs still give a CLI.
+COMMAND_MODULES = [
+    "core.cli.io_commands",      # import, export, iou
+    "core.cli.model_commands",   # models, predict, quantize, export-model
+    "core.cli.train_commands",   # train, evaluate
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maskwork",
+        description="Maskwork: segmentation annotation, inference, quantization, training. "
+        "Run without a command to open the desktop app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled as exc:
+        print(f"maskwork: cancelled: {exc}", file=sys.stderr)
+        return 130
+    except MaskworkError as exc:
+        print(f"maskwork {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("maskwork: interrupted; nothing partial was written", file=sys.stderr)
+        return 130

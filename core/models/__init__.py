@@ -1,0 +1,1 @@
+"""Models: registry of declarations, weight loading, inference, int8 quantization, ONNX export."""
