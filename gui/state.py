@@ -1,0 +1,45 @@
+"""The GUI's shared state: one object the window, canvas and panels observe through Qt signals.
+
+It holds references to core objects (Project, ImageAnnotation) and never a second copy of a mask.
+Views call methods here (or core functions) and react to the signals; they never talk to each other.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.annotation import ImageAnnotation
+
+
+class AppState(QObject):
+    project_changed = Signal()          # a project was opened (or closed)
+    image_changed = Signal(str)         # current image switched; arg: file name
+    layer_changed = Signal(object)      # corrected layer edited; arg: (x0, y0, x1, y1) dirty box or None = all
+    prediction_changed = Signal()       # current image's prediction replaced or re-thresholded
+    classes_changed = Signal()          # class list edited (names, colours, added)
+    current_class_changed = Signal(int)
+    model_changed = Signal()            # model name / int8 / threshold changed
+    status_message = Signal(str)        # short text for the status bar
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.project = None                      # core.project.Project | None
+        self.current_name: str | None = None     # file name of the current image
+        self.annotation: ImageAnnotation | None = None
+        self.image: np.ndarray | None = None     # (H, W, 3) uint8 RGB of the current image
+        self.current_class: int = 1
+        self.model_name: str | None = None
+        self.int8: bool = False
+        self.score_threshold: float = 0.5
+        self.last_result = None                  # core.models.results.Result of the current image
+
+    # Small helpers so every view says the same thing the same way.
+    def set_current_class(self, class_id: int) -> None:
+        if class_id != self.current_class:
+            self.current_class = class_id
+            self.current_class_changed.emit(class_id)
+
+    def notify_edit(self, bbox=None) -> None:
+        if self.project is not None and self.current_name is not None:
+            self.project.mark_dirty(self.current_name)
+        self.layer_changed.emit(bbox)
