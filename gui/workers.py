@@ -1,0 +1,81 @@
+"""Run long core work off the GUI thread (QThreadPool) with progress and cancel.
+
+A job is any core function taking `progress` and `cancel` keyword arguments (see core/progress.py).
+Signals are delivered on the GUI thread, so slots may touch widgets. Usage:
+
+    job = Job(core_fn, arg1, kw=...)            # core_fn(arg1, kw=..., progress=..., cancel=...)
+    job.signals.progress.connect(bar.update)    # (done, total, message)
+    job.signals.finished.connect(on_result)     # (result)
+    job.signals.failed.connect(show_error)      # (message: str)
+    job.signals.cancelled.connect(...)
+    start(job); ... job.cancel()
+"""
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from core.errors import Cancelled, MaskworkError
+from core.progress import CancelToken
+
+
+class JobSignals(QObject):
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    item = Signal(object)  # optional intermediate results (e.g. one image of a batch)
+
+
+class Job(QRunnable):
+    def __init__(self, fn, *args, pass_progress: bool = True, **kwargs) -> None:
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.pass_progress = pass_progress
+        self.token = CancelToken()
+        self.signals = JobSignals()
+        self.setAutoDelete(False)  # the caller keeps a reference; signals stay valid until it drops it
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.token.cancelled
+
+    def _progress(self, done: int, total: int, message: str = "") -> None:
+        self.token.check()
+        self.signals.progress.emit(int(done), int(total), str(message))
+
+    def run(self) -> None:  # worker thread
+        try:
+            if self.pass_progress:
+                result = self.fn(*self.args, progress=self._progress, cancel=self.token, **self.kwargs)
+            else:
+                result = self.fn(*self.args, **self.kwargs)
+        except Cancelled:
+            self.signals.cancelled.emit()
+        except MaskworkError as exc:
+            self.signals.failed.emit(str(exc))
+        except MemoryError:
+            self.signals.failed.emit("Out of memory. Close other images or use a smaller model; nothing was lost.")
+        except Exception as exc:  # a bug: show it, keep the window alive, keep the user's work
+            self.signals.failed.emit(
+                f"Unexpected error: {type(exc).__name__}: {exc}\n\nYour work is safe. Details:\n"
+                + traceback.format_exc(limit=6)
+            )
+        else:
+            if self.token.cancelled:
+                self.signals.cancelled.emit()
+            else:
+                self.signals.finished.emit(result)
+
+
+def pool() -> QThreadPool:
+    return QThreadPool.globalInstance()
+
+
+def start(job: Job) -> Job:
+    pool().start(job)
+    return job
