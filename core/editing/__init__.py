@@ -1,0 +1,24 @@
+"""Editing operations on a Layer, each returning an undo record (see records.py, ADR 0002).
+
+Label map: brush_segment, erase_segment, flood_fill, fill_polygon.
+Instances: instance_segment, fill_instance_holes, create_instance, polygon_instance,
+delete_instances, merge_instances, set_instance_class, remove_empty_instances.
+Whole layer: replace_layer. One mouse stroke = one undo step: EditGroup.add(...) then finish(layer).
+"""
+from core.editing.group import EditGroup, merge_window_edits
+from core.editing.instance_ops import (
+    create_instance, delete_instances, edit_instance_window, fill_instance_holes, instance_segment,
+    merge_instances, polygon_instance, remove_empty_instances, replace_layer, set_instance_class,
+)
+from core.editing.label_ops import brush_segment, erase_segment, fill_polygon, flood_fill, paint_window
+from core.editing.records import (
+    BBox, Edit, InstanceMaskEdit, InstancesEdit, LabelMapEdit, LayerEdit, PixelChange, union_bbox,
+)
+
+__all__ = [
+    "BBox", "Edit", "EditGroup", "InstanceMaskEdit", "InstancesEdit", "LabelMapEdit", "LayerEdit",
+    "PixelChange", "brush_segment", "create_instance", "delete_instances", "edit_instance_window",
+    "erase_segment", "fill_instance_holes", "fill_polygon", "flood_fill", "instance_segment",
+    "merge_instances", "merge_window_edits", "paint_window", "polygon_instance", "remove_empty_instances",
+    "replace_layer", "set_instance_class", "union_bbox",
+]
