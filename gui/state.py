@@ -20,6 +20,7 @@ class AppState(QObject):
     current_class_changed = Signal(int)
     model_changed = Signal()            # model name / int8 / threshold changed
     status_message = Signal(str)        # short text for the status bar
+    open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,6 +39,10 @@ class AppState(QObject):
         if class_id != self.current_class:
             self.current_class = class_id
             self.current_class_changed.emit(class_id)
+
+    def request_open(self, name: str) -> None:
+        """Ask the main window to switch to image `name` (it listens to open_requested)."""
+        self.open_requested.emit(name)
 
     def notify_edit(self, bbox=None) -> None:
         if self.project is not None and self.current_name is not None:

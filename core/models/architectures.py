@@ -37,6 +37,15 @@ def _tv(name: str, **extra) -> Callable[[int], nn.Module]:
     return build
 
 
+def _light(name: str) -> Callable[[int], nn.Module]:
+    def build(num_classes: int) -> nn.Module:
+        from core.models import light
+
+        return getattr(light, name)(num_classes)
+
+    return build
+
+
 @dataclass(frozen=True)
 class Architecture:
     name: str
@@ -59,6 +68,11 @@ ARCHITECTURES: dict[str, Architecture] = {
         Architecture("lraspp_mobilenet_v3_large", "semantic", _tv("lraspp_mobilenet_v3_large"),
                      "LR-ASPP MobileNetV3-Large"),
         Architecture("fcn_resnet50", "semantic", _tv("fcn_resnet50", aux_loss=False), "FCN ResNet50"),
+        # light models trained from scratch for the bundled models (core/models/light.py)
+        Architecture("unet_small", "semantic", _light("unet_small"), "U-Net, 16-256 channels (1.9M params)"),
+        Architecture("unet_tiny", "semantic", _light("unet_tiny"), "U-Net, 8-128 channels (0.5M params)"),
+        Architecture("maskrcnn_resnet18_lite", "instance", _light("maskrcnn_resnet18_lite"),
+                     "Mask R-CNN ResNet18 (layers 1-3), 64-ch FPN, small anchors"),
     ]
 }
 

@@ -1,0 +1,130 @@
+"""The big scenes the interactive benchmarks edit, built from real data only:
+
+- semantic: an aerial image and its real label map upscaled to 8000 x 6000 (48 MP), with a
+  "prediction" that is the truth shifted by 7 pixels (so the live IoU has real work to do);
+- instance: 300 real nuclei masks placed on an 8000 x 6000 image, the prediction shifted by (2, 1).
+
+`open_window(scene)` opens it in the real MainWindow (offscreen), through Session.set_project as
+the app does, so edits go through Editor -> core.editing -> AppState.layer_changed -> canvas overlay,
+IoU panel, status bar and image list, exactly as a mouse stroke would.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from bench.common import DATASETS
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+WIDTH, HEIGHT = 8000, 6000
+AERIAL_TILE = "tile1_008"
+N_INSTANCES = 300
+
+
+@dataclass
+class Scene:
+    kind: str                 # "semantic" | "instance"
+    folder: Path
+    name: str
+    annotation: object        # core.annotation.ImageAnnotation
+    classes: object           # core.annotation.ClassList
+
+
+def aerial_classes():
+    from core.annotation import ClassList
+
+    return ClassList.from_list(json.loads((DATASETS / "aerial" / "classes.json").read_text()))
+
+
+def big_label_map() -> np.ndarray:
+    small = np.array(Image.open(DATASETS / "aerial" / "masks" / f"{AERIAL_TILE}.png"))
+    return cv2.resize(small, (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST)
+
+
+def nuclei_masks(limit: int = N_INSTANCES):
+    """Real nuclei masks (largest images first), each placed on a 20-column grid of the big image."""
+    from core.masks import Mask
+
+    data = json.loads((DATASETS / "nuclei" / "val.json").read_text())
+    by_image: dict[int, list] = {}
+    for a in data["annotations"]:
+        by_image.setdefault(a["image_id"], []).append(a)
+    masks = []
+    for image_id in sorted(by_image, key=lambda i: -len(by_image[i])):
+        masks += [Mask.from_rle(a["segmentation"]) for a in by_image[image_id]]
+        if len(masks) >= limit:
+            break
+    return [Mask(HEIGHT, WIDTH, (k % 20) * 390 + 10, (k // 20) * 390 + 10, m.crop)
+            for k, m in enumerate(masks[:limit])]
+
+
+def _write_image(folder: Path, name: str) -> None:
+    """The photo under the overlay: a real aerial image upscaled (JPEG keeps the write fast)."""
+    src = cv2.imread(str(DATASETS / "aerial" / "images" / f"{AERIAL_TILE}.jpg"))
+    cv2.imwrite(str(folder / name), cv2.resize(src, (WIDTH, HEIGHT)), [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+def make_scene(kind: str, root: Path | None = None) -> Scene:
+    from core.annotation import ClassList, ImageAnnotation, Instance, Layer
+
+    folder = Path(tempfile.mkdtemp(prefix=f"bench_{kind}_", dir=root))
+    name = "big.jpg"
+    _write_image(folder, name)
+    if kind == "semantic":
+        gt = big_label_map()
+        ann = ImageAnnotation(name, WIDTH, HEIGHT, corrected=Layer(gt), prediction=Layer(np.roll(gt, 7, axis=1)))
+        classes = aerial_classes()
+    else:
+        masks = nuclei_masks()
+        from core.masks import Mask
+
+        shifted = [Mask(m.height, m.width, m.x0 + 2, m.y0 + 1, m.crop) for m in masks]
+        ann = ImageAnnotation(name, WIDTH, HEIGHT,
+                              corrected=Layer(instances=[Instance(k + 1, 1, m) for k, m in enumerate(masks)]),
+                              prediction=Layer(instances=[Instance(k + 1, 1, m, score=0.9)
+                                                          for k, m in enumerate(shifted)]))
+        classes = ClassList.from_list([{"id": 0, "name": "background", "color": "#000000"},
+                                       {"id": 1, "name": "nucleus", "color": "#FFD700"}])
+    return Scene(kind, folder, name, ann, classes)
+
+
+def quiet_dialogs() -> None:
+    """A modal dialog would block an offscreen benchmark forever: report its text and go on."""
+    from gui.dialogs import messages
+
+    messages.show_error = lambda parent, error, title="Maskwork": print(f"[dialog] {error}")
+    messages.show_info = lambda parent, title, text: print(f"[dialog] {title}: {text[:200]}")
+    messages.ask_save = lambda parent, names: messages.DISCARD
+
+
+def app():
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QApplication
+
+    QStandardPaths.setTestModeEnabled(True)  # never touch the user's settings
+    return QApplication.instance() or QApplication([])
+
+
+def open_window(scene: Scene):
+    """A shown MainWindow with the scene's project open at its big image; returns (app, window)."""
+    from core.project import Project
+    from gui.main_window import MainWindow
+
+    qapp = app()
+    quiet_dialogs()
+    project = Project.open(scene.folder, task=scene.kind, classes=scene.classes)
+    project.set_annotation(scene.name, scene.annotation)
+    window = MainWindow()
+    window.show()
+    qapp.processEvents()
+    window.session.set_project(project)
+    qapp.processEvents()
+    return qapp, window

@@ -1,0 +1,124 @@
+"""CLI commands `import`, `export` and `iou` (see core.io.project_io and core.io.compare_files)."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from core.errors import InputError
+from core.io.atomic import save_json_atomic
+
+
+def cmd_import(args) -> int:
+    from core.io.coco import load_coco
+    from core.io.project_io import import_coco, import_png_folder
+    from core.project import Project
+
+    source = Path(args.source)
+    project = Project.open(args.project)
+    if source.is_file() and source.suffix.lower() == ".json":
+        report = import_coco(project, load_coco(source), overwrite=args.overwrite, task=args.task)
+    elif source.is_dir():
+        report = import_png_folder(project, source, overwrite=args.overwrite, task=args.task)
+    else:
+        raise InputError(f"{source} is neither a COCO .json file nor a folder of PNG masks; check the path.")
+    project.save()
+    print(f"{report.summary()} into {project.root} ({project.task} project, {len(project.classes)} classes)")
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.io.project_io import export_project, select_images
+    from core.project import Project
+
+    project = Project.open(args.project)
+    if not project.has_store:
+        raise InputError(f"{project.root} is not a Maskwork project yet (no .maskwork folder); import or "
+                         "annotate something first.")
+    fmt = args.format or _guess_format(args.out, project.task)
+    names = select_images(project, args.images)
+    report = export_project(project, args.out, fmt, names, layer=args.layer, include_scores=args.scores)
+    print(f"exported {report.summary()} as {fmt} to {args.out}")
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _guess_format(out: str, task: str) -> str:
+    if out.lower().endswith(".json"):
+        return "coco-rle"
+    return "png" if task == "semantic" else "instance-png"
+
+
+def _fmt(v) -> str:
+    return "  n/a " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+
+def _print_result(res: dict) -> None:
+    print(f"{res['task']} comparison over {res['images']} images")
+    if res["task"] == "semantic":
+        for name, v in res["per_class_iou"].items():
+            print(f"  IoU {name:<24} {_fmt(v)}")
+        print(f"  mIoU                         {_fmt(res['mean_iou'])}")
+        print(f"  pixel accuracy               {_fmt(res['pixel_accuracy'])}")
+        if res.get("ignore_index") is not None:
+            print(f"  (pixels of class {res['ignore_index']} in the truth are not counted)")
+    else:
+        print(f"  truth {res['num_gt']}, predicted {res['num_pred']}, matched {res['matched']} "
+              f"(IoU >= {res['iou_threshold']}, score >= {res['score_threshold']})")
+        for key in ("precision", "recall", "f1", "mean_matched_iou"):
+            print(f"  {key:<28} {_fmt(res[key])}")
+        for key in ("AP", "AP50", "AP75"):
+            print(f"  mask {key:<23} {_fmt(res['coco'].get(key))}")
+    for w in res.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def cmd_iou(args) -> int:
+    from core.io.compare_files import compare_paths
+
+    res = compare_paths(args.gt, args.pred, iou_threshold=args.iou_threshold,
+                        score_threshold=args.score_threshold, ignore_index=args.ignore_index)
+    _print_result(res)
+    if args.json:
+        save_json_atomic(args.json, json.loads(json.dumps(res, default=float)), indent=1)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("import", help="import COCO JSON or a folder of PNG masks into a project",
+                              description="Import masks into the corrected layer of a project folder. "
+                              "Existing corrected work is never replaced without --overwrite.")
+    p.add_argument("source", help="COCO instances .json, or a folder of PNG masks (label or instance PNGs)")
+    p.add_argument("project", help="project folder (holds the images; created as a project if needed)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing corrected work")
+    p.add_argument("--task", choices=("semantic", "instance"), help="task of a new project (default: from the source)")
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser("export", help="export a project as COCO JSON or PNG masks",
+                              description="Export annotations: COCO (RLE or polygons) to a .json file, "
+                              "or PNG label maps / 16-bit instance PNGs to a folder.")
+    p.add_argument("project", help="project folder")
+    p.add_argument("out", help="output .json file (COCO) or folder (PNG)")
+    p.add_argument("--format", choices=("coco-rle", "coco-polygon", "png", "instance-png"),
+                   help="default: coco-rle for .json, else png (semantic) or instance-png")
+    p.add_argument("--images", nargs="+", metavar="NAME", help="only these images (names or glob patterns)")
+    p.add_argument("--layer", choices=("corrected", "prediction"), default="corrected")
+    p.add_argument("--scores", action="store_true", help="write instance scores into COCO annotations")
+    p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser("iou", help="score predictions against ground truth (IoU, mIoU, mask AP)",
+                              description="Two COCO files (instances: matching stats and COCO mask AP) or "
+                              "two folders of PNG label maps (per-class IoU, mIoU, pixel accuracy).")
+    p.add_argument("--gt", required=True, help="ground truth: COCO .json or folder of PNG label maps")
+    p.add_argument("--pred", required=True, help="prediction: COCO .json (dataset or results list) or PNG folder")
+    p.add_argument("--iou-threshold", type=float, default=0.5, help="instance matching IoU (default 0.5)")
+    p.add_argument("--score-threshold", type=float, default=0.5, help="instances kept for matching (AP uses all)")
+    p.add_argument("--ignore-index", type=int, default=None,
+                   help="class id not scored (default: 0 when the classes.json names it unlabeled/void)")
+    p.add_argument("--json", help="also write the numbers to this JSON file")
+    p.set_defaults(func=cmd_iou)
+

@@ -1,0 +1,144 @@
+"""`models`, `register-model` and `predict` commands.
+
+    maskwork models
+    maskwork register-model CHECKPOINT [--arch ARCH] [--name NAME] [--classes a,b,c]
+    maskwork predict --model NAME [--int8] [--score-threshold T] IMAGE_OR_DIR... --out OUT
+
+Instance models write one COCO JSON (RLE masks with scores); semantic models write one palette
+PNG label map per image (class colours in the palette).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.annotation import ImageAnnotation, PredictionInfo, Status
+from core.errors import InputError
+from core.progress import CancelToken, TextProgress
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("models", help="list the models, their classes and whether their weights are here")
+    p.set_defaults(func=cmd_models)
+
+    p = subparsers.add_parser("register-model", help="add a trained checkpoint to your models")
+    p.add_argument("checkpoint", help="a .pt file saved by Maskwork, or a torchvision state dict")
+    p.add_argument("--arch", help="architecture of a plain state dict (see `maskwork models`)")
+    p.add_argument("--name", help="name to list it under (default: the file name)")
+    p.add_argument("--classes", help="class names of a plain state dict, comma separated, background first")
+    p.set_defaults(func=cmd_register)
+
+    p = subparsers.add_parser("predict", help="run a model on images; COCO JSON (instances) or label PNGs")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
+    p.add_argument("--model", required=True, help="model name (see `maskwork models`)")
+    p.add_argument("--out", required=True, help="output folder (or a .json file for instance models)")
+    p.add_argument("--int8", action="store_true", help="use the int8-quantized model (CPU)")
+    p.add_argument("--score-threshold", type=float, default=0.5, help="keep objects scoring at least this")
+    p.add_argument("--mask-threshold", type=float, default=0.5, help="soft-mask cut for instance masks")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_models(args) -> int:
+    from core.models.registry import all_models
+    from core.models.weights import model_state
+
+    rows = [("NAME", "TASK", "ARCH", "CLASSES", "STATE")]
+    for spec in all_models():
+        names = [c.name for c in spec.classes if c.id != 0]
+        shown = ", ".join(names[:4]) + (f", ... ({len(names)})" if len(names) > 4 else "")
+        rows.append((spec.name, spec.task, spec.arch, shown, model_state(spec)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[4])
+    return 0
+
+
+def cmd_register(args) -> int:
+    from core.models.user_models import models_file, register_checkpoint
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    spec = register_checkpoint(args.checkpoint, arch=args.arch, name=args.name, classes=classes)
+    print(f"registered {spec.name} ({spec.task}, {spec.arch}, {len(spec.classes)} classes) in {models_file()}")
+    return 0
+
+
+def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
+    """(path, name in the output) for each image; folders give their images, sorted."""
+    from core.images import IMAGE_SUFFIXES
+
+    found = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found += [(p, p.relative_to(path).as_posix()) for p in sorted(path.iterdir())
+                      if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        elif path.is_file():
+            found.append((path, path.name))
+        else:
+            raise InputError(f"{path} does not exist; give image files or folders of images.")
+    if not found:
+        raise InputError(f"no images in {', '.join(inputs)} (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    return found
+
+
+def _unique_stem(name: str, used: set[str]) -> str:
+    stem = Path(name).stem
+    out, n = stem, 1
+    while out in used:
+        n += 1
+        out = f"{stem}_{n}"
+    used.add(out)
+    return out
+
+
+def cmd_predict(args) -> int:
+    from core.models.batch import predict_batch
+    from core.models.predict import Predictor
+
+    files = image_files(args.inputs)
+    if not 0.0 <= args.score_threshold <= 1.0:
+        raise InputError(f"--score-threshold {args.score_threshold} is outside 0..1")
+    predictor = Predictor(args.model, int8=args.int8, device=args.device, progress=TextProgress("weights"))
+    names = {path: name for path, name in files}
+    out = Path(args.out)
+    errors: list = []
+    batch = predict_batch(predictor, [p for p, _ in files], TextProgress(args.model), CancelToken(),
+                          args.score_threshold, args.mask_threshold, errors=errors)
+    info = PredictionInfo(predictor.spec.name, args.int8, None, args.score_threshold)
+    if predictor.task == "instance":
+        written = _write_coco(batch, names, out, predictor, info)
+    else:
+        written = _write_pngs(batch, names, out, predictor)
+    for path, message in errors:
+        print(f"skipped {path}: {message}", file=sys.stderr)
+    print(f"wrote {written}")
+    return 1 if errors else 0
+
+
+def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) -> Path:
+    from core.io.coco import save_json_atomic, to_coco
+
+    target = out if out.suffix.lower() == ".json" else out / "predictions.json"
+    anns = []
+    for path, result in batch:
+        ann = ImageAnnotation(names[path], result.width, result.height, status=Status.PREDICTED)
+        ann.prediction = result.to_layer()
+        ann.prediction_info = PredictionInfo(info.model, info.int8, result.latency_ms, info.score_threshold)
+        anns.append(ann)
+    data = to_coco(anns, predictor.classes, mode="rle", layer="prediction", include_scores=True)
+    data["info"] = {**data.get("info", {}), "description": f"Maskwork predictions of {info.model}",
+                    "score_threshold": info.score_threshold, "int8": info.int8}
+    save_json_atomic(target, data)
+    return target
+
+
+def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
+    from core.io.png import write_classes_json, write_label_png
+
+    out.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for path, result in batch:
+        write_label_png(out / f"{_unique_stem(names[path], used)}.png", result.label_map, predictor.classes)
+    write_classes_json(out / "classes.json", predictor.classes)
+    return out

@@ -1,0 +1,86 @@
+"""Per-image IoU of prediction vs correction over a whole project (the GUI's dataset table).
+
+Only images with both a corrected layer and a prediction are scored. Each row is
+core.metrics.compare_layers on that image; the dataset line sums confusions (semantic) or pools
+instances, as dataset metrics should (never a mean of per-image means).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.annotation import Status
+from core.metrics.compare import compare_layers
+from core.metrics.semantic import SemanticScores
+from core.progress import check, report
+
+
+@dataclass
+class ImageScore:
+    name: str
+    mean_iou: float
+    per_class: dict[int, float] = field(default_factory=dict)
+    matched: int | None = None
+    missed: int | None = None
+    extra: int | None = None
+
+
+@dataclass
+class DatasetReport:
+    scores: list[ImageScore]
+    skipped: int                 # images without a correction or without a prediction
+    dataset_iou: float = math.nan  # semantic: mIoU of the summed confusion; instance: mean over all instances
+
+    def summary(self) -> str:
+        if not self.scores:
+            return (f"No image has both a prediction and a correction yet ({self.skipped} images skipped): "
+                    "run a model, then accept or correct its output.")
+        iou = "-" if math.isnan(self.dataset_iou) else f"{self.dataset_iou:.3f}"
+        return f"{len(self.scores)} images scored, dataset IoU {iou}; {self.skipped} without prediction/correction."
+
+
+def scorable(ann) -> bool:
+    return (ann.prediction is not None and not ann.prediction.is_empty() and not ann.corrected.is_empty()
+            and ann.status == Status.CORRECTED)
+
+
+def score_project(project, names: list[str] | None = None, progress=None, cancel=None) -> DatasetReport:
+    names = list(project.image_names()) if names is None else list(names)
+    class_ids = project.classes.ids()
+    scores, skipped = [], 0
+    confusion, per_instance = None, []
+    for n, name in enumerate(names):
+        check(cancel)
+        ann = project.annotation(name)
+        if not scorable(ann):
+            skipped += 1
+        else:
+            cmp = compare_layers(ann.corrected, ann.prediction, class_ids)
+            row = ImageScore(name, cmp.mean_iou, dict(cmp.per_class))
+            if cmp.instances is not None:
+                m = cmp.instances
+                row.matched, row.missed, row.extra = m.tp, len(m.unmatched_gt), len(m.unmatched_pred)
+                per_instance.extend(float(v) for v in m.per_gt_iou)
+            if cmp.semantic is not None:
+                conf = cmp.semantic.confusion
+                confusion = conf if confusion is None else _add(confusion, conf)
+            scores.append(row)
+        report(progress, n + 1, len(names), name)
+    out = DatasetReport(scores, skipped)
+    if confusion is not None:
+        ids = [c for c in class_ids if c < len(confusion)]
+        out.dataset_iou = SemanticScores.from_confusion(confusion, ids).mean_iou
+    elif per_instance:
+        out.dataset_iou = float(np.mean(per_instance))
+    return out
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sum two confusion matrices that may differ in size (an image used a higher class id)."""
+    k = max(len(a), len(b))
+    out = np.zeros((k, k), np.int64)
+    out[: len(a), : len(a)] += a
+    out[: len(b), : len(b)] += b
+    return out

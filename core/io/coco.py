@@ -1,0 +1,297 @@
+"""Read COCO instance-segmentation JSON into Maskwork annotations, checking every item.
+
+Polygons (merged per object), compressed and uncompressed RLE and crowd regions are decoded with
+pycocotools. Every problem raises InputError naming the file and the item (image id / annotation
+id) and saying what to do. Licences, info and per-image extra fields (license, flickr_url, ...)
+are kept so that an export carries them through. Writing lives in core.io.coco_export.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
+from core.errors import InputError
+from core.images import MAX_PIXELS, image_size
+from core.masks import Mask
+
+IMAGE_KEYS = ("id", "file_name", "width", "height")
+MAX_SIDE = 100_000  # larger "images" are a typo in the JSON, not a real image
+
+
+@dataclass
+class CocoDataset:
+    """A COCO file as Maskwork sees it; `image_ids`/`image_extras` are keyed by file_name."""
+
+    path: Path
+    classes: ClassList
+    annotations: list[ImageAnnotation]
+    image_ids: dict[str, int] = field(default_factory=dict)
+    image_extras: dict[str, dict] = field(default_factory=dict)
+    licenses: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    categories_extra: dict[int, dict] = field(default_factory=dict)  # supercategory etc. by id
+    warnings: list[str] = field(default_factory=list)
+
+    def carry(self) -> dict:
+        """Keyword arguments for core.io.coco_export.to_coco that carry this file's metadata through."""
+        return {"info": self.info, "licenses": self.licenses, "image_extras": self.image_extras,
+                "image_ids": self.image_ids, "categories_extra": self.categories_extra}
+
+
+def _fail(path: Path, where: str, what: str, todo: str) -> InputError:
+    return InputError(f"{path}: {where}: {what}. {todo}")
+
+
+def read_json(path: Path) -> object:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}. Check the path and permissions.") from exc
+    if not raw.strip():
+        raise InputError(f"{path} is empty; it is not a COCO JSON file. Export it again from its source.")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); is it really a JSON file?") from exc
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(raw.rstrip()) - 1 or exc.msg.startswith("Unterminated")
+        hint = "; the file ends early: it was probably truncated while copying" if truncated else ""
+        raise InputError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}){hint}. "
+                         "Fix the file or export it again.") from exc
+
+
+def _int(value, path: Path, where: str, key: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value != int(value):
+        raise _fail(path, where, f"'{key}' is {value!r}, not a whole number", "Fix that value in the file.")
+    if minimum is not None and value < minimum:
+        raise _fail(path, where, f"'{key}' is {value!r}, below {minimum}", "Fix that value in the file.")
+    return int(value)
+
+
+def _require(item, keys, path: Path, where: str) -> dict:
+    if not isinstance(item, dict):
+        raise _fail(path, where, f"expected a JSON object, found {type(item).__name__}", "Fix the file.")
+    missing = [k for k in keys if k not in item]
+    if missing:
+        raise _fail(path, where, f"missing key(s) {', '.join(map(repr, missing))}",
+                    "Every COCO item needs them; fix or re-export the file.")
+    return item
+
+
+def _classes(doc: dict, path: Path) -> tuple[ClassList, dict[int, dict]]:
+    cats = doc.get("categories")
+    if not isinstance(cats, list):
+        raise _fail(path, "top level", "'categories' must be a list", "Add the list of categories.")
+    classes, extra = ClassList(), {}
+    for n, cat in enumerate(cats):
+        where = f"categories[{n}]"
+        _require(cat, ("id", "name"), path, where)
+        cid = _int(cat["id"], path, where, "id", minimum=0)
+        color = cat.get("color")
+        if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
+            color = DEFAULT_COLORS[n % len(DEFAULT_COLORS)]
+        try:
+            classes.add(str(cat["name"]), color, cid)
+        except ValueError as exc:
+            raise _fail(path, f"category id {cid}", str(exc), "Category ids and names must be unique.") from exc
+        extra[cid] = {k: v for k, v in cat.items() if k not in ("id", "name", "color")}
+    return classes, extra
+
+
+def _polygon_rle(seg: list, h: int, w: int, path: Path, where: str) -> dict:
+    polys = []
+    for k, poly in enumerate(seg):
+        if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2:
+            raise _fail(path, where, f"polygon {k} must be a flat list of at least 3 x,y pairs",
+                        "Fix the polygon or remove the annotation.")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in poly):
+            raise _fail(path, where, f"polygon {k} holds a value that is not a finite number",
+                        "Fix the coordinates.")
+        # pycocotools' rasteriser works in time proportional to the coordinates and crashes on huge
+        # ones; a point farther out than the image's own size is a mistake in the file anyway
+        margin = max(h, w)
+        far = next(((x, y) for x, y in zip(poly[0::2], poly[1::2])
+                    if not (-margin <= x <= w + margin and -margin <= y <= h + margin)), None)
+        if far is not None:
+            raise _fail(path, where, f"polygon {k} has the point {far}, far outside the {w}x{h} image",
+                        "Fix the coordinates (they are in pixels of this image).")
+        polys.append([float(v) for v in poly])
+    return mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
+
+
+def _rle(seg: dict, h: int, w: int, path: Path, where: str) -> dict:
+    _require(seg, ("size", "counts"), path, where + " segmentation")
+    size, counts = seg["size"], seg["counts"]
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+        raise _fail(path, where, f"RLE 'size' is {size!r}, expected [height, width]", "Fix the RLE.")
+    if list(size) != [h, w]:
+        raise _fail(path, where, f"mask size {size[0]}x{size[1]} (h x w) does not match its image ({h}x{w})",
+                    "The mask belongs to another image or the image entry has the wrong size; fix one of them.")
+    if isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts):
+            raise _fail(path, where, "RLE counts must be non-negative whole numbers", "Fix the RLE.")
+        if sum(counts) != h * w:
+            raise _fail(path, where, f"RLE counts add up to {sum(counts)} pixels, the image has {h * w}",
+                        "The RLE is damaged or belongs to another image size.")
+        return mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    if isinstance(counts, str):
+        try:
+            rle = {"size": [h, w], "counts": counts.encode("ascii")}
+            mask_utils.area(rle)
+            return rle
+        except (UnicodeEncodeError, ValueError, TypeError) as exc:
+            raise _fail(path, where, f"compressed RLE counts cannot be read ({exc})", "Fix the RLE.") from exc
+    raise _fail(path, where, f"RLE counts is a {type(counts).__name__}", "Use a string or a list of integers.")
+
+
+def decode_segmentation(seg, h: int, w: int, path: Path, where: str) -> Mask:
+    if isinstance(seg, list):
+        if not seg:
+            return Mask.empty(h, w)
+        rle = _polygon_rle(seg, h, w, path, where)
+    elif isinstance(seg, dict):
+        rle = _rle(seg, h, w, path, where)
+    else:
+        raise _fail(path, where, f"'segmentation' is a {type(seg).__name__}",
+                    "Use polygons (list of lists) or an RLE object.")
+    try:
+        full = mask_utils.decode(rle)
+        x, y, bw, bh = (int(v) for v in mask_utils.toBbox(rle))
+    except ValueError as exc:
+        raise _fail(path, where, f"the mask cannot be decoded ({exc})", "Fix the RLE.") from exc
+    # crop with the RLE's own box: no full-image scan per object (thousands of nuclei per file)
+    return Mask.from_crop(h, w, x, y, full[y:y + bh, x:x + bw].astype(bool))
+
+
+def _images(doc: dict, path: Path, image_dir: Path | None) -> list[dict]:
+    images = doc.get("images")
+    if not isinstance(images, list):
+        raise _fail(path, "top level", "'images' must be a list", "A COCO dataset file lists its images.")
+    seen_ids, seen_names = set(), set()
+    for n, img in enumerate(images):
+        _require(img, IMAGE_KEYS, path, f"images[{n}]")
+        iid = img["id"]
+        where = f"image id {iid!r}"
+        if isinstance(iid, bool) or not isinstance(iid, (int, str)):
+            raise _fail(path, f"images[{n}]", f"'id' is {iid!r}", "Image ids must be numbers or strings.")
+        for key in ("width", "height"):
+            v = _int(img[key], path, where, key, minimum=1)
+            if v > MAX_SIDE:
+                raise _fail(path, where, f"'{key}' is {v}, larger than any real image", "Fix the image size.")
+        if int(img["width"]) * int(img["height"]) > MAX_PIXELS:
+            raise _fail(path, where, f"{img['width']}x{img['height']} is above the {MAX_PIXELS // 10**6} MP limit",
+                        "Split such images into tiles (or fix the size if it is a typo).")
+        name = img["file_name"]
+        if not isinstance(name, str) or not name:
+            raise _fail(path, where, f"'file_name' is {name!r}", "Give the image's file name.")
+        if iid in seen_ids:
+            raise _fail(path, where, "the image id is used twice", "Image ids must be unique.")
+        if name in seen_names:
+            raise _fail(path, where, f"file {name!r} is listed twice", "List each image once.")
+        seen_ids.add(iid)
+        seen_names.add(name)
+        if image_dir is not None:
+            _check_image_file(image_dir / name, int(img["width"]), int(img["height"]), path, where)
+    return images
+
+
+def _check_image_file(file: Path, w: int, h: int, path: Path, where: str) -> None:
+    if not file.is_file():
+        raise _fail(path, where, f"image file {file} does not exist",
+                    "Put the images in that folder or give the folder that holds them.")
+    real_w, real_h = image_size(file)
+    if (real_w, real_h) not in ((w, h), (h, w)):
+        raise _fail(path, where, f"the JSON says {w}x{h} but {file} is {real_w}x{real_h} pixels",
+                    "The JSON belongs to other images or the image was resized; use matching files.")
+
+
+def load_coco(json_path: str | Path, image_dir: str | Path | None = None) -> CocoDataset:
+    """Read and check a COCO instances file; masks become the corrected layer (Source.PERSON)."""
+    path = Path(json_path)
+    doc = read_json(path)
+    if isinstance(doc, list):
+        raise InputError(f"{path} is a list: a COCO detection-results file, not a dataset with images and "
+                         "categories. Give the dataset (ground-truth) JSON instead.")
+    if not isinstance(doc, dict):
+        raise InputError(f"{path} holds a JSON {type(doc).__name__}, not a COCO dataset object.")
+    classes, cat_extra = _classes(doc, path)
+    images = _images(doc, path, None if image_dir is None else Path(image_dir))
+    by_id = {img["id"]: img for img in images}
+    layers: dict = {img["id"]: Layer() for img in images}
+    anns = doc.get("annotations", [])
+    if not isinstance(anns, list):
+        raise _fail(path, "top level", "'annotations' must be a list", "Fix the file.")
+    seen = set()
+    for n, ann in enumerate(anns):
+        _require(ann, ("image_id", "category_id", "segmentation"), path, f"annotations[{n}]")
+        aid = ann.get("id", n + 1)
+        where = f"annotation id {aid!r} (annotations[{n}])"
+        if isinstance(aid, bool) or not isinstance(aid, int):
+            raise _fail(path, where, f"'id' is {aid!r}", "Annotation ids must be whole numbers.")
+        if aid in seen:
+            raise _fail(path, where, "the annotation id is used twice", "Annotation ids must be unique.")
+        seen.add(aid)
+        iid = ann["image_id"]
+        if isinstance(iid, bool) or not isinstance(iid, (int, str)) or iid not in by_id:
+            raise _fail(path, where, f"it points at image id {iid!r}, which is not in 'images'",
+                        "Add the image entry or remove the annotation.")
+        cid = ann["category_id"]
+        if isinstance(cid, bool) or not isinstance(cid, int) or cid not in classes:
+            raise _fail(path, where, f"unknown category id {cid!r} (known: {classes.ids()})",
+                        "Add the category to 'categories' or fix the id.")
+        img = by_id[iid]
+        mask = decode_segmentation(ann["segmentation"], int(img["height"]), int(img["width"]), path, where)
+        box = None
+        if mask.is_empty and isinstance(ann.get("bbox"), list) and len(ann["bbox"]) == 4:
+            box = tuple(float(v) for v in ann["bbox"])  # box-only annotation: keep the box
+        score = ann.get("score")
+        layers[iid].instances.append(Instance(
+            id=aid, class_id=cid, mask=mask, box=box, source=Source.PERSON, iscrowd=bool(ann.get("iscrowd", 0)),
+            score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None))
+    licenses, info = doc.get("licenses"), doc.get("info")
+    result = CocoDataset(path=path, classes=classes, annotations=[], categories_extra=cat_extra,
+                         licenses=licenses if isinstance(licenses, list) else [],
+                         info=info if isinstance(info, dict) else {})
+    for key, value, kind in (("licenses", licenses, list), ("info", info, dict)):
+        if value is not None and not isinstance(value, kind):
+            result.warnings.append(f"{path}: '{key}' is not a {kind.__name__} and was left out")
+    for img in images:
+        name = img["file_name"]
+        layer = layers[img["id"]]
+        result.annotations.append(ImageAnnotation(
+            file_name=name, width=int(img["width"]), height=int(img["height"]), corrected=layer,
+            status=Status.CORRECTED if layer.instances else Status.NOT_STARTED))
+        result.image_ids[name] = img["id"]
+        result.image_extras[name] = {k: v for k, v in img.items() if k not in IMAGE_KEYS}
+    return result
+
+
+def masks_as_array(ann: ImageAnnotation) -> np.ndarray:
+    """(N, H, W) bool of the corrected instances, for metrics and tests."""
+    inst = ann.corrected.instances
+    out = np.zeros((len(inst), ann.height, ann.width), bool)
+    for k, i in enumerate(inst):
+        out[k] = i.mask.to_full()
+    return out
+
+
+__all__ = ["CocoDataset", "decode_segmentation", "load_coco", "read_json", "masks_as_array"]
+
+
+def __getattr__(name: str):
+    """to_coco / to_coco_results / save_json_atomic live in their own modules; reachable here too."""
+    if name in ("to_coco", "coco_export", "to_coco_results", "ExportReport"):
+        from core.io import coco_export
+
+        return getattr(coco_export, name)
+    if name == "save_json_atomic":
+        from core.io.atomic import save_json_atomic
+
+        return save_json_atomic
+    raise AttributeError(name)

@@ -1,0 +1,309 @@
+"""Import annotations into a project (COCO JSON, folders of PNG masks) and export them back.
+
+Imports are all-or-nothing: every check (images present, sizes, classes, existing corrected work)
+runs before the first annotation is replaced, so a refused import leaves the project unchanged.
+Existing corrected work is only replaced with `overwrite=True`; predictions are always kept.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from core.annotation import ClassList, ImageAnnotation, Layer, Status
+from core.errors import InputError
+from core.images import image_size
+from core.io import png
+from core.io.atomic import save_json_atomic
+from core.io.coco import CocoDataset
+from core.io.coco_export import ExportReport, coco_export
+from core.project import Project
+
+COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
+
+
+@dataclass
+class ImportReport:
+    images: int = 0
+    objects: int = 0
+    class_remap: dict[int, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"imported {self.images} images, {self.objects} objects"
+        if self.class_remap:
+            text += f"; class ids remapped to the project's {self.class_remap}"
+        return text
+
+
+def _listing(items: list[str], n: int = 5) -> str:
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+# ---- matching files to project images -----------------------------------------------------------
+def _resolver(project: Project):
+    """Find the project image for a file name: exact relative path, else a unique base name/stem."""
+    names = project.image_names()
+    exact = set(names)
+    by_base: dict[str, list[str]] = {}
+    by_stem: dict[str, list[str]] = {}
+    for n in names:
+        p = PurePosixPath(n)
+        by_base.setdefault(p.name, []).append(n)
+        by_stem.setdefault(str(p.with_suffix("")), []).append(n)
+        by_stem.setdefault(p.stem, []).append(n)
+
+    def resolve(file_name: str, stem_only: bool = False) -> str | None:
+        file_name = file_name.replace("\\", "/")
+        if not stem_only:
+            if file_name in exact:
+                return file_name
+            hits = by_base.get(PurePosixPath(file_name).name, [])
+        else:
+            hits = by_stem.get(file_name, []) or by_stem.get(PurePosixPath(file_name).name, [])
+        return hits[0] if len(set(hits)) == 1 else None
+
+    return resolve
+
+
+def merge_classes(project: Project, incoming: ClassList) -> dict[int, int]:
+    """Make the project know every incoming class; returns incoming id -> project id where they differ.
+
+    Classes match by name; a new name keeps its id when free. (Mutates project.classes.)"""
+    if not len(project.classes):
+        for c in incoming:
+            project.classes.add(c.name, c.color, c.id)
+        return {}
+    remap = {}
+    for c in incoming:
+        try:
+            pid = project.classes.by_name(c.name).id
+        except KeyError:
+            pid = project.classes.add(c.name, c.color, None if c.id in project.classes else c.id).id
+        if pid != c.id:
+            remap[c.id] = pid
+    return remap
+
+
+def _check_conflicts(project: Project, names: list[str], overwrite: bool) -> None:
+    if overwrite:
+        return
+    busy = [n for n in names if not project.annotation(n).corrected.is_empty()]
+    if busy:
+        raise InputError(f"{len(busy)} image(s) already have corrected work in {project.root}: {_listing(busy)}. "
+                         "Nothing was imported; pass --overwrite to replace that work, or import into "
+                         "another project.")
+
+
+def _check_size(project: Project, name: str, width: int, height: int, source: str) -> None:
+    w, h = image_size(project.image_path(name))
+    if (w, h) != (width, height):
+        raise InputError(f"{source}: the mask for {name} is {width}x{height} but the image is {w}x{h} pixels. "
+                         "Nothing was imported; use masks made for these images.")
+
+
+def _apply(project: Project, name: str, layer: Layer) -> None:
+    ann = project.annotation(name)
+    ann.corrected = layer
+    ann.status = Status.CORRECTED if not layer.is_empty() else ann.status
+    project.mark_dirty(name)
+
+
+def _to_semantic(ann: ImageAnnotation) -> Layer:
+    """Instances painted into a label map (later objects on top), for semantic projects."""
+    lm = np.zeros((ann.height, ann.width), np.uint16 if any(i.class_id > 255 for i in ann.corrected.instances)
+                  else np.uint8)
+    for inst in ann.corrected.instances:
+        if not inst.mask.is_empty and not inst.iscrowd:
+            lm[inst.mask.y0:inst.mask.y1, inst.mask.x0:inst.mask.x1][inst.mask.crop] = inst.class_id
+    return Layer(label_map=lm)
+
+
+# ---- COCO ---------------------------------------------------------------------------------------
+def _new_project_task(project: Project, task: str | None, default: str) -> None:
+    """A project without store and classes takes its task from the import (or the caller's choice)."""
+    if task is not None:
+        if project.has_store and task != project.task:
+            raise InputError(f"{project.root} is a {project.task} project; it cannot become {task}. "
+                             "Import into a new folder instead.")
+        project.task = task
+    elif not project.has_store and not len(project.classes):
+        project.task = default
+
+
+def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
+                task: str | None = None) -> ImportReport:
+    """Put a COCO dataset's masks into the corrected layers of the matching project images."""
+    _new_project_task(project, task, "instance")
+    resolve = _resolver(project)
+    targets, missing = {}, []
+    for ann in dataset.annotations:
+        name = resolve(ann.file_name)
+        (missing.append(ann.file_name) if name is None else targets.__setitem__(name, ann))
+    if missing:
+        raise InputError(f"{dataset.path}: {len(missing)} image(s) are not in the project folder {project.root}: "
+                         f"{_listing(missing)}. Nothing was imported; copy the images there first.")
+    for name, ann in targets.items():
+        _check_size(project, name, ann.width, ann.height, str(dataset.path))
+    _check_conflicts(project, list(targets), overwrite)
+    report = ImportReport(class_remap=merge_classes(project, dataset.classes))
+    meta = project.settings.setdefault(COCO_META, {"images": {}})
+    meta.update({"info": dataset.info, "licenses": dataset.licenses,
+                 "categories_extra": {str(k): v for k, v in dataset.categories_extra.items()}})
+    for name, ann in targets.items():
+        for inst in ann.corrected.instances:
+            inst.class_id = report.class_remap.get(inst.class_id, inst.class_id)
+        layer = _to_semantic(ann) if project.task == "semantic" else ann.corrected
+        _apply(project, name, layer)
+        meta["images"][name] = {"id": dataset.image_ids[ann.file_name], **dataset.image_extras[ann.file_name]}
+        report.images += 1
+        report.objects += len(ann.corrected.instances)
+    if project.task == "semantic":
+        report.warnings.append("the project is semantic: instances were painted into label maps")
+    return report
+
+
+# ---- PNG folders --------------------------------------------------------------------------------
+def _mask_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.png") if not any(part.startswith(".") for part in p.parts))
+
+
+def import_png_folder(project: Project, folder: str | Path, overwrite: bool = False,
+                      task: str | None = None) -> ImportReport:
+    """Label PNGs (class ids, palette) or instance PNGs (+ JSON sidecar), matched to images by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder of PNG masks.")
+    files = _mask_files(folder)
+    if not files:
+        raise InputError(f"{folder} holds no .png masks; give the folder with one PNG per image.")
+    instance_mode = png.is_instance_png(files[0])
+    _exclude_from_images(project, folder)
+    sidecar = png.find_classes_sidecar(folder)
+    classes = png.read_classes_json(sidecar) if sidecar else (project.classes.copy() if len(project.classes) else None)
+    resolve = _resolver(project)
+    loaded, missing, seen_ids = {}, [], set()
+    for f in files:
+        stem = f.relative_to(folder).with_suffix("").as_posix()
+        name = resolve(stem, stem_only=True)
+        if name is None:
+            missing.append(f.name)
+            continue
+        if instance_mode:
+            instances = png.read_instance_png(f)
+            h, w = (instances[0].mask.shape if instances else _png_shape(f))
+            seen_ids.update(i.class_id for i in instances)
+            loaded[name] = (Layer(instances=instances), w, h)
+        else:
+            lm = png.read_label_png(f, classes)
+            seen_ids.update(int(v) for v in np.unique(lm))
+            loaded[name] = (Layer(label_map=lm), lm.shape[1], lm.shape[0])
+    if missing:
+        raise InputError(f"{folder}: {len(missing)} mask(s) match no image of the project {project.root} "
+                         f"(by file name without extension): {_listing(missing)}. Nothing was imported.")
+    for name, (_layer, w, h) in loaded.items():
+        _check_size(project, name, w, h, str(folder))
+    _check_conflicts(project, list(loaded), overwrite)
+    if classes is None:
+        classes = png.classes_from_palette(files[0], seen_ids | {0})
+    unknown = sorted(seen_ids - set(classes.ids()))
+    if unknown:
+        raise InputError(f"{folder}: masks use class ids {unknown[:10]} that {sidecar or 'the class list'} does "
+                         "not define. Nothing was imported; add them to classes.json.")
+    _new_project_task(project, task, "instance" if instance_mode else "semantic")
+    report = ImportReport(class_remap=merge_classes(project, classes))
+    for name, (layer, _w, _h) in loaded.items():
+        if report.class_remap:
+            _remap_layer(layer, report.class_remap)
+        _apply(project, name, layer)
+        report.images += 1
+        report.objects += len(layer.instances)
+    return report
+
+
+def _exclude_from_images(project: Project, folder: Path) -> None:
+    """A mask folder inside the project (images/ + masks/ layouts) must not list masks as images."""
+    try:
+        rel = folder.resolve().relative_to(project.root).as_posix()
+    except ValueError:
+        return  # outside the project
+    if rel in ("", "."):
+        raise InputError(f"{folder} is the project folder itself; keep the masks in their own folder.")
+    excluded = project.settings.setdefault("exclude_dirs", [])
+    if rel not in excluded:
+        excluded.append(rel)
+    project.image_names(refresh=True)
+
+
+def _png_shape(path: Path) -> tuple[int, int]:
+    w, h = image_size(path)
+    return h, w
+
+
+def _remap_layer(layer: Layer, remap: dict[int, int]) -> None:
+    if layer.label_map is not None:
+        lut = np.arange(max(65536 if layer.label_map.dtype == np.uint16 else 256, 1), dtype=np.int64)
+        for a, b in remap.items():
+            lut[a] = b
+        out = lut[layer.label_map]
+        layer.label_map = out.astype(np.uint16 if out.max(initial=0) > 255 else layer.label_map.dtype)
+    for inst in layer.instances:
+        inst.class_id = remap.get(inst.class_id, inst.class_id)
+
+
+# ---- export -------------------------------------------------------------------------------------
+EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png")
+
+
+def select_images(project: Project, patterns: list[str] | None) -> list[str]:
+    """Image names matching any of the patterns (names or globs); all images when none is given."""
+    names = project.image_names()
+    if not patterns:
+        return names
+    chosen = [n for n in names if any(n == p or fnmatch.fnmatch(n, p) for p in patterns)]
+    if not chosen:
+        raise InputError(f"no image of {project.root} matches {', '.join(patterns)}; "
+                         "give image names (relative paths) or glob patterns such as 'tile1_*'.")
+    return chosen
+
+
+def export_project(project: Project, out: str | Path, fmt: str, names: list[str] | None = None,
+                   layer: str = "corrected", include_scores: bool = False) -> ExportReport:
+    """Write the project's annotations as COCO JSON (file) or PNG masks (folder)."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    out = Path(out)
+    names = project.image_names() if names is None else names
+    anns = [project.annotation(n) for n in names]
+    if fmt.startswith("coco"):
+        meta = project.settings.get(COCO_META, {})
+        images_meta = meta.get("images", {})
+        ids = {n: images_meta[n]["id"] for n in names if n in images_meta}
+        extras = {n: {k: v for k, v in images_meta[n].items() if k != "id"} for n in names if n in images_meta}
+        cat_extra = {int(k): v for k, v in meta.get("categories_extra", {}).items()}
+        data, report = coco_export(anns, project.classes, fmt.split("-")[1], layer, include_scores,
+                                   info=meta.get("info"), licenses=meta.get("licenses"), image_extras=extras,
+                                   image_ids=ids, categories_extra=cat_extra)
+        save_json_atomic(out, data)
+        return report
+    report = ExportReport()
+    png.write_classes_json(out / png.CLASSES_SIDECAR, project.classes)
+    for name, ann in zip(names, anns):
+        lay = ann.corrected if layer == "corrected" else ann.prediction
+        if lay is None or lay.is_empty():
+            continue
+        target = out / PurePosixPath(name).with_suffix(".png")
+        if fmt == "png":
+            lm = lay.label_map if lay.label_map is not None else _to_semantic(
+                ImageAnnotation(name, ann.width, ann.height, corrected=lay)).label_map
+            png.write_label_png(target, lm, project.classes)
+        else:
+            lost = png.write_instance_png(target, lay.instances, ann.height, ann.width, project.classes)
+            if lost:
+                report.warnings.append(f"{name}: {lost} overlapping pixels kept by the later instance only")
+            report.objects += len(lay.instances)
+        report.images += 1
+    return report

@@ -1,0 +1,214 @@
+"""IoU of an image's prediction against its corrected layer, kept current while the user edits.
+
+Semantic: a core.metrics.ConfusionTracker updated from the edited window only. The GUI tells us
+the dirty box, not the pixels before the edit, so we keep a snapshot of the corrected map and feed
+the tracker (snapshot window -> live window), then refresh the snapshot window: cost = the window.
+Instance: the IoU matrix row of an instance is recomputed only when its Mask object changed (masks
+are immutable, every edit makes a new one); the optimal assignment is then redone on the cached
+matrix, with exactly the rules of core.metrics.match_instances.
+
+Results equal core.metrics.compare_layers on the same layers (tests check it).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from core.annotation import ClassList, ImageAnnotation, Layer
+from core.editing.records import PixelChange
+from core.metrics.instances import iou_matrix
+from core.metrics.tracker import ConfusionTracker
+
+IOU_THRESHOLD = 0.5  # same default as core.metrics.compare_layers
+
+
+@dataclass
+class IoURow:
+    key: int            # class id (semantic) or corrected instance id (instance)
+    label: str
+    iou: float
+    detail: str = ""
+    color: str = ""
+
+
+class _WindowChange:
+    """The one-window edit record ConfusionTracker.update expects."""
+
+    def __init__(self, change: PixelChange) -> None:
+        self._changes = [change]
+
+    def label_map_changes(self) -> list[PixelChange]:
+        return self._changes
+
+
+class LiveIoU:
+    """Built for one ImageAnnotation; `update(bbox)` after each edit of its corrected layer."""
+
+    def __init__(self, ann: ImageAnnotation | None, classes: ClassList | None = None,
+                 iou_threshold: float = IOU_THRESHOLD) -> None:
+        self.ann, self.iou_threshold = ann, iou_threshold
+        self.classes = classes if classes is not None and len(classes) else None
+        self.kind = ""            # "class" | "instance" once ready
+        self.detail_title = ""
+        self.empty_reason = ""
+        self.mean_iou = math.nan
+        self._rows: list[IoURow] = []
+        self._build()
+
+    @property
+    def ready(self) -> bool:
+        return not self.empty_reason
+
+    def rows(self) -> list[IoURow]:
+        return self._rows
+
+    # ---- (re)build --------------------------------------------------------------------
+    def _build(self) -> None:
+        ann = self.ann
+        self.empty_reason, self._rows, self.mean_iou = "", [], math.nan
+        if ann is None:
+            self.empty_reason = "no image"
+        elif ann.prediction is None or ann.prediction.is_empty():
+            self.empty_reason = "no prediction"
+        elif ann.corrected.is_empty():
+            self.empty_reason = "no correction"
+        if self.empty_reason:
+            self.kind = ""
+            return
+        gt, pred = ann.corrected, ann.prediction
+        self._gt_map_id = id(gt.label_map)
+        if gt.label_map is not None and pred.label_map is not None:
+            self.kind, self.detail_title = "class", "pixels (truth / predicted)"
+            self._build_semantic(gt.label_map, pred.label_map)
+        else:
+            self.kind, self.detail_title = "instance", "matched prediction"
+            self._inst_cache: dict[int, tuple[object, np.ndarray]] = {}
+            self._refresh_instances()
+
+    def _class_ids(self, *maps: np.ndarray) -> list[int]:
+        if self.classes is not None:
+            return self.classes.ids()
+        return sorted({int(v) for m in maps for v in np.unique(m)})
+
+    def _name(self, class_id: int) -> tuple[str, str]:
+        if self.classes is not None and class_id in self.classes:
+            info = self.classes.get(class_id)
+            return info.name, info.color
+        return f"class {class_id}", ""
+
+    # ---- semantic ---------------------------------------------------------------------
+    def _build_semantic(self, gt_map: np.ndarray, pred_map: np.ndarray) -> None:
+        self._ids = self._class_ids(gt_map, pred_map)
+        k = max([*self._ids, int(gt_map.max()), int(pred_map.max())]) + 1
+        self._snapshot = gt_map.copy()
+        self.tracker = ConfusionTracker(self._snapshot, pred_map, k, edited="gt")
+        self._refresh_semantic()
+
+    def _refresh_semantic(self) -> set[int]:
+        scores = self.tracker.scores(self._ids)
+        conf = self.tracker.confusion
+        old = {r.key: r.iou for r in self._rows}
+        self._rows = []
+        for c in self._ids:
+            name, color = self._name(c)
+            truth = int(conf[c].sum()) if c < len(conf) else 0
+            predicted = int(conf[:, c].sum()) if c < len(conf) else 0
+            self._rows.append(IoURow(c, name, scores.per_class[c], f"{truth} / {predicted}", color))
+        self.mean_iou = scores.mean_iou
+        return {r.key for r in self._rows if not _same(old.get(r.key), r.iou)}
+
+    def _update_semantic(self, bbox) -> set[int] | None:
+        live = self.ann.corrected.label_map
+        h, w = live.shape
+        if bbox is None:
+            x0, y0, x1, y1 = 0, 0, w, h
+        else:
+            x0, y0 = max(int(bbox[0]), 0), max(int(bbox[1]), 0)
+            x1, y1 = min(int(bbox[2]), w), min(int(bbox[3]), h)
+        if x0 >= x1 or y0 >= y1:
+            return set()
+        after = live[y0:y1, x0:x1]
+        if int(after.max()) >= self.tracker.num_classes:
+            return None  # a class the matrix has no room for: rebuild
+        before = self._snapshot[y0:y1, x0:x1].copy()
+        self.tracker.update(_WindowChange(PixelChange(x0, y0, before, after)))
+        self._snapshot[y0:y1, x0:x1] = after
+        return self._refresh_semantic()
+
+    # ---- instances --------------------------------------------------------------------
+    def _refresh_instances(self) -> set[int]:
+        gt, pred = self.ann.corrected.instances, self.ann.prediction.instances
+        pred_masks = [p.mask for p in pred]
+        if getattr(self, "_pred_masks", None) != [id(m) for m in pred_masks]:
+            self._inst_cache = {}  # another prediction: every row is stale
+            self._pred_masks = [id(m) for m in pred_masks]
+        rows = np.zeros((len(gt), len(pred)), np.float64)
+        changed: set[int] = set()
+        for n, inst in enumerate(gt):
+            cached = self._inst_cache.get(inst.id)
+            if cached is None or cached[0] is not inst.mask:
+                cached = (inst.mask, iou_matrix([inst.mask], pred_masks)[0] if pred else np.zeros(0))
+                self._inst_cache[inst.id] = cached
+                changed.add(inst.id)
+            rows[n] = cached[1]
+        for gone in set(self._inst_cache) - {i.id for i in gt}:
+            del self._inst_cache[gone]
+        old = {r.key: (r.iou, r.detail) for r in self._rows}
+        pairs = _assign(rows, [i.class_id for i in gt], [p.class_id for p in pred], self.iou_threshold)
+        pred_of = {g: (p, v) for g, p, v in pairs}
+        self._rows = []
+        for n, inst in enumerate(gt):
+            name, color = self._name(inst.class_id)
+            p, v = pred_of.get(n, (None, 0.0))
+            detail = f"#{pred[p].id} ({pred[p].score:.2f})" if p is not None and pred[p].score is not None else (
+                f"#{pred[p].id}" if p is not None else "missed")
+            self._rows.append(IoURow(inst.id, f"#{inst.id} {name}", float(v), detail, color))
+        self.matched, self.num_gt, self.num_pred = len(pairs), len(gt), len(pred)
+        self.mean_iou = float(np.mean([r.iou for r in self._rows])) if self._rows else math.nan
+        return changed | {r.key for r in self._rows if old.get(r.key) != (r.iou, r.detail)}
+
+    # ---- public -----------------------------------------------------------------------
+    def update(self, bbox=None) -> set[int] | None:
+        """Follow an edit of the corrected layer inside bbox (x0, y0, x1, y1; None = anywhere).
+
+        Returns the keys of rows whose value changed, or None when everything was rebuilt."""
+        was_ready, kind = self.ready, self.kind
+        if not was_ready or self.ann.corrected.is_empty() or self._layer_kind_changed(kind):
+            self._build()
+            return None
+        if kind == "class":
+            changed = self._update_semantic(bbox)
+            if changed is None:
+                self._build()
+            return changed
+        return self._refresh_instances()
+
+    def _layer_kind_changed(self, kind: str) -> bool:
+        gt = self.ann.corrected
+        if kind == "class":
+            return gt.label_map is None or id(gt.label_map) != self._gt_map_id  # map replaced (accept, undo)
+        return gt.label_map is not None and self.ann.prediction.label_map is not None
+
+    def summary(self) -> str:
+        if self.kind == "instance":
+            return f"matched {self.matched}/{self.num_gt}, extra {self.num_pred - self.matched}"
+        return ""
+
+
+def _same(a, b) -> bool:
+    return a is not None and (a == b or (math.isnan(a) and math.isnan(b)))
+
+
+def _assign(ious: np.ndarray, gt_classes, pred_classes, threshold: float) -> list[tuple[int, int, float]]:
+    """One-to-one assignment as core.metrics.match_instances does it (same-class, >= threshold)."""
+    score = ious.copy()
+    if score.size:
+        score[np.asarray(gt_classes)[:, None] != np.asarray(pred_classes)[None, :]] = 0.0
+    score[score < threshold] = 0.0
+    if not score.any():
+        return []
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    return [(int(i), int(j), float(score[i, j])) for i, j in zip(rows, cols) if score[i, j] > 0]

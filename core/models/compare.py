@@ -1,0 +1,127 @@
+"""Float vs int8 on the same image: results, latency, size, and how much the two agree.
+
+    c = compare("lraspp_mobilenet_v3_large", rgb)            # builds both (int8 from the cache)
+    c = compare((float_predictor, int8_predictor), rgb)
+    c.speedup, c.size_ratio, c.mean_agreement, c.per_class / c.per_instance
+
+Agreement treats the float result as the reference: IoU per class (semantic) or, for instances,
+the IoU of each float instance with its int8 match (0 when int8 lost it), matched one-to-one by
+mask IoU (core.metrics.match_instances).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.models.results import InstanceResult, SemanticResult, TimedRun
+from core.progress import CancelToken, ProgressFn, check
+
+
+@dataclass
+class Comparison:
+    float_run: TimedRun
+    int8_run: TimedRun
+    task: str
+    mean_agreement: float  # mean IoU of int8 vs float (classes present / float instances)
+    per_class: dict[int, float] | None = None  # semantic: class id -> IoU (nan: absent in both)
+    per_instance: list[float] | None = None  # instance: IoU of each float instance with its int8 match
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        return self.float_run.latency_ms / self.int8_run.latency_ms if self.int8_run.latency_ms else math.nan
+
+    @property
+    def size_ratio(self) -> float:
+        """int8 size / float size."""
+        return self.int8_run.size_bytes / self.float_run.size_bytes if self.float_run.size_bytes else math.nan
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "float": {"latency_ms": self.float_run.latency_ms, "size_bytes": self.float_run.size_bytes},
+            "int8": {"latency_ms": self.int8_run.latency_ms, "size_bytes": self.int8_run.size_bytes},
+            "speedup": self.speedup, "size_ratio": self.size_ratio, "mean_agreement": self.mean_agreement,
+            "per_class": {str(k): v for k, v in (self.per_class or {}).items()} or None,
+            "per_instance": self.per_instance, **self.extra,
+        }
+
+    def summary(self) -> str:
+        mb = 1024 * 1024
+        return (f"float {self.float_run.latency_ms:.0f} ms, {self.float_run.size_bytes / mb:.1f} MB | "
+                f"int8 {self.int8_run.latency_ms:.0f} ms, {self.int8_run.size_bytes / mb:.1f} MB | "
+                f"speed-up x{self.speedup:.2f}, size x{self.size_ratio:.2f}, "
+                f"agreement {self.mean_agreement * 100:.1f}% mean IoU")
+
+
+def semantic_agreement(ref: SemanticResult, other: SemanticResult) -> tuple[dict[int, float], float]:
+    from core.metrics import semantic_scores
+
+    scores = semantic_scores(ref.label_map, other.label_map, ref.classes.ids(),
+                             num_classes=max(ref.classes.ids()) + 1)
+    return scores.per_class, scores.mean_iou
+
+
+def instance_agreement(ref: InstanceResult, other: InstanceResult, score_threshold: float | None = None,
+                       iou_threshold: float = 0.5) -> tuple[list[float], float, dict]:
+    """IoU of every kept float instance with its int8 match; mean is 1.0 when both found nothing."""
+    from core.metrics import match_instances
+
+    a, b = ref.keep(score_threshold), other.keep(score_threshold)
+    match = match_instances([ref.masks[i] for i in a], [other.masks[i] for i in b], iou_threshold,
+                            [int(ref.class_ids[i]) for i in a], [int(other.class_ids[i]) for i in b])
+    per = [float(v) for v in match.per_gt_iou]
+    if not len(a) and not len(b):
+        mean = 1.0
+    else:  # int8-only detections count as disagreement too
+        mean = float(sum(per) / (len(a) + len(match.unmatched_pred)))
+    return per, mean, {"float_instances": len(a), "int8_instances": len(b), "f1": match.f1}
+
+
+def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | None, **kw):
+    runs = []
+    for _ in range(max(1, repeats)):
+        check(cancel)
+        runs.append(predictor.predict(image, **kw))
+    return runs[-1], statistics.median(r.latency_ms for r in runs)
+
+
+def predictor_pair(spec_or_name, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None, num_images: int | None = None):
+    """Float and int8 predictors of one model sharing the same float weights."""
+    from core.models.predict import Predictor
+    from core.models.quantize import int8_model
+    from core.models.quant.calibration import DEFAULT_COUNT
+
+    fp = Predictor(spec_or_name, progress=progress, cancel=cancel, device="cpu")
+    q = int8_model(fp.spec, fp.model, calibration_images, cache_dir, progress, cancel,
+                   num_images=num_images or DEFAULT_COUNT)
+    return fp, Predictor(fp.spec, int8=True, model=q)
+
+
+def compare(spec_or_predictor_pair, image: np.ndarray, *, score_threshold: float = 0.5, repeats: int = 1,
+            warmup: bool = True, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
+            cancel: CancelToken | None = None) -> Comparison:
+    """Run float and int8 on `image`; latency is the median of `repeats` runs (after one warm-up)."""
+    from core.models.quantize import state_dict_bytes
+
+    if isinstance(spec_or_predictor_pair, tuple):
+        fp, qp = spec_or_predictor_pair
+    else:
+        fp, qp = predictor_pair(spec_or_predictor_pair, calibration_images, cache_dir, progress, cancel)
+    kw = {"score_threshold": score_threshold} if fp.task == "instance" else {}
+    if warmup:  # first call pays for allocator and kernel selection, not the model
+        fp.predict(image, **kw)
+        qp.predict(image, **kw)
+    fr, f_ms = _timed(fp, image, repeats, cancel, **kw)
+    qr, q_ms = _timed(qp, image, repeats, cancel, **kw)
+    f_run = TimedRun(fr, f_ms, state_dict_bytes(fp.model), "float")
+    q_run = TimedRun(qr, q_ms, state_dict_bytes(qp.model), "int8")
+    if fp.task == "semantic":
+        per_class, mean = semantic_agreement(fr, qr)
+        return Comparison(f_run, q_run, "semantic", mean, per_class=per_class)
+    per, mean, extra = instance_agreement(fr, qr, score_threshold)
+    return Comparison(f_run, q_run, "instance", mean, per_instance=per, extra=extra)

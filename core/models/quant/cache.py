@@ -1,0 +1,78 @@
+"""On-disk cache of int8 models: a plain state dict per (model, weights, calibration, torch, route).
+
+Files hold tensors only and are read with torch.load(weights_only=True); the int8 graph is rebuilt
+deterministically (core.models.quant.build.rebuild) and the state dict loaded into it. A damaged or
+foreign file is treated as a miss: the model is recalibrated and the file rewritten.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from core.errors import ModelError
+from core.models.quant.quiet import quiet_quantization
+
+FORMAT = "maskwork-int8"
+
+
+def default_cache_dir() -> Path:
+    override = os.environ.get("MASKWORK_CACHE_DIR")
+    if override:
+        return Path(override) / "int8"
+    return Path.home() / ".cache" / "maskwork" / "int8"
+
+
+def weights_fingerprint(model: nn.Module) -> str:
+    """Hash of every tensor of the float model's state dict (names, shapes, values)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in model.state_dict().items():
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def cache_key(**parts) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def cache_path(cache_dir: Path, model_name: str, key: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name)
+    return Path(cache_dir) / f"{safe}-{key}.pt"
+
+
+def save(path: Path, key: str, state_dict: dict, meta: dict) -> None:
+    """Atomic write; a cache that cannot be written costs only speed next time, not the model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "key": key, "meta": meta, "state_dict": state_dict}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ModelError(f"cannot write the int8 cache file {path}: {exc.strerror or exc}. Free disk space or "
+                         "set MASKWORK_CACHE_DIR to a writable folder.") from exc
+
+
+def load(path: Path, key: str) -> dict | None:
+    """The cached state dict, or None when absent, damaged or built for another key."""
+    if not path.is_file():
+        return None
+    try:
+        with quiet_quantization():
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # truncated write, foreign file: rebuild instead
+        return None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT or obj.get("key") != key:
+        return None
+    sd = obj.get("state_dict")
+    return sd if isinstance(sd, dict) else None

@@ -1,0 +1,139 @@
+"""The user's own checkpoints, registered once and listed with the built-in models.
+
+The list lives in <config dir>/models.json (~/.config/maskwork, $XDG_CONFIG_HOME/maskwork, or
+$MASKWORK_CONFIG_DIR). Entries point at the checkpoint file; a Maskwork checkpoint describes its
+architecture and classes itself, a plain state dict gets them from the user at registration.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from core.annotation import ClassList
+from core.errors import InputError, ModelError
+from core.models.architectures import ARCHITECTURES
+from core.models.checkpoint import read_checkpoint
+from core.models.classlists import generic_classes
+from core.models.registry import (MODELS, OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header)
+
+VERSION = 1
+
+# A plain state dict most likely comes from torchvision-style training: feed it as torchvision does.
+PLAIN_INPUT = {"instance": {"min_size": 800, "max_size": 1333, "detections_per_img": 100},
+               "semantic": {"resize": 520}}
+# Head weight whose first dimension is the number of classes, per architecture family.
+HEAD_KEYS = ("roi_heads.box_predictor.cls_score.weight", "classifier.4.weight", "classifier.low_classifier.weight")
+
+
+def config_dir() -> Path:
+    if os.environ.get("MASKWORK_CONFIG_DIR"):
+        return Path(os.environ["MASKWORK_CONFIG_DIR"])
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "maskwork"
+
+
+def models_file() -> Path:
+    return config_dir() / "models.json"
+
+
+def _read_entries() -> list[dict]:
+    path = models_file()
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["models"]
+        assert isinstance(entries, list)
+        return entries
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise ModelError(f"the list of your models {path} is damaged ({exc}). Fix it in a text editor or delete "
+                         "it and register your checkpoints again; the checkpoint files themselves are untouched.")
+
+
+def _write_entries(entries: list[dict]) -> None:
+    path = models_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="models.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"version": VERSION, "models": entries}, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ModelError(f"cannot save the list of your models to {path}: {exc.strerror or exc}. "
+                         "Check that the folder is writable (or set MASKWORK_CONFIG_DIR).") from exc
+
+
+def _spec_from_entry(entry: dict) -> ModelSpec:
+    arch = entry["arch"]
+    task = entry.get("task") or ARCHITECTURES[arch].task
+    policy = {"instance": OWN_RCNN, "semantic": OWN_TILE}[task]
+    spec = ModelSpec(entry["name"], task, arch, ClassList.from_list(entry["classes"]), policy,
+                     UserCheckpoint(entry["path"]), entry.get("description", "your checkpoint"))
+    return spec_with_header(spec, {"input": entry.get("input") or {}})
+
+
+def user_specs() -> list[ModelSpec]:
+    return [_spec_from_entry(e) for e in _read_entries()]
+
+
+def _count_classes(state_dict: dict) -> int | None:
+    for key in HEAD_KEYS:
+        for k in (key, "module." + key):
+            if k in state_dict:
+                return int(state_dict[k].shape[0])
+    return None
+
+
+def register_checkpoint(path: str | Path, arch: str | None = None, name: str | None = None,
+                        classes: ClassList | list[str] | None = None, check: bool = True) -> ModelSpec:
+    """Add a checkpoint to the user's models and return its spec.
+
+    Maskwork checkpoint: architecture and classes come from the file. Plain state dict: `arch` is
+    required; `classes` (names, background first) defaults to generic names sized from the head.
+    `check` loads the weights into the architecture now, so a misfit is reported at once.
+    """
+    path = Path(path).expanduser().resolve()
+    ckpt = read_checkpoint(path)
+    name = name or path.stem
+    if name in MODELS:
+        raise InputError(f"{name!r} is a built-in model name; register {path.name} under another name (--name).")
+    if "arch" in ckpt:
+        arch, task = ckpt["arch"], ckpt["task"]
+        class_list = ClassList.from_list(ckpt["classes"])
+    else:
+        if not arch:
+            raise InputError(f"{path} is a plain state dict without a description: name its architecture "
+                             f"(--arch, one of {', '.join(ARCHITECTURES)}).")
+        if arch not in ARCHITECTURES:
+            raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}.")
+        task = ARCHITECTURES[arch].task
+        if classes is None:
+            n = _count_classes(ckpt["state_dict"])
+            if n is None:
+                raise InputError(f"{path}: cannot tell how many classes the weights have; give the class names.")
+            class_list = generic_classes(n)
+        elif isinstance(classes, ClassList):
+            class_list = classes
+        else:
+            class_list = ClassList.from_names(["background", *classes] if classes[0] != "background" else classes)
+    input_spec = ckpt.get("input") if "arch" in ckpt else PLAIN_INPUT[task]
+    entry = {"name": name, "path": str(path), "arch": arch, "task": task, "classes": class_list.to_list(),
+             "input": input_spec or {}}
+    spec = _spec_from_entry(entry)
+    if check:
+        from core.models.weights import load_model
+
+        load_model(spec)  # raises ModelError with the misfit in one sentence
+    entries = [e for e in _read_entries() if e["name"] != name]
+    _write_entries(entries + [entry])
+    return spec
+
+
+def unregister(name: str) -> None:
+    entries = _read_entries()
+    kept = [e for e in entries if e["name"] != name]
+    if len(kept) == len(entries):
+        raise InputError(f"no registered model named {name!r}")
+    _write_entries(kept)

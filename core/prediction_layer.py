@@ -1,0 +1,42 @@
+"""Turn a model result into an image's prediction layer (the corrected layer is never touched)."""
+from __future__ import annotations
+
+from core.annotation import ImageAnnotation, Layer, PredictionInfo, Status
+from core.errors import InputError
+from core.models.results import InstanceResult, SemanticResult
+
+
+def result_shape(result: SemanticResult | InstanceResult) -> tuple[int, int]:
+    if isinstance(result, InstanceResult):
+        return (result.height, result.width)
+    return tuple(result.label_map.shape[:2])
+
+
+def result_layer(result: SemanticResult | InstanceResult, score_threshold: float) -> Layer:
+    """The layer a result gives at this threshold (semantic results ignore the threshold)."""
+    if isinstance(result, InstanceResult):
+        return result.to_layer(score_threshold)
+    return result.to_layer()
+
+
+def store_prediction(ann: ImageAnnotation, result: SemanticResult | InstanceResult, model: str,
+                     int8: bool, score_threshold: float) -> None:
+    """Replace ann.prediction by the result; a not-yet-corrected image becomes PREDICTED."""
+    if result_shape(result) != ann.shape:
+        raise InputError(f"{ann.file_name}: the model output is {result_shape(result)} but the image is "
+                         f"{ann.shape} (height, width); the image file changed on disk? Reopen the project.")
+    ann.prediction = result_layer(result, score_threshold)
+    ann.prediction_info = PredictionInfo(model=model, int8=int8, latency_ms=float(result.latency_ms),
+                                         score_threshold=float(score_threshold))
+    if ann.status != Status.CORRECTED:
+        ann.status = Status.PREDICTED
+
+
+def refilter(ann: ImageAnnotation, result: SemanticResult | InstanceResult, score_threshold: float) -> bool:
+    """Re-threshold an instance prediction without a forward pass; False when nothing changes."""
+    if not isinstance(result, InstanceResult) or ann.prediction is None:
+        return False
+    ann.prediction = result.to_layer(score_threshold)
+    if ann.prediction_info is not None:
+        ann.prediction_info.score_threshold = float(score_threshold)
+    return True

@@ -1,0 +1,309 @@
+"""A project: a folder of images plus the `.maskwork/` store that holds the work on them.
+
+  <folder>/.maskwork/project.json             version, task, classes, settings (and image_root when
+                                             the store lives apart from read-only images)
+  <folder>/.maskwork/annotations/<image>.json one file per image (core.io.annotation_json)
+  <folder>/.maskwork/autosave/...             journal of unsaved work, recovered on the next open
+
+Nothing is read before it is needed: opening a 5,000-image project lists file names only; an
+annotation is read (and an image size taken from its header) on first access. Every write is atomic
+(core.io.atomic); a failed save raises ProjectError and keeps the work in memory. See
+docs/adr/0001-project-store.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from core.annotation import ClassList, ImageAnnotation
+from core.errors import InputError, ProjectError
+from core.images import image_size, is_image_file, read_image
+from core.io.annotation_json import annotation_from_dict, annotation_to_dict
+from core.io.atomic import json_bytes, write_bytes_atomic
+
+STORE_DIR = ".maskwork"
+PROJECT_FILE = "project.json"
+FORMAT = "maskwork-project"
+VERSION = 1
+TASKS = ("semantic", "instance")
+RECENT_CACHE = 16  # clean annotations kept in memory besides those someone still holds
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ProjectError(f"cannot read {path}: {exc.strerror or exc}. Check the folder's permissions.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is damaged ({exc}); restore it from a backup or delete it.") from exc
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}.")
+    return task
+
+
+class Project:
+    """Use Project.open(folder) or Project.create(folder, classes, task)."""
+
+    def __init__(self, root: Path, store: Path, classes: ClassList, task: str, settings: dict,
+                 has_store: bool) -> None:
+        self.root = root
+        self.store = store
+        self.classes = classes
+        self.task = _check_task(task)
+        self.settings = settings
+        self.has_store = has_store
+        self.recovered: list[str] = []   # names whose unsaved work came back from the autosave journal
+        self.warnings: list[str] = []    # damaged journal entries and the like, for the user to see
+        self._names: list[str] | None = None
+        self._recent: OrderedDict[str, ImageAnnotation] = OrderedDict()
+        self._alive: weakref.WeakValueDictionary[str, ImageAnnotation] = weakref.WeakValueDictionary()
+        self._dirty: dict[str, ImageAnnotation] = {}
+        self._generation: dict[str, int] = {}
+        self._journaled: dict[str, int] = {}
+        self._meta_journaled: bytes | None = None
+
+    # ---- opening ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, folder: str | Path, classes: ClassList, task: str = "semantic",
+               settings: dict | None = None) -> "Project":
+        root = Path(folder).resolve()
+        if (root / STORE_DIR / PROJECT_FILE).exists():
+            raise ProjectError(f"{root} is already a Maskwork project; open it instead of creating it.")
+        project = cls(root, root / STORE_DIR, classes.copy(), task, dict(settings or {}), has_store=False)
+        project.save()
+        return project
+
+    @classmethod
+    def open(cls, folder: str | Path, task: str = "semantic", classes: ClassList | None = None) -> "Project":
+        """Open a project, or a plain folder of images (then `task`/`classes` apply and nothing is
+        written until the first save). Unsaved work found in the autosave journal is recovered."""
+        root = Path(folder).resolve()
+        if not root.is_dir():
+            raise ProjectError(f"{root} is not a folder; pick the folder that holds your images.")
+        store = root / STORE_DIR
+        meta_path = store / PROJECT_FILE
+        journal = store / "autosave" / PROJECT_FILE
+        if not meta_path.exists() and not journal.exists():
+            return cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
+        meta = _read_json(meta_path) if meta_path.exists() else {"saved_ns": -1}
+        recovered_meta = False
+        if journal.exists():
+            try:
+                newer = _read_json(journal)
+                if newer.get("saved_ns", 0) > meta.get("saved_ns", 0):
+                    meta, recovered_meta = newer, True
+            except InputError as exc:
+                meta.setdefault("_warnings", []).append(str(exc))
+        if meta.get("format") != FORMAT:
+            raise InputError(f"{meta_path} is not a Maskwork project file; move it away and open the folder again.")
+        if int(meta.get("version", 0)) > VERSION:
+            raise InputError(f"{meta_path} was written by a newer Maskwork (version {meta['version']}); update Maskwork.")
+        image_root = Path(meta["image_root"]) if meta.get("image_root") else root
+        if not image_root.is_dir():
+            raise ProjectError(f"the images of the project {root} are missing: {image_root} (image_root in "
+                               f"{meta_path}) is not a folder. Move the images back or fix image_root.")
+        try:
+            project = cls(image_root, store, ClassList.from_list(meta.get("classes", [])), meta.get("task", task),
+                          dict(meta.get("settings", {})), has_store=True)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{meta_path}: the class list is damaged ({exc}); fix or restore the file.") from exc
+        project.warnings.extend(meta.get("_warnings", []))
+        if recovered_meta:
+            project.recovered.append(PROJECT_FILE)
+        project._recover()
+        return project
+
+    # ---- images ----------------------------------------------------------------------------
+    def image_names(self, refresh: bool = False) -> list[str]:
+        """Image files under the folder (subfolders too), sorted, with forward slashes.
+
+        Hidden folders and those in settings["exclude_dirs"] (e.g. a masks/ folder) are skipped."""
+        if self._names is None or refresh:
+            names = []
+            excluded = {str(d).strip("/") for d in self.settings.get("exclude_dirs", [])}
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                rel = Path(dirpath).relative_to(self.root)
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and (rel / d).as_posix() not in excluded]
+                names.extend((rel / f).as_posix() for f in filenames if is_image_file(f) and not f.startswith("."))
+            self._names = sorted(names)
+            self._name_set = set(self._names)
+        return list(self._names)
+
+    def image_path(self, name: str) -> Path:
+        return self.root / name
+
+    def image(self, name: str) -> np.ndarray:
+        return read_image(self.image_path(name))
+
+    # ---- annotations -----------------------------------------------------------------------
+    def annotation_path(self, name: str) -> Path:
+        return self.store / "annotations" / (name + ".json")
+
+    def journal_path(self, name: str) -> Path:
+        return self.store / "autosave" / "annotations" / (name + ".json")
+
+    def annotation(self, name: str) -> ImageAnnotation:
+        """The annotation of one image, read on first access and then shared (same object each time)."""
+        ann = self._dirty.get(name) or self._alive.get(name)
+        if ann is None:
+            ann = self._load(name)
+            self._alive[name] = ann
+        self._recent[name] = ann
+        self._recent.move_to_end(name)
+        while len(self._recent) > RECENT_CACHE:
+            self._recent.popitem(last=False)
+        return ann
+
+    def _load(self, name: str) -> ImageAnnotation:
+        path = self.annotation_path(name)
+        if path.exists():
+            return annotation_from_dict(_read_json(path), str(path))
+        self.image_names()
+        if name not in self._name_set:
+            raise InputError(f"there is no image {name!r} in the project {self.root}; "
+                             "check the name (relative path with forward slashes).")
+        w, h = image_size(self.image_path(name))
+        return ImageAnnotation(file_name=name, width=w, height=h)
+
+    def set_annotation(self, name: str, ann: ImageAnnotation) -> None:
+        """Replace the annotation of `name` (import); it becomes dirty."""
+        ann.file_name = name
+        self._alive[name] = ann
+        self._recent[name] = ann
+        self.mark_dirty(name)
+
+    def has_saved_annotation(self, name: str) -> bool:
+        return self.annotation_path(name).exists()
+
+    def mark_dirty(self, name: str) -> None:
+        ann = self.annotation(name)
+        self._dirty[name] = ann
+        self._generation[name] = self._generation.get(name, 0) + 1
+
+    @property
+    def dirty(self) -> list[str]:
+        return sorted(self._dirty)
+
+    # ---- saving ----------------------------------------------------------------------------
+    def _meta(self, saved_ns: int | None = None) -> dict:
+        meta = {"format": FORMAT, "version": VERSION, "task": self.task, "classes": self.classes.to_list(),
+                "settings": self.settings, "saved_ns": saved_ns or time.time_ns()}
+        if self.root != self.store.parent:
+            meta["image_root"] = str(self.root)
+        return meta
+
+    def _meta_key(self) -> bytes:
+        return json_bytes({k: v for k, v in self._meta().items() if k != "saved_ns"})
+
+    def save(self, names: list[str] | None = None) -> list[str]:
+        """Write project.json and the annotations of `names` (default: every dirty one), each atomically.
+
+        Returns the names written. On failure raises ProjectError; what was not written stays dirty."""
+        self._check_writable_target()
+        write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
+        self.has_store = True
+        self._meta_journaled = self._meta_key()
+        self._drop_journal(self.store / "autosave" / PROJECT_FILE)
+        todo = sorted(self._dirty) if names is None else list(names)
+        written = []
+        for name in todo:
+            ann = self.annotation(name)
+            generation = self._generation.get(name, 0)
+            write_bytes_atomic(self.annotation_path(name), json_bytes(annotation_to_dict(ann)))
+            written.append(name)
+            if self._generation.get(name, 0) == generation:
+                self._dirty.pop(name, None)
+            self._drop_journal(self.journal_path(name))
+            self._journaled.pop(name, None)
+        return written
+
+    def _check_writable_target(self) -> None:
+        if self.store.exists() and not self.store.is_dir():
+            raise ProjectError(f"{self.store} is a file, not the Maskwork store folder; move it away and save again.")
+
+    @staticmethod
+    def _drop_journal(path: Path) -> None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a stale journal entry is ignored on open: it is older than the saved file
+
+    def autosave(self) -> list[str]:
+        """Journal unsaved work under .maskwork/autosave/ without touching saved files.
+
+        Only annotations changed since the last autosave are written. Returns their names."""
+        written = []
+        meta_key = self._meta_key()
+        if meta_key != self._meta_journaled and (self.has_store or self._dirty):
+            # also for a plain folder with edits: open() finds the journal and recovers the work
+            write_bytes_atomic(self.store / "autosave" / PROJECT_FILE, json_bytes(self._meta()))
+            self._meta_journaled = meta_key
+        for name, ann in sorted(self._dirty.items()):
+            generation = self._generation.get(name, 0)
+            if self._journaled.get(name) == generation:
+                continue
+            write_bytes_atomic(self.journal_path(name), json_bytes(annotation_to_dict(ann)))
+            self._journaled[name] = generation
+            written.append(name)
+        return written
+
+    def _recover(self) -> None:
+        """Bring back journal entries newer than their saved file (the app stopped before saving)."""
+        journal_root = self.store / "autosave" / "annotations"
+        if not journal_root.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(journal_root):
+            for f in sorted(files):
+                if not f.endswith(".json"):
+                    continue  # temp files of an interrupted write
+                path = Path(dirpath) / f
+                name = path.relative_to(journal_root).as_posix()[: -len(".json")]
+                try:
+                    doc = _read_json(path)
+                    saved = self.annotation_path(name)
+                    saved_ns = _read_json(saved).get("saved_ns", 0) if saved.exists() else -1
+                    if doc.get("saved_ns", 0) <= saved_ns:
+                        continue
+                    ann = annotation_from_dict(doc, str(path))
+                except (InputError, ProjectError) as exc:
+                    self.warnings.append(f"autosaved work for {name} could not be recovered: {exc}")
+                    continue
+                self._alive[name] = ann
+                self._recent[name] = ann
+                self._dirty[name] = ann
+                self._generation[name] = 1
+                self._journaled[name] = 1
+                self.recovered.append(name)
+
+    def save_as(self, folder: str | Path) -> None:
+        """Move the store to another folder (e.g. when the image folder is read-only); images stay.
+
+        Every annotation (saved or unsaved) is written to the new store, then the project uses it."""
+        new_store = Path(folder).resolve() / STORE_DIR
+        if new_store == self.store:
+            self.save()
+            return
+        old_store = self.store
+        names = sorted(set(self._dirty) | {n for n in self.image_names() if
+                                           (old_store / "annotations" / (n + ".json")).exists()})
+        anns = {n: self.annotation(n) for n in names}  # read everything from the old store first
+        self.store = new_store
+        try:
+            write_bytes_atomic(new_store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
+            for name, ann in anns.items():
+                write_bytes_atomic(self.annotation_path(name), json_bytes(annotation_to_dict(ann)))
+        except ProjectError:
+            self.store = old_store
+            raise
+        self._dirty.clear()
+        self._journaled.clear()
+        self.has_store = True

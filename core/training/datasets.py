@@ -1,0 +1,267 @@
+"""Training data sources: a Maskwork project, a COCO JSON, or a folder of PNG label maps.
+
+Every source yields a `TrainData`: the class list, the task, and `Item`s that load lazily
+(an image is read when a batch needs it, so a large dataset costs no memory up front).
+
+- semantic items: `item.image()` -> (H, W, 3) uint8 RGB, `item.label_map()` -> (H, W) uint8/uint16
+- instance items: `item.image()`, `item.instances()` -> `Targets` (masks (N, H, W) bool, class ids, crowd flags)
+
+`split(data, val_fraction, seed)` makes a fixed, seeded validation split; `select(data, names)` or
+`split_by_names` take an explicit list (e.g. every image of one aerial tile).
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.annotation import ClassList
+from core.errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+@dataclass
+class Targets:
+    masks: np.ndarray  # (N, H, W) bool
+    class_ids: np.ndarray  # (N,) int64
+    iscrowd: np.ndarray  # (N,) bool
+
+
+@dataclass
+class Item:
+    name: str
+    image: Callable[[], np.ndarray]
+    label_map: Callable[[], np.ndarray] | None = None
+    instances: Callable[[], Targets] | None = None
+
+
+@dataclass
+class TrainData:
+    task: str  # "semantic" | "instance"
+    classes: ClassList
+    items: list[Item]
+    source: str = ""
+    ignore_index: int | None = None  # label value that carries no loss (semantic)
+    extra: dict = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return [it.name for it in self.items]
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an image as RGB uint8, preferring the io colleague's reader when present."""
+    try:
+        from core.images import read_image
+    except ImportError:  # pragma: no cover - fallback while core.images is being written
+        read_image = None
+    if read_image is not None:
+        return read_image(path)
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except OSError as exc:
+        raise InputError(f"cannot read image {path}: {exc}. Check the file is a valid image.") from exc
+
+
+def read_label_png(path: str | Path) -> np.ndarray:
+    """Pixel values of a palette/grayscale PNG as class ids (palette index, not colour)."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("P", "L", "I;16", "I"):
+                raise InputError(f"label map {path} is {im.mode}, not a class-id PNG (palette or grayscale). "
+                                 "Save masks as 8-bit palette or grayscale PNGs whose pixel value is the class id.")
+            arr = np.asarray(im)
+    except OSError as exc:
+        raise InputError(f"cannot read label map {path}: {exc}") from exc
+    return arr.astype(np.uint16 if arr.max(initial=0) > 255 else np.uint8)
+
+
+# ---- COCO --------------------------------------------------------------------------------------
+
+def from_coco(json_path: str | Path, image_dir: str | Path | None = None, task: str = "instance") -> TrainData:
+    """COCO instances JSON. task="semantic" rasterises the instances into a label map (id = category)."""
+    from pycocotools.coco import COCO
+
+    json_path = Path(json_path)
+    if not json_path.is_file():
+        raise InputError(f"COCO file {json_path} does not exist")
+    try:
+        import contextlib
+        import io
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO(str(json_path))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{json_path} is not a valid COCO instances file ({exc}).") from exc
+    image_dir = Path(image_dir) if image_dir else _guess_image_dir(json_path, coco)
+    cats = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
+    names = ["background"] + [c["name"] for c in cats]
+    classes = ClassList.from_names(names)
+    cat_to_class = {c["id"]: i + 1 for i, c in enumerate(cats)}
+    items = []
+    for img_id in sorted(coco.getImgIds()):
+        info = coco.loadImgs(img_id)[0]
+        path = image_dir / info["file_name"]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+        items.append(_coco_item(coco, info, path, anns, cat_to_class, task))
+    return TrainData(task, classes, items, source=str(json_path),
+                     extra={"coco": str(json_path), "cat_to_class": cat_to_class})
+
+
+def _guess_image_dir(json_path: Path, coco) -> Path:
+    imgs = coco.dataset.get("images") or []
+    for cand in (json_path.parent / "images", json_path.parent / json_path.stem, json_path.parent):
+        if imgs and (cand / imgs[0]["file_name"]).is_file():
+            return cand
+    raise InputError(f"cannot find the images of {json_path} (looked in images/, {json_path.stem}/ and next to "
+                     "it). Pass the image folder explicitly.")
+
+
+def _coco_item(coco, info: dict, path: Path, anns: list[dict], cat_to_class: dict, task: str) -> Item:
+    h, w = int(info["height"]), int(info["width"])
+
+    def targets() -> Targets:
+        masks, ids, crowd = [], [], []
+        for ann in anns:
+            m = coco.annToMask(ann).astype(bool)
+            if m.shape != (h, w):
+                raise InputError(f"{path.name}: annotation {ann.get('id')} has mask size {m.shape}, image is {(h, w)}")
+            masks.append(m)
+            ids.append(cat_to_class[ann["category_id"]])
+            crowd.append(bool(ann.get("iscrowd", 0)))
+        arr = np.stack(masks) if masks else np.zeros((0, h, w), bool)
+        return Targets(arr, np.asarray(ids, np.int64), np.asarray(crowd, bool))
+
+    def label_map() -> np.ndarray:
+        t = targets()
+        lm = np.zeros((h, w), np.uint8)
+        for m, c in sorted(zip(t.masks, t.class_ids), key=lambda mc: -mc[0].sum()):  # small objects on top
+            lm[m] = c
+        return lm
+
+    image = lambda: read_rgb(path)  # noqa: E731
+    if task == "semantic":
+        return Item(info["file_name"], image, label_map=label_map)
+    return Item(info["file_name"], image, instances=targets)
+
+
+# ---- PNG folders -------------------------------------------------------------------------------
+
+def from_png_folder(folder: str | Path, images: str = "images", masks: str = "masks") -> TrainData:
+    """`folder/images/*.jpg|png` with `folder/masks/<stem>.png` class-id maps; classes from classes.json."""
+    folder = Path(folder)
+    img_dir, mask_dir = folder / images, folder / masks
+    if not img_dir.is_dir() or not mask_dir.is_dir():
+        raise InputError(f"{folder} needs an '{images}/' and a '{masks}/' folder (label PNGs with the same stem)")
+    classes_file = folder / "classes.json"
+    items, missing = [], []
+    for p in sorted(img_dir.iterdir()):
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        mp = mask_dir / (p.stem + ".png")
+        if not mp.is_file():
+            missing.append(p.name)
+            continue
+        items.append(Item(p.name, (lambda p=p: read_rgb(p)), label_map=(lambda mp=mp: read_label_png(mp))))
+    if not items:
+        raise InputError(f"{folder}: no image in {images}/ has a label PNG in {masks}/")
+    if classes_file.is_file():
+        try:
+            classes = ClassList.from_list(json.loads(classes_file.read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{classes_file} is not a class list ([{{id, name, color}}...]): {exc}") from exc
+    else:
+        top = max(int(it.label_map().max()) for it in items[:20])
+        classes = ClassList.from_names(["background"] + [f"class {i}" for i in range(1, top + 1)])
+    ignore = 0 if classes.get(0).name.lower() in ("unlabeled", "unlabelled", "ignore", "void") else None
+    return TrainData("semantic", classes, items, source=str(folder), ignore_index=ignore,
+                     extra={"images_without_mask": missing})
+
+
+# ---- Maskwork project --------------------------------------------------------------------------
+
+def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "done", "reviewed")) -> TrainData:
+    """Images of a Maskwork project whose corrected layer is usable (status in `statuses`)."""
+    from core.project import Project
+
+    project = Project.open(folder)
+    task = project.task
+    items = []
+    for name in project.image_names():
+        ann = project.annotation(name)
+        status = getattr(ann.status, "value", ann.status)
+        if str(status).lower() not in statuses or ann.corrected.is_empty():
+            continue
+        img = (lambda n=name: project.image(n))
+        if task == "semantic":
+            if ann.corrected.label_map is None:
+                continue
+            items.append(Item(name, img, label_map=(lambda a=ann: a.corrected.label_map)))
+        else:
+            items.append(Item(name, img, instances=(lambda a=ann: _layer_targets(a))))
+    if not items:
+        raise InputError(f"project {folder} has no corrected images to train on (status {', '.join(statuses)}). "
+                         "Correct and mark some images first.")
+    ignore = 0 if task == "semantic" else None
+    return TrainData(task, project.classes.copy(), items, source=str(folder), ignore_index=ignore)
+
+
+def _layer_targets(ann) -> Targets:
+    insts = ann.corrected.instances
+    if not insts:
+        return Targets(np.zeros((0, ann.height, ann.width), bool), np.zeros(0, np.int64), np.zeros(0, bool))
+    return Targets(np.stack([i.mask.to_full() for i in insts]), np.asarray([i.class_id for i in insts], np.int64),
+                   np.asarray([i.iscrowd for i in insts], bool))
+
+
+# ---- entry point and splits --------------------------------------------------------------------
+
+def load_data(spec: str | Path, task: str | None = None) -> TrainData:
+    """Pick the source from the path: *.json -> COCO, a project folder, or an images/+masks/ folder."""
+    p = Path(spec)
+    if p.suffix.lower() == ".json":
+        return from_coco(p, task=task or "instance")
+    if (p / ".maskwork").is_dir():
+        data = from_project(p)
+    elif p.is_dir():
+        data = from_png_folder(p)
+    else:
+        raise InputError(f"training data {p} not found: give a COCO .json, a Maskwork project folder or a folder "
+                         "with images/ and masks/")
+    if task and task != data.task:
+        raise InputError(f"{p} holds {data.task} labels but the model is {task}; pick a matching architecture")
+    return data
+
+
+def select(data: TrainData, names) -> TrainData:
+    names = set(names)
+    return replace(data, items=[it for it in data.items if it.name in names])
+
+
+def split(data: TrainData, val_fraction: float, seed: int = 0) -> tuple[TrainData, TrainData]:
+    if not 0 < val_fraction < 1:
+        raise InputError(f"validation fraction must be between 0 and 1, got {val_fraction}")
+    order = list(range(len(data.items)))
+    random.Random(seed).shuffle(order)
+    n_val = max(1, round(len(order) * val_fraction))
+    if n_val >= len(order):
+        raise InputError(f"{len(order)} images are too few to hold out {val_fraction:.0%} for validation")
+    val_idx = set(order[:n_val])
+    return (replace(data, items=[it for i, it in enumerate(data.items) if i not in val_idx]),
+            replace(data, items=[it for i, it in enumerate(data.items) if i in val_idx]))
+
+
+def split_by_names(data: TrainData, val_names) -> tuple[TrainData, TrainData]:
+    """Explicit hold-out; a name may be a prefix (e.g. "tile7_") to hold out a whole tile."""
+    val_names = list(val_names)
+    is_val = [any(it.name == v or it.name.startswith(v) for v in val_names) for it in data.items]
+    if not any(is_val):
+        raise InputError(f"none of the validation names {val_names[:5]} matches an image of {data.source}")
+    return (replace(data, items=[it for it, v in zip(data.items, is_val) if not v]),
+            replace(data, items=[it for it, v in zip(data.items, is_val) if v]))

@@ -1,0 +1,112 @@
+"""Score a model on labelled data: `evaluate(model, data, per_image=False) -> EvalTable`.
+
+`model` is a registry name (run by core.models.predict.Predictor) or a checkpoint file; `data` is a
+COCO .json, a Maskwork project, an images/+masks/ folder, or a TrainData.
+- semantic: IoU per class and mean IoU from the confusion matrix summed over the whole dataset
+  (not the mean of per-image IoUs); the ignore class (e.g. 0 "unlabeled") is left out.
+- instance: COCOeval "segm" (pycocotools) on all detections: AP, AP50, AP75 (maxDets 1/10/300).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import InputError
+from core.progress import CancelToken, ProgressFn, check, report
+from core.training import instance as inst
+from core.training import semantic as sem
+from core.training.datasets import TrainData, load_data
+from core.training.runner import make_predictor
+
+
+@dataclass
+class EvalTable:
+    task: str
+    model: str
+    data: str
+    summary: dict
+    per_image: list[dict] = field(default_factory=list)
+
+    def format(self) -> str:
+        """Plain text for the CLI: summary lines, then one row per image if asked."""
+        lines = [f"model {self.model} on {self.data} ({self.summary.get('images', 0)} images)"]
+        for k, v in self.summary.items():
+            if isinstance(v, float):
+                lines.append(f"  {k:<16} {v:.4f}")
+            elif isinstance(v, dict):
+                lines.append(f"  {k:<16} " + "  ".join(f"{n}={x:.4f}" for n, x in v.items()))
+        if self.per_image:
+            keys = [k for k in self.per_image[0] if k != "image"]
+            lines.append("image\t" + "\t".join(keys))
+            for row in self.per_image:
+                lines.append(row["image"] + "\t" + "\t".join(_fmt(row[k]) for k in keys))
+        return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | None = None,
+             cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None) -> EvalTable:
+    predictor = make_predictor(model, device)
+    task = _task_of(predictor)
+    d = data if isinstance(data, TrainData) else load_data(data, task)
+    if d.task != task:
+        raise InputError(f"{d.source} holds {d.task} labels but model {model} is a {task} model")
+    items = d.items[:max_images] if max_images else d.items
+    if not items:
+        raise InputError(f"{d.source} has no labelled images to evaluate on")
+    if task == "semantic":
+        return _semantic(predictor, model, d, items, per_image, progress, cancel)
+    return _instance(predictor, model, d, items, per_image, progress, cancel)
+
+
+def _task_of(predictor) -> str:
+    task = getattr(predictor, "task", None) or getattr(getattr(predictor, "spec", None), "task", None)
+    if task not in ("semantic", "instance"):
+        raise InputError(f"cannot tell whether model {predictor} is semantic or instance")
+    return task
+
+
+def _names(classes) -> dict:
+    return {c.id: c.name for c in classes}
+
+
+def _semantic(predictor, model, d: TrainData, items, per_image, progress, cancel) -> EvalTable:
+    n = max(max(d.classes.ids()), max(predictor.classes.ids())) + 1
+    total = np.zeros((n, n), np.int64)
+    rows = []
+    for i, it in enumerate(items):
+        check(cancel)
+        truth = it.label_map()
+        pred = predictor.predict(it.image()).label_map
+        if pred.shape != truth.shape:
+            raise InputError(f"{it.name}: the model's label map is {pred.shape}, the truth is {truth.shape}")
+        conf = sem.confusion(truth, pred, n)
+        total += conf
+        if per_image:
+            s = sem.iou_from_confusion(conf, d.ignore_index)
+            rows.append({"image": it.name, "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"]})
+        report(progress, i + 1, len(items), it.name)
+    s = sem.iou_from_confusion(total, d.ignore_index)
+    names = _names(d.classes)
+    summary = {"images": len(items), "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"],
+               "iou": {names.get(c, str(c)): v for c, v in s["iou"].items()}, "confusion": total.tolist()}
+    return EvalTable("semantic", str(model), d.source, summary, rows)
+
+
+def _instance(predictor, model, d: TrainData, items, per_image, progress, cancel) -> EvalTable:
+    gt, images = inst.gt_coco(items, d.classes)
+    dets = []
+    for img_id, it in enumerate(items, start=1):
+        check(cancel)
+        res = predictor.predict(it.image(), score_threshold=0.0)
+        keep = res.keep(0.0)
+        masks = np.stack([res.masks[i].to_full() for i in keep]) if len(keep) else np.zeros((0, res.height, res.width), bool)
+        dets += inst.detections(img_id, masks, res.scores[keep], res.class_ids[keep])
+        report(progress, img_id, len(items), it.name)
+    s = inst.coco_mask_ap(gt, dets, per_image=per_image)
+    rows = [{"image": name, **v} for name, v in s.pop("per_image", {}).items()]
+    return EvalTable("instance", str(model), d.source, {"images": len(items), **s}, rows)

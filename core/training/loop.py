@@ -1,0 +1,331 @@
+"""Train a segmentation model: `train(config, progress=None, cancel=None, on_epoch=None) -> TrainResult`.
+
+TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
+  arch           key of core.models.architectures.ARCHITECTURES (its task picks semantic or instance)
+  data           training data: COCO .json, Maskwork project folder, images/+masks/ folder, or a TrainData
+  val            validation data (same kinds) | None; then `val_names` (names or prefixes such as "tile7_")
+                 or else `val_fraction` of `data` (seeded) is held out
+  epochs, steps_per_epoch (None: one pass over the training images), batch_size, crop (px), lr, weight_decay
+  seed           fixes the split, the sampling and the augmentation
+  out            best checkpoint path (core.models.checkpoint format); `last_out` (default <out>.last.pt)
+                 holds weights + optimizer + epoch + history so `resume=True` continues where it stopped
+  init           None (from scratch), a registry model name or a checkpoint path; heads whose shape
+                 differs (other class count) are left freshly initialised
+  device         "cpu" | "cuda" | "auto";  threads: torch CPU threads (None: leave as is)
+  min_size, max_size    (instance) the resize the predictor applies; recorded in the checkpoint "input"
+  tile, scale    (semantic) tile size and image scale the predictor applies; recorded likewise
+  aug_scale      (semantic) random scale range of the crops
+  max_val_images validate on at most this many images per epoch (None: all)
+  time_limit_s   stop after this much training time (the epoch in progress is validated and saved)
+  command        the command line that started the run, recorded in the checkpoint
+
+Callbacks: `progress(done_steps, total_steps, message)`; `cancel` (CancelToken) is checked at every
+step - a cancelled run returns with `stopped="cancelled"`, keeping the checkpoints of finished epochs;
+`on_epoch(record)` after each validated epoch with record = {"epoch", "steps", "train_loss",
+"metric" (name), "value", "metrics" (dict), "best" (bool), "seconds", "lr"} - the GUI plots it live.
+
+TrainResult: best_value, best_epoch, metric, history (list of records), out, last_out, stopped
+("done" | "cancelled" | "time limit"), epochs_done.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import Cancelled, InputError, ModelError
+from core.models.architectures import get_architecture
+from core.models.checkpoint import read_checkpoint, save_checkpoint
+from core.progress import CancelToken, ProgressFn, report
+from core.training import instance as inst
+from core.training import semantic as sem
+from core.training.datasets import TrainData, load_data, split, split_by_names
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    data: object  # str | Path | TrainData
+    out: str
+    val: object = None
+    val_names: list | None = None
+    val_fraction: float = 0.15
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    batch_size: int = 4
+    crop: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    last_out: str | None = None
+    resume: bool = False
+    init: str | None = None
+    device: str = "auto"
+    threads: int | None = None
+    min_size: int = 512
+    max_size: int = 1024
+    tile: int = 512
+    scale: float = 1.0
+    aug_scale: tuple = (0.75, 1.25)
+    max_val_images: int | None = None
+    time_limit_s: float | None = None
+    warmup_steps: int = 50
+    command: str = ""
+
+    def last_path(self) -> Path:
+        return Path(self.last_out) if self.last_out else Path(self.out).with_suffix(".last.pt")
+
+
+@dataclass
+class TrainResult:
+    best_value: float
+    best_epoch: int
+    metric: str
+    history: list = field(default_factory=list)
+    out: str = ""
+    last_out: str = ""
+    stopped: str = "done"
+    epochs_done: int = 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device cuda was asked for but no CUDA GPU is available here; use --device cpu")
+    return torch.device(name)
+
+
+def _data(spec, task: str) -> TrainData:
+    return spec if isinstance(spec, TrainData) else load_data(spec, task)
+
+
+def prepare_data(cfg: TrainConfig, task: str) -> tuple[TrainData, TrainData]:
+    data = _data(cfg.data, task)
+    if cfg.val is not None:
+        train_d, val_d = data, _data(cfg.val, task)
+    elif cfg.val_names:
+        train_d, val_d = split_by_names(data, cfg.val_names)
+    else:
+        train_d, val_d = split(data, cfg.val_fraction, cfg.seed)
+    if not train_d.items:
+        raise InputError(f"no training images left in {data.source} after holding out the validation images")
+    if cfg.max_val_images and len(val_d.items) > cfg.max_val_images:
+        val_d.items = val_d.items[:cfg.max_val_images]
+    return train_d, val_d
+
+
+def build(cfg: TrainConfig, num_classes: int) -> torch.nn.Module:
+    model = get_architecture(cfg.arch).build(num_classes)
+    if cfg.init:
+        sd = _init_state(cfg.init)
+        own = model.state_dict()
+        fitting = {k: v for k, v in sd.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+        if not fitting:
+            raise ModelError(f"{cfg.init} shares no weights with architecture {cfg.arch}; pick a model of the "
+                             "same architecture to start from, or train from scratch")
+        model.load_state_dict(fitting, strict=False)  # heads of another class count stay fresh
+    return model
+
+
+def _init_state(init: str) -> dict:
+    if Path(init).is_file():
+        return read_checkpoint(init)["state_dict"]
+    from core.models.registry import MODELS
+    from core.models.weights import load_model
+
+    if init not in MODELS:
+        raise InputError(f"--from {init!r} is neither a checkpoint file nor a known model ({', '.join(MODELS)})")
+    return load_model(MODELS[init]).state_dict()
+
+
+def _input_spec(cfg: TrainConfig, task: str) -> dict:
+    if task == "instance":
+        return {"min_size": cfg.min_size, "max_size": cfg.max_size, "detections_per_img": inst.MAX_DETS}
+    return {"tile": cfg.tile, "overlap": cfg.tile // 8, "scale": cfg.scale, "mean": list(sem.MEAN),
+            "std": list(sem.STD)}
+
+
+def _machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+          on_epoch=None) -> TrainResult:
+    arch = get_architecture(cfg.arch)
+    task = arch.task
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    train_d, val_d = prepare_data(cfg, task)
+    classes = train_d.classes
+    num_classes = max(classes.ids()) + 1
+    ignore = train_d.ignore_index
+    random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+
+    model = build(cfg, num_classes).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.steps_per_epoch or max(1, math.ceil(len(train_d.items) / cfg.batch_size))
+    total = steps * cfg.epochs
+    sched = _Schedule(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
+    metric = "miou" if task == "semantic" else "ap"
+    history, best, best_epoch, start_epoch = [], -1.0, 0, 0
+    elapsed_before = 0.0
+
+    last = cfg.last_path()
+    if cfg.resume:
+        state = _read_last(last, cfg.arch)
+        model.load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["extra"]["optimizer"])
+        run = state["extra"]
+        start_epoch, history, best, best_epoch = run["epoch"], run["history"], run["best"], run["best_epoch"]
+        elapsed_before = run.get("seconds", 0.0)
+        rng.setstate(_to_rng_state(run["rng"]))
+        torch.manual_seed(cfg.seed + start_epoch)
+
+    result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch)
+    t_start = time.monotonic() - elapsed_before
+    for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        t_epoch = time.monotonic()
+        try:
+            loss = _train_epoch(cfg, task, model, opt, sched, train_d, rng, device, ignore, steps,
+                                (epoch - 1) * steps, total, progress, cancel, t_start)
+        except Cancelled:
+            result.stopped = "cancelled"
+            return result
+        timed_out = loss is not None and isinstance(loss, tuple)
+        loss_value = loss[0] if timed_out else loss
+        try:
+            scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
+        except Cancelled:
+            result.stopped = "cancelled"
+            return result
+        value = scores[metric]
+        is_best = value > best
+        record = {"epoch": epoch, "steps": epoch * steps, "train_loss": loss_value, "metric": metric,
+                  "value": value, "metrics": {k: v for k, v in scores.items() if k != "confusion"},
+                  "best": is_best, "seconds": round(time.monotonic() - t_epoch, 1), "lr": opt.param_groups[0]["lr"]}
+        history.append(record)
+        training = _training_record(cfg, train_d, val_d, epoch, history, device, time.monotonic() - t_start)
+        if is_best:
+            best, best_epoch = value, epoch
+            training["best_epoch"], training["metrics"] = epoch, record["metrics"]
+            save_checkpoint(cfg.out, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
+                            training=training, input_spec=_input_spec(cfg, task))
+        save_checkpoint(last, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
+                        training=training, input_spec=_input_spec(cfg, task),
+                        extra={"optimizer": opt.state_dict(), "epoch": epoch,
+                               "history": history, "best": best, "best_epoch": best_epoch,
+                               "seconds": time.monotonic() - t_start, "rng": _from_rng_state(rng.getstate())})
+        result.best_value, result.best_epoch, result.epochs_done = best, best_epoch, epoch
+        if on_epoch is not None:
+            on_epoch(record)
+        if timed_out:
+            result.stopped = "time limit"
+            break
+    return result
+
+
+class _Schedule:
+    """Linear warm-up, then cosine down to 2 % of the peak. With a time limit the cosine follows
+    whichever is further along, steps or time, so a run cut by the clock still ends at a low rate."""
+
+    def __init__(self, opt, lr: float, warmup: int, total: int, time_limit_s: float | None):
+        self.opt, self.lr, self.warmup, self.total, self.limit = opt, lr, warmup, total, time_limit_s
+
+    def set(self, step: int, elapsed: float) -> None:
+        if step < self.warmup:
+            factor = (step + 1) / self.warmup
+        else:
+            t = (step - self.warmup) / max(1, self.total - self.warmup)
+            if self.limit:
+                t = max(t, elapsed / self.limit)
+            factor = 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr * factor
+
+
+def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps, done, total, progress, cancel,
+                 t_start):
+    """Mean loss of the epoch; a 1-tuple (mean loss,) when the time limit stopped it early."""
+    if task == "instance":
+        inst.set_train_mode(model, True, cfg.min_size, cfg.max_size)
+    else:
+        model.train()
+    losses = []
+    for step in range(steps):
+        if cancel is not None:
+            cancel.check()
+        if task == "instance":
+            images, targets = inst.make_batch(data.items, rng, cfg.batch_size, cfg.crop, cfg.min_size,
+                                              cfg.max_size, device)
+            loss, _parts = inst.loss_fn(model, images, targets)
+        else:
+            images, targets = sem.make_batch(data.items, rng, cfg.batch_size, cfg.crop, ignore,
+                                             (cfg.aug_scale[0] * cfg.scale, cfg.aug_scale[1] * cfg.scale), device)
+            loss = sem.loss_fn(model, images, targets)
+        if not torch.isfinite(loss):
+            raise ModelError(f"training diverged at step {done + step + 1} (loss {float(loss)}); lower the learning "
+                             f"rate (now {cfg.lr}) and resume from the last checkpoint")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        sched.set(done + step, time.monotonic() - t_start)
+        opt.step()
+        losses.append(float(loss.detach()))
+        report(progress, done + step + 1, total, f"epoch {done // steps + 1} loss {np.mean(losses[-20:]):.3f}")
+        if cfg.time_limit_s and time.monotonic() - t_start > cfg.time_limit_s:
+            return (float(np.mean(losses)),)
+    return float(np.mean(losses))
+
+
+def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> dict:
+    if task == "instance":
+        return inst.validate(model, val_d.items, val_d.classes, cfg.min_size, cfg.max_size, device, cancel)
+    return sem.validate(model, val_d.items, num_classes, ignore, cfg.tile, device, cancel, scale=cfg.scale)
+
+
+def _training_record(cfg, train_d, val_d, epoch, history, device, seconds) -> dict:
+    conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
+            if k not in ("data", "val")}
+    conf["aug_scale"] = list(cfg.aug_scale)
+    return {"data": train_d.source, "train_images": len(train_d.items), "val": val_d.source,
+            "val_images": [it.name for it in val_d.items][:200], "epochs": epoch, "seed": cfg.seed,
+            "command": cfg.command, "machine": _machine(device), "seconds": round(seconds, 1),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "config": conf,
+            "history": [{k: v for k, v in r.items() if k != "metrics"} for r in history]}
+
+
+def _cpu(sd: dict) -> dict:
+    return {k: v.detach().cpu() for k, v in sd.items()}
+
+
+def _read_last(path: Path, arch: str) -> dict:
+    if not path.is_file():
+        raise InputError(f"cannot resume: {path} does not exist. Start without --resume, or give the --out of "
+                         "the earlier run")
+    state = read_checkpoint(path)
+    if "optimizer" not in state.get("extra", {}):
+        raise InputError(f"cannot resume from {path}: it holds no optimizer state (a 'best' checkpoint?); "
+                         "resume from the .last.pt file of the run")
+    if state["arch"] != arch:
+        raise InputError(f"cannot resume: {path} was trained as {state['arch']}, not {arch}")
+    return state
+
+
+def _from_rng_state(state) -> list:
+    return [state[0], list(state[1]), state[2]]
+
+
+def _to_rng_state(state) -> tuple:
+    return (state[0], tuple(state[1]), state[2])

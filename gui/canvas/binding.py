@@ -1,0 +1,117 @@
+"""Keeps the canvas in step with AppState: the image, both layer overlays, boxes and labels.
+
+Edits arrive as AppState.layer_changed(bbox): only that window of the corrected overlay is
+re-rendered. Boxes and labels are rebuilt on a short timer, so a stroke does not rebuild them
+on every mouse move.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+
+from core.render import bgra_lut
+
+
+class CanvasBinding(QObject):
+    def __init__(self, state, view, editor, parent=None) -> None:
+        super().__init__(parent)
+        self.state, self.view, self.editor = state, view, editor
+        self.show_prediction = True
+        self.show_corrected = True
+        self.opacity = 0.6
+        self._boxes_timer = QTimer(self)
+        self._boxes_timer.setSingleShot(True)
+        self._boxes_timer.setInterval(80)
+        self._boxes_timer.timeout.connect(self.rebuild_boxes)
+        state.image_changed.connect(lambda _name: self.load_image())
+        state.layer_changed.connect(self.on_edit)
+        state.prediction_changed.connect(self.reset_prediction)
+        state.classes_changed.connect(self.reset_overlays)
+        state.project_changed.connect(self.load_image)
+        editor.selection_changed.connect(self.rebuild_boxes)
+
+    def _lut(self):
+        classes = self.state.project.classes
+        return bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes]))
+
+    def load_image(self) -> None:
+        ann, rgb = self.state.annotation, self.state.image
+        self.view.image_item.set_image(rgb)
+        if ann is None:
+            self.view.set_image_size(0, 0)
+            self.view.corrected_overlay.reset(None, None, 0, 0)
+            self.view.prediction_overlay.reset(None, None, 0, 0)
+            self.rebuild_boxes()
+            return
+        self.view.set_image_size(ann.width, ann.height)
+        self.reset_overlays()
+
+    def reset_overlays(self) -> None:
+        ann = self.state.annotation
+        if ann is None or self.state.project is None:
+            return
+        lut = self._lut()
+        self.view.corrected_overlay.reset(ann.corrected, lut, ann.width, ann.height)
+        self.view.prediction_overlay.reset(ann.prediction, lut, ann.width, ann.height)
+        self.apply_visibility()
+        self.rebuild_boxes()
+
+    def reset_prediction(self) -> None:
+        ann = self.state.annotation
+        if ann is not None and self.state.project is not None:
+            self.view.prediction_overlay.reset(ann.prediction, self._lut(), ann.width, ann.height)
+            self.apply_visibility()
+            self.rebuild_boxes()
+
+    def on_edit(self, bbox) -> None:
+        ann = self.state.annotation
+        if ann is None:
+            return
+        overlay = self.view.corrected_overlay
+        if overlay.layer is not ann.corrected or bbox is None:
+            overlay.reset(ann.corrected, overlay.lut if overlay.lut is not None else self._lut(),
+                          ann.width, ann.height)
+        else:
+            overlay.refresh(bbox)
+        if self.state.project is not None and self.state.project.task == "instance":
+            self._boxes_timer.start()
+
+    # ---- toggles --------------------------------------------------------------------------
+    def set_visible(self, which: str, on: bool) -> None:
+        setattr(self, which, bool(on))
+        self.apply_visibility()
+        self.rebuild_boxes()
+
+    def set_boxes(self, on: bool) -> None:
+        self.view.boxes.show_boxes = bool(on)
+        self.rebuild_boxes()
+
+    def set_labels(self, on: bool) -> None:
+        self.view.boxes.show_labels = bool(on)
+        self.rebuild_boxes()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = max(0.0, min(1.0, opacity))
+        self.apply_visibility()
+
+    def apply_visibility(self) -> None:
+        self.view.corrected_overlay.setVisible(self.show_corrected)
+        self.view.prediction_overlay.setVisible(self.show_prediction)
+        self.view.corrected_overlay.setOpacity(self.opacity)
+        # under a correction the prediction is a fainter reference
+        ann = self.state.annotation
+        both = self.show_corrected and ann is not None and not ann.corrected.is_empty()
+        self.view.prediction_overlay.setOpacity(self.opacity * (0.5 if both else 1.0))
+
+    def shown_layer(self):
+        """The layer whose boxes and labels are drawn: corrected if shown and not empty, else prediction."""
+        ann = self.state.annotation
+        if ann is None:
+            return None
+        if self.show_corrected and not ann.corrected.is_empty():
+            return ann.corrected
+        return ann.prediction if self.show_prediction else None
+
+    def rebuild_boxes(self) -> None:
+        self.view.boxes.selected = set(self.editor.selected)
+        classes = self.state.project.classes if self.state.project is not None else None
+        self.view.boxes.rebuild(self.shown_layer(), classes)

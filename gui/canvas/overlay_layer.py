@@ -1,0 +1,97 @@
+"""A layer overlay drawn as tiles of premultiplied ARGB QImages, repainted only inside dirty boxes.
+
+An 8000x6000 image needs ~190 MB as one RGBA overlay; tiles are allocated only where the layer
+has content, and an edit re-renders just the tiles (and the window inside them) its box touches.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem
+
+from core.render import render_window
+
+TILE = 512
+
+
+class OverlayItem(QGraphicsItem):
+    def __init__(self, z: float) -> None:
+        super().__init__()
+        self.setZValue(z)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._size = (0, 0)  # (width, height)
+        self._tiles: dict[tuple[int, int], tuple[np.ndarray, QImage]] = {}
+        self.layer = None
+        self.lut = None
+        self.rendered_pixels = 0  # pixels rendered since the last full reset (tests check locality)
+
+    # ---- content ------------------------------------------------------------------------
+    def reset(self, layer, lut: np.ndarray, width: int, height: int) -> None:
+        """New image or new layer: drop every tile and render all content once."""
+        self.prepareGeometryChange()
+        self._size = (width, height)
+        self._tiles.clear()
+        self.layer, self.lut = layer, lut
+        self.rendered_pixels = 0
+        if layer is not None and not layer.is_empty():
+            self.refresh((0, 0, width, height))
+        self.update()
+
+    def refresh(self, box: tuple[int, int, int, int] | None) -> None:
+        """Re-render the window box = (x0, y0, x1, y1) of the layer (None: everything)."""
+        w, h = self._size
+        if w == 0 or self.lut is None:
+            return
+        x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+        x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
+        if x0 >= x1 or y0 >= y1:
+            return
+        for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
+            for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
+                self._refresh_tile(tx, ty, (x0, y0, x1, y1))
+        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _refresh_tile(self, tx: int, ty: int, box) -> None:
+        w, h = self._size
+        bx0, by0 = tx * TILE, ty * TILE
+        bx1, by1 = min(w, bx0 + TILE), min(h, by0 + TILE)
+        wx0, wy0, wx1, wy1 = max(box[0], bx0), max(box[1], by0), min(box[2], bx1), min(box[3], by1)
+        tile = self._tiles.get((tx, ty))
+        if tile is None:
+            pixels = render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut)
+            self.rendered_pixels += pixels.shape[0] * pixels.shape[1]
+            if not pixels[..., 3].any():
+                return  # nothing to show: keep the tile unallocated
+            arr = np.zeros((by1 - by0, bx1 - bx0, 4), np.uint8)
+            image = QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0],
+                           QImage.Format.Format_ARGB32_Premultiplied)
+            self._tiles[(tx, ty)] = tile = (arr, image)
+            arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0] = pixels
+            return
+        arr = tile[0]
+        render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut,
+                      out=arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0])
+        self.rendered_pixels += (wx1 - wx0) * (wy1 - wy0)
+
+    def pixels(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The overlay's BGRA pixels in a window (for tests and screenshots)."""
+        out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+        for (tx, ty), (arr, _) in self._tiles.items():
+            bx0, by0 = tx * TILE, ty * TILE
+            ix0, iy0 = max(x0, bx0), max(y0, by0)
+            ix1, iy1 = min(x1, bx0 + arr.shape[1]), min(y1, by0 + arr.shape[0])
+            if ix0 < ix1 and iy0 < iy1:
+                out[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = arr[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+        return out
+
+    # ---- QGraphicsItem ------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._size[0], self._size[1])
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        exposed = option.exposedRect
+        for (tx, ty), (arr, image) in self._tiles.items():
+            rect = QRectF(tx * TILE, ty * TILE, arr.shape[1], arr.shape[0])
+            if rect.intersects(exposed):
+                painter.drawImage(rect, image)

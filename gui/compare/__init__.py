@@ -1,0 +1,1 @@
+"""Compare window: two model results side by side or with a swipe, with their disagreement."""

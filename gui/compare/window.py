@@ -1,0 +1,222 @@
+"""Compare window: model A vs model B (float vs int8 by default) on the current image.
+
+Side by side with synchronised zoom/pan, or one view with a swipe line; pixels where the two results
+disagree can be highlighted. Latency and model size for each; agreement IoU between them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from core.annotation import ClassList
+from core.layer_diff import disagreement, highlight
+from core.prediction_layer import result_layer
+from core.render import bgra_lut, render_window
+from gui.compare.jobs import CompareOutcome, run_compare
+from gui.compare.qimage import premultiplied_to_pixmap, to_pixmap
+from gui.compare.views import SwipeView, ZoomView, sync_views
+from gui.panels.job_bar import JobBar
+from gui.panels.model_jobs import calibration_paths
+from gui.state import AppState
+from gui.workers import Job
+
+MODES = ("Side by side", "Swipe")
+
+
+def _mb(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f} MB"
+
+
+class ModelPicker(QWidget):
+    """Model name + int8 switch for one side."""
+
+    def __init__(self, title: str, parent=None) -> None:
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setToolTip(f"Model for side {title}")
+        self.int8 = QCheckBox("int8")
+        self.int8.setToolTip("Use the int8-quantized version of this model")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(title))
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.int8)
+
+    def set_names(self, names: list[str], current: str | None, int8: bool) -> None:
+        self.combo.clear()
+        self.combo.addItems(names)
+        if current in names:
+            self.combo.setCurrentText(current)
+        self.int8.setChecked(int8)
+
+    def choice(self) -> tuple[str, bool]:
+        return self.combo.currentText(), self.int8.isChecked()
+
+
+class CompareWindow(QWidget):
+    def __init__(self, state: AppState, parent=None) -> None:
+        super().__init__(parent, Qt.Window)
+        self.setWindowTitle("Compare models - Maskwork")
+        self.resize(1400, 850)
+        self.state = state
+        self.outcome: CompareOutcome | None = None
+
+        self.picker_a, self.picker_b = ModelPicker("A"), ModelPicker("B")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Run both models on the current image (in the background)")
+        self.compare_button.clicked.connect(self.start)
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.mode.setToolTip("Side by side with linked zoom, or one view with a swipe line")
+        self.mode.currentIndexChanged.connect(lambda i: self.stack.setCurrentIndex(i))
+        self.diff_box = QCheckBox("Highlight disagreement")
+        self.diff_box.setToolTip("Magenta: pixels whose class differs between A and B")
+        self.diff_box.setChecked(True)
+        self.diff_box.toggled.connect(self._show_diff)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.clicked.connect(self.fit)
+        self.jobs = JobBar()
+        self.jobs.busy_changed.connect(lambda busy: self.compare_button.setEnabled(not busy))
+
+        self.view_a, self.view_b = ZoomView(), ZoomView()
+        sync_views(self.view_a, self.view_b)
+        self.swipe = SwipeView()
+        self.swipe_slider = QSlider(Qt.Horizontal)
+        self.swipe_slider.setRange(0, 1000)
+        self.swipe_slider.setValue(500)
+        self.swipe_slider.setToolTip("Drag: A on the left of the line, B on the right")
+        self.swipe_slider.valueChanged.connect(lambda v: self.swipe.set_split(v / 1000))
+        self.stats_a, self.stats_b = QLabel("A: -"), QLabel("B: -")
+        self.mean_label = QLabel("Agreement: run a comparison")
+        self.mean_label.setAlignment(Qt.AlignCenter)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["", "agreement IoU"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+
+        self.stack = QStackedWidget()
+        side = QSplitter()
+        for title, view, stats in (("A", self.view_a, self.stats_a), ("B", self.view_b, self.stats_b)):
+            box = QWidget()
+            col = QVBoxLayout(box)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.addWidget(stats)
+            col.addWidget(view, 1)
+            side.addWidget(box)
+        swipe_box = QWidget()
+        col = QVBoxLayout(swipe_box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.swipe, 1)
+        col.addWidget(self.swipe_slider)
+        self.stack.addWidget(side)
+        self.stack.addWidget(swipe_box)
+
+        controls = QGridLayout()
+        controls.addWidget(self.picker_a, 0, 0)
+        controls.addWidget(self.picker_b, 0, 1)
+        controls.addWidget(self.compare_button, 0, 2)
+        controls.addWidget(self.mode, 1, 0)
+        controls.addWidget(self.diff_box, 1, 1)
+        controls.addWidget(self.fit_button, 1, 2)
+        right = QVBoxLayout()
+        right.addWidget(self.mean_label)
+        right.addWidget(self.table, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.stack, 4)
+        body.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.jobs)
+        layout.addLayout(body, 1)
+        self.set_model_names([state.model_name] if state.model_name else [])
+
+    # ---- setup ------------------------------------------------------------------------
+    def set_model_names(self, names: list[str]) -> None:
+        """Fill both pickers; default: the current model, float on A and int8 on B."""
+        current = self.state.model_name or (names[0] if names else None)
+        self._listed = len(names) > 1 or getattr(self, "_listed", False)
+        self.picker_a.set_names(names, current, False)
+        self.picker_b.set_names(names, current, True)
+
+    def load_model_names(self) -> None:
+        """Read the registry in a Job (it imports torch) and fill the pickers."""
+        from gui.panels.model_jobs import list_models
+
+        self._listed = True
+        self.jobs.run(Job(list_models), lambda entries: self.set_model_names([e.name for e in entries]))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._listed and not self.jobs.busy:
+            self.load_model_names()
+
+    # ---- run --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.jobs.busy:
+            return
+        if self.state.image is None:
+            self.mean_label.setText("Open an image first.")
+            return
+        a, b = self.picker_a.choice(), self.picker_b.choice()
+        if not a[0] or not b[0]:
+            self.mean_label.setText("Pick a model for A and for B.")
+            return
+        if a == b:
+            self.mean_label.setText("A and B are the same model: switch int8 on one side or pick another model.")
+            return
+        self.mean_label.setText("comparing...")
+        calibration = calibration_paths(self.state.project)
+        self.jobs.run(Job(run_compare, a, b, self.state.image, self.state.score_threshold, calibration),
+                      self.show_outcome)
+
+    def show_outcome(self, outcome: CompareOutcome) -> None:
+        self.outcome = outcome
+        rgb = self.state.image
+        shape = rgb.shape[:2]
+        layers = [result_layer(s.result, self.state.score_threshold) for s in (outcome.a, outcome.b)]
+        classes = getattr(outcome.a.result, "classes", None) or ClassList()
+        lut = bgra_lut(classes)
+        window = (0, 0, shape[1], shape[0])
+        image_pm = to_pixmap(rgb)
+        overlays = [premultiplied_to_pixmap(render_window(layer, window, lut)) for layer in layers]
+        self.diff_mask = disagreement(layers[0], layers[1], shape)
+        diff_pm = to_pixmap(highlight(self.diff_mask))
+        self.view_a.set_pixmaps(image_pm, overlays[0], diff_pm)
+        self.view_b.set_pixmaps(image_pm, overlays[1], diff_pm)
+        self.swipe.set_pixmaps(image_pm, overlays[0], diff_pm)
+        self.swipe.set_b(image_pm, overlays[1], diff_pm)
+        self._show_diff(self.diff_box.isChecked())
+        for label, side in ((self.stats_a, outcome.a), (self.stats_b, outcome.b)):
+            label.setText(f"<b>{side.label}</b>: {side.latency_ms:.0f} ms, {_mb(side.size_bytes)}")
+        self._fill_table(outcome)
+        self.fit()
+
+    def _fill_table(self, outcome: CompareOutcome) -> None:
+        self.table.setHorizontalHeaderLabels([outcome.kind, "agreement IoU"])
+        self.table.setRowCount(len(outcome.rows))
+        for r, (name, iou) in enumerate(outcome.rows):
+            self.table.setItem(r, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem("-" if math.isnan(iou) else f"{iou:.3f}")
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.table.setItem(r, 1, item)
+        diff_pct = 100.0 * float(np.mean(self.diff_mask)) if self.diff_mask.size else 0.0
+        mean = "-" if math.isnan(outcome.mean_iou) else f"{outcome.mean_iou:.3f}"
+        speed = outcome.a.latency_ms / outcome.b.latency_ms if outcome.b.latency_ms > 0 else float("nan")
+        self.mean_label.setText(f"<b>Mean agreement IoU: {mean}</b><br>{diff_pct:.2f}% of pixels differ<br>"
+                                f"B is {speed:.2f}x the speed of A")
+
+    # ---- view -------------------------------------------------------------------------
+    def _show_diff(self, visible: bool) -> None:
+        for view in (self.view_a, self.view_b):
+            view.diff_item.setVisible(visible)
+        self.swipe.set_diff_visible(visible)
+
+    def fit(self) -> None:
+        self.view_a.fit()
+        self.swipe.fit()

@@ -1,0 +1,46 @@
+"""Export choices: format, all or selected images, which layer, and where."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout
+
+from core.transfer import EXPORT_FORMATS
+
+
+class ExportDialog(QDialog):
+    def __init__(self, project, n_selected: int, parent=None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.setWindowTitle("Export")
+        self.fmt = QComboBox()
+        for key, text in EXPORT_FORMATS.items():
+            self.fmt.addItem(text, key)
+        self.fmt.setToolTip("RLE is lossless; polygons cannot hold holes (the report says how close they are)")
+        self.scope = QComboBox()
+        self.scope.addItem(f"All {len(project.image_names())} images", "all")
+        if n_selected > 1:
+            self.scope.addItem(f"The {n_selected} selected images", "selected")
+        self.scope.setToolTip("Select several images in the image list (Ctrl/Shift+click) to export only those")
+        self.layer = QComboBox()
+        self.layer.addItem("Corrected (your work)", "corrected")
+        self.layer.addItem("Prediction (model output)", "prediction")
+        self.layer.setToolTip("Which layer to export")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Format", self.fmt)
+        form.addRow("Images", self.scope)
+        form.addRow("Layer", self.layer)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str, str, str]:
+        fmt = self.fmt.currentData()
+        root = str(self.project.root)
+        if fmt == "png":
+            path = QFileDialog.getExistingDirectory(self, "Folder for the PNG masks", root)
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "COCO JSON file", str(Path(root) / "annotations.json"),
+                                                  "COCO (*.json)")
+        return fmt, self.scope.currentData(), self.layer.currentData(), path

@@ -1,0 +1,37 @@
+"""Every message box of the main window goes through here (one place to style and to test)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox
+
+from core.errors import MaskworkError
+
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+
+
+def show_error(parent, error: BaseException | str, title: str = "Maskwork") -> None:
+    """A dialog that says what happened and what to do; unexpected errors add their details."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    if isinstance(error, MaskworkError) or isinstance(error, str):
+        box.setText(str(error))
+    else:
+        box.setText(f"Something went wrong: {type(error).__name__}: {error}\n\n"
+                    "Your work is still open; save it, then report this problem.")
+    box.exec()
+
+
+def show_info(parent, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def ask_save(parent, names: list[str]) -> str:
+    """Save / Discard / Cancel before closing with unsaved work."""
+    shown = "\n".join(names[:10]) + (f"\n… and {len(names) - 10} more" if len(names) > 10 else "")
+    answer = QMessageBox.question(
+        parent, "Unsaved work",
+        f"{len(names)} image(s) have unsaved changes:\n{shown}\n\nSave them before closing?\n"
+        "(Discard keeps the autosave journal: the work comes back the next time the project is opened.)",
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Save)
+    return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(answer, CANCEL)

@@ -1,0 +1,185 @@
+"""'Train on corrected images': architecture, epochs, validation share; trains in a Job with live curves.
+
+At the end the new checkpoint is registered (core.models.user_models.register_checkpoint) and the
+dialog offers to switch the model panel to it.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout)
+
+from core.errors import MaskworkError
+from gui.dialogs import train_jobs
+from gui.panels.job_bar import JobBar
+from gui.plot import LineChart
+from gui.state import AppState
+from gui.workers import Job
+
+
+METRIC_NAMES = {"miou": "mean IoU", "ap": "mask AP"}
+
+
+class TrainDialog(QDialog):
+    def __init__(self, state: AppState, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train on corrected images - Maskwork")
+        self.resize(900, 640)
+        self.state = state
+        self.result = None            # train_jobs.TrainOutcome once training ended
+        self.new_model: str | None = None
+        self.epochs_seen: list[dict] = []
+
+        self.arch = QComboBox()
+        self.arch.setToolTip("Network to train. Light ones train in minutes on a CPU.")
+        self.start_from = QComboBox()
+        self.start_from.setToolTip("Start from scratch or from a model's weights (heads are replaced when "
+                                   "the classes differ)")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(10)
+        self.epochs.setToolTip("Passes over the training images")
+        self.val_share = QDoubleSpinBox()
+        self.val_share.setRange(0.05, 0.5)
+        self.val_share.setSingleStep(0.05)
+        self.val_share.setValue(0.2)
+        self.val_share.setToolTip("Share of the corrected images held out to measure the model after each epoch")
+        self.crop = QSpinBox()
+        self.crop.setRange(128, 1024)  # validation tiles overlap by 64 px: smaller tiles cannot work
+        self.crop.setSingleStep(32)
+        self.crop.setValue(256)
+        self.crop.setSuffix(" px")
+        self.crop.setToolTip("Size of the training crops (semantic models also predict in tiles of this size)")
+        self.out_name = QLineEdit()
+        self.out_name.setToolTip("Name of the new model (its checkpoint goes to the project's .maskwork/models/)")
+        self.available = QLabel("")
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self.start)
+        self.switch_button = QPushButton("Use the new model")
+        self.switch_button.setToolTip("Select the trained model in the model panel")
+        self.switch_button.setEnabled(False)
+        self.switch_button.clicked.connect(self.switch_to_new_model)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        self.jobs = JobBar()
+        self.jobs.busy_changed.connect(self._on_busy)
+        self.loss_chart = LineChart("Loss", "epoch")
+        self.metric_chart = LineChart("Validation", "epoch", y_range=(0.0, 1.0))
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Architecture", self.arch)
+        form.addRow("Start from", self.start_from)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Validation share", self.val_share)
+        form.addRow("Crop size", self.crop)
+        form.addRow("New model name", self.out_name)
+        form.addRow("Training images", self.available)
+        charts = QHBoxLayout()
+        charts.addWidget(self.loss_chart)
+        charts.addWidget(self.metric_chart)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.switch_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.jobs)
+        layout.addLayout(charts, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self._fill_defaults()
+
+    # ---- set-up -----------------------------------------------------------------------
+    def _fill_defaults(self) -> None:
+        project = self.state.project
+        task = getattr(project, "task", "semantic")
+        stamp = time.strftime("%Y%m%d-%H%M")
+        folder = Path(getattr(project, "root", ".")).name or "project"
+        self.out_name.setText(f"{folder}-{task}-{stamp}")
+        n = train_jobs.count_corrected(project) if project is not None else 0
+        self.available.setText(f"{n} corrected images" if n else "none yet: correct some images first")
+        self.start_button.setEnabled(False)
+        self.status.setText("reading the architectures...")
+        self.jobs.run(Job(train_jobs.choices, task), self._on_choices)
+
+    def _on_choices(self, choices) -> None:
+        archs, models = choices
+        self.arch.clear()
+        for name, description in archs:
+            self.arch.addItem(f"{name} - {description}", name)
+        self.start_from.clear()
+        self.start_from.addItem("scratch (random weights)", None)
+        for name in models:
+            self.start_from.addItem(name, name)
+        self.status.setText("")
+        self._on_busy(False)
+
+    # ---- training ---------------------------------------------------------------------
+    def start(self) -> None:
+        project = self.state.project
+        if project is None or self.jobs.busy:
+            return
+        if project.dirty:
+            try:
+                project.save()  # training reads the saved corrections; save them first
+            except MaskworkError as exc:
+                self.status.setText(f"Cannot start: {exc}")
+                return
+        self.loss_chart.clear()
+        self.metric_chart.clear()
+        self.epochs_seen.clear()
+        request = train_jobs.TrainRequest(
+            project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
+            val_share=self.val_share.value(), name=self.out_name.text().strip() or "my-model",
+            start_from=self.start_from.currentData(), crop=self.crop.value())
+        self.request = request
+        job = Job(train_jobs.run_training, request)
+        job.kwargs["on_epoch"] = job.signals.item.emit  # per-epoch records come back on the GUI thread
+        self.status.setText("training...")
+        self.jobs.run(job, self._on_done, on_cancel=self._on_cancelled, on_item=self.add_epoch)
+
+    def add_epoch(self, record: dict) -> None:
+        """Plot one epoch record of core.training.loop.train: train_loss and the validation metric."""
+        self.epochs_seen.append(record)
+        epoch = record["epoch"]
+        self.loss_chart.add_point("train loss", epoch, record.get("train_loss"))
+        metric = METRIC_NAMES.get(record.get("metric"), record.get("metric", "metric"))
+        self.metric_chart.add_point(f"validation {metric}", epoch, record.get("value"))
+        best = " (best so far)" if record.get("best") else ""
+        self.status.setText(f"epoch {epoch}: loss {record.get('train_loss', float('nan')):.4f}, "
+                            f"{metric} {record.get('value', float('nan')):.3f}{best}")
+
+    def _on_cancelled(self) -> None:
+        saved = self.request.out.is_file()
+        self.new_model = self.request.name if saved else None
+        self.switch_button.setEnabled(saved)
+        self.status.setText("Training cancelled. " + (f"The best finished epoch was kept as model '{self.new_model}'."
+                                                      if saved else "No epoch had finished, nothing was saved."))
+
+    def _on_done(self, outcome) -> None:
+        self.result = outcome
+        self.new_model = outcome.model_name
+        self.switch_button.setEnabled(outcome.model_name is not None)
+        self.status.setText(outcome.summary)
+
+    def switch_to_new_model(self) -> None:
+        if self.new_model:
+            self.state.model_name = self.new_model
+            self.state.model_changed.emit()
+            self.state.status_message.emit(f"model switched to {self.new_model}")
+
+    def _on_busy(self, busy: bool) -> None:
+        self.start_button.setEnabled(not busy and self.arch.count() > 0)
+        for w in (self.arch, self.start_from, self.epochs, self.val_share, self.crop, self.out_name):
+            w.setEnabled(not busy)
+
+    def closeEvent(self, event) -> None:
+        if self.jobs.busy:
+            self.jobs.cancel()  # stop the worker; it saves nothing partial
+        super().closeEvent(event)

@@ -1,0 +1,73 @@
+"""What the train dialog runs in worker Jobs: thin calls into core.training and the model registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.annotation import Status
+
+MODELS_DIR = Path(".maskwork") / "models"  # trained checkpoints live with the project they came from
+
+
+@dataclass
+class TrainRequest:
+    project_root: Path
+    arch: str
+    epochs: int
+    val_share: float
+    name: str
+    start_from: str | None = None
+    crop: int = 256          # training crop (semantic: also the tile the predictor uses)
+    batch_size: int = 4
+
+    @property
+    def out(self) -> Path:
+        return self.project_root / MODELS_DIR / f"{self.name}.pt"
+
+
+@dataclass
+class TrainOutcome:
+    model_name: str | None   # registered name, None when no epoch finished
+    checkpoint: str
+    stopped: str             # "done" | "cancelled" | "time limit"
+    best_value: float
+    metric: str
+    epochs_done: int
+
+    @property
+    def summary(self) -> str:
+        if self.model_name is None:
+            return "No epoch finished, so no model was saved."
+        return (f"{self.stopped}: {self.epochs_done} epochs, best {self.metric} {self.best_value:.3f}. "
+                f"Saved as model '{self.model_name}' ({self.checkpoint}).")
+
+
+def count_corrected(project) -> int:
+    return sum(project.annotation(n).status == Status.CORRECTED for n in project.image_names())
+
+
+def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[str]]:
+    """Architectures of the project's task, and registry models to start from (imports torch)."""
+    from core.models.architectures import ARCHITECTURES
+    from core.models.registry import all_models
+
+    archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
+    models = [s.name for s in all_models() if s.task == task]
+    return archs, models
+
+
+def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> TrainOutcome:
+    from core.models.user_models import register_checkpoint
+    from core.training.loop import TrainConfig, train
+
+    req.out.parent.mkdir(parents=True, exist_ok=True)
+    cfg = TrainConfig(arch=req.arch, data=str(req.project_root), out=str(req.out), val_fraction=req.val_share,
+                      epochs=req.epochs, init=req.start_from, crop=req.crop, tile=req.crop,
+                      batch_size=req.batch_size, warmup_steps=min(50, req.epochs * 2),
+                      command=f"GUI: train {req.arch} on {req.project_root}")
+    result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
+    name = None
+    if req.out.is_file():  # the best epoch so far, also after a cancel
+        name = register_checkpoint(req.out, name=req.name).name
+    return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
+                        result.epochs_done)

@@ -1,0 +1,74 @@
+"""Panels docked around the canvas, declared in a table and imported lazily: a panel whose module
+is not there yet (or fails to import) is skipped with a status-bar message, the window still opens."""
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
+
+Area = Qt.DockWidgetArea
+
+
+class PanelSpec(NamedTuple):
+    module: str
+    cls: str
+    title: str
+    area: Qt.DockWidgetArea
+    tooltip: str
+
+
+PANELS = [
+    PanelSpec("gui.panels.model_panel", "ModelPanel", "Model", Area.RightDockWidgetArea,
+              "Run a segmentation model on this image or on all images"),
+    PanelSpec("gui.panels.iou_panel", "IoUPanel", "IoU", Area.RightDockWidgetArea,
+              "IoU between the prediction and your correction, live while you paint"),
+    PanelSpec("gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.BottomDockWidgetArea,
+              "IoU of every corrected image; click a row to open it"),
+]
+
+# Windows opened from the Model menu: (module, class, menu text, shortcut, tooltip)
+WINDOWS = [
+    ("gui.compare.window", "CompareWindow", "Compare float vs int8…", "Ctrl+K",
+     "Run two models (or float and int8) side by side and see where they disagree"),
+    ("gui.dialogs.train_dialog", "TrainDialog", "Train on corrected images…", "Ctrl+T",
+     "Fine-tune a model on the images you corrected"),
+]
+
+
+def load_class(module: str, name: str):
+    """The class, or an error string saying why it is not available."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return f"{module} is not installed yet"
+        return f"{module} cannot be imported: {exc}"
+    except Exception as exc:  # a broken panel must not keep the window from opening
+        return f"{module} failed to load: {type(exc).__name__}: {exc}"
+
+
+def add_panels(window, state, specs=None) -> tuple[dict[str, QDockWidget], list[str]]:
+    docks, skipped = {}, []
+    for spec in PANELS if specs is None else specs:
+        cls = load_class(spec.module, spec.cls)
+        if isinstance(cls, str):
+            skipped.append(f"{spec.title} panel skipped: {cls}")
+            continue
+        try:
+            widget = cls(state, window)
+        except Exception as exc:
+            skipped.append(f"{spec.title} panel skipped: {type(exc).__name__}: {exc}")
+            continue
+        docks[spec.title] = dock(window, widget, spec.title, spec.area, spec.tooltip)
+    return docks, skipped
+
+
+def dock(window, widget, title: str, area, tooltip: str = "") -> QDockWidget:
+    d = QDockWidget(title, window)
+    d.setObjectName(f"dock_{title}")  # saveState/restoreState need names
+    d.setWidget(widget)
+    d.setToolTip(tooltip)
+    window.addDockWidget(area, d)
+    return d

@@ -1,0 +1,217 @@
+"""The editing controller between tools and core.editing: strokes, fills, polygons, selection,
+object operations and "accept prediction", each recorded as ONE undo step (gui/undo.py).
+
+It holds no pixel logic: every change is a core.editing operation returning an Edit.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+import core.editing as ed
+from core.annotation import Status
+from core.editing.shapes import capsule
+from core.errors import MaskworkError
+from core.masks import Mask
+from core.render import instance_at
+from gui.undo import UndoStacks
+
+MIN_RADIUS, MAX_RADIUS = 1, 500
+
+
+class Editor(QObject):
+    selection_changed = Signal()
+    radius_changed = Signal(int)
+    error = Signal(object)  # an exception for the window's error dialog
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.undo = UndoStacks(self)
+        self.radius = 8
+        self.selected: list[int] = []       # instance ids, in click order (merge keeps the first's class)
+        self._stroke = None                 # core EditGroup while the mouse is down
+        self._stroke_instance: int | None = None
+        self._erase = False
+
+    # ---- context ------------------------------------------------------------------------
+    @property
+    def instance_mode(self) -> bool:
+        return self.state.project is not None and self.state.project.task == "instance"
+
+    @property
+    def layer(self):
+        return None if self.state.annotation is None else self.state.annotation.corrected
+
+    def set_radius(self, radius: int) -> None:
+        radius = max(MIN_RADIUS, min(MAX_RADIUS, int(radius)))
+        if radius != self.radius:
+            self.radius = radius
+            self.radius_changed.emit(radius)
+
+    def grow(self, factor: float) -> None:
+        """[ and ]: brush size in steps that feel the same at every size."""
+        self.set_radius(round(self.radius * factor) if factor > 1 else int(self.radius * factor))
+
+    def image_switched(self) -> None:
+        self._stroke = None
+        self.set_selection([])
+        self.undo.activate(self.state.current_name)
+
+    def _record(self, edit) -> None:
+        """An edit was applied: repaint its box now and make it one undo step."""
+        if edit is not None:
+            self.undo.push(self.state, edit)
+            self.state.notify_edit(edit.bbox)
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except MaskworkError as exc:
+            self.error.emit(exc)
+            return None
+
+    def _label_map(self):
+        """The corrected label map, created (all unlabeled) on the first semantic edit."""
+        ann = self.state.annotation
+        if ann.corrected.label_map is None:
+            ann.new_label_map()
+        return ann.corrected.label_map
+
+    # ---- strokes ------------------------------------------------------------------------
+    def begin_stroke(self, p, erase: bool) -> None:
+        if self.layer is None:
+            return
+        self._erase = erase
+        self._stroke = ed.EditGroup(label="Eraser" if erase else "Brush")
+        self._stroke_instance = None
+        if self.instance_mode:
+            self._stroke_instance = self._stroke_target(p, erase)
+            if self._stroke_instance is None:
+                self._stroke = None
+                return
+        else:
+            self._label_map()
+        self.stroke_to(p, p)
+
+    def _stroke_target(self, p, erase: bool) -> int | None:
+        """Instance painted by this stroke: the selected one, the one under the cursor (eraser), or
+        a new instance of the current class (brush with nothing selected, or after N)."""
+        if len(self.selected) == 1:
+            return self.selected[0]
+        if erase:
+            hit = instance_at(self.layer, *p)
+            return None if hit is None else hit.id
+        h, w = self.state.annotation.height, self.state.annotation.width
+        win = capsule(p, p, self.radius, h, w)
+        if win is None:
+            return None
+        edit = self._guard(ed.create_instance, self.layer, Mask.from_crop(h, w, *win), self.state.current_class)
+        if edit is None:
+            return None
+        self._stroke.add(edit)
+        self.state.notify_edit(edit.bbox)
+        new_id = edit.added_ids[0]
+        self.set_selection([new_id])
+        return new_id
+
+    def stroke_to(self, p0, p1) -> None:
+        if self._stroke is None:
+            return
+        if self._stroke_instance is not None:
+            edit = self._guard(ed.instance_segment, self.layer, self._stroke_instance, p0, p1, self.radius,
+                               self._erase)
+        elif self._erase:
+            edit = self._guard(ed.erase_segment, self.layer, p0, p1, self.radius)
+        else:
+            edit = self._guard(ed.brush_segment, self.layer, p0, p1, self.radius, self.state.current_class)
+        if self._stroke.add(edit) is not None:
+            self.state.notify_edit(edit.bbox)  # repaint just this segment
+
+    def end_stroke(self) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke is not None and self.layer is not None:
+            if self._stroke_instance is not None:  # an instance erased to nothing goes with its stroke
+                removed = stroke.add(ed.remove_empty_instances(self.layer))
+                if removed is not None:
+                    self.state.notify_edit(removed.bbox)
+                    self.set_selection([i for i in self.selected if i not in {x.id for _, x in removed.removed}])
+            edit = stroke.finish(self.layer)
+            if edit is not None:
+                self.undo.push(self.state, edit)
+
+    # ---- one-click operations -----------------------------------------------------------
+    def fill(self, p) -> None:
+        if self.layer is None:
+            return
+        if self.instance_mode:
+            self.state.status_message.emit("Fill paints semantic label maps; in instance mode use the brush.")
+            return
+        self._label_map()
+        self._record(self._guard(ed.flood_fill, self.layer, p, self.state.current_class))
+
+    def polygon(self, points) -> None:
+        if self.layer is None:
+            return
+        if self.instance_mode:
+            ann = self.state.annotation
+            edit = self._guard(ed.polygon_instance, self.layer, points, self.state.current_class,
+                               ann.height, ann.width)
+            self._record(edit)
+            if edit is not None:
+                self.set_selection(list(edit.added_ids))
+        else:
+            self._label_map()
+            self._record(self._guard(ed.fill_polygon, self.layer, points, self.state.current_class))
+
+    # ---- selection and object operations ------------------------------------------------
+    def set_selection(self, ids: list[int]) -> None:
+        if ids != self.selected:
+            self.selected = list(ids)
+            self.selection_changed.emit()
+
+    def select_at(self, p, additive: bool = False) -> None:
+        hit = instance_at(self.layer, *p)
+        if hit is None:
+            self.set_selection(self.selected if additive else [])
+        elif additive:
+            ids = [i for i in self.selected if i != hit.id] if hit.id in self.selected else self.selected + [hit.id]
+            self.set_selection(ids)
+        else:
+            self.set_selection([hit.id])
+
+    def new_instance(self) -> None:
+        """N: the next brush stroke starts a new instance."""
+        self.set_selection([])
+        self.state.status_message.emit("The next brush stroke draws a new instance.")
+
+    def delete_selected(self) -> None:
+        if self.layer is None or not self.selected:
+            return
+        self._record(self._guard(ed.delete_instances, self.layer, list(self.selected)))
+        self.set_selection([])
+
+    def merge_selected(self) -> None:
+        if self.layer is None or len(self.selected) < 2:
+            self.state.status_message.emit("Select two or more instances (Ctrl+click) to merge them.")
+            return
+        self._record(self._guard(ed.merge_instances, self.layer, list(self.selected)))
+        self.set_selection(self.selected[:1])
+
+    def reclass_selected(self, class_id: int) -> None:
+        if self.layer is None or not self.selected or not self.instance_mode:
+            return
+        self._record(self._guard(ed.set_instance_class, self.layer, list(self.selected), class_id))
+
+    def accept_prediction(self) -> None:
+        ann = self.state.annotation
+        if ann is None or ann.prediction is None:
+            self.state.status_message.emit("There is no prediction for this image: run a model first.")
+            return
+        edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction.copy())
+        if edit is not None:
+            self.undo.push(self.state, edit)
+            self.state.notify_edit(None)
+        self.set_selection([])
+
+    def undo_memory(self) -> int:
+        return self.undo.memory()

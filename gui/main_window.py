@@ -1,0 +1,213 @@
+"""The main window: canvas in the middle, image list and classes on the left, the other panels
+docked from gui/docks.PANELS, menus from gui/actions.ACTIONS, tools from gui/tools.TOOLS."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from gui import actions as action_table
+from gui import docks
+from gui.canvas.binding import CanvasBinding
+from gui.canvas.view import WHEEL_STEP, CanvasView
+from gui.dialogs import messages
+from gui.dialogs.shortcuts import ShortcutsDialog
+from gui.editor import Editor
+from gui.file_ops import FileOps
+from gui.panels.classes_panel import ClassesPanel
+from gui.panels.image_list import ImageListPanel
+from gui.session import Session
+from gui.state import AppState
+from gui.status_bar import StatusBar
+from gui.toolbar import ToolBar
+
+OPACITY_STEP = 0.1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: AppState | None = None) -> None:
+        super().__init__()
+        self.state = state or AppState()
+        self.setObjectName("MainWindow")
+        self.resize(1500, 950)
+        self.setAcceptDrops(True)
+        self.view = CanvasView(self)
+        self.setCentralWidget(self.view)
+        self.editor = Editor(self.state, self)
+        self.binding = CanvasBinding(self.state, self.view, self.editor, self)
+        self.session = Session(self.state, self.editor, self.view, self)
+        self.files = FileOps(self)
+        self.image_list = ImageListPanel(self.state, self)
+        self.classes_panel = ClassesPanel(self.state, self)
+        docks.dock(self, self.image_list, "Images", Qt.DockWidgetArea.LeftDockWidgetArea,
+                   "Images of the project with their state; D / A go to the next / previous")
+        docks.dock(self, self.classes_panel, "Classes", Qt.DockWidgetArea.LeftDockWidgetArea,
+                   "Classes; 1-9 pick one")
+        self.panel_docks, skipped = docks.add_panels(self, self.state)
+        self.actions_ = action_table.build_actions(self)
+        self.toolbar = ToolBar(self)
+        self.addToolBar(self.toolbar)
+        self.class_actions = self._class_actions()
+        self._build_menus()
+        self.status = StatusBar(self.state, self.session, self.binding, self)
+        self.setStatusBar(self.status)
+        self._connect()
+        self.toolbar.select("brush")
+        for line in skipped:
+            self.status.showMessage(line, 8000)
+        self.skipped_panels = skipped
+        self._restore_layout()
+
+    # ---- construction -------------------------------------------------------------------
+    def _class_actions(self) -> list[QAction]:
+        out = []
+        for k in range(1, 10):
+            a = QAction(f"Class {k}", self)
+            a.setShortcut(QKeySequence(str(k)))
+            a.setToolTip(f"Paint with class id {k}; in instance mode also give it to the selection ({k})")
+            a.triggered.connect(lambda _=False, k=k: self.pick_class(k))
+            self.addAction(a)
+            out.append(a)
+        return out
+
+    def _build_menus(self) -> None:
+        menus = {name: self.menuBar().addMenu(f"&{name}") for name in action_table.MENUS}
+        for spec in action_table.ACTIONS:
+            menus[spec.menu].addAction(self.actions_[spec.key])
+            if spec.key == "open_folder":
+                self.recent_menu = QMenu("Open &recent", self)
+                self.recent_menu.setToolTipsVisible(True)
+                menus["File"].addMenu(self.recent_menu)
+        for menu in menus.values():
+            menu.setToolTipsVisible(True)
+        menus["Tools"].addActions(self.toolbar.tool_action_list())
+        menus["Tools"].addSeparator()
+        menus["Tools"].addActions(self.class_actions)
+        for module, cls, text, shortcut, tip in docks.WINDOWS:
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(shortcut))
+            a.setToolTip(tip)
+            a.triggered.connect(lambda _=False, m=module, c=cls: self.open_window(m, c))
+            menus["Model"].addAction(a)
+            self.addAction(a)
+        view = menus["View"]
+        view.addSeparator()
+        for title, d in self.panel_docks.items():
+            view.addAction(d.toggleViewAction())
+        self.menus = menus
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.session.recent():
+            a = self.recent_menu.addAction(folder)
+            a.setToolTip(f"Open {folder}")
+            a.triggered.connect(lambda _=False, f=folder: self.session.open_path(f))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def _connect(self) -> None:
+        s = self.state
+        self.session.title_changed.connect(lambda: self.setWindowTitle(self.session.title()))
+        self.session.recent_changed.connect(self._fill_recent)
+        self.image_list.open_requested.connect(self.session.open_image)
+        if hasattr(s, "open_requested"):  # emitted by the dataset panel
+            s.open_requested.connect(self.session.open_image)
+        s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
+        self.view.cursor_moved.connect(self.status.on_cursor)
+        self.view.zoom_changed.connect(self.status.on_zoom)
+        self.editor.error.connect(lambda exc: messages.show_error(self, exc))
+        self.editor.undo.cleanChanged.connect(lambda _c: self.setWindowTitle(self.session.title()))
+
+    # ---- handlers named in the action table ---------------------------------------------
+    def next_image(self) -> None:
+        self.session.step(+1, self.image_list.visible_names())
+
+    def previous_image(self) -> None:
+        self.session.step(-1, self.image_list.visible_names())
+
+    def zoom_in(self) -> None:
+        self.view.set_zoom(self.view.zoom() * WHEEL_STEP)
+
+    def zoom_out(self) -> None:
+        self.view.set_zoom(self.view.zoom() / WHEEL_STEP)
+
+    def grow_brush(self) -> None:
+        self.editor.grow(1.25)
+
+    def shrink_brush(self) -> None:
+        self.editor.grow(0.8)
+
+    def toggle_prediction(self, on: bool) -> None:
+        self.binding.set_visible("show_prediction", on)
+
+    def toggle_corrected(self, on: bool) -> None:
+        self.binding.set_visible("show_corrected", on)
+
+    def toggle_boxes(self, on: bool) -> None:
+        self.binding.set_boxes(on)
+
+    def toggle_labels(self, on: bool) -> None:
+        self.binding.set_labels(on)
+
+    def more_opacity(self) -> None:
+        self.toolbar.opacity.setValue(round((self.binding.opacity + OPACITY_STEP) * 100))
+
+    def less_opacity(self) -> None:
+        self.toolbar.opacity.setValue(round((self.binding.opacity - OPACITY_STEP) * 100))
+
+    def pick_class(self, class_id: int) -> None:
+        p = self.state.project
+        if p is None or class_id not in p.classes:
+            self.state.status_message.emit(f"There is no class {class_id}; add one in the Classes panel.")
+            return
+        self.state.set_current_class(class_id)
+        self.editor.reclass_selected(class_id)
+
+    def open_window(self, module: str, cls_name: str) -> None:
+        cls = docks.load_class(module, cls_name)
+        if isinstance(cls, str):
+            messages.show_error(self, f"This window is not available: {cls}.")
+            return
+        win = cls(self.state, self)
+        win.show()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        groups = [(spec.menu, self.actions_[spec.key]) for spec in action_table.ACTIONS]
+        groups += [("Tools", a) for a in self.toolbar.tool_action_list() + self.class_actions]
+        dialog = ShortcutsDialog(groups, self)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> None:
+        messages.show_info(self, "About Maskwork",
+                           "Maskwork: segment images with a model, correct the masks, measure IoU, "
+                           "compare float and int8 models, train, export COCO.\nMIT licence.")
+
+    # ---- window events ------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.session.open_path(Path(paths[0]))
+            event.acceptProposedAction()
+
+    def closeEvent(self, event) -> None:
+        if not self.session.close_project():
+            event.ignore()
+            return
+        QSettings().setValue("main_window/state", self.saveState())
+        QSettings().setValue("main_window/geometry", self.saveGeometry())
+        event.accept()
+
+    def _restore_layout(self) -> None:
+        geometry = QSettings().value("main_window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        layout = QSettings().value("main_window/state")
+        if layout is not None:
+            self.restoreState(layout)

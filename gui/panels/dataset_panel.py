@@ -1,0 +1,142 @@
+"""Dataset panel: a sortable table of every corrected image that has a prediction, with its IoU.
+
+The scores are computed by core.dataset_scores in a Job; clicking a row asks the main window to open
+that image (AppState.request_open).
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+
+from gui.panels.job_bar import JobBar
+from gui.state import AppState
+from gui.workers import Job
+
+SORT_ROLE = Qt.UserRole + 1
+
+
+def _fmt_iou(value) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+class ScoreTableModel(QAbstractTableModel):
+    """Rows: core.dataset_scores.ImageScore; columns depend on the task (per-class or matching counts)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.scores: list = []
+        self.columns: list[tuple[str, callable]] = []
+
+    def set_scores(self, scores: list, task: str, classes) -> None:
+        self.beginResetModel()
+        self.scores = list(scores)
+        cols = [("Image", lambda s: s.name), ("Mean IoU", lambda s: s.mean_iou)]
+        if task == "semantic":
+            for c in classes:
+                if c.id != 0:
+                    cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
+        else:
+            cols += [("Matched", lambda s: s.matched), ("Missed", lambda s: s.missed),
+                     ("Extra", lambda s: s.extra)]
+        self.columns = cols
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.scores)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal and section < len(self.columns):
+            return self.columns[section][0]
+        return None
+
+    def value(self, row: int, column: int):
+        return self.columns[column][1](self.scores[row])
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        value = self.value(index.row(), index.column())
+        if role == Qt.DisplayRole:
+            return value if isinstance(value, str) else (_fmt_iou(value) if isinstance(value, float) or value is None
+                                                         else str(value))
+        if role == SORT_ROLE:  # missing values sort below every number
+            if isinstance(value, str):
+                return value
+            return -1.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+        if role == Qt.TextAlignmentRole and not isinstance(value, str):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.BackgroundRole and index.column() == 1 and isinstance(value, float) and not math.isnan(value):
+            # red (bad) to green (good): the worst images stand out when scanning the table
+            return QColor.fromHsvF(max(0.0, min(value, 1.0)) / 3.0, 0.35, 1.0)
+        return None
+
+
+class DatasetPanel(QWidget):
+    def __init__(self, state: AppState, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.model = ScoreTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QTableView.SelectRows)
+        self.table.setEditTriggers(QTableView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setToolTip("Click an image to open it; click a header to sort (worst IoU first, etc.)")
+        self.table.clicked.connect(self._on_clicked)
+        self.refresh_button = QPushButton("Compute IoU for all images")
+        self.refresh_button.setToolTip("Compare prediction and correction on every corrected image")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.summary = QLabel("Run a model and correct some images; then compute the table.")
+        self.summary.setWordWrap(True)
+        self.jobs = JobBar()
+        self.jobs.busy_changed.connect(lambda busy: self.refresh_button.setEnabled(not busy))
+
+        row = QHBoxLayout()
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.jobs, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        state.project_changed.connect(self._clear)
+
+    def refresh(self) -> None:
+        project = self.state.project
+        if project is None:
+            self.summary.setText("Open a project first.")
+            return
+        if self.jobs.busy:
+            return
+        from core.dataset_scores import score_project
+
+        self.jobs.run(Job(score_project, project), self._on_scores)
+
+    def _on_scores(self, report) -> None:
+        project = self.state.project
+        self.model.set_scores(report.scores, project.task, project.classes)
+        self.table.sortByColumn(1, Qt.AscendingOrder)  # worst first: that is where to look
+        self.summary.setText(report.summary())
+
+    def _clear(self) -> None:
+        self.model.set_scores([], getattr(self.state.project, "task", "semantic") or "semantic", [])
+        self.summary.setText("Run a model and correct some images; then compute the table.")
+
+    def _on_clicked(self, index) -> None:
+        source = self.proxy.mapToSource(index)
+        if source.isValid():
+            self.state.request_open(self.model.scores[source.row()].name)
+
+    def row_names(self) -> list[str]:
+        """Image names in the table's current (sorted) order."""
+        return [self.proxy.index(r, 0).data() for r in range(self.proxy.rowCount())]

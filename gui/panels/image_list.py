@@ -1,0 +1,157 @@
+"""The project's images with their state (not started / predicted / corrected), a text filter and a
+state filter. Statuses are read lazily (only rows on screen) so a 5,000-image project opens at once."""
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QLineEdit, QListView, QVBoxLayout, QWidget
+
+from core.annotation import Status
+from core.errors import MaskworkError
+
+STATUS_COLOURS = {Status.NOT_STARTED: "#9e9e9e", Status.PREDICTED: "#f0a030", Status.CORRECTED: "#4caf50"}
+STATUS_MARKS = {Status.NOT_STARTED: "○", Status.PREDICTED: "◐", Status.CORRECTED: "●"}
+ALL_STATES = "All states"
+NameRole = Qt.ItemDataRole.UserRole + 1
+StatusRole = Qt.ItemDataRole.UserRole + 2
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.project = None
+        self.names: list[str] = []
+        self._status: dict[str, Status] = {}
+
+    def set_project(self, project) -> None:
+        self.beginResetModel()
+        self.project = project
+        self.names = project.image_names() if project is not None else []
+        self._status = {}
+        self.endResetModel()
+
+    def status(self, name: str) -> Status:
+        status = self._status.get(name)
+        if status is None:
+            try:
+                status = self.project.annotation(name).status
+            except MaskworkError:
+                status = Status.NOT_STARTED  # unreadable: the error shows when the image is opened
+            self._status[name] = status
+        return status
+
+    def refresh(self, name: str) -> None:
+        """Re-read one image's state (after an edit, a prediction or a save)."""
+        self._status.pop(name, None)
+        if name in self.names:
+            i = self.index(self.names.index(name))
+            self.dataChanged.emit(i, i)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.names)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        name = self.names[index.row()]
+        if role == NameRole:
+            return name
+        if role == StatusRole:
+            return self.status(name).value
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{STATUS_MARKS[self.status(name)]}  {name}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(STATUS_COLOURS[self.status(name)])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{name}: {self.status(name).value}"
+        return None
+
+
+class StateFilter(QSortFilterProxyModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.state: str | None = None
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterRole(NameRole)
+
+    def set_state(self, state: str | None) -> None:
+        self.state = state
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:
+        if not super().filterAcceptsRow(row, parent):
+            return False
+        if self.state is None:
+            return True
+        return self.sourceModel().index(row, 0, parent).data(StatusRole) == self.state
+
+
+class ImageListPanel(QWidget):
+    """Emits open_requested(name) when the user picks an image; follows the current image."""
+
+    open_requested = Signal(str)
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.model = ImageListModel(self)
+        self.proxy = StateFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by name…")
+        self.filter_edit.setToolTip("Show only images whose name contains this text")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.state_combo = QComboBox()
+        self.state_combo.addItems([ALL_STATES] + [s.value for s in Status])
+        self.state_combo.setToolTip("Show only images in this state")
+        self.state_combo.currentTextChanged.connect(
+            lambda t: self.proxy.set_state(None if t == ALL_STATES else t))
+        self.view = QListView()
+        self.view.setModel(self.proxy)
+        self.view.setUniformItemSizes(True)  # only visible rows are asked for their state
+        self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)  # export "selected images"
+        self.view.setToolTip("Images of the project: ○ not started, ◐ predicted, ● corrected")
+        self.view.selectionModel().currentChanged.connect(self._picked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        for w in (self.filter_edit, self.state_combo, self.view):
+            layout.addWidget(w)
+        state.project_changed.connect(lambda: self.model.set_project(state.project))
+        state.image_changed.connect(self.select)
+        state.layer_changed.connect(lambda _box: self._refresh_current())
+        state.prediction_changed.connect(self._refresh_current)
+
+    def _refresh_current(self) -> None:
+        if self.state.current_name:
+            self.model.refresh(self.state.current_name)
+
+    def _picked(self, current, _previous) -> None:
+        name = current.data(NameRole) if current.isValid() else None
+        if name and name != self.state.current_name:
+            self.open_requested.emit(name)
+
+    def select(self, name: str) -> None:
+        if name not in self.model.names:
+            return
+        index = self.proxy.mapFromSource(self.model.index(self.model.names.index(name)))
+        if index.isValid() and index != self.view.currentIndex():
+            self.view.setCurrentIndex(index)
+            self.view.scrollTo(index)
+
+    def selected_names(self) -> list[str]:
+        return sorted(i.data(NameRole) for i in self.view.selectionModel().selectedIndexes())
+
+    def visible_names(self) -> list[str]:
+        """Names shown after filtering, in order (next/previous walk these)."""
+        return [self.proxy.index(r, 0).data(NameRole) for r in range(self.proxy.rowCount())]
+
+    def neighbour(self, step: int) -> str | None:
+        names = self.visible_names()
+        if not names:
+            return None
+        cur = self.state.current_name
+        if cur not in names:
+            return names[0]
+        i = names.index(cur) + step
+        return names[i] if 0 <= i < len(names) else None

@@ -1,0 +1,112 @@
+"""IoU panel: the current image's prediction vs its corrected layer, refreshed while the user paints.
+
+core.live_iou.LiveIoU does the counting (a confusion tracker updated on the edit's box only for
+semantic layers; only the edited instances' rows for instance layers); this widget only shows it.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from core.live_iou import LiveIoU
+from gui.state import AppState
+
+EMPTY_TEXT = {  # LiveIoU.empty_reason -> what the user should do
+    "no image": "Open an image.",
+    "no prediction": "Run a model to compare: its prediction is measured against your correction.",
+    "no correction": "Accept the prediction or draw a correction: IoU compares the two.",
+}
+
+
+def fmt(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+class IoUPanel(QWidget):
+    def __init__(self, state: AppState, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.live: LiveIoU | None = None
+        self.mean_label = QLabel()
+        self.mean_label.setAlignment(Qt.AlignCenter)
+        self.mean_label.setToolTip("Mean IoU of the prediction against your correction")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["", "IoU", ""])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setToolTip("Per class (semantic) or per corrected instance and its matched prediction")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.mean_label)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.table, 1)
+        for signal in (state.image_changed, state.prediction_changed, state.project_changed, state.classes_changed):
+            signal.connect(self.rebuild)
+        state.layer_changed.connect(self.on_edit)
+        self.rebuild()
+
+    # ---- values shown (also read by tests) -----------------------------------------------
+    @property
+    def mean_iou(self) -> float:
+        return self.live.mean_iou if self.live is not None and self.live.ready else float("nan")
+
+    def row_values(self) -> dict:
+        """Row key (class id or corrected instance id) -> IoU currently displayed."""
+        return {} if self.live is None else {r.key: r.iou for r in self.live.rows()}
+
+    # ---- updates ----------------------------------------------------------------------
+    def rebuild(self, *_):
+        project, ann = self.state.project, self.state.annotation
+        classes = getattr(project, "classes", None)
+        self.live = LiveIoU(ann, classes) if ann is not None else None
+        self._show()
+
+    def on_edit(self, bbox) -> None:
+        if self.live is None:
+            self.rebuild()
+            return
+        changed = self.live.update(bbox)
+        if changed is None:  # the layer kind changed (e.g. first correction): show everything anew
+            self._show()
+        else:
+            self._show(changed)
+
+    def _show(self, changed_keys=None) -> None:
+        live = self.live
+        if live is None or not live.ready:
+            reason = "no image" if live is None else live.empty_reason
+            self.mean_label.setText("<b>IoU</b>: -")
+            self.hint.setText(EMPTY_TEXT.get(reason, reason))
+            self.hint.show()
+            self.table.setRowCount(0)
+            return
+        self.hint.hide()
+        self.mean_label.setText(f"<b>mean IoU {fmt(live.mean_iou)}</b>  {live.summary()}")
+        rows = live.rows()
+        if changed_keys is not None and self.table.rowCount() == len(rows):
+            # only the edited rows change: keep the rest of the table as is (no flicker, no cost)
+            for r, row in enumerate(rows):
+                if row.key in changed_keys:
+                    self._set_row(r, row)
+            return
+        self.table.setHorizontalHeaderLabels([live.kind, "IoU", live.detail_title])
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            self._set_row(r, row)
+
+    def _set_row(self, r: int, row) -> None:
+        name = QTableWidgetItem(row.label)
+        if row.color:
+            name.setForeground(QBrush(QColor(row.color)))
+        iou = QTableWidgetItem(fmt(row.iou))
+        iou.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        if not math.isnan(row.iou):
+            iou.setBackground(QColor.fromHsvF(max(0.0, min(row.iou, 1.0)) / 3.0, 0.3, 1.0))
+        detail = QTableWidgetItem(row.detail)
+        for c, item in enumerate((name, iou, detail)):
+            self.table.setItem(r, c, item)

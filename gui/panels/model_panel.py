@@ -1,0 +1,288 @@
+"""Model panel: pick a model, run it on the current image or all images, threshold, float/int8.
+
+Models are listed, loaded and run in worker Jobs (the first torch import happens there too), so the
+window stays responsive. Results become each image's prediction layer; the corrected layer is never
+touched. Moving the score threshold re-filters the kept instance result: no new forward pass.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
+
+from core.models.results import InstanceResult
+from core.prediction_layer import refilter, store_prediction
+from gui.panels import model_jobs
+from gui.panels.job_bar import JobBar
+from gui.state import AppState
+from gui.workers import Job
+
+MAX_KEPT_RESULTS = 500  # instance results kept per image for instant re-thresholding (masks are cropped)
+
+
+class ModelPanel(QWidget):
+    def __init__(self, state: AppState, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.entries: dict[str, model_jobs.ModelEntry] = {}
+        self._results: dict[str, object] = {}  # image name -> result kept for re-thresholding
+        self._pending = None                   # what to run once the predictor is ready
+        self.run_count = 0                     # forward passes started from this panel
+
+        self.combo = QComboBox()
+        self.combo.setToolTip("Model to run. Its state says whether its weights are on this computer.")
+        self.combo.currentIndexChanged.connect(self._on_model_picked)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Re-read the model list (after training or adding a checkpoint)")
+        self.refresh_button.clicked.connect(self.refresh_models)
+        self.int8_box = QCheckBox("int8 (quantized)")
+        self.int8_box.setToolTip("Run the int8-quantized model: faster on CPU, slightly different masks. "
+                                 "The first use builds and caches it.")
+        self.int8_box.toggled.connect(self._on_int8)
+        self.run_button = QPushButton("Run on image")
+        self.run_button.setToolTip("Segment the current image (Ctrl+R)")
+        self.run_button.setShortcut("Ctrl+R")
+        self.run_button.clicked.connect(self.run_current)
+        self.run_all_button = QPushButton("Run on all images")
+        self.run_all_button.setToolTip("Segment every image of the project; corrections are kept")
+        self.run_all_button.clicked.connect(self.run_all)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setValue(round(state.score_threshold * 100))
+        self.slider.setToolTip("Hide detections under this score (instance models); instant, no re-run")
+        self.slider.valueChanged.connect(self._on_threshold)
+        self.threshold_label = QLabel()
+        self.latency_label = QLabel("no run yet")
+        self.info_label = QLabel("")
+        self.info_label.setWordWrap(True)
+        self.jobs = JobBar()
+        self.jobs.busy_changed.connect(self._update_enabled)
+
+        top = QHBoxLayout()
+        top.addWidget(self.combo, 1)
+        top.addWidget(self.refresh_button)
+        thr = QHBoxLayout()
+        thr.addWidget(self.slider, 1)
+        thr.addWidget(self.threshold_label)
+        runs = QHBoxLayout()
+        runs.addWidget(self.run_button)
+        runs.addWidget(self.run_all_button)
+        form = QFormLayout()
+        form.addRow("Model", top)
+        form.addRow("", self.int8_box)
+        form.addRow("Score threshold", thr)
+        form.addRow("Last run", self.latency_label)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(runs)
+        layout.addWidget(self.jobs)
+        layout.addWidget(self.info_label)
+        layout.addStretch(1)
+
+        state.image_changed.connect(self._on_image_changed)
+        state.project_changed.connect(self._on_project_changed)
+        state.model_changed.connect(self._sync_from_state)
+        self._show_threshold()
+        self._update_enabled()
+        self.refresh_models()
+
+    # ---- model list -------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        if self.jobs.busy:
+            return
+        self.info_label.setText("reading the model list...")
+        self.jobs.run(Job(model_jobs.list_models), self._on_models, on_fail=self._show_info)
+
+    def _on_models(self, entries) -> None:
+        self.entries = {e.name: e for e in entries}
+        wanted = self.state.model_name or self._project_setting("model")
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for e in entries:
+            self.combo.addItem(f"{e.name}  [{e.task}, {e.state}]", e.name)
+            self.combo.setItemData(self.combo.count() - 1, e.description or e.name, Qt.ToolTipRole)
+        index = max(self.combo.findData(wanted), 0) if wanted else self._default_index(entries)
+        self.combo.setCurrentIndex(index)
+        self.combo.blockSignals(False)
+        self.info_label.setText(f"{len(entries)} models")
+        self._on_model_picked()
+
+    def _default_index(self, entries) -> int:
+        """Prefer a model whose task fits the project and whose weights are here."""
+        task = getattr(self.state.project, "task", None)
+        for i, e in enumerate(entries):
+            if e.task == task and e.state in ("cached", "bundled", "user"):
+                return i
+        return 0
+
+    def select_model(self, name: str) -> None:
+        index = self.combo.findData(name)
+        if index < 0:
+            raise KeyError(f"model {name!r} is not in the list; refresh it after adding a checkpoint")
+        self.combo.setCurrentIndex(index)
+        self._on_model_picked()
+
+    def _on_model_picked(self, *_):
+        name = self.combo.currentData()
+        if name and name != self.state.model_name:
+            self.state.model_name = name
+            self._set_project_setting("model", name)
+            self.state.model_changed.emit()
+        entry = self.entries.get(name)
+        task = getattr(self.state.project, "task", None)
+        if entry and task and entry.task != task:
+            self.info_label.setText(f"{name} is a {entry.task} model but this project is {task}: "
+                                    "IoU will compare unlike layers.")
+        self._update_enabled()
+
+    def _sync_from_state(self) -> None:
+        """Another view (e.g. the train dialog) picked a model: show it, refreshing the list if new."""
+        name = self.state.model_name
+        if name and name != self.combo.currentData():
+            index = self.combo.findData(name)
+            if index >= 0:
+                self.combo.setCurrentIndex(index)
+            elif not self.jobs.busy:
+                self.refresh_models()
+        if self.int8_box.isChecked() != self.state.int8:
+            self.int8_box.blockSignals(True)
+            self.int8_box.setChecked(self.state.int8)
+            self.int8_box.blockSignals(False)
+
+    # ---- running ----------------------------------------------------------------------
+    def run_current(self) -> None:
+        if self.state.image is None or self.state.annotation is None:
+            self._show_info("Open an image first.")
+            return
+        self._with_predictor(self._start_current)
+
+    def run_all(self) -> None:
+        if self.state.project is None:
+            self._show_info("Open a project or folder first.")
+            return
+        self._with_predictor(self._start_all)
+
+    def _with_predictor(self, then) -> None:
+        """Run `then(predictor)`, loading the predictor in a Job first if needed."""
+        key = (self.state.model_name, self.state.int8)
+        if key[0] is None:
+            self._show_info("Pick a model first.")
+            return
+        loaded = model_jobs.cached_predictor(*key)
+        if loaded is not None:
+            then(loaded)
+            return
+        self._pending = then
+        calibration = model_jobs.calibration_paths(self.state.project)
+        self.jobs.run(Job(model_jobs.load_predictor, key[0], key[1], calibration), self._on_predictor, on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
+
+    def _on_predictor(self, predictor) -> None:
+        then, self._pending = self._pending, None
+        if then is not None:
+            then(predictor)
+
+    def _clear_pending(self) -> None:
+        self._pending = None
+
+    def _start_current(self, predictor) -> None:
+        name, rgb = self.state.current_name, self.state.image
+        self.run_count += 1
+        self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold),
+                      lambda result: self._apply(name, result))
+
+    def _start_all(self, predictor) -> None:
+        project = self.state.project
+        names = list(project.image_names())
+        self.run_count += 1
+        self.done_names: list[str] = []
+        paths = [project.image_path(n) for n in names]
+        job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold)
+        job.kwargs["on_item"] = job.signals.item.emit  # results come back to the GUI thread one by one
+        self.jobs.run(job, self._on_batch_done,
+                      on_cancel=lambda: self._show_info(f"stopped: {len(self.done_names)} of {len(names)} "
+                                                        "images segmented (kept)"),
+                      on_item=lambda item: self._apply(*item))
+
+    def _on_batch_done(self, outcome) -> None:
+        text = f"{outcome.done} images segmented"
+        if outcome.errors:
+            text += f"; {len(outcome.errors)} could not be read:\n" + "\n".join(m for _p, m in outcome.errors[:5])
+        self._show_info(text)
+
+    def _apply(self, name: str, result) -> None:
+        """Store a result as the prediction layer of image `name` (GUI thread)."""
+        project = self.state.project
+        is_current = name == self.state.current_name
+        ann = self.state.annotation if is_current else project.annotation(name)
+        store_prediction(ann, result, self.state.model_name, self.state.int8, self.state.score_threshold)
+        if project is not None:
+            project.mark_dirty(name)
+        if hasattr(self, "done_names"):
+            self.done_names.append(name)
+        self._keep(name, result)
+        self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if self.state.int8 else 'float'}, "
+                                   f"{self.state.model_name})")
+        if is_current:
+            self.state.last_result = result
+            self.state.prediction_changed.emit()
+        self.state.status_message.emit(f"{name}: predicted in {result.latency_ms:.0f} ms")
+
+    def _keep(self, name: str, result) -> None:
+        if isinstance(result, InstanceResult):
+            if len(self._results) >= MAX_KEPT_RESULTS:
+                self._results.pop(next(iter(self._results)))
+            self._results[name] = result
+
+    # ---- threshold and int8 -----------------------------------------------------------
+    def _on_threshold(self, value: int) -> None:
+        self.state.score_threshold = value / 100.0
+        self._show_threshold()
+        result, ann = self.state.last_result, self.state.annotation
+        if ann is not None and result is not None and refilter(ann, result, self.state.score_threshold):
+            if self.state.project is not None and self.state.current_name:
+                self.state.project.mark_dirty(self.state.current_name)
+            self.state.prediction_changed.emit()
+        self.state.model_changed.emit()
+
+    def _show_threshold(self) -> None:
+        self.threshold_label.setText(f"{self.state.score_threshold:.2f}")
+
+    def _on_int8(self, checked: bool) -> None:
+        self.state.int8 = bool(checked)
+        self.state.model_changed.emit()
+        key = (self.state.model_name, self.state.int8)
+        if checked and key[0] and model_jobs.cached_predictor(*key) is None and not self.jobs.busy:
+            self.info_label.setText("building the int8 model (first time only)...")
+            self._with_predictor(lambda _p: self.info_label.setText("int8 model ready"))
+
+    # ---- state changes ----------------------------------------------------------------
+    def _on_image_changed(self, name: str) -> None:
+        self.state.last_result = self._results.get(name)
+        self._update_enabled()
+
+    def _on_project_changed(self) -> None:
+        self._results.clear()
+        self.state.last_result = None
+        self._update_enabled()
+
+    def _update_enabled(self, *_):
+        busy = self.jobs.busy
+        has_model = self.combo.currentData() is not None
+        self.run_button.setEnabled(not busy and has_model and self.state.image is not None)
+        self.run_all_button.setEnabled(not busy and has_model and self.state.project is not None)
+        self.combo.setEnabled(not busy)
+        self.int8_box.setEnabled(not busy)
+        self.refresh_button.setEnabled(not busy)
+
+    def _show_info(self, text: str) -> None:
+        self.info_label.setText(text)
+        self.state.status_message.emit(text.splitlines()[0] if text else "")
+
+    def _project_setting(self, key: str):
+        settings = getattr(self.state.project, "settings", None)
+        return settings.get(key) if isinstance(settings, dict) else None
+
+    def _set_project_setting(self, key: str, value) -> None:
+        settings = getattr(self.state.project, "settings", None)
+        if isinstance(settings, dict):
+            settings[key] = value

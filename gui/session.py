@@ -1,0 +1,226 @@
+"""Opening, switching, saving and closing: the life of a project in the window.
+
+Autosave: every AUTOSAVE_MS and on every image switch, project.autosave() journals unsaved work;
+the next open recovers it and the window lists what came back. Closing with unsaved work asks
+Save / Discard / Cancel; Discard leaves the saved files as they were but KEEPS the journal, so the
+work is still offered on the next open (nothing typed is ever lost by a misclick); the next Save
+clears it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+
+from core.errors import InputError, MaskworkError
+from core.images import is_image_file
+from core.project import Project
+from gui.dialogs import messages
+from gui.dialogs.new_project import ask_new_project
+
+AUTOSAVE_MS = 30_000
+MAX_RECENT = 10
+
+
+class Session(QObject):
+    title_changed = Signal()
+    recent_changed = Signal()
+
+    def __init__(self, state, editor, view, parent_widget) -> None:
+        super().__init__(parent_widget)
+        self.state, self.editor, self.view, self.window = state, editor, view, parent_widget
+        self.classes_edited = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(AUTOSAVE_MS)
+        self.timer.timeout.connect(self.autosave)
+        self.timer.start()
+        state.layer_changed.connect(lambda _box: self.title_changed.emit())
+        state.prediction_changed.connect(self.title_changed.emit)
+        state.classes_changed.connect(self._classes_edited)
+
+    def _classes_edited(self) -> None:
+        self.classes_edited = True
+        self.title_changed.emit()
+
+    # ---- state ----------------------------------------------------------------------------
+    def unsaved(self) -> list[str]:
+        p = self.state.project
+        if p is None:
+            return []
+        return list(p.dirty) + (["(class list)"] if self.classes_edited else [])
+
+    # ---- opening --------------------------------------------------------------------------
+    def open_path(self, path, task: str | None = None, classes=None) -> bool:
+        """Open a project folder, a plain folder of images, or one image (its folder, at that image)."""
+        path = Path(path)
+        select = None
+        if path.is_file():
+            if not is_image_file(path):
+                messages.show_error(self.window, InputError(
+                    f"{path} is not an image Maskwork can open; pick a .png, .jpg, .tif, .bmp or .webp file, "
+                    "or a folder."))
+                return False
+            path, select = path.parent, path.name
+        if not self.close_project():
+            return False
+        try:
+            project = Project.open(path) if task is None else Project.open(path, task=task, classes=classes)
+            if not project.has_store and task is None and not project.classes.ids():
+                answer = ask_new_project(self.window, str(path))
+                if answer is None:
+                    return False
+                project = Project.open(path, task=answer[0], classes=answer[1])
+        except MaskworkError as exc:
+            messages.show_error(self.window, exc)
+            return False
+        self.set_project(project, select)
+        return True
+
+    def set_project(self, project, select: str | None = None) -> None:
+        self.editor.undo.clear_all()
+        self.classes_edited = False
+        self.state.project, self.state.current_name = project, None
+        self.state.annotation = self.state.image = None
+        ids = [c for c in project.classes.ids() if c != 0]
+        self.state.current_class = ids[0] if ids else 0
+        self.state.project_changed.emit()
+        self.add_recent(str(project.root))
+        self._report_recovery(project)
+        names = project.image_names()
+        current = select or project.settings.get("current_image")
+        if names:
+            self.open_image(current if current in names else names[0], restore_view=True)
+        else:
+            self.state.status_message.emit(f"No images in {project.root}: drop image files there or open another folder.")
+        self.title_changed.emit()
+
+    def _report_recovery(self, project) -> None:
+        lines = []
+        if project.recovered:
+            shown = "\n".join(project.recovered[:15])
+            lines.append(f"Unsaved work from the last session was recovered for {len(project.recovered)} item(s):\n"
+                         f"{shown}\n\nCheck it, then save (Ctrl+S) to keep it.")
+        if project.warnings:
+            lines.append("Warnings:\n" + "\n".join(project.warnings[:10]))
+        if lines:
+            messages.show_info(self.window, "Recovered work", "\n\n".join(lines))
+
+    def open_image(self, name: str, restore_view: bool = False) -> bool:
+        p = self.state.project
+        if p is None or name == self.state.current_name:
+            return False
+        try:
+            annotation = p.annotation(name)
+            rgb = p.image(name)
+        except MaskworkError as exc:
+            messages.show_error(self.window, exc)
+            return False
+        self.view.set_tool(self.view.tool)  # ends a polygon in progress
+        self.remember_view()
+        self.autosave()
+        self.state.current_name, self.state.annotation, self.state.image = name, annotation, rgb
+        self.state.last_result = None
+        p.settings["current_image"] = name
+        self.editor.image_switched()
+        self.state.image_changed.emit(name)
+        view = p.settings.get("view") if restore_view else None
+        if view and view.get("image") == name:
+            self.view.restore_view(view)
+        else:
+            self.view.fit()
+        self.title_changed.emit()
+        return True
+
+    def remember_view(self) -> None:
+        p = self.state.project
+        if p is not None and self.state.current_name is not None:
+            p.settings["view"] = {"image": self.state.current_name, **self.view.view_state()}
+
+    def step(self, direction: int, names: list[str] | None = None) -> None:
+        """Next (+1) / previous (-1) image among `names` (the image list's filtered order)."""
+        p = self.state.project
+        if p is None:
+            return
+        names = names if names is not None else p.image_names()
+        if not names:
+            return
+        cur = self.state.current_name
+        i = names.index(cur) + direction if cur in names else 0
+        if 0 <= i < len(names):
+            self.open_image(names[i])
+        else:
+            self.state.status_message.emit("This is the last image." if direction > 0 else "This is the first image.")
+
+    # ---- saving ---------------------------------------------------------------------------
+    def save(self) -> bool:
+        p = self.state.project
+        if p is None:
+            return True
+        self.remember_view()
+        try:
+            written = p.save()
+        except MaskworkError as exc:
+            messages.show_error(self.window, exc)  # the work stays in memory: the user can retry
+            return False
+        self.classes_edited = False
+        self.state.status_message.emit(f"Saved {len(written)} image(s) to {p.store}.")
+        self.title_changed.emit()
+        return True
+
+    def autosave(self) -> None:
+        p = self.state.project
+        if p is None or not self.unsaved():
+            return
+        self.remember_view()
+        try:
+            written = p.autosave()
+        except MaskworkError as exc:
+            self.state.status_message.emit(f"Autosave failed: {exc}")
+            return
+        if written:
+            self.state.status_message.emit(f"Autosaved {len(written)} image(s).")
+
+    def close_project(self) -> bool:
+        """Ask about unsaved work; False when the user cancels."""
+        if self.state.project is None:
+            return True
+        unsaved = self.unsaved()
+        if unsaved:
+            answer = messages.ask_save(self.window, unsaved)
+            if answer == messages.CANCEL:
+                return False
+            if answer == messages.SAVE and not self.save():
+                return False
+            if answer == messages.DISCARD:
+                self.autosave()  # the journal keeps it, see the module docstring
+        else:
+            self._save_settings_quietly()
+        return True
+
+    def _save_settings_quietly(self) -> None:
+        """Current image and view are remembered without asking (only for an existing store)."""
+        p = self.state.project
+        if p is not None and p.has_store:
+            self.remember_view()
+            try:
+                p.save(names=[])
+            except MaskworkError:
+                pass  # a read-only project simply does not remember the view
+
+    # ---- recent projects ------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = QSettings().value("recent_projects", [])
+        return [v for v in (value if isinstance(value, list) else [value]) if v]
+
+    def add_recent(self, folder: str) -> None:
+        items = [folder] + [f for f in self.recent() if f != folder]
+        QSettings().setValue("recent_projects", items[:MAX_RECENT])
+        self.recent_changed.emit()
+
+    def title(self) -> str:
+        p = self.state.project
+        if p is None:
+            return "Maskwork"
+        star = "*" if self.unsaved() else ""
+        image = f" — {self.state.current_name}" if self.state.current_name else ""
+        return f"{star}{p.root.name}{image} — Maskwork"

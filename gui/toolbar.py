@@ -1,0 +1,68 @@
+"""The tools toolbar: one checkable action per tool (from gui.tools.TOOLS), brush size and opacity."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QSlider, QToolBar
+
+from gui.tools import TOOLS
+
+
+def _slider(lo: int, hi: int, value: int, tip: str) -> QSlider:
+    s = QSlider(Qt.Orientation.Horizontal)
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setFixedWidth(110)
+    s.setToolTip(tip)
+    return s
+
+
+class ToolBar(QToolBar):
+    def __init__(self, window) -> None:
+        super().__init__("Tools", window)
+        self.setObjectName("toolbar_tools")
+        self.window_ = window
+        self.group = QActionGroup(self)
+        self.tools, self.tool_actions = {}, {}
+        for cls, _semantic, _instance in TOOLS:
+            tool = cls(window.editor, window.view)
+            action = QAction(tool.label, self)
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(tool.shortcut))
+            action.setToolTip(tool.tooltip)
+            action.triggered.connect(lambda _=False, name=tool.name: self.select(name))
+            self.group.addAction(action)
+            self.addAction(action)
+            window.addAction(action)
+            self.tools[tool.name], self.tool_actions[tool.name] = tool, action
+        self.addSeparator()
+        self.addWidget(QLabel(" Brush "))
+        self.brush = _slider(1, 100, window.editor.radius, "Brush radius in image pixels ([ and ] change it)")
+        self.brush.valueChanged.connect(window.editor.set_radius)
+        window.editor.radius_changed.connect(self._radius_changed)
+        self.addWidget(self.brush)
+        self.addWidget(QLabel(" Opacity "))
+        self.opacity = _slider(0, 100, round(window.binding.opacity * 100), "Overlay opacity (O / Shift+O)")
+        self.opacity.valueChanged.connect(lambda v: window.binding.set_opacity(v / 100))
+        self.addWidget(self.opacity)
+
+    def _radius_changed(self, radius: int) -> None:
+        self.brush.blockSignals(True)
+        self.brush.setValue(min(radius, self.brush.maximum()))
+        self.brush.blockSignals(False)
+        self.window_.view.set_brush_radius(radius)
+
+    def select(self, name: str) -> None:
+        self.tool_actions[name].setChecked(True)
+        self.window_.view.set_tool(self.tools[name])
+
+    def update_for_task(self, task: str) -> None:
+        """Select is for instances only; keep the current tool if it still applies."""
+        for cls, semantic, instance in TOOLS:
+            self.tool_actions[cls.name].setEnabled(instance if task == "instance" else semantic)
+        current = self.window_.view.tool
+        if current is None or not self.tool_actions[current.name].isEnabled():
+            self.select("brush")
+
+    def tool_action_list(self) -> list[QAction]:
+        return list(self.tool_actions.values())

@@ -1,0 +1,86 @@
+"""Undo for the canvas: a QUndoCommand per core editing `Edit` (bbox + old/new pixels), one stack per image.
+
+A command is pushed after its edit was already applied (the user saw the stroke while painting),
+so the first redo() that QUndoStack.push calls does nothing. Memory is what the Edits hold: the
+edited regions, never whole images.
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
+
+from core.annotation import Status
+
+
+class EditCommand(QUndoCommand):
+    def __init__(self, state, annotation, edit, name: str, status_before: Status) -> None:
+        super().__init__(getattr(edit, "label", "") or "Edit")
+        self.state, self.annotation, self.edit, self.name = state, annotation, edit, name
+        self.status_before = status_before
+        self._applied = True  # the edit is live on the layer when pushed
+
+    def _notify(self) -> None:
+        if self.state.current_name == self.name:  # another image's stack is never active, but be safe
+            self.state.notify_edit(self.edit.bbox)
+        elif self.state.project is not None:
+            self.state.project.mark_dirty(self.name)
+
+    def redo(self) -> None:
+        if self._applied:
+            return
+        self.edit.redo(self.annotation.corrected)
+        self.annotation.status = Status.CORRECTED
+        self._applied = True
+        self._notify()
+
+    def undo(self) -> None:
+        self.edit.undo(self.annotation.corrected)
+        self.annotation.status = self.status_before
+        self._applied = False
+        self._notify()
+
+    def nbytes(self) -> int:
+        return int(getattr(self.edit, "nbytes", 0))
+
+
+class UndoStacks(QUndoGroup):
+    """One QUndoStack per image, kept while the project is open; the current image's stack is active."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._stacks: dict[str, QUndoStack] = {}
+
+    def activate(self, name: str | None) -> None:
+        if name is None:
+            self.setActiveStack(None)
+            return
+        stack = self._stacks.get(name)
+        if stack is None:
+            stack = self._stacks[name] = QUndoStack(self)
+        self.setActiveStack(stack)
+
+    def clear_all(self) -> None:
+        for stack in self._stacks.values():
+            self.removeStack(stack)
+            stack.deleteLater()
+        self._stacks.clear()
+
+    def push(self, state, edit) -> None:
+        """Record an already-applied edit of the current image as one undo step."""
+        if edit is None or state.annotation is None:
+            return
+        stack = self.activeStack()
+        if stack is None:
+            self.activate(state.current_name)
+            stack = self.activeStack()
+        before = state.annotation.status
+        state.annotation.status = Status.CORRECTED
+        stack.push(EditCommand(state, state.annotation, edit, state.current_name, before))
+
+    def memory(self) -> int:
+        """Bytes held by all undo records (bounded by the edited regions)."""
+        total = 0
+        for stack in self._stacks.values():
+            for i in range(stack.count()):
+                cmd = stack.command(i)
+                total += cmd.nbytes() if isinstance(cmd, EditCommand) else 0
+        return total

@@ -1,0 +1,180 @@
+"""Model panel on a real nuclei project with tiny registered models (random weights, real code paths)."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from core.annotation import Status
+from core.metrics.compare import compare_layers
+from gui.panels.iou_panel import IoUPanel
+from gui.panels.model_panel import ModelPanel
+from gui.state import AppState
+from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
+                                      open_project)
+
+WAIT_MS = 120_000
+
+
+def _panel(qtbot, state, model_name):
+    panel = ModelPanel(state)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.combo.findData(model_name) >= 0, timeout=WAIT_MS)
+    panel.select_model(model_name)
+    return panel
+
+
+@pytest.fixture
+def semantic_setup(qtbot, tmp_path, nuclei_val, isolated_config):
+    project = make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic")
+    name = make_tiny_model(tmp_path, "semantic", "tiny-semantic")
+    state = AppState()
+    open_project(state, project)
+    open_image(state, project.image_names()[0])
+    return state, project, name
+
+
+@pytest.fixture
+def instance_setup(qtbot, tmp_path, nuclei_val, isolated_config):
+    project = make_nuclei_project(tmp_path / "proj", nuclei_val, "instance", n=1)
+    name = make_tiny_model(tmp_path, "instance", "tiny-instance")
+    state = AppState()
+    open_project(state, project)
+    open_image(state, project.image_names()[0])
+    return state, project, name
+
+
+def test_model_list_shows_weight_state(qtbot, semantic_setup):
+    state, _project, name = semantic_setup
+    panel = _panel(qtbot, state, name)
+    assert panel.entries[name].state == "cached"          # our checkpoint is on disk
+    assert panel.entries["maskrcnn_resnet50_fpn"].state in ("cached", "needs download")
+    assert "tiny-semantic" in panel.combo.currentText() and "semantic" in panel.combo.currentText()
+    assert state.model_name == name
+
+
+def test_run_on_current_image_fills_prediction_and_iou_panel_equals_core(qtbot, semantic_setup):
+    state, project, name = semantic_setup
+    panel = _panel(qtbot, state, name)
+    iou = IoUPanel(state)
+    qtbot.addWidget(iou)
+    assert not iou.live.ready and "Run a model" in iou.hint.text()
+    with qtbot.waitSignal(state.prediction_changed, timeout=WAIT_MS):
+        panel.run_button.click()
+    ann = state.annotation
+    result = state.last_result
+    assert np.array_equal(ann.prediction.label_map, result.label_map)
+    assert ann.prediction.label_map.shape == state.image.shape[:2]
+    assert ann.prediction_info.model == name and ann.prediction_info.int8 is False
+    assert ann.status == Status.CORRECTED  # a corrected image stays corrected
+    assert state.current_name in project.dirty
+    assert "ms" in panel.latency_label.text()
+    expected = compare_layers(ann.corrected, ann.prediction, project.classes.ids())
+    assert iou.mean_iou == pytest.approx(expected.mean_iou)
+    for class_id, value in iou.row_values().items():
+        assert value == pytest.approx(expected.per_class[class_id], nan_ok=True)
+    assert f"{expected.mean_iou:.3f}" in iou.mean_label.text()
+
+
+def test_threshold_slider_refilters_without_forward_pass(qtbot, instance_setup, monkeypatch):
+    from core.models.predict import Predictor
+
+    calls = []
+    original = Predictor.run
+    monkeypatch.setattr(Predictor, "run", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    state, _project, name = instance_setup
+    panel = _panel(qtbot, state, name)
+    with qtbot.waitSignal(state.prediction_changed, timeout=WAIT_MS):
+        panel.run_button.click()
+    result = state.last_result
+    assert len(calls) == 1 and len(result) > 2, "the random model should give some detections"
+    scores = np.sort(result.scores)
+    values = {math.ceil(float(t) * 100) for t in (scores[len(scores) // 2], scores[-1] + 0.01, scores[0])}
+    for value in sorted(values - {panel.slider.value()}, reverse=True):
+        with qtbot.waitSignal(state.prediction_changed, timeout=1000):
+            panel.slider.setValue(value)
+        kept = result.keep(panel.slider.value() / 100)
+        assert [i.score for i in state.annotation.prediction.instances] == pytest.approx(
+            [float(result.scores[k]) for k in kept])
+        assert state.annotation.prediction_info.score_threshold == pytest.approx(panel.slider.value() / 100)
+    assert len(calls) == 1  # no new forward pass
+
+
+def test_cancel_run_all_keeps_finished_images(qtbot, semantic_setup, monkeypatch):
+    from core.models.predict import Predictor
+
+    release = threading.Event()
+    calls = []
+    original = Predictor.run
+
+    def gated_run(self, *a, **k):  # the 2nd image waits until the test has pressed Cancel
+        calls.append(1)
+        if len(calls) >= 2:
+            release.wait(30)
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(Predictor, "run", gated_run)
+    state, project, name = semantic_setup
+    panel = _panel(qtbot, state, name)
+    names = project.image_names()
+    for n in names:
+        project.annotation(n).prediction = None
+    panel.run_all_button.click()
+    qtbot.waitUntil(lambda: len(getattr(panel, "done_names", [])) == 1, timeout=WAIT_MS)
+    assert panel.jobs.busy and panel.jobs.cancel_button.isEnabled()
+    assert not panel.run_button.isEnabled()  # one job at a time
+    with qtbot.waitSignal(panel.jobs.busy_changed, timeout=WAIT_MS):
+        panel.jobs.cancel_button.click()
+        release.set()
+    assert panel.done_names == names[:1]
+    assert project.annotation(names[0]).prediction is not None
+    assert all(project.annotation(n).prediction is None for n in names[1:])
+    assert "stopped" in panel.info_label.text()
+    assert panel.run_all_button.isEnabled()
+
+
+def test_run_all_predicts_every_image(qtbot, semantic_setup):
+    state, project, name = semantic_setup
+    panel = _panel(qtbot, state, name)
+    names = project.image_names()
+    panel.run_all_button.click()
+    qtbot.waitUntil(lambda: "segmented" in panel.info_label.text(), timeout=WAIT_MS)
+    assert sorted(panel.done_names) == sorted(names)
+    for n in names:
+        ann = project.annotation(n)
+        assert ann.prediction.label_map.shape == (ann.height, ann.width)
+        assert ann.prediction_info.model == name
+    assert f"{len(names)} images segmented" in panel.info_label.text()
+
+
+def test_open_without_image_says_what_to_do(qtbot, isolated_config):
+    state = AppState()
+    panel = ModelPanel(state)
+    qtbot.addWidget(panel)
+    panel.run_current()
+    assert "Open an image" in panel.info_label.text()
+
+
+def test_panels_do_not_import_torch_on_the_gui_thread():
+    """The window must open fast: torch is imported by the first Job, never while building panels."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
+            "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
+            "from gui.state import AppState\n"
+            "from gui.panels.model_panel import ModelPanel\n"
+            "from gui.panels.iou_panel import IoUPanel\n"
+            "from gui.panels.dataset_panel import DatasetPanel\n"
+            "from gui.compare.window import CompareWindow\n"
+            "s = AppState(); import gui.panels.model_jobs as mj; mj.list_models = lambda **k: []\n"
+            "w = [ModelPanel(s), IoUPanel(s), DatasetPanel(s), CompareWindow(s)]\n"
+            "print('torch' in sys.modules, flush=True)\n"
+            "from gui.workers import pool; pool().waitForDone(); app.processEvents()\n"
+            "os._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(
+        __import__("pathlib").Path(__file__).resolve().parents[2]), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -1,0 +1,72 @@
+"""Train dialog: trains a tiny model on real corrected nuclei images, plots curves, registers the model."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gui.dialogs.train_dialog import TrainDialog
+from gui.state import AppState
+from tests.gui.panels_support import isolated_config, make_nuclei_project, open_project  # noqa: F401
+
+WAIT_MS = 240_000
+ARCH = "unet_small"  # the lightest registry architecture: two epochs take seconds on a CPU
+
+
+@pytest.fixture
+def dialog(qtbot, tmp_path, nuclei_val, isolated_config):
+    project = make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic", n=3)
+    state = AppState()
+    open_project(state, project)
+    dlg = TrainDialog(state)
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.arch.count() > 0 and dlg.start_button.isEnabled(), timeout=WAIT_MS)
+    return state, project, dlg
+
+
+def test_lists_architectures_of_the_project_task(qtbot, dialog):
+    from core.models.architectures import ARCHITECTURES
+
+    _state, _project, dlg = dialog
+    listed = [dlg.arch.itemData(i) for i in range(dlg.arch.count())]
+    assert listed and all(ARCHITECTURES[a].task == "semantic" for a in listed)
+    assert "3 corrected images" in dlg.available.text()
+
+
+def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
+    from core.models.registry import get_model
+
+    state, project, dlg = dialog
+    dlg.arch.setCurrentIndex(dlg.arch.findData(ARCH))
+    dlg.epochs.setValue(2)
+    dlg.crop.setValue(128)
+    dlg.out_name.setText("tiny-trained")
+    dlg.start_button.click()
+    assert not dlg.start_button.isEnabled() and dlg.jobs.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    loss = dlg.loss_chart.points("train loss")
+    metric = dlg.metric_chart.points("validation mean IoU")
+    assert [x for x, _ in loss] == [1, 2] and all(math.isfinite(y) and y > 0 for _, y in loss)
+    assert [x for x, _ in metric] == [1, 2] and all(0.0 <= y <= 1.0 for _, y in metric)
+    assert dlg.result.epochs_done == 2 and dlg.result.model_name == "tiny-trained"
+    assert (project.root / ".maskwork" / "models" / "tiny-trained.pt").is_file()
+    spec = get_model("tiny-trained")  # registered: the model panel lists it
+    assert spec.arch == ARCH and spec.classes.names() == project.classes.names()
+    assert dlg.switch_button.isEnabled()
+    with qtbot.waitSignal(state.model_changed, timeout=1000):
+        dlg.switch_button.click()
+    assert state.model_name == "tiny-trained"
+
+
+def test_cancel_stops_training(qtbot, dialog):
+    _state, _project, dlg = dialog
+    dlg.arch.setCurrentIndex(dlg.arch.findData(ARCH))
+    dlg.epochs.setValue(50)
+    dlg.crop.setValue(128)
+    dlg.start_button.click()
+    qtbot.waitUntil(lambda: dlg.jobs.bar.maximum() > 1, timeout=WAIT_MS)  # steps are being reported
+    with qtbot.waitSignal(dlg.jobs.busy_changed, timeout=WAIT_MS):
+        dlg.jobs.cancel_button.click()
+    assert "cancelled" in dlg.status.text().lower()
+    assert len(dlg.epochs_seen) < 50
+    assert dlg.start_button.isEnabled()
