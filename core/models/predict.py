@@ -107,3 +107,10 @@ def _ms(start: float) -> float:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return (time.perf_counter() - start) * 1000.0
+
+
+def predict_batch(predictor: Predictor, paths, **kwargs):
+    """See core.models.batch.predict_batch (kept there: it owns the decoding thread pool)."""
+    from core.models.batch import predict_batch as run
+
+    return run(predictor, paths, **kwargs)

@@ -8,7 +8,7 @@ file exists its description wins over the declared defaults. Loading weights: co
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Union
@@ -120,7 +120,6 @@ class ModelSpec:
     input: InputPolicy
     source: WeightsSource
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:

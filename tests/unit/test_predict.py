@@ -16,6 +16,7 @@ from core.models import semantic as S
 from core.models.batch import predict_batch
 from core.models.instance import SCORE_FLOOR, paste_in_box
 from core.models.predict import Predictor
+from core.models.preprocess import prepare
 from core.models.registry import MODELS, InputPolicy, get_model
 from core.models.results import InstanceResult, SemanticResult
 from core.progress import CancelToken
@@ -270,3 +271,26 @@ def test_tiny_images_and_long_strips(model_env, images, name):
         result = p.predict(image)
         shape = (result.height, result.width) if p.task == "instance" else result.label_map.shape
         assert shape == (h, w)
+
+
+def test_semantic_preprocessing_matches_the_torchvision_preset(model_env, images):
+    """The VOC models get their input as torchvision's own preset prepares it (shorter side 520)."""
+    from torchvision.models import get_weight
+
+    spec = get_model("deeplabv3_mobilenet_v3_large")
+    preset = get_weight(spec.source.weights).transforms()
+    for image in (images["aerial"], images["coco"]):
+        ours = prepare(image, spec.task, spec.input).tensor
+        ref = preset(torch.from_numpy(image).permute(2, 0, 1))
+        assert ours.shape == ref.shape and min(ours.shape[-2:]) == 520
+        assert (ours - ref).abs().max() < 0.05  # uint8 rounding inside the preset's resize
+
+
+def test_scaled_tiles_come_back_at_the_original_size(model_env, images):
+    spec = get_model("nuclei-semantic").with_input(mode="tile", tile=64, overlap=16, scale=0.5)
+    p = Predictor(spec, model=torch.nn.Conv2d(3, 2, 1), device="cpu")  # pointwise: any tiling gives the same
+    image = images["nuclei"]
+    result = p.predict(image)
+    assert result.label_map.shape == image.shape[:2]
+    whole = Predictor(spec.with_input(scale=0.5, tile=4096), model=p.model, device="cpu").predict(image)
+    assert np.array_equal(result.label_map, whole.label_map)

@@ -76,6 +76,8 @@ def _prepare(model: nn.Module, route: Route, arch: str) -> nn.Module:
     examples = {p.path: p.example(model) for p in route.parts}  # before any part is replaced
     for part in route.parts:
         sub = _get(model, part.path)
+        if not list(sub.children()):  # a bare layer: FX would trace into its own forward
+            sub = nn.Sequential(sub)
         try:
             with quiet_quantization():
                 prepared = prepare_fx(sub, _qconfig_mapping(part, sub), examples[part.path])
