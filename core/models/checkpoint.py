@@ -8,14 +8,14 @@ A plain torchvision state dict (no "format" key) is accepted by core.models.weig
 """
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import torch
 
 from core.annotation import ClassList
-from core.errors import InputError, ModelError
+from core.errors import InputError
+from core.io.atomic import write_bytes_atomic
 
 FORMAT = "maskwork-checkpoint"
 VERSION = 1
@@ -23,25 +23,15 @@ VERSION = 1
 
 def save_checkpoint(path: str | Path, *, arch: str, task: str, classes: ClassList, state_dict: dict,
                     training: dict | None = None, input_spec: dict | None = None, extra: dict | None = None) -> None:
-    """Atomic save (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomic save (temp file in the same folder, fsync, rename) with the usual file permissions."""
     payload = {
         "format": FORMAT, "version": VERSION, "arch": arch, "task": task,
         "classes": classes.to_list(), "state_dict": state_dict,
         "training": training or {}, "input": input_spec or {}, "extra": extra or {},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ModelError(f"cannot write checkpoint {path}: {exc.strerror or exc}. Check free disk space "
-                         "and that the folder is writable.") from exc
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getvalue())  # temp file + fsync + rename; ProjectError says what to do
 
 
 def read_checkpoint(path: str | Path) -> dict:
