@@ -18,6 +18,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 # Above this many pixels an image is refused: one 200 MP RGB image already costs 600 MB in memory.
 MAX_PIXELS = 200_000_000
+# Pillow refuses images above 2x its own limit (~179 MP) before we can look at them; align it with
+# ours so our clear message (with the size and what to do) is the one users see.
+if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 # EXIF orientations that swap width and height (rotations by 90 / 270 degrees, transposes).
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}

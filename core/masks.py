@@ -55,14 +55,15 @@ class Mask:
 
     @staticmethod
     def from_rle(rle: dict) -> "Mask":
-        """Decode a COCO RLE (compressed string/bytes counts or uncompressed list counts)."""
+        """Decode a COCO RLE (compressed string/bytes counts or uncompressed list counts).
+
+        Strict: counts that do not cover the image exactly raise ValueError (pycocotools would return
+        uninitialised memory). Only the columns the object spans are decoded.
+        """
+        from core.io.rle import mask_from_coco_rle  # local import: core.io.rle builds Masks
+
         h, w = (int(v) for v in rle["size"])
-        counts = rle["counts"]
-        if isinstance(counts, list):
-            rle = mask_utils.frPyObjects(rle, h, w)
-        elif isinstance(counts, str):
-            rle = {"size": [h, w], "counts": counts.encode("ascii")}
-        return Mask.from_full(mask_utils.decode(rle).astype(bool))
+        return mask_from_coco_rle(rle, h, w)
 
     # ---- properties ---------------------------------------------------------------------
     @property

@@ -12,8 +12,10 @@ docs/adr/0001-project-store.md.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -50,8 +52,18 @@ def _check_task(task: str) -> str:
     return task
 
 
+def _locked(method):
+    """GUI jobs (imports, batch prediction) touch the project from worker threads while the main
+    thread autosaves: cache, dirty set and writes go through one re-entrant lock."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Project:
-    """Use Project.open(folder) or Project.create(folder, classes, task)."""
+    """Use Project.open(folder) or Project.create(folder, classes, task). Thread-safe."""
 
     def __init__(self, root: Path, store: Path, classes: ClassList, task: str, settings: dict,
                  has_store: bool) -> None:
@@ -70,6 +82,7 @@ class Project:
         self._generation: dict[str, int] = {}
         self._journaled: dict[str, int] = {}
         self._meta_journaled: bytes | None = None
+        self._lock = threading.RLock()
 
     # ---- opening ---------------------------------------------------------------------------
     @classmethod
@@ -123,6 +136,7 @@ class Project:
         return project
 
     # ---- images ----------------------------------------------------------------------------
+    @_locked
     def image_names(self, refresh: bool = False) -> list[str]:
         """Image files under the folder (subfolders too), sorted, with forward slashes.
 
@@ -151,6 +165,7 @@ class Project:
     def journal_path(self, name: str) -> Path:
         return self.store / "autosave" / "annotations" / (name + ".json")
 
+    @_locked
     def annotation(self, name: str) -> ImageAnnotation:
         """The annotation of one image, read on first access and then shared (same object each time)."""
         ann = self._dirty.get(name) or self._alive.get(name)
@@ -174,6 +189,7 @@ class Project:
         w, h = image_size(self.image_path(name))
         return ImageAnnotation(file_name=name, width=w, height=h)
 
+    @_locked
     def set_annotation(self, name: str, ann: ImageAnnotation) -> None:
         """Replace the annotation of `name` (import); it becomes dirty."""
         ann.file_name = name
@@ -184,6 +200,7 @@ class Project:
     def has_saved_annotation(self, name: str) -> bool:
         return self.annotation_path(name).exists()
 
+    @_locked
     def mark_dirty(self, name: str) -> None:
         ann = self.annotation(name)
         self._dirty[name] = ann
@@ -191,7 +208,8 @@ class Project:
 
     @property
     def dirty(self) -> list[str]:
-        return sorted(self._dirty)
+        with self._lock:
+            return sorted(self._dirty)
 
     # ---- saving ----------------------------------------------------------------------------
     def _meta(self, saved_ns: int | None = None) -> dict:
@@ -204,6 +222,7 @@ class Project:
     def _meta_key(self) -> bytes:
         return json_bytes({k: v for k, v in self._meta().items() if k != "saved_ns"})
 
+    @_locked
     def save(self, names: list[str] | None = None) -> list[str]:
         """Write project.json and the annotations of `names` (default: every dirty one), each atomically.
 
@@ -237,6 +256,7 @@ class Project:
         except OSError:
             pass  # a stale journal entry is ignored on open: it is older than the saved file
 
+    @_locked
     def autosave(self) -> list[str]:
         """Journal unsaved work under .maskwork/autosave/ without touching saved files.
 
@@ -284,6 +304,7 @@ class Project:
                 self._journaled[name] = 1
                 self.recovered.append(name)
 
+    @_locked
     def save_as(self, folder: str | Path) -> None:
         """Move the store to another folder (e.g. when the image folder is read-only); images stay.
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.io.atomic import save_json_atomic
+from core.progress import TextProgress
 
 
 def cmd_import(args) -> int:
@@ -18,7 +19,8 @@ def cmd_import(args) -> int:
     source = Path(args.source)
     project = Project.open(args.project)
     if source.is_file() and source.suffix.lower() == ".json":
-        report = import_coco(project, load_coco(source), overwrite=args.overwrite, task=args.task)
+        dataset = load_coco(source, progress=TextProgress(f"reading {source.name}"))
+        report = import_coco(project, dataset, overwrite=args.overwrite, task=args.task)
     elif source.is_dir():
         report = import_png_folder(project, source, overwrite=args.overwrite, task=args.task)
     else:
@@ -40,7 +42,8 @@ def cmd_export(args) -> int:
                          "annotate something first.")
     fmt = args.format or _guess_format(args.out, project.task)
     names = select_images(project, args.images)
-    report = export_project(project, args.out, fmt, names, layer=args.layer, include_scores=args.scores)
+    report = export_project(project, args.out, fmt, names, layer=args.layer, include_scores=args.scores,
+                            progress=TextProgress("exporting"))
     print(f"exported {report.summary()} as {fmt} to {args.out}")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -18,7 +18,9 @@ from pycocotools import mask as mask_utils
 from core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
 from core.errors import InputError
 from core.images import MAX_PIXELS, image_size
+from core.io.rle import mask_from_coco_rle
 from core.masks import Mask
+from core.progress import CancelToken, ProgressFn, check, report
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
 MAX_SIDE = 100_000  # larger "images" are a typo in the JSON, not a real image
@@ -151,6 +153,7 @@ def _rle(seg: dict, h: int, w: int, path: Path, where: str) -> dict:
 
 
 def decode_segmentation(seg, h: int, w: int, path: Path, where: str) -> Mask:
+    """A COCO segmentation (polygons, RLE, crowd RLE) of an h x w image as a Mask, checked."""
     if isinstance(seg, list):
         if not seg:
             return Mask.empty(h, w)
@@ -161,12 +164,9 @@ def decode_segmentation(seg, h: int, w: int, path: Path, where: str) -> Mask:
         raise _fail(path, where, f"'segmentation' is a {type(seg).__name__}",
                     "Use polygons (list of lists) or an RLE object.")
     try:
-        full = mask_utils.decode(rle)
-        x, y, bw, bh = (int(v) for v in mask_utils.toBbox(rle))
-    except ValueError as exc:
+        return mask_from_coco_rle(rle, h, w)  # fills only the object's columns, not a full image
+    except (ValueError, TypeError) as exc:
         raise _fail(path, where, f"the mask cannot be decoded ({exc})", "Fix the RLE.") from exc
-    # crop with the RLE's own box: no full-image scan per object (thousands of nuclei per file)
-    return Mask.from_crop(h, w, x, y, full[y:y + bh, x:x + bw].astype(bool))
 
 
 def _images(doc: dict, path: Path, image_dir: Path | None) -> list[dict]:
@@ -211,7 +211,8 @@ def _check_image_file(file: Path, w: int, h: int, path: Path, where: str) -> Non
                     "The JSON belongs to other images or the image was resized; use matching files.")
 
 
-def load_coco(json_path: str | Path, image_dir: str | Path | None = None) -> CocoDataset:
+def load_coco(json_path: str | Path, image_dir: str | Path | None = None,
+              progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> CocoDataset:
     """Read and check a COCO instances file; masks become the corrected layer (Source.PERSON)."""
     path = Path(json_path)
     doc = read_json(path)
@@ -229,6 +230,9 @@ def load_coco(json_path: str | Path, image_dir: str | Path | None = None) -> Coc
         raise _fail(path, "top level", "'annotations' must be a list", "Fix the file.")
     seen = set()
     for n, ann in enumerate(anns):
+        if n % 200 == 0:
+            check(cancel)
+            report(progress, n, len(anns), f"reading masks of {path.name}")
         _require(ann, ("image_id", "category_id", "segmentation"), path, f"annotations[{n}]")
         aid = ann.get("id", n + 1)
         where = f"annotation id {aid!r} (annotations[{n}])"
@@ -269,6 +273,7 @@ def load_coco(json_path: str | Path, image_dir: str | Path | None = None) -> Coc
             status=Status.CORRECTED if layer.instances else Status.NOT_STARTED))
         result.image_ids[name] = img["id"]
         result.image_extras[name] = {k: v for k, v in img.items() if k not in IMAGE_KEYS}
+    report(progress, len(anns), len(anns), f"read {path.name}")
     return result
 
 

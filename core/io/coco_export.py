@@ -14,6 +14,8 @@ from pycocotools import mask as mask_utils
 
 from core.annotation import ClassList, ImageAnnotation, Instance, Layer
 from core.masks import Mask
+from core.progress import CancelToken, ProgressFn, check
+from core.progress import report as report_progress
 
 MODES = ("rle", "polygon")
 LAYERS = ("corrected", "prediction")
@@ -39,7 +41,7 @@ class ExportReport:
         return float(np.min(self.polygon_ious)) if self.polygon_ious else None
 
     def summary(self) -> str:
-        text = f"{self.images} images, {self.objects} objects"
+        text = f"{self.images} images" + (f", {self.objects} objects" if self.objects else "")
         if self.polygon_ious:
             text += (f"; polygons re-rasterised vs masks: mean IoU {self.mean_polygon_iou:.4f}, "
                      f"min {self.min_polygon_iou:.4f}")
@@ -169,7 +171,7 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
                 layer: str = "corrected", include_scores: bool = False, *, info: dict | None = None,
                 licenses: list | None = None, image_extras: dict[str, dict] | None = None,
                 image_ids: dict[str, object] | None = None, categories_extra: dict[int, dict] | None = None,
-                ) -> tuple[dict, ExportReport]:
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> tuple[dict, ExportReport]:
     """A COCO dataset dict plus a report. Annotation ids are kept when unique across the export."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -180,7 +182,9 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
     per_image = [(ann, _objects(ann, lay) if (lay := _layer(ann, layer)) is not None else []) for ann in annotations]
     inst_ids = [i.id for _a, objs in per_image for i in objs]
     keep_ids = len(set(inst_ids)) == len(inst_ids)
-    for ann, objs in per_image:
+    for k, (ann, objs) in enumerate(per_image):
+        check(cancel)
+        report_progress(progress, k, len(per_image), f"exporting {ann.file_name}")
         images.append({"id": ids[ann.file_name], "file_name": ann.file_name, "width": ann.width,
                        "height": ann.height, **extras.get(ann.file_name, {})})
         for inst in objs:
@@ -195,6 +199,7 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
     categories = [{"id": c.id, "name": c.name, **cat_extra.get(c.id, {}), "color": c.color} for c in classes
                   if not (c.id == 0 and c.name in ("background", "unlabeled", "__background__"))]
     report.images, report.objects = len(images), len(out_anns)
+    report_progress(progress, len(per_image), len(per_image), "export ready")
     if not keep_ids and inst_ids:
         report.warnings.append("instance ids repeat across images: annotations were renumbered 1..N")
     data = {"info": dict(info or {}), "licenses": list(licenses or []), "images": images,

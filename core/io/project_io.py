@@ -19,6 +19,8 @@ from core.io import png
 from core.io.atomic import save_json_atomic
 from core.io.coco import CocoDataset
 from core.io.coco_export import ExportReport, coco_export
+from core.progress import CancelToken, ProgressFn, check
+from core.progress import report as report_progress
 from core.project import Project
 
 COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
@@ -32,7 +34,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"imported {self.images} images, {self.objects} objects"
+        text = f"imported {self.images} images" + (f", {self.objects} objects" if self.objects else " (label maps)")
         if self.class_remap:
             text += f"; class ids remapped to the project's {self.class_remap}"
         return text
@@ -142,7 +144,10 @@ def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
     targets, missing = {}, []
     for ann in dataset.annotations:
         name = resolve(ann.file_name)
-        (missing.append(ann.file_name) if name is None else targets.__setitem__(name, ann))
+        if name is None:
+            missing.append(ann.file_name)
+        else:
+            targets[name] = ann
     if missing:
         raise InputError(f"{dataset.path}: {len(missing)} image(s) are not in the project folder {project.root}: "
                          f"{_listing(missing)}. Nothing was imported; copy the images there first.")
@@ -271,7 +276,8 @@ def select_images(project: Project, patterns: list[str] | None) -> list[str]:
 
 
 def export_project(project: Project, out: str | Path, fmt: str, names: list[str] | None = None,
-                   layer: str = "corrected", include_scores: bool = False) -> ExportReport:
+                   layer: str = "corrected", include_scores: bool = False,
+                   progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> ExportReport:
     """Write the project's annotations as COCO JSON (file) or PNG masks (folder)."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
@@ -286,12 +292,14 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
         cat_extra = {int(k): v for k, v in meta.get("categories_extra", {}).items()}
         data, report = coco_export(anns, project.classes, fmt.split("-")[1], layer, include_scores,
                                    info=meta.get("info"), licenses=meta.get("licenses"), image_extras=extras,
-                                   image_ids=ids, categories_extra=cat_extra)
+                                   image_ids=ids, categories_extra=cat_extra, progress=progress, cancel=cancel)
         save_json_atomic(out, data)
         return report
     report = ExportReport()
     png.write_classes_json(out / png.CLASSES_SIDECAR, project.classes)
-    for name, ann in zip(names, anns):
+    for k, (name, ann) in enumerate(zip(names, anns)):
+        check(cancel)
+        report_progress(progress, k + 1, len(names), name)
         lay = ann.corrected if layer == "corrected" else ann.prediction
         if lay is None or lay.is_empty():
             continue

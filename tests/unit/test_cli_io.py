@@ -271,3 +271,20 @@ def test_iou_refuses_broken_results(nuclei_small, tmp_path, capsys, bad, expecte
     assert run(["iou", "--gt", str(gt), "--pred", str(tmp_path / "res.json")]) == 2
     err = capsys.readouterr().err
     assert re.search(expected, err) and "res.json" in err
+
+
+def test_semantic_project_to_coco_one_object_per_class(aerial_small, tmp_path):
+    from core.io.coco import load_coco
+
+    proj, masks = aerial_small
+    assert run(["import", str(masks), str(proj)]) == 0
+    out = tmp_path / "stuff.json"
+    assert run(["export", str(proj), str(out), "--images", "tile1*", "tile3*"]) == 0
+    ds = load_coco(out)
+    assert ds.annotations and all(a.file_name.startswith(("tile1", "tile3")) for a in ds.annotations)
+    for ann in ds.annotations:
+        lm = png.read_label_png(masks / (Path(ann.file_name).stem + ".png"))
+        assert sorted(i.class_id for i in ann.corrected.instances) == [int(c) for c in np.unique(lm) if c != 0]
+        for inst in ann.corrected.instances:  # COCO-stuff style: the whole region of each class
+            assert np.array_equal(inst.mask.to_full(), lm == inst.class_id)
+    assert "unlabeled" not in ds.classes.names()

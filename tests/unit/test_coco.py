@@ -208,3 +208,21 @@ def test_fast_rle_equals_full_image_encoding(h, w, seed, density):
     mask = Mask.from_full(full)
     assert _rle(mask) == mask.to_rle()
     assert Mask.from_rle(_rle(mask)) == mask
+
+
+def test_progress_and_cancel(nuclei_val, nuclei):
+    from core.errors import Cancelled
+    from core.progress import CancelToken
+
+    seen = []
+    load_coco(nuclei_val, progress=lambda done, total, msg="": seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] == 4056 and len(seen) > 10
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        load_coco(nuclei_val, cancel=token)
+    steps = []
+    coco_export(nuclei.annotations[:5], nuclei.classes, progress=lambda d, t, m="": steps.append(d))
+    assert steps == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(Cancelled):
+        coco_export(nuclei.annotations[:5], nuclei.classes, cancel=token)

@@ -333,3 +333,57 @@ def test_crash_at_each_step_of_a_save(folder, point, nth):
     leftovers = list((folder / ".maskwork").rglob("*.mwtmp"))
     assert len(leftovers) == (0 if point == "fsync_dir" else 1)  # a killed write may leave its temp file
     Project.open(folder).save()  # ... which never gets in the way
+
+
+def test_many_classes_label_map_and_stale_journal(folder):
+    classes = ClassList.from_names([f"c{k}" for k in range(400)])
+    project = Project.create(folder, classes, task="semantic")
+    name = project.image_names()[0]
+    lm = project.annotation(name).new_label_map(np.uint16)
+    lm[3:9, 4:30] = 399
+    project.mark_dirty(name)
+    project.autosave()  # journal written, then the work is saved: the journal is older than the file
+    stale = project.journal_path(name)
+    stale_bytes = stale.read_bytes()
+    project.save()
+    lm[0, 0] = 5
+    project.mark_dirty(name)
+    project.save()
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(stale_bytes)  # as if removing it had failed: it holds older work than the file
+    again = Project.open(folder)
+    assert again.recovered == []  # the older journal entry does not replace newer saved work
+    back = again.annotation(name).corrected.label_map
+    assert back.dtype == np.uint16 and np.array_equal(back, lm)
+
+
+def test_worker_threads_and_autosave_do_not_collide(folder, nuclei):
+    """An import job marks images dirty in a worker thread while the GUI timer autosaves and saves."""
+    import threading
+
+    project = Project.create(folder, nuclei[0].classes, task="instance")
+    names = project.image_names()
+    errors = []
+
+    def worker():
+        try:
+            for k in range(60):
+                name = names[k % len(names)]
+                ann = project.annotation(name)
+                ann.status = Status.CORRECTED
+                project.mark_dirty(name)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        project.autosave()
+        project.save()
+    for t in threads:
+        t.join()
+    project.save()
+    assert errors == [] and project.dirty == []
+    again = Project.open(folder)
+    assert all(again.annotation(n).status == Status.CORRECTED for n in names) and again.recovered == []
