@@ -58,7 +58,7 @@ def render_window(layer: Layer | None, window: tuple[int, int, int, int], lut: n
         # one uint32 per BGRA pixel: a flat take is ~1.5x faster than take(axis=0) on 4 bytes, and
         # mode="clip" maps ids past the table to its last entry without a clamped copy of the window
         lut32 = np.ascontiguousarray(lut).view(np.uint32).reshape(-1)
-        np.take(lut32, ids, out=out.view(np.uint32).reshape(out.shape[:2]), mode="clip")
+        np.take(lut32, ids, out=out.view(np.uint32)[..., 0], mode="clip")
     else:
         out[:] = 0
     for inst in layer.instances:

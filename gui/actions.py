@@ -23,10 +23,12 @@ _ = ActionSpec
 ACTIONS = [
     _("File", "open_image", "Open &image…", ("Ctrl+O",), "Open one image (its folder becomes the project)", "files.open_image_dialog"),
     _("File", "open_folder", "Open &folder…", ("Ctrl+Shift+O",), "Open a folder of images or a Maskwork project", "files.open_folder_dialog"),
+    _("File", "open_project", "Open &project…", ("Ctrl+Alt+O",), "Open a Maskwork project (a folder with a .maskwork store)", "files.open_project_dialog"),
     _("File", "import_coco", "Import COCO JSON…", ("Ctrl+I",), "Bring COCO annotations into this project", "files.import_coco_dialog"),
     _("File", "import_png", "Import PNG masks…", ("Ctrl+Shift+I",), "Bring a folder of PNG label masks into this project", "files.import_png_dialog"),
     _("File", "export", "&Export…", ("Ctrl+E",), "Export COCO (RLE or polygons) or PNG masks, all or selected images", "files.export_dialog"),
     _("File", "save", "&Save", ("Ctrl+S",), "Save all changed images (atomic, clears the autosave journal)", "session.save"),
+    _("File", "save_elsewhere", "Save to &another folder…", ("Ctrl+Shift+S",), "Write the annotations to another folder (e.g. when the image folder is read-only)", "session.save_elsewhere"),
     _("File", "quit", "&Quit", ("Ctrl+Q",), "Close Maskwork (asks about unsaved work)", "close"),
     _("Edit", "undo", "&Undo", ("Ctrl+Z",), "Undo the last edit of this image", "editor.undo.undo"),
     _("Edit", "redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", "editor.undo.redo"),

@@ -31,12 +31,30 @@ def user_samples_folder() -> Path | None:
     return target
 
 
+# Sample sub-folders that come without a store get one on first start: (task, classes).
+SAMPLE_PROJECTS = {
+    "nuclei": ("instance", [(0, "background", "#000000"), (1, "nucleus", "#FF7F0E")]),
+    "aerial": ("semantic", [(0, "unlabeled", "#9B9B9B"), (1, "building", "#3C1098"), (2, "land", "#8429F6"),
+                            (3, "road", "#6EC1E4"), (4, "vegetation", "#FEDD3A"), (5, "water", "#E2A929")]),
+}
+
+
 def _first_project(folder: Path) -> Path:
-    """The samples folder may hold several projects (nuclei, aerial): open the first one."""
-    if (folder / ".maskwork").is_dir():
+    """The samples folder holds several projects (nuclei, aerial): give each a store, open the first."""
+    from core.annotation import ClassInfo, ClassList
+    from core.project import STORE_DIR, Project
+
+    if (folder / STORE_DIR).is_dir():
         return folder
-    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return subs[0] if subs else folder
+    found = []
+    for name, (task, classes) in SAMPLE_PROJECTS.items():
+        sub = folder / name
+        if sub.is_dir():
+            if not (sub / STORE_DIR).exists():
+                Project.create(sub, ClassList(ClassInfo(*c) for c in classes), task)
+            found.append(sub)
+    others = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return (found or others or [folder])[0]
 
 
 def _install_excepthook(window) -> None:
@@ -61,9 +79,10 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("Maskwork")
     from gui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(panels_now=False)
     window.show()
     _install_excepthook(window)
+    QTimer.singleShot(0, window.add_panels)  # the window is on screen before the panels import
     paths = [a for a in argv if not a.startswith("-")]
 
     def open_first() -> None:
@@ -77,4 +96,24 @@ def run_app(argv: list[str]) -> int:
             window.state.status_message.emit("Open a folder of images (Ctrl+Shift+O) or drop one here.")
 
     QTimer.singleShot(0, open_first)  # the window paints first, then the project loads
+    _startup_probe(app)
     return app.exec()
+
+
+def _startup_probe(app) -> None:
+    """MASKWORK_STARTUP_PROBE=1 prints wall-clock stamps for bench/bench_gui.py once the window is
+    shown and once the project is open; MASKWORK_STARTUP_PROBE=exit also quits then."""
+    import os
+    import time
+
+    mode = os.environ.get("MASKWORK_STARTUP_PROBE")
+    if not mode:
+        return
+    print(f"MASKWORK_STARTUP_PROBE shown {time.time():.4f}", flush=True)
+
+    def ready() -> None:
+        print(f"MASKWORK_STARTUP_PROBE ready {time.time():.4f}", flush=True)
+        if mode == "exit":
+            app.quit()
+
+    QTimer.singleShot(0, ready)  # queued after the panels and open_first: runs once they are done

@@ -17,6 +17,7 @@ class PanelSpec(NamedTuple):
     title: str
     area: Qt.DockWidgetArea
     tooltip: str
+    tab_with: str = ""  # title of a panel to share a tabbed dock with (keeps the canvas large)
 
 
 PANELS = [
@@ -24,8 +25,8 @@ PANELS = [
               "Run a segmentation model on this image or on all images"),
     PanelSpec("gui.panels.iou_panel", "IoUPanel", "IoU", Area.RightDockWidgetArea,
               "IoU between the prediction and your correction, live while you paint"),
-    PanelSpec("gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.BottomDockWidgetArea,
-              "IoU of every corrected image; click a row to open it"),
+    PanelSpec("gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.RightDockWidgetArea,
+              "IoU of every corrected image; click a row to open it", tab_with="IoU"),
 ]
 
 # Windows opened from the Model menu: (module, class, menu text, shortcut, tooltip)
@@ -62,6 +63,9 @@ def add_panels(window, state, specs=None) -> tuple[dict[str, QDockWidget], list[
             skipped.append(f"{spec.title} panel skipped: {type(exc).__name__}: {exc}")
             continue
         docks[spec.title] = dock(window, widget, spec.title, spec.area, spec.tooltip)
+        if spec.tab_with in docks:
+            window.tabifyDockWidget(docks[spec.tab_with], docks[spec.title])
+            docks[spec.tab_with].raise_()
     return docks, skipped
 
 

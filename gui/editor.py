@@ -5,6 +5,7 @@ It holds no pixel logic: every change is a core.editing operation returning an E
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 import core.editing as ed
@@ -50,7 +51,10 @@ class Editor(QObject):
 
     def grow(self, factor: float) -> None:
         """[ and ]: brush size in steps that feel the same at every size."""
-        self.set_radius(round(self.radius * factor) if factor > 1 else int(self.radius * factor))
+        if factor > 1:
+            self.set_radius(max(self.radius + 1, round(self.radius * factor)))
+        else:
+            self.set_radius(min(self.radius - 1, int(self.radius * factor)))
 
     def image_switched(self) -> None:
         self._stroke = None
@@ -74,7 +78,8 @@ class Editor(QObject):
         """The corrected label map, created (all unlabeled) on the first semantic edit."""
         ann = self.state.annotation
         if ann.corrected.label_map is None:
-            ann.new_label_map()
+            top = max(self.state.project.classes.ids(), default=0)
+            ann.new_label_map(np.uint8 if top <= 255 else np.uint16)
         return ann.corrected.label_map
 
     # ---- strokes ------------------------------------------------------------------------
@@ -100,6 +105,8 @@ class Editor(QObject):
             return self.selected[0]
         if erase:
             hit = instance_at(self.layer, *p)
+            if hit is None:
+                self.state.status_message.emit("Nothing to erase here: start on an instance or select one (S).")
             return None if hit is None else hit.id
         h, w = self.state.annotation.height, self.state.annotation.width
         win = capsule(p, p, self.radius, h, w)
@@ -207,7 +214,7 @@ class Editor(QObject):
         if ann is None or ann.prediction is None:
             self.state.status_message.emit("There is no prediction for this image: run a model first.")
             return
-        edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction.copy())
+        edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction)  # it copies
         if edit is not None:
             self.undo.push(self.state, edit)
             self.state.notify_edit(None)

@@ -1,5 +1,5 @@
 """File menu work: open dialogs, import and export. Long work runs as a Job (gui/workers.py)
-behind a progress dialog with Cancel; the core functions live in core/transfer.py."""
+behind a progress dialog with Cancel; the work itself is core/io/project_io.py (as for the CLI)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
-from core import transfer
+from core.errors import InputError
+from core.io import project_io
+from core.io.coco import load_coco
+from core.project import STORE_DIR
 from core.images import IMAGE_SUFFIXES
 from gui.dialogs import messages
 from gui.dialogs.export_dialog import ExportDialog
@@ -35,13 +38,27 @@ class FileOps:
         if path:
             self.window.session.open_path(path)
 
+    def open_project_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Open a Maskwork project")
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path) -> bool:
+        if not (Path(path) / STORE_DIR / "project.json").is_file():
+            messages.show_error(self.window, InputError(
+                f"{path} is not a Maskwork project (it has no {STORE_DIR}/project.json). "
+                "Use File > Open folder to start a project on a folder of images."))
+            return False
+        return self.window.session.open_path(path)
+
     # ---- jobs -------------------------------------------------------------------------
-    def run(self, title: str, fn, *args, on_done=None, **kwargs) -> Job:
+    def run(self, title: str, fn, *args, on_done=None, on_fail_hint: str = "", pass_progress: bool = True,
+            **kwargs) -> Job:
         """Run fn(*args, progress=, cancel=, **kwargs) in a worker behind a modal progress dialog."""
         dialog = QProgressDialog(title, "Cancel", 0, 0, self.window)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)  # no edits while files are written
         dialog.setMinimumDuration(300)
-        job = Job(fn, *args, **kwargs)
+        job = Job(fn, *args, pass_progress=pass_progress, **kwargs)
         dialog.canceled.connect(job.cancel)
 
         def progress(done: int, total: int, message: str) -> None:
@@ -55,10 +72,16 @@ class FileOps:
             if job in self.jobs:
                 self.jobs.remove(job)
 
+        def ended(kind: str, value) -> None:
+            job.outcome = (kind, value)  # read by tests and scripts that wait for the job
+            finish()
+
+        job.outcome = None
         job.signals.progress.connect(progress)
-        job.signals.finished.connect(lambda result: (finish(), on_done and on_done(result)))
-        job.signals.failed.connect(lambda msg: (finish(), messages.show_error(self.window, msg)))
-        job.signals.cancelled.connect(lambda: (finish(), self.window.state.status_message.emit(
+        job.signals.finished.connect(lambda result: (ended("finished", result), on_done and on_done(result)))
+        job.signals.failed.connect(lambda msg: (ended("failed", msg),
+                                                messages.show_error(self.window, msg + on_fail_hint)))
+        job.signals.cancelled.connect(lambda: (ended("cancelled", None), self.window.state.status_message.emit(
             f"{title}: cancelled, nothing was written.")))
         self.jobs.append(job)
         return start(job)
@@ -76,24 +99,18 @@ class FileOps:
             self.export(fmt, path, selected if scope == "selected" else None, layer)
 
     def export(self, fmt: str, path, names: list[str] | None = None, layer: str = "corrected") -> Job | None:
-        """Export `names` (None: every image) as fmt in transfer.EXPORT_FORMATS to path."""
+        """Export `names` (None: every image) as fmt (project_io.EXPORT_FORMATS) to path."""
         if self.project is None:
             return None
         self.window.session.remember_view()
         names = list(names) if names else self.project.image_names()
-        done = lambda rep: self._done(rep, "Exported", path)  # noqa: E731
-        if fmt == "png":
-            return self.run("Exporting PNG masks", transfer.export_png, self.project, names, path, layer,
-                            on_done=done)
-        mode = fmt.split("-", 1)[1]
-        return self.run(f"Exporting COCO ({mode})", transfer.export_coco, self.project, names, path, mode, layer,
-                        on_done=done)
+        return self.run(f"Exporting {fmt}", project_io.export_project, self.project, path, fmt, names, layer,
+                        on_done=lambda rep: self._done(f"Exported {rep.summary()} to {path}", rep.warnings))
 
-    def _done(self, rep: transfer.TransferReport, verb: str, where) -> None:
-        text = rep.summary(verb) + f"\n→ {where}"
-        self.window.state.status_message.emit(text.splitlines()[0])
-        if rep.skipped or rep.warnings:
-            messages.show_info(self.window, verb, text)
+    def _done(self, text: str, warnings: list[str]) -> None:
+        self.window.state.status_message.emit(text)
+        if warnings:
+            messages.show_info(self.window, "Done, with warnings", text + "\n\n" + "\n".join(warnings[:15]))
 
     # ---- import -----------------------------------------------------------------------
     def import_coco_dialog(self) -> None:
@@ -116,20 +133,26 @@ class FileOps:
         return answer == QMessageBox.StandardButton.Yes
 
     def import_(self, kind: str, path, overwrite: bool = False) -> Job | None:
+        """Import a COCO JSON or a folder of PNG masks into the open project (all or nothing)."""
         if self.project is None:
             return None
-        fn = transfer.import_coco if kind == "coco" else transfer.import_png_masks
+        hint = "" if overwrite else ("\n\nIn Maskwork: import again and answer Yes to "
+                                     "'Replace corrected work' to replace it.")
+        fn = _import_coco if kind == "coco" else project_io.import_png_folder
         return self.run(f"Importing {Path(path).name}", fn, self.project, path, overwrite,
-                        on_done=self._imported)
+                        on_done=self._imported, on_fail_hint=hint, pass_progress=False)
 
-    def _imported(self, rep: transfer.TransferReport) -> None:
+    def _imported(self, rep) -> None:
         s = self.window.state
+        self.window.editor.undo.forget(self.project.dirty)  # replaced layers: their old steps no longer apply
         s.classes_changed.emit()
-        if s.current_name in rep.done:  # show the imported masks of the open image
-            s.annotation = self.project.annotation(s.current_name)
-            self.window.editor.image_switched()
-            s.image_changed.emit(s.current_name)
+        self.window.editor.set_selection([])
+        s.notify_edit(None)  # show the imported masks of the open image
         self.window.image_list.model.set_project(self.project)
         self.window.image_list.select(s.current_name)
         self.window.session.title_changed.emit()
-        self._done(rep, "Imported", self.project.root)
+        self._done(rep.summary().capitalize() + ".", rep.warnings)
+
+
+def _import_coco(project, path, overwrite: bool):
+    return project_io.import_coco(project, load_coco(path), overwrite)

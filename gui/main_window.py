@@ -27,7 +27,7 @@ OPACITY_STEP = 0.1
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, state: AppState | None = None) -> None:
+    def __init__(self, state: AppState | None = None, panels_now: bool = True) -> None:
         super().__init__()
         self.state = state or AppState()
         self.setObjectName("MainWindow")
@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
                    "Images of the project with their state; D / A go to the next / previous")
         docks.dock(self, self.classes_panel, "Classes", Qt.DockWidgetArea.LeftDockWidgetArea,
                    "Classes; 1-9 pick one")
-        self.panel_docks, skipped = docks.add_panels(self, self.state)
+        self.panel_docks, self.skipped_panels = {}, []
         self.actions_ = action_table.build_actions(self)
         self.toolbar = ToolBar(self)
         self.addToolBar(self.toolbar)
@@ -55,10 +55,21 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._connect()
         self.toolbar.select("brush")
-        for line in skipped:
+        if panels_now:
+            self.add_panels()
+
+    def add_panels(self) -> None:
+        """Dock the other panels (run_app calls this after the window is shown: they import more)."""
+        self.panel_docks, self.skipped_panels = docks.add_panels(self, self.state)
+        for d in self.panel_docks.values():
+            self.menus["View"].addAction(d.toggleViewAction())
+        for line in self.skipped_panels:
             self.status.showMessage(line, 8000)
-        self.skipped_panels = skipped
         self._restore_layout()
+        if self.state.project is not None:  # panels opened after the project: bring them up to date
+            self.state.project_changed.emit()
+            if self.state.current_name:
+                self.state.image_changed.emit(self.state.current_name)
 
     # ---- construction -------------------------------------------------------------------
     def _class_actions(self) -> list[QAction]:
@@ -85,6 +96,7 @@ class MainWindow(QMainWindow):
         menus["Tools"].addActions(self.toolbar.tool_action_list())
         menus["Tools"].addSeparator()
         menus["Tools"].addActions(self.class_actions)
+        self.window_actions = []
         for module, cls, text, shortcut, tip in docks.WINDOWS:
             a = QAction(text, self)
             a.setShortcut(QKeySequence(shortcut))
@@ -92,10 +104,8 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, m=module, c=cls: self.open_window(m, c))
             menus["Model"].addAction(a)
             self.addAction(a)
-        view = menus["View"]
-        view.addSeparator()
-        for title, d in self.panel_docks.items():
-            view.addAction(d.toggleViewAction())
+            self.window_actions.append(a)
+        menus["View"].addSeparator()
         self.menus = menus
         self._fill_recent()
 
@@ -176,6 +186,7 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> ShortcutsDialog:
         groups = [(spec.menu, self.actions_[spec.key]) for spec in action_table.ACTIONS]
         groups += [("Tools", a) for a in self.toolbar.tool_action_list() + self.class_actions]
+        groups += [("Model", a) for a in self.window_actions]
         dialog = ShortcutsDialog(groups, self)
         dialog.show()
         return dialog

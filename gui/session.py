@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog
 
-from core.errors import InputError, MaskworkError
+from core.errors import InputError, MaskworkError, ProjectError
 from core.images import is_image_file
 from core.project import Project
 from gui.dialogs import messages
@@ -30,6 +31,7 @@ class Session(QObject):
         super().__init__(parent_widget)
         self.state, self.editor, self.view, self.window = state, editor, view, parent_widget
         self.classes_edited = False
+        self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(self.autosave)
@@ -79,6 +81,7 @@ class Session(QObject):
     def set_project(self, project, select: str | None = None) -> None:
         self.editor.undo.clear_all()
         self.classes_edited = False
+        self.views = {}
         self.state.project, self.state.current_name = project, None
         self.state.annotation = self.state.image = None
         ids = [c for c in project.classes.ids() if c != 0]
@@ -109,12 +112,15 @@ class Session(QObject):
         p = self.state.project
         if p is None or name == self.state.current_name:
             return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # big images take a moment to decode
         try:
             annotation = p.annotation(name)
             rgb = p.image(name)
         except MaskworkError as exc:
+            QApplication.restoreOverrideCursor()
             messages.show_error(self.window, exc)
             return False
+        QApplication.restoreOverrideCursor()
         self.view.set_tool(self.view.tool)  # ends a polygon in progress
         self.remember_view()
         self.autosave()
@@ -123,7 +129,7 @@ class Session(QObject):
         p.settings["current_image"] = name
         self.editor.image_switched()
         self.state.image_changed.emit(name)
-        view = p.settings.get("view") if restore_view else None
+        view = p.settings.get("view") if restore_view else self.views.get(name)
         if view and view.get("image") == name:
             self.view.restore_view(view)
         else:
@@ -134,7 +140,8 @@ class Session(QObject):
     def remember_view(self) -> None:
         p = self.state.project
         if p is not None and self.state.current_name is not None:
-            p.settings["view"] = {"image": self.state.current_name, **self.view.view_state()}
+            view = {"image": self.state.current_name, **self.view.view_state()}
+            p.settings["view"] = self.views[self.state.current_name] = view
 
     def step(self, direction: int, names: list[str] | None = None) -> None:
         """Next (+1) / previous (-1) image among `names` (the image list's filtered order)."""
@@ -159,11 +166,34 @@ class Session(QObject):
         self.remember_view()
         try:
             written = p.save()
+        except ProjectError as exc:  # read-only folder, full disk: the work is still in memory
+            messages.show_error(self.window, f"{exc}\n\nNothing is lost: choose another folder for the "
+                                             "annotations (the images stay where they are).")
+            return self.save_elsewhere()
         except MaskworkError as exc:
-            messages.show_error(self.window, exc)  # the work stays in memory: the user can retry
+            messages.show_error(self.window, exc)
             return False
         self.classes_edited = False
         self.state.status_message.emit(f"Saved {len(written)} image(s) to {p.store}.")
+        self.title_changed.emit()
+        return True
+
+    def save_elsewhere(self, folder=None) -> bool:
+        """Write the whole store to another folder (File > Save to another folder, or after a failed save)."""
+        p = self.state.project
+        if p is None:
+            return True
+        folder = folder or QFileDialog.getExistingDirectory(self.window, "Folder for the annotations")
+        if not folder:
+            return False
+        self.remember_view()
+        try:
+            p.save_as(folder)
+        except MaskworkError as exc:
+            messages.show_error(self.window, exc)
+            return False
+        self.classes_edited = False
+        self.state.status_message.emit(f"Saved to {p.store}.")
         self.title_changed.emit()
         return True
 
@@ -171,6 +201,9 @@ class Session(QObject):
         p = self.state.project
         if p is None or not self.unsaved():
             return
+        files = getattr(self.window, "files", None)
+        if files is not None and files.jobs:
+            return  # an import/export worker is using the project; the next tick autosaves
         self.remember_view()
         try:
             written = p.autosave()

@@ -21,6 +21,7 @@ class AppState(QObject):
     model_changed = Signal()            # model name / int8 / threshold changed
     status_message = Signal(str)        # short text for the status bar
     open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
+    annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
 
     def __init__(self) -> None:
         super().__init__()

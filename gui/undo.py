@@ -64,6 +64,13 @@ class UndoStacks(QUndoGroup):
             stack.deleteLater()
         self._stacks.clear()
 
+    def forget(self, names) -> None:
+        """Drop the history of images whose layer was replaced from outside (import)."""
+        for name in names:
+            stack = self._stacks.get(name)
+            if stack is not None:
+                stack.clear()
+
     def push(self, state, edit) -> None:
         """Record an already-applied edit of the current image as one undo step."""
         if edit is None or state.annotation is None:

@@ -28,6 +28,7 @@ class CanvasBinding(QObject):
         state.classes_changed.connect(self.reset_overlays)
         state.project_changed.connect(self.load_image)
         editor.selection_changed.connect(self.rebuild_boxes)
+        view.zoom_changed.connect(view.boxes.set_zoom)
 
     def _lut(self):
         classes = self.state.project.classes

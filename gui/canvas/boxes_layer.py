@@ -8,6 +8,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsItemGroup, QGraphicsRectIt
 from core.render import instance_rgb
 
 
+MIN_LABEL_BOX_PX = 36  # a box narrower than this on screen shows no label
+
+
 class BoxesItem(QGraphicsItemGroup):
     def __init__(self, z: float) -> None:
         super().__init__()
@@ -15,12 +18,15 @@ class BoxesItem(QGraphicsItemGroup):
         self.show_boxes = True
         self.show_labels = True
         self.selected: set[int] = set()
+        self._labels: list[tuple[QGraphicsSimpleTextItem, float]] = []  # (label, box width)
+        self._zoom = 1.0
 
     def rebuild(self, layer, classes) -> None:
         for child in self.childItems():
             self.removeFromGroup(child)
             if child.scene() is not None:
                 child.scene().removeItem(child)
+        self._labels = []
         if layer is None:
             return
         for inst in layer.instances:
@@ -36,7 +42,16 @@ class BoxesItem(QGraphicsItemGroup):
                 rect.setPen(pen)
                 self.addToGroup(rect)
             if self.show_labels:
-                self.addToGroup(self._label(inst, classes, colour, x, y))
+                label = self._label(inst, classes, colour, x, y)
+                self.addToGroup(label)
+                self._labels.append((label, w))
+        self.set_zoom(self._zoom)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Labels of boxes too small on screen to carry them are hidden (hundreds of nuclei at fit)."""
+        self._zoom = zoom
+        for label, width in self._labels:
+            label.setVisible(width * zoom >= MIN_LABEL_BOX_PX)
 
     @staticmethod
     def _label(inst, classes, colour: QColor, x: float, y: float) -> QGraphicsSimpleTextItem:

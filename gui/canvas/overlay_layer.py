@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QGraphicsItem
 from core.render import render_window
 
 TILE = 512
+MIP = 4            # zoomed out below 1/MIP, tiles are drawn from a 1/MIP copy (4x fewer rows to scale)
+MIP_BELOW = 1 / MIP
 
 
 class OverlayItem(QGraphicsItem):
@@ -22,6 +24,7 @@ class OverlayItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._size = (0, 0)  # (width, height)
         self._tiles: dict[tuple[int, int], tuple[np.ndarray, QImage]] = {}
+        self._mips: dict[tuple[int, int], tuple[np.ndarray, QImage]] = {}
         self.layer = None
         self.lut = None
         self.rendered_pixels = 0  # pixels rendered since the last full reset (tests check locality)
@@ -32,6 +35,7 @@ class OverlayItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._size = (width, height)
         self._tiles.clear()
+        self._mips.clear()
         self.layer, self.lut = layer, lut
         self.rendered_pixels = 0
         if layer is not None and not layer.is_empty():
@@ -68,11 +72,21 @@ class OverlayItem(QGraphicsItem):
                            QImage.Format.Format_ARGB32_Premultiplied)
             self._tiles[(tx, ty)] = tile = (arr, image)
             arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0] = pixels
-            return
-        arr = tile[0]
-        render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut,
-                      out=arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0])
-        self.rendered_pixels += (wx1 - wx0) * (wy1 - wy0)
+        else:
+            arr = tile[0]
+            render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut,
+                          out=arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0])
+            self.rendered_pixels += (wx1 - wx0) * (wy1 - wy0)
+        self._mips.pop((tx, ty), None)  # rebuilt lazily the next time it is drawn zoomed out
+
+    def _mip(self, key) -> QImage:
+        mip = self._mips.get(key)
+        if mip is None:
+            small = np.ascontiguousarray(self._tiles[key][0][::MIP, ::MIP])
+            image = QImage(small.data, small.shape[1], small.shape[0], small.strides[0],
+                           QImage.Format.Format_ARGB32_Premultiplied)
+            self._mips[key] = mip = (small, image)
+        return mip[1]
 
     def pixels(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The overlay's BGRA pixels in a window (for tests and screenshots)."""
@@ -91,7 +105,8 @@ class OverlayItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         exposed = option.exposedRect
-        for (tx, ty), (arr, image) in self._tiles.items():
-            rect = QRectF(tx * TILE, ty * TILE, arr.shape[1], arr.shape[0])
+        zoomed_out = option.levelOfDetailFromTransform(painter.worldTransform()) < MIP_BELOW
+        for key, (arr, image) in self._tiles.items():
+            rect = QRectF(key[0] * TILE, key[1] * TILE, arr.shape[1], arr.shape[0])
             if rect.intersects(exposed):
-                painter.drawImage(rect, image)
+                painter.drawImage(rect, self._mip(key) if zoomed_out else image)

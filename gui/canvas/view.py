@@ -46,6 +46,7 @@ class CanvasView(QGraphicsView):
         self.brush_radius = 5
         self._pan_from: QPointF | None = None
         self._space = False
+        self._fitted = False  # "fit" mode follows window/dock resizes until the user zooms or pans
 
     # ---- geometry -----------------------------------------------------------------------
     def image_rect(self) -> QRectF:
@@ -60,6 +61,7 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom to `zoom`, keeping the image point under viewport position `anchor` where it is."""
         zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+        self._fitted = False
         anchor = QPointF(self.viewport().rect().center()) if anchor is None else QPointF(anchor)
         before = self.to_scene(anchor)
         self.resetTransform()
@@ -68,7 +70,7 @@ class CanvasView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(after.x() - anchor.x()))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(after.y() - anchor.y()))
         self.zoom_changed.emit(zoom)
-        self._update_outline(anchor)
+        self._update_outline(None)
 
     def to_scene(self, view_pos: QPointF) -> QPointF:
         """Viewport position -> image coordinates, without rounding to whole screen pixels."""
@@ -77,7 +79,13 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         if not self.image_rect().isEmpty():
             self.fitInView(self.image_rect(), Qt.AspectRatioMode.KeepAspectRatio)
+            self._fitted = True
             self.zoom_changed.emit(self.zoom())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0)
@@ -105,7 +113,8 @@ class CanvasView(QGraphicsView):
 
     def _update_outline(self, view_pos) -> None:
         uses_brush = bool(self.tool is not None and getattr(self.tool, "uses_brush", False))
-        self.brush_outline.setVisible(uses_brush)
+        # shown only once the mouse is over the image (not parked at 0,0 before the first move)
+        self.brush_outline.setVisible(uses_brush and (view_pos is not None or hasattr(self, "_outline_center")))
         if not uses_brush:
             return
         if view_pos is not None:
@@ -141,6 +150,7 @@ class CanvasView(QGraphicsView):
         self._update_outline(event.position())
         if self._pan_from is not None:
             d = event.position() - self._pan_from
+            self._fitted = False
             self._pan_from = event.position()
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(d.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(d.y()))
@@ -159,6 +169,10 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event) -> None:
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
             self.tool.double_click(self._image_point(event), event)
+
+    def leaveEvent(self, event) -> None:
+        self.brush_outline.hide()
+        super().leaveEvent(event)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

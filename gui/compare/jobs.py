@@ -1,15 +1,13 @@
 """Work the compare window runs in a Job: two models on one image, measured and compared by core.
 
-Both models load through the model panel's shared loader (int8 calibrated on the project's images).
-Each runs once to warm up, then once timed; the agreement is core.metrics.compare_layers with A as
-the reference (per class for semantic models, per instance of A for instance models).
+Both models load through the model panel's shared loader (int8 calibrated on the project's images),
+then core.models.compare.compare runs them (one warm-up, then timed) and measures their agreement
+with A as the reference: IoU per class (semantic) or of each A instance with its B match.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-from core.prediction_layer import result_layer
 
 
 @dataclass
@@ -24,7 +22,7 @@ class Side:
 class CompareOutcome:
     a: Side
     b: Side
-    rows: list[tuple[str, float]] = field(default_factory=list)  # (class or instance of A, agreement IoU)
+    rows: list[tuple[str, float]] = field(default_factory=list)  # (class, or instance of A: agreement IoU)
     mean_iou: float = math.nan
     kind: str = "class"     # "class" (semantic) | "instance"
 
@@ -35,32 +33,32 @@ def label_of(name: str, int8: bool) -> str:
 
 def run_compare(a: tuple[str, bool], b: tuple[str, bool], rgb, score_threshold: float, calibration=None,
                 progress=None, cancel=None) -> CompareOutcome:
-    from core.metrics.compare import compare_layers
-    from core.models.quantize import state_dict_bytes
+    from core.models.compare import compare
     from gui.panels.model_jobs import load_predictor
 
-    sides = []
+    predictors = []
     for k, (name, int8) in enumerate((a, b)):
-        label = label_of(name, int8)
         if progress is not None:
-            progress(2 * k, 4, f"loading {label}")
-        predictor = load_predictor(name, int8, calibration, None, cancel)
-        if progress is not None:
-            progress(2 * k + 1, 4, f"running {label}")
-        predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)  # warm-up: lazy init, caches
-        result = predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)
-        sides.append(Side(label, result, float(result.latency_ms), state_dict_bytes(predictor.model)))
+            progress(k, 3, f"loading {label_of(name, int8)}")
+        predictors.append(load_predictor(name, int8, calibration, None, cancel))
+    if predictors[0].task != predictors[1].task:
+        from core.errors import InputError
+
+        raise InputError(f"{a[0]} is a {predictors[0].task} model and {b[0]} a {predictors[1].task} model: "
+                         "pick two models of the same task to compare them.")
     if progress is not None:
-        progress(4, 4, "comparing")
-    layer_a, layer_b = (result_layer(s.result, score_threshold) for s in sides)
+        progress(2, 3, "running both models")
+    c = compare(tuple(predictors), rgb, score_threshold=score_threshold, cancel=cancel)
+    sides = [Side(label_of(*choice), run.result, float(run.latency_ms), int(run.size_bytes))
+             for choice, run in ((a, c.float_run), (b, c.int8_run))]
     classes = sides[0].result.classes
-    cmp = compare_layers(layer_a, layer_b, classes.ids())
-    if cmp.semantic is not None:
-        rows = [(classes.get(c).name if c in classes else str(c), v) for c, v in cmp.per_class.items()
-                if not math.isnan(v)]
+    names = {info.id: info.name for info in classes}
+    if c.task == "semantic":
+        rows = [(names.get(cid, str(cid)), v) for cid, v in (c.per_class or {}).items() if not math.isnan(v)]
         kind = "class"
-    else:
-        names = {c.id: c.name for c in classes}
-        rows = [(f"#{s.gt_id} {names.get(s.class_id, s.class_id)}", s.iou) for s in cmp.per_instance]
+    else:  # per_instance follows A's kept instances, whose layer ids are 1, 2, ... in that order
+        kept = sides[0].result.keep(score_threshold)
+        rows = [(f"#{n + 1} {names.get(int(sides[0].result.class_ids[i]), '?')}", v)
+                for n, (i, v) in enumerate(zip(kept, c.per_instance or []))]
         kind = "instance"
-    return CompareOutcome(sides[0], sides[1], rows, float(cmp.mean_iou), kind)
+    return CompareOutcome(sides[0], sides[1], rows, float(c.mean_agreement), kind)

@@ -32,6 +32,13 @@ def _mb(size_bytes: int) -> str:
     return f"{size_bytes / 1e6:.1f} MB"
 
 
+def speed_text(a_ms: float, b_ms: float) -> str:
+    if a_ms <= 0 or b_ms <= 0:
+        return ""
+    ratio = a_ms / b_ms
+    return f"B is {ratio:.2f}x faster than A" if ratio >= 1 else f"B is {1 / ratio:.2f}x slower than A"
+
+
 class ModelPicker(QWidget):
     """Model name + int8 switch for one side."""
 
@@ -65,6 +72,9 @@ class CompareWindow(QWidget):
         self.resize(1400, 850)
         self.state = state
         self.outcome: CompareOutcome | None = None
+        self.diff_mask = np.zeros((0, 0), bool)
+        self._rgb = None       # the image the running/last comparison used
+        self._listed = False   # the registry's model names are in the pickers
 
         self.picker_a, self.picker_b = ModelPicker("A"), ModelPicker("B")
         self.compare_button = QPushButton("Compare")
@@ -74,8 +84,8 @@ class CompareWindow(QWidget):
         self.mode.addItems(MODES)
         self.mode.setToolTip("Side by side with linked zoom, or one view with a swipe line")
         self.mode.currentIndexChanged.connect(lambda i: self.stack.setCurrentIndex(i))
-        self.diff_box = QCheckBox("Highlight disagreement")
-        self.diff_box.setToolTip("Magenta: pixels whose class differs between A and B")
+        self.diff_box = QCheckBox("Highlight disagreement (green)")
+        self.diff_box.setToolTip("Bright green: pixels whose class differs between A and B")
         self.diff_box.setChecked(True)
         self.diff_box.toggled.connect(self._show_diff)
         self.fit_button = QPushButton("Fit")
@@ -112,6 +122,7 @@ class CompareWindow(QWidget):
         swipe_box = QWidget()
         col = QVBoxLayout(swipe_box)
         col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(QLabel("A left of the line, B right of it: drag the slider to swipe"))
         col.addWidget(self.swipe, 1)
         col.addWidget(self.swipe_slider)
         self.stack.addWidget(side)
@@ -121,8 +132,12 @@ class CompareWindow(QWidget):
         controls.addWidget(self.picker_a, 0, 0)
         controls.addWidget(self.picker_b, 0, 1)
         controls.addWidget(self.compare_button, 0, 2)
-        controls.addWidget(self.mode, 1, 0)
-        controls.addWidget(self.diff_box, 1, 1)
+        view_row = QHBoxLayout()
+        view_row.addWidget(QLabel("View"))
+        view_row.addWidget(self.mode)
+        view_row.addWidget(self.diff_box)
+        view_row.addStretch(1)
+        controls.addLayout(view_row, 1, 0, 1, 2)
         controls.addWidget(self.fit_button, 1, 2)
         right = QVBoxLayout()
         right.addWidget(self.mean_label)
@@ -140,7 +155,7 @@ class CompareWindow(QWidget):
     def set_model_names(self, names: list[str]) -> None:
         """Fill both pickers; default: the current model, float on A and int8 on B."""
         current = self.state.model_name or (names[0] if names else None)
-        self._listed = len(names) > 1 or getattr(self, "_listed", False)
+        self._listed = len(names) > 1 or self._listed
         self.picker_a.set_names(names, current, False)
         self.picker_b.set_names(names, current, True)
 
@@ -172,12 +187,14 @@ class CompareWindow(QWidget):
             return
         self.mean_label.setText("comparing...")
         calibration = calibration_paths(self.state.project)
-        self.jobs.run(Job(run_compare, a, b, self.state.image, self.state.score_threshold, calibration),
-                      self.show_outcome)
+        self._rgb = self.state.image  # the user may switch images meanwhile: show what was compared
+        self.jobs.run(Job(run_compare, a, b, self._rgb, self.state.score_threshold, calibration),
+                      self.show_outcome, on_cancel=lambda: self.mean_label.setText("comparison cancelled"),
+                      on_fail=lambda _msg: self.mean_label.setText("the comparison failed (see the message)"))
 
     def show_outcome(self, outcome: CompareOutcome) -> None:
         self.outcome = outcome
-        rgb = self.state.image
+        rgb = self._rgb if self._rgb is not None else self.state.image
         shape = rgb.shape[:2]
         layers = [result_layer(s.result, self.state.score_threshold) for s in (outcome.a, outcome.b)]
         classes = getattr(outcome.a.result, "classes", None) or ClassList()
@@ -193,7 +210,7 @@ class CompareWindow(QWidget):
         self.swipe.set_b(image_pm, overlays[1], diff_pm)
         self._show_diff(self.diff_box.isChecked())
         for label, side in ((self.stats_a, outcome.a), (self.stats_b, outcome.b)):
-            label.setText(f"<b>{side.label}</b>: {side.latency_ms:.0f} ms, {_mb(side.size_bytes)}")
+            label.setText(f"<b>{side.label}</b>: {side.latency_ms:.0f} ms, model {_mb(side.size_bytes)}")
         self._fill_table(outcome)
         self.fit()
 
@@ -207,9 +224,8 @@ class CompareWindow(QWidget):
             self.table.setItem(r, 1, item)
         diff_pct = 100.0 * float(np.mean(self.diff_mask)) if self.diff_mask.size else 0.0
         mean = "-" if math.isnan(outcome.mean_iou) else f"{outcome.mean_iou:.3f}"
-        speed = outcome.a.latency_ms / outcome.b.latency_ms if outcome.b.latency_ms > 0 else float("nan")
         self.mean_label.setText(f"<b>Mean agreement IoU: {mean}</b><br>{diff_pct:.2f}% of pixels differ<br>"
-                                f"B is {speed:.2f}x the speed of A")
+                                f"{speed_text(outcome.a.latency_ms, outcome.b.latency_ms)}")
 
     # ---- view -------------------------------------------------------------------------
     def _show_diff(self, visible: bool) -> None:

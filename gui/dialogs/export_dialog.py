@@ -5,7 +5,12 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout
 
-from core.transfer import EXPORT_FORMATS
+from core.io.project_io import EXPORT_FORMATS
+
+DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
+                "coco-polygon": "COCO JSON, masks as polygons (no holes)",
+                "png": "PNG label maps (class id per pixel)",
+                "instance-png": "16-bit instance PNGs + JSON"}
 
 
 class ExportDialog(QDialog):
@@ -14,8 +19,8 @@ class ExportDialog(QDialog):
         self.project = project
         self.setWindowTitle("Export")
         self.fmt = QComboBox()
-        for key, text in EXPORT_FORMATS.items():
-            self.fmt.addItem(text, key)
+        for key in EXPORT_FORMATS:
+            self.fmt.addItem(DESCRIPTIONS.get(key, key), key)
         self.fmt.setToolTip("RLE is lossless; polygons cannot hold holes (the report says how close they are)")
         self.scope = QComboBox()
         self.scope.addItem(f"All {len(project.image_names())} images", "all")
@@ -38,7 +43,7 @@ class ExportDialog(QDialog):
     def values(self) -> tuple[str, str, str, str]:
         fmt = self.fmt.currentData()
         root = str(self.project.root)
-        if fmt == "png":
+        if not fmt.startswith("coco"):
             path = QFileDialog.getExistingDirectory(self, "Folder for the PNG masks", root)
         else:
             path, _ = QFileDialog.getSaveFileName(self, "COCO JSON file", str(Path(root) / "annotations.json"),

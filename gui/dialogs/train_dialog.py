@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QVBoxLayout)
 
@@ -32,12 +31,16 @@ class TrainDialog(QDialog):
         self.result = None            # train_jobs.TrainOutcome once training ended
         self.new_model: str | None = None
         self.epochs_seen: list[dict] = []
+        self.n_corrected = 0
+        self._builtin: set[str] = set()
 
         self.arch = QComboBox()
         self.arch.setToolTip("Network to train. Light ones train in minutes on a CPU.")
         self.start_from = QComboBox()
         self.start_from.setToolTip("Start from scratch or from a model's weights (heads are replaced when "
-                                   "the classes differ)")
+                                   "the classes differ); picking a model picks its architecture")
+        self.start_from.currentIndexChanged.connect(self._follow_start_model)
+        self._arch_of: dict = {}
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(10)
@@ -102,7 +105,7 @@ class TrainDialog(QDialog):
         stamp = time.strftime("%Y%m%d-%H%M")
         folder = Path(getattr(project, "root", ".")).name or "project"
         self.out_name.setText(f"{folder}-{task}-{stamp}")
-        n = train_jobs.count_corrected(project) if project is not None else 0
+        n = self.n_corrected = train_jobs.count_corrected(project) if project is not None else 0
         self.available.setText(f"{n} corrected images" if n else "none yet: correct some images first")
         self.start_button.setEnabled(False)
         self.status.setText("reading the architectures...")
@@ -115,10 +118,20 @@ class TrainDialog(QDialog):
             self.arch.addItem(f"{name} - {description}", name)
         self.start_from.clear()
         self.start_from.addItem("scratch (random weights)", None)
-        for name in models:
-            self.start_from.addItem(name, name)
+        self._arch_of = {}
+        self._builtin = {name for name, init, _arch in models if name == init}
+        for name, init, arch in models:
+            self.start_from.addItem(name, init)
+            self._arch_of[init] = arch
         self.status.setText("")
         self._on_busy(False)
+
+    def _follow_start_model(self, *_):
+        """Weights only load into their own architecture: select it."""
+        arch = self._arch_of.get(self.start_from.currentData())
+        index = self.arch.findData(arch) if arch else -1
+        if index >= 0:
+            self.arch.setCurrentIndex(index)
 
     # ---- training ---------------------------------------------------------------------
     def start(self) -> None:
@@ -131,13 +144,18 @@ class TrainDialog(QDialog):
             except MaskworkError as exc:
                 self.status.setText(f"Cannot start: {exc}")
                 return
+        name = train_jobs.safe_name(self.out_name.text())
+        if name in self._builtin:
+            self.status.setText(f"'{name}' is a built-in model; give the new model another name.")
+            return
+        self.out_name.setText(name)
         self.loss_chart.clear()
         self.metric_chart.clear()
         self.epochs_seen.clear()
         request = train_jobs.TrainRequest(
             project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
-            val_share=self.val_share.value(), name=self.out_name.text().strip() or "my-model",
-            start_from=self.start_from.currentData(), crop=self.crop.value())
+            val_share=self.val_share.value(), name=name, start_from=self.start_from.currentData(),
+            crop=self.crop.value())
         self.request = request
         job = Job(train_jobs.run_training, request)
         job.kwargs["on_epoch"] = job.signals.item.emit  # per-epoch records come back on the GUI thread
@@ -175,7 +193,7 @@ class TrainDialog(QDialog):
             self.state.status_message.emit(f"model switched to {self.new_model}")
 
     def _on_busy(self, busy: bool) -> None:
-        self.start_button.setEnabled(not busy and self.arch.count() > 0)
+        self.start_button.setEnabled(not busy and self.arch.count() > 0 and self.n_corrected > 0)
         for w in (self.arch, self.start_from, self.epochs, self.val_share, self.crop, self.out_name):
             w.setEnabled(not busy)
 

@@ -1,6 +1,7 @@
 """What the train dialog runs in worker Jobs: thin calls into core.training and the model registry."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,17 +43,25 @@ class TrainOutcome:
                 f"Saved as model '{self.model_name}' ({self.checkpoint}).")
 
 
+def safe_name(text: str) -> str:
+    """A model name usable as a file name: letters, digits, '.', '_' and '-' only."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-.")
+    return name or "my-model"
+
+
 def count_corrected(project) -> int:
     return sum(project.annotation(n).status == Status.CORRECTED for n in project.image_names())
 
 
-def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[str]]:
-    """Architectures of the project's task, and registry models to start from (imports torch)."""
+def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """Architectures of the project's task, and models to start from as (name, TrainConfig.init value,
+    architecture): built-in models by name, the user's own by checkpoint path (imports torch)."""
     from core.models.architectures import ARCHITECTURES
-    from core.models.registry import all_models
+    from core.models.registry import MODELS, all_models, weights_file
 
     archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
-    models = [s.name for s in all_models() if s.task == task]
+    models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch)
+              for s in all_models() if s.task == task]
     return archs, models
 
 
@@ -68,6 +77,9 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
     result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
     name = None
     if req.out.is_file():  # the best epoch so far, also after a cancel
+        from gui.panels.model_jobs import forget
+
         name = register_checkpoint(req.out, name=req.name).name
+        forget(name)  # a model retrained under the same name must not run its old weights
     return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
                         result.epochs_done)

@@ -103,7 +103,7 @@ class DatasetPanel(QWidget):
         self.jobs.busy_changed.connect(lambda busy: self.refresh_button.setEnabled(not busy))
 
         row = QHBoxLayout()
-        row.addWidget(self.refresh_button)
+        row.addWidget(self.refresh_button, 0, Qt.AlignLeft)
         row.addWidget(self.jobs, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)

@@ -47,6 +47,12 @@ class ImageListModel(QAbstractListModel):
             i = self.index(self.names.index(name))
             self.dataChanged.emit(i, i)
 
+    def refresh_all(self) -> None:
+        """States may have changed anywhere (a batch prediction): re-read them lazily."""
+        self._status.clear()
+        if self.names:
+            self.dataChanged.emit(self.index(0), self.index(len(self.names) - 1))
+
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.names)
 
@@ -75,8 +81,13 @@ class StateFilter(QSortFilterProxyModel):
         self.setFilterRole(NameRole)
 
     def set_state(self, state: str | None) -> None:
+        if not hasattr(self, "beginFilterChange"):  # Qt < 6.10
+            self.state = state
+            self.invalidateFilter()
+            return
+        self.beginFilterChange()
         self.state = state
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
         if not super().filterAcceptsRow(row, parent):
@@ -94,6 +105,7 @@ class ImageListPanel(QWidget):
     def __init__(self, state, parent=None) -> None:
         super().__init__(parent)
         self.state = state
+        self._filtering = False
         self.model = ImageListModel(self)
         self.proxy = StateFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -101,12 +113,12 @@ class ImageListPanel(QWidget):
         self.filter_edit.setPlaceholderText("Filter by name…")
         self.filter_edit.setToolTip("Show only images whose name contains this text")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(lambda t: self._refilter(self.proxy.setFilterFixedString, t))
         self.state_combo = QComboBox()
         self.state_combo.addItems([ALL_STATES] + [s.value for s in Status])
         self.state_combo.setToolTip("Show only images in this state")
         self.state_combo.currentTextChanged.connect(
-            lambda t: self.proxy.set_state(None if t == ALL_STATES else t))
+            lambda t: self._refilter(self.proxy.set_state, None if t == ALL_STATES else t))
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)  # only visible rows are asked for their state
@@ -120,7 +132,17 @@ class ImageListPanel(QWidget):
         state.project_changed.connect(lambda: self.model.set_project(state.project))
         state.image_changed.connect(self.select)
         state.layer_changed.connect(lambda _box: self._refresh_current())
-        state.prediction_changed.connect(self._refresh_current)
+        state.prediction_changed.connect(self.model.refresh_all)  # "run on all" changes many images
+
+    def _refilter(self, apply, value) -> None:
+        """Filtering moves the view's current row; that must not switch the open image."""
+        self._filtering = True
+        try:
+            apply(value)
+        finally:
+            self._filtering = False
+        if self.state.current_name:
+            self.select(self.state.current_name)
 
     def _refresh_current(self) -> None:
         if self.state.current_name:
@@ -128,7 +150,7 @@ class ImageListPanel(QWidget):
 
     def _picked(self, current, _previous) -> None:
         name = current.data(NameRole) if current.isValid() else None
-        if name and name != self.state.current_name:
+        if name and not self._filtering and name != self.state.current_name:
             self.open_requested.emit(name)
 
     def select(self, name: str) -> None:

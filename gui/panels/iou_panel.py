@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from core.errors import MaskworkError
 from core.live_iou import LiveIoU
 from gui.state import AppState
 
@@ -37,7 +38,10 @@ class IoUPanel(QWidget):
         self.hint.setWordWrap(True)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["", "IoU", ""])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        header = self.table.horizontalHeader()
+        for column in (0, 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)  # the detail column takes what is left; names stay readable
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setToolTip("Per class (semantic) or per corrected instance and its matched prediction")
@@ -63,18 +67,33 @@ class IoUPanel(QWidget):
     def rebuild(self, *_):
         project, ann = self.state.project, self.state.annotation
         classes = getattr(project, "classes", None)
-        self.live = LiveIoU(ann, classes) if ann is not None else None
+        try:
+            self.live = LiveIoU(ann, classes) if ann is not None else None
+        except MaskworkError as exc:  # e.g. a prediction of another size: say it, keep the window alive
+            self._show_problem(str(exc))
+            return
         self._show()
 
     def on_edit(self, bbox) -> None:
         if self.live is None:
             self.rebuild()
             return
-        changed = self.live.update(bbox)
+        try:
+            changed = self.live.update(bbox)
+        except MaskworkError as exc:
+            self._show_problem(str(exc))
+            return
         if changed is None:  # the layer kind changed (e.g. first correction): show everything anew
             self._show()
         else:
             self._show(changed)
+
+    def _show_problem(self, message: str) -> None:
+        self.live = None
+        self.mean_label.setText("<b>IoU</b>: -")
+        self.hint.setText(message)
+        self.hint.show()
+        self.table.setRowCount(0)
 
     def _show(self, changed_keys=None) -> None:
         live = self.live
@@ -102,7 +121,7 @@ class IoUPanel(QWidget):
     def _set_row(self, r: int, row) -> None:
         name = QTableWidgetItem(row.label)
         if row.color:
-            name.setForeground(QBrush(QColor(row.color)))
+            name.setData(Qt.DecorationRole, QColor(row.color))  # a swatch: readable for light colours too
         iou = QTableWidgetItem(fmt(row.iou))
         iou.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
         if not math.isnan(row.iou):

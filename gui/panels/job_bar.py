@@ -116,6 +116,7 @@ class JobBar(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
+        self.setVisible(busy)  # idle: no empty bar; the panel's own text says how the last run ended
         if not busy:
             self.bar.setRange(0, 1)
         self.busy_changed.emit(busy)

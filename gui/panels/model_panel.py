@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
+from core.errors import MaskworkError
 from core.models.results import InstanceResult
 from core.prediction_layer import refilter, store_prediction
 from gui.panels import model_jobs
@@ -27,10 +28,16 @@ class ModelPanel(QWidget):
         self.entries: dict[str, model_jobs.ModelEntry] = {}
         self._results: dict[str, object] = {}  # image name -> result kept for re-thresholding
         self._pending = None                   # what to run once the predictor is ready
-        self.run_count = 0                     # forward passes started from this panel
+        self.done_names: list[str] = []        # images segmented by the current/last "run on all"
 
         self.combo = QComboBox()
-        self.combo.setToolTip("Model to run. Its state says whether its weights are on this computer.")
+        self.combo.setToolTip("Model to run")
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(16)
+        self.model_info = QLabel("")
+        self.model_info.setWordWrap(True)
+        self.model_info.setToolTip("Task and weights: cached/bundled = on this computer; needs download = "
+                                   "fetched on first use (internet needed)")
         self.combo.currentIndexChanged.connect(self._on_model_picked)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Re-read the model list (after training or adding a checkpoint)")
@@ -44,7 +51,8 @@ class ModelPanel(QWidget):
         self.run_button.setShortcut("Ctrl+R")
         self.run_button.clicked.connect(self.run_current)
         self.run_all_button = QPushButton("Run on all images")
-        self.run_all_button.setToolTip("Segment every image of the project; corrections are kept")
+        self.run_all_button.setToolTip("Segment every image of the project; corrections are kept (Ctrl+Shift+R)")
+        self.run_all_button.setShortcut("Ctrl+Shift+R")
         self.run_all_button.clicked.connect(self.run_all)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 100)
@@ -69,6 +77,7 @@ class ModelPanel(QWidget):
         runs.addWidget(self.run_all_button)
         form = QFormLayout()
         form.addRow("Model", top)
+        form.addRow("", self.model_info)
         form.addRow("", self.int8_box)
         form.addRow("Score threshold", thr)
         form.addRow("Last run", self.latency_label)
@@ -99,7 +108,7 @@ class ModelPanel(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         for e in entries:
-            self.combo.addItem(f"{e.name}  [{e.task}, {e.state}]", e.name)
+            self.combo.addItem(e.name, e.name)
             self.combo.setItemData(self.combo.count() - 1, e.description or e.name, Qt.ToolTipRole)
         index = max(self.combo.findData(wanted), 0) if wanted else self._default_index(entries)
         self.combo.setCurrentIndex(index)
@@ -129,6 +138,9 @@ class ModelPanel(QWidget):
             self._set_project_setting("model", name)
             self.state.model_changed.emit()
         entry = self.entries.get(name)
+        if entry is not None:
+            self.model_info.setText(f"{entry.task}, weights {entry.state}"
+                                    + (f": {entry.description}" if entry.description else ""))
         task = getattr(self.state.project, "task", None)
         if entry and task and entry.task != task:
             self.info_label.setText(f"{name} is a {entry.task} model but this project is {task}: "
@@ -168,13 +180,17 @@ class ModelPanel(QWidget):
         if key[0] is None:
             self._show_info("Pick a model first.")
             return
+        if self.jobs.busy:
+            self._show_info("Wait for the running job to end, or cancel it.")
+            return
         loaded = model_jobs.cached_predictor(*key)
         if loaded is not None:
             then(loaded)
             return
         self._pending = then
         calibration = model_jobs.calibration_paths(self.state.project)
-        self.jobs.run(Job(model_jobs.load_predictor, key[0], key[1], calibration), self._on_predictor, on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
+        self.jobs.run(Job(model_jobs.load_predictor, key[0], key[1], calibration), self._on_predictor,
+                      on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
 
     def _on_predictor(self, predictor) -> None:
         then, self._pending = self._pending, None
@@ -186,24 +202,25 @@ class ModelPanel(QWidget):
 
     def _start_current(self, predictor) -> None:
         name, rgb = self.state.current_name, self.state.image
-        self.run_count += 1
         self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold),
                       lambda result: self._apply(name, result))
 
     def _start_all(self, predictor) -> None:
         project = self.state.project
         names = list(project.image_names())
-        self.run_count += 1
-        self.done_names: list[str] = []
+        self.done_names = []
         paths = [project.image_path(n) for n in names]
         job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold)
         job.kwargs["on_item"] = job.signals.item.emit  # results come back to the GUI thread one by one
-        self.jobs.run(job, self._on_batch_done,
-                      on_cancel=lambda: self._show_info(f"stopped: {len(self.done_names)} of {len(names)} "
-                                                        "images segmented (kept)"),
+        self.jobs.run(job, self._on_batch_done, on_cancel=lambda: self._on_batch_cancelled(len(names)),
                       on_item=lambda item: self._apply(*item))
 
+    def _on_batch_cancelled(self, total: int) -> None:
+        self._show_info(f"stopped: {len(self.done_names)} of {total} images segmented (kept)")
+        self.state.annotations_changed.emit(list(self.done_names))
+
     def _on_batch_done(self, outcome) -> None:
+        self.state.annotations_changed.emit(list(self.done_names))  # e.g. the image list refreshes states
         text = f"{outcome.done} images segmented"
         if outcome.errors:
             text += f"; {len(outcome.errors)} could not be read:\n" + "\n".join(m for _p, m in outcome.errors[:5])
@@ -213,12 +230,15 @@ class ModelPanel(QWidget):
         """Store a result as the prediction layer of image `name` (GUI thread)."""
         project = self.state.project
         is_current = name == self.state.current_name
-        ann = self.state.annotation if is_current else project.annotation(name)
-        store_prediction(ann, result, self.state.model_name, self.state.int8, self.state.score_threshold)
+        try:
+            ann = self.state.annotation if is_current else project.annotation(name)
+            store_prediction(ann, result, self.state.model_name, self.state.int8, self.state.score_threshold)
+        except MaskworkError as exc:  # e.g. the image changed on disk: say so, keep going with the others
+            self._show_info(str(exc))
+            return
         if project is not None:
             project.mark_dirty(name)
-        if hasattr(self, "done_names"):
-            self.done_names.append(name)
+        self.done_names.append(name)
         self._keep(name, result)
         self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if self.state.int8 else 'float'}, "
                                    f"{self.state.model_name})")
@@ -236,6 +256,7 @@ class ModelPanel(QWidget):
     # ---- threshold and int8 -----------------------------------------------------------
     def _on_threshold(self, value: int) -> None:
         self.state.score_threshold = value / 100.0
+        self._set_project_setting("score_threshold", self.state.score_threshold)
         self._show_threshold()
         result, ann = self.state.last_result, self.state.annotation
         if ann is not None and result is not None and refilter(ann, result, self.state.score_threshold):
@@ -261,8 +282,15 @@ class ModelPanel(QWidget):
         self._update_enabled()
 
     def _on_project_changed(self) -> None:
+        """A project remembers its model and threshold (project.settings)."""
         self._results.clear()
-        self.state.last_result = None
+        self.state.last_result = None  # before the slider moves: nothing of the old project is re-filtered
+        threshold = self._project_setting("score_threshold")
+        if isinstance(threshold, (int, float)) and round(threshold * 100) != self.slider.value():
+            self.slider.setValue(round(threshold * 100))
+        name = self._project_setting("model")
+        if name and self.combo.findData(name) >= 0:
+            self.combo.setCurrentIndex(self.combo.findData(name))
         self._update_enabled()
 
     def _update_enabled(self, *_):

@@ -19,7 +19,7 @@ from core.masks import Mask
 N_IMAGES = 3
 MODEL_INPUT = {  # small inputs keep CPU forward passes short
     "semantic": ("unet_small", {"tile": 128}),  # the lightest; no int8 route works for it yet
-    "instance": ("maskrcnn_resnet18_lite", {"min_size": 256, "max_size": 256, "detections_per_img": 40}),
+    "instance": ("maskrcnn_resnet18_lite", {"min_size": 256, "max_size": 256, "detections_per_img": 15}),
 }
 
 

@@ -6,8 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from core.metrics.compare import compare_layers
-from core.prediction_layer import result_layer
+from core.models.compare import instance_agreement, semantic_agreement
 from gui.compare.window import CompareWindow
 from gui.state import AppState
 from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
@@ -28,8 +27,12 @@ def window(qtbot, tmp_path, nuclei_val, isolated_config):
 
 
 def _core_agreement(outcome, threshold):
-    a, b = (result_layer(s.result, threshold) for s in (outcome.a, outcome.b))
-    return compare_layers(a, b, outcome.a.result.classes.ids())
+    """What core.models.compare computes for these two results, recomputed here independently."""
+    a, b = outcome.a.result, outcome.b.result
+    if hasattr(a, "label_map"):
+        return semantic_agreement(a, b)
+    per, mean, _extra = instance_agreement(a, b, threshold)
+    return per, mean
 
 
 def _run(qtbot, win, a, b):
@@ -55,12 +58,12 @@ def test_two_models_side_by_side_with_core_agreement(qtbot, window, tmp_path):
     for label, side in ((win.stats_a, out.a), (win.stats_b, out.b)):
         assert side.latency_ms > 0 and side.size_bytes > 0
         assert f"{side.latency_ms:.0f} ms" in label.text()
-    expected = _core_agreement(out, state.score_threshold)
-    assert out.mean_iou == pytest.approx(expected.mean_iou, nan_ok=True)
-    assert f"{expected.mean_iou:.3f}" in win.mean_label.text()
+    per_class, mean = _core_agreement(out, state.score_threshold)
+    assert out.mean_iou == pytest.approx(mean, nan_ok=True)
+    assert f"{mean:.3f}" in win.mean_label.text()
     shown = {win.table.item(r, 0).text(): win.table.item(r, 1).text() for r in range(win.table.rowCount())}
     names = {c.id: c.name for c in out.a.result.classes}
-    assert shown == {names[c]: f"{v:.3f}" for c, v in expected.per_class.items() if not math.isnan(v)}
+    assert shown == {names[c]: f"{v:.3f}" for c, v in per_class.items() if not math.isnan(v)}
     # the highlight marks exactly the pixels whose class differs
     assert np.array_equal(win.diff_mask, out.a.result.label_map != out.b.result.label_map)
     assert f"{100 * win.diff_mask.mean():.2f}% of pixels differ" in win.mean_label.text()
@@ -97,5 +100,27 @@ def test_float_vs_int8(qtbot, window, tmp_path):
     out = _run(qtbot, win, (name, False), (name, True))
     assert "int8" in out.b.label and "float" in out.a.label
     assert out.b.size_bytes < out.a.size_bytes / 2  # int8 weights are a quarter of float32's
-    expected = _core_agreement(out, state.score_threshold)
-    assert out.mean_iou == pytest.approx(expected.mean_iou, nan_ok=True)
+    _per_class, mean = _core_agreement(out, state.score_threshold)
+    assert out.mean_iou == pytest.approx(mean, nan_ok=True)
+
+
+def test_instance_models_agreement_per_instance(qtbot, tmp_path, nuclei_val, isolated_config):
+    project = make_nuclei_project(tmp_path / "proj", nuclei_val, "instance", n=1)
+    state = AppState()
+    open_project(state, project)
+    open_image(state, project.image_names()[0])
+    state.score_threshold = 0.0  # random weights: keep every detection so both sides have objects
+    win = CompareWindow(state)
+    qtbot.addWidget(win)
+    a = make_tiny_model(tmp_path, "instance", "tiny-inst-a", seed=0)
+    b = make_tiny_model(tmp_path, "instance", "tiny-inst-b", seed=1)
+    win.set_model_names([a, b])
+    out = _run(qtbot, win, (a, False), (b, False))
+    per_instance, mean = _core_agreement(out, state.score_threshold)
+    assert out.kind == "instance" and len(per_instance) == len(out.a.result.keep(0.0)) > 0
+    assert win.table.rowCount() == len(per_instance)
+    layer_a = out.a.result.to_layer(0.0)  # row k is A's instance k: same id as in A's prediction layer
+    for r, (inst, iou) in enumerate(zip(layer_a.instances, per_instance)):
+        assert win.table.item(r, 0).text() == f"#{inst.id} nucleus"
+        assert win.table.item(r, 1).text() == f"{iou:.3f}"
+    assert out.mean_iou == pytest.approx(mean)

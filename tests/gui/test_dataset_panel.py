@@ -23,8 +23,9 @@ def _predict_by_shifting(project, task):
         if task == "semantic":
             ann.prediction = Layer(label_map=np.roll(ann.corrected.label_map, shift, axis=1))
         else:
-            ann.prediction = Layer(instances=[Instance(i.id, i.class_id, Mask.from_full(np.roll(i.mask.to_full(), shift, 1)),
-                                                       0.9) for i in ann.corrected.instances[:-1]])
+            moved = [Mask.from_full(np.roll(i.mask.to_full(), shift, 1)) for i in ann.corrected.instances[:-1]]
+            ann.prediction = Layer(instances=[Instance(i.id, i.class_id, m, 0.9)
+                                              for i, m in zip(ann.corrected.instances, moved)])
     extra = project.annotation(names[-1])
     extra.prediction = None
     return names[: len(SHIFTS)], names[-1]
@@ -81,3 +82,20 @@ def test_empty_project_says_what_to_do(qtbot, tmp_path, nuclei_val):
         panel.refresh_button.click()
     assert panel.model.rowCount() == 0
     assert "run a model" in panel.summary.text()
+
+
+def test_an_image_that_cannot_be_compared_is_reported_not_fatal(qtbot, tmp_path, nuclei_val):
+    project = make_nuclei_project(tmp_path / "p", nuclei_val, "semantic", n=2)
+    a, b = project.image_names()
+    for name in (a, b):
+        ann = project.annotation(name)
+        ann.prediction = Layer(label_map=np.roll(ann.corrected.label_map, 2, axis=0))
+    project.annotation(b).prediction = Layer(label_map=project.annotation(b).corrected.label_map[:-3].copy())
+    state = AppState()
+    open_project(state, project)
+    panel = DatasetPanel(state)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.jobs.busy_changed, timeout=60_000, check_params_cb=lambda busy: not busy):
+        panel.refresh_button.click()
+    assert panel.row_names() == [a]
+    assert "1 could not be compared" in panel.summary.text() and b in panel.summary.text()

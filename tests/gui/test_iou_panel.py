@@ -99,7 +99,8 @@ def test_semantic_strokes_update_to_core_values(qtbot, semantic_state, monkeypat
     _assert_equal_to_core(state, panel)
     sizes = []
     real = tracker_module.confusion_matrix
-    monkeypatch.setattr(tracker_module, "confusion_matrix", lambda g, p, *a, **k: sizes.append(g.size) or real(g, p, *a, **k))
+    monkeypatch.setattr(tracker_module, "confusion_matrix",
+                        lambda g, p, *a, **k: sizes.append(g.size) or real(g, p, *a, **k))
     layer = state.annotation.corrected
     h, w = layer.label_map.shape
     before = panel.mean_iou
@@ -161,3 +162,11 @@ def test_switching_image_rebuilds(qtbot, tmp_path, nuclei_val):
     _assert_equal_to_core(state, panel)
     open_image(state, b)
     assert "Run a model" in panel.hint.text()
+
+
+def test_prediction_of_another_size_gives_a_message(qtbot, semantic_state):
+    state, panel = semantic_state
+    ann = state.annotation
+    ann.prediction = Layer(label_map=ann.corrected.label_map[:-5].copy())
+    state.prediction_changed.emit()
+    assert "differ in size" in panel.hint.text() and panel.table.rowCount() == 0

@@ -12,7 +12,8 @@ from core.annotation import Layer, Status
 from core.io.coco import load_coco
 from gui.dialogs import messages
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, label_map, nuclei_folder, stroke, view_pos, window,
+    aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos, wait_job,
+    window,
 )
 
 
@@ -103,8 +104,13 @@ def test_current_image_and_view_restored_on_reopen(qtbot, window, aerial_folder,
     window.view.set_zoom(3.0)
     window.view.centerOn(QPointF(100, 120))
     centre = window.view.center()
+    first = project.image_names()[0]
+    window.session.open_image(first)
+    assert window.view.zoom() != pytest.approx(3.0)  # the first image was never zoomed: fitted
+    window.session.open_image(second)  # back: its zoom and centre come back within the session
+    assert window.view.zoom() == pytest.approx(3.0)
     assert window.session.save()
-    assert window.session.open_path(aerial_folder)  # reopen: the store now exists
+    assert window.files.open_project(aerial_folder)  # reopen: the store now exists
     assert window.state.current_name == second
     assert window.view.zoom() == pytest.approx(3.0)
     assert abs(window.view.center().x() - centre.x()) < 1 and abs(window.view.center().y() - centre.y()) < 1
@@ -118,8 +124,7 @@ def test_export_coco_through_the_menu_function_reads_back(qtbot, window, nuclei_
         project.set_annotation(ann.file_name, ann)
     out = tmp_path / "export.json"
     job = window.files.export("coco-rle", out)
-    with qtbot.waitSignal(job.signals.finished, timeout=20000):
-        pass
+    wait_job(qtbot, job)
     coco = COCO(str(out))
     by_name = {img["file_name"]: img["id"] for img in coco.dataset["images"]}
     assert sorted(by_name) == project.image_names()
@@ -137,8 +142,7 @@ def test_export_selected_png(qtbot, window, aerial_folder, aerial_dir, tmp_path)
     stroke(qtbot, window, [view_pos(window, 40, 40), view_pos(window, 90, 70)])
     out = tmp_path / "png_out"
     job = window.files.export("png", out, [project.image_names()[0]])
-    with qtbot.waitSignal(job.signals.finished, timeout=20000):
-        pass
+    wait_job(qtbot, job)
     files = sorted(p.name for p in out.glob("*.png"))
     assert files == [project.image_names()[0]]
     assert np.array_equal(read_label_png(out / files[0]), label_map(window))
@@ -149,8 +153,7 @@ def test_import_png_masks_shows_them(qtbot, window, aerial_folder, aerial_dir, t
 
     open_aerial(window, aerial_folder, aerial_dir)
     job = window.files.import_("png", tmp_path / "aerial_masks")
-    with qtbot.waitSignal(job.signals.finished, timeout=20000):
-        pass
+    wait_job(qtbot, job)
     name = window.state.current_name
     expected = np.array(Image.open(tmp_path / "aerial_masks" / name))
     assert np.array_equal(label_map(window), expected)
@@ -231,3 +234,100 @@ def test_missing_panel_is_skipped_with_a_message(qtbot, monkeypatch):
     qtbot.addWidget(win)
     assert win.panel_docks == {}
     assert "not installed yet" in win.skipped_panels[0]
+
+
+def test_switching_image_autosaves_and_panels_can_request_an_image(qtbot, window, aerial_folder, aerial_dir):
+    project = open_aerial(window, aerial_folder, aerial_dir)
+    first, second = project.image_names()
+    stroke(qtbot, window, [view_pos(window, 30, 30), view_pos(window, 60, 50)])
+    assert not project.journal_path(first).exists()
+    window.state.request_open(second)  # what the dataset panel does on a click
+    assert window.state.current_name == second
+    assert project.journal_path(first).exists()
+
+
+def test_drop_a_folder_opens_it_and_it_becomes_recent(qtbot, window, aerial_folder, aerial_dir, monkeypatch):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from gui import session as session_module
+
+    classes = aerial_classes(aerial_dir)
+    monkeypatch.setattr(session_module, "ask_new_project", lambda parent, folder: ("semantic", classes))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(aerial_folder))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.state.project is not None and window.state.project.root == aerial_folder.resolve()
+    assert window.state.project.task == "semantic"
+    assert [a.text() for a in window.recent_menu.actions()] == [str(aerial_folder.resolve())]
+
+
+def test_import_coco_never_overwrites_without_asking(qtbot, window, nuclei_folder, tmp_path, monkeypatch):
+    errors = []
+    monkeypatch.setattr(messages, "show_error", lambda parent, err, title="": errors.append(str(err)))
+    gt = load_coco(tmp_path / "nuclei_gt.json")
+    assert window.session.open_path(nuclei_folder, task="instance", classes=gt.classes)
+    project = window.state.project
+    first = project.image_names()[0]
+    stroke(qtbot, window, [view_pos(window, 10, 10), view_pos(window, 30, 12)])  # own work on image 0
+    mine = [i.mask for i in window.state.annotation.corrected.instances]
+    job = window.files.import_("coco", tmp_path / "nuclei_gt.json")
+    qtbot.waitUntil(lambda: job.outcome is not None, timeout=30000)
+    assert job.outcome[0] == "failed" and first in errors[0] and "Replace corrected work" in errors[0]
+    assert [i.mask for i in project.annotation(first).corrected.instances] == mine  # all or nothing
+    assert all(project.annotation(n).corrected.is_empty() for n in project.image_names() if n != first)
+    wait_job(qtbot, window.files.import_("coco", tmp_path / "nuclei_gt.json", overwrite=True))
+    for ann in gt.annotations:
+        got = project.annotation(ann.file_name).corrected.instances
+        assert [i.mask for i in got] == [i.mask for i in ann.corrected.instances]
+    assert window.view.corrected_overlay.layer is window.state.annotation.corrected
+    assert window.editor.undo.activeStack().count() == 0  # old strokes cannot be undone onto new masks
+
+
+def test_open_project_refuses_a_plain_folder_with_a_clear_message(qtbot, window, aerial_folder, monkeypatch):
+    errors = []
+    monkeypatch.setattr(messages, "show_error", lambda parent, err, title="": errors.append(str(err)))
+    assert not window.files.open_project(aerial_folder)
+    assert window.state.project is None
+    assert str(aerial_folder) in errors[0] and "Open folder" in errors[0]
+
+
+def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_dir, tmp_path, monkeypatch):
+    from gui import file_ops
+
+    open_aerial(window, aerial_folder, aerial_dir)
+    real_start = file_ops.start
+    monkeypatch.setattr(file_ops, "start", lambda job: (job.cancel(), real_start(job))[1])  # Cancel at once
+    out = tmp_path / "never.json"
+    job = window.files.export("coco-polygon", out)
+    qtbot.waitUntil(lambda: job.outcome is not None, timeout=30000)
+    assert job.outcome[0] == "cancelled" and not out.exists()
+
+
+def test_a_failed_save_keeps_the_work_and_offers_another_folder(qtbot, window, aerial_folder, aerial_dir,
+                                                                tmp_path, monkeypatch):
+    from core.errors import ProjectError
+    from gui import session as session_module
+
+    project = open_aerial(window, aerial_folder, aerial_dir)
+    stroke(qtbot, window, [view_pos(window, 30, 30), view_pos(window, 60, 50)])
+    painted = label_map(window).copy()
+    errors = []
+    monkeypatch.setattr(messages, "show_error", lambda parent, err, title="": errors.append(str(err)))
+
+    def read_only(names=None):
+        raise ProjectError(f"cannot write {project.store}: read-only file system")
+
+    monkeypatch.setattr(project, "save", read_only)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setattr(session_module.QFileDialog, "getExistingDirectory", lambda *a, **k: str(elsewhere))
+    assert window.session.save()
+    assert "read-only" in errors[0] and "Nothing is lost" in errors[0]
+    assert project.store == elsewhere.resolve() / ".maskwork"
+    from core.project import Project
+
+    reopened = Project.open(elsewhere)
+    assert np.array_equal(reopened.annotation(window.state.current_name).corrected.label_map, painted)

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from core.annotation import Status
+from core.annotation import Layer, Status
 from core.metrics.compare import compare_layers
 from gui.panels.iou_panel import IoUPanel
 from gui.panels.model_panel import ModelPanel
@@ -51,7 +51,8 @@ def test_model_list_shows_weight_state(qtbot, semantic_setup):
     panel = _panel(qtbot, state, name)
     assert panel.entries[name].state == "cached"          # our checkpoint is on disk
     assert panel.entries["maskrcnn_resnet50_fpn"].state in ("cached", "needs download")
-    assert "tiny-semantic" in panel.combo.currentText() and "semantic" in panel.combo.currentText()
+    assert panel.combo.currentText() == "tiny-semantic"
+    assert "semantic" in panel.model_info.text() and "cached" in panel.model_info.text()
     assert state.model_name == name
 
 
@@ -125,9 +126,10 @@ def test_cancel_run_all_keeps_finished_images(qtbot, semantic_setup, monkeypatch
     qtbot.waitUntil(lambda: len(getattr(panel, "done_names", [])) == 1, timeout=WAIT_MS)
     assert panel.jobs.busy and panel.jobs.cancel_button.isEnabled()
     assert not panel.run_button.isEnabled()  # one job at a time
-    with qtbot.waitSignal(panel.jobs.busy_changed, timeout=WAIT_MS):
+    with qtbot.waitSignal(state.annotations_changed, timeout=WAIT_MS) as changed:
         panel.jobs.cancel_button.click()
         release.set()
+    assert changed.args[0] == names[:1]
     assert panel.done_names == names[:1]
     assert project.annotation(names[0]).prediction is not None
     assert all(project.annotation(n).prediction is None for n in names[1:])
@@ -139,13 +141,19 @@ def test_run_all_predicts_every_image(qtbot, semantic_setup):
     state, project, name = semantic_setup
     panel = _panel(qtbot, state, name)
     names = project.image_names()
-    panel.run_all_button.click()
-    qtbot.waitUntil(lambda: "segmented" in panel.info_label.text(), timeout=WAIT_MS)
+    fresh = project.annotation(names[-1])
+    fresh.corrected, fresh.status = Layer(), Status.NOT_STARTED
+    with qtbot.waitSignal(state.annotations_changed, timeout=WAIT_MS) as changed:
+        panel.run_all_button.click()
+    assert sorted(changed.args[0]) == sorted(names)
     assert sorted(panel.done_names) == sorted(names)
     for n in names:
         ann = project.annotation(n)
         assert ann.prediction.label_map.shape == (ann.height, ann.width)
         assert ann.prediction_info.model == name
+        assert n in project.dirty
+    assert fresh.status == Status.PREDICTED and fresh.corrected.is_empty()
+    assert [project.annotation(n).status for n in names[:-1]] == [Status.CORRECTED] * (len(names) - 1)
     assert f"{len(names)} images segmented" in panel.info_label.text()
 
 
@@ -178,3 +186,36 @@ def test_panels_do_not_import_torch_on_the_gui_thread():
         __import__("pathlib").Path(__file__).resolve().parents[2]), timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_int8_switch_builds_in_a_job_then_runs_int8(qtbot, semantic_setup, tmp_path):
+    state, project, _name = semantic_setup
+    name = make_tiny_model(tmp_path, "semantic", "tiny-lraspp", arch="lraspp_mobilenet_v3_large")
+    panel = _panel(qtbot, state, name)
+    panel.int8_box.setChecked(True)
+    assert state.int8 is True
+    assert panel.jobs.busy, "the int8 build runs in a Job"
+    qtbot.waitUntil(lambda: not panel.jobs.busy, timeout=WAIT_MS)
+    assert "int8 model ready" in panel.info_label.text(), panel.jobs.last_error
+    with qtbot.waitSignal(state.prediction_changed, timeout=WAIT_MS):
+        panel.run_button.click()
+    info = state.annotation.prediction_info
+    assert info.int8 is True and info.model == name
+    assert "int8" in panel.latency_label.text()
+    assert state.annotation.prediction.label_map.shape == state.image.shape[:2]
+
+
+def test_project_remembers_model_and_threshold(qtbot, semantic_setup):
+    state, project, name = semantic_setup
+    panel = _panel(qtbot, state, name)
+    panel.slider.setValue(70)
+    assert project.settings["score_threshold"] == pytest.approx(0.7)
+    assert project.settings["model"] == name
+    project.save()
+    from core.project import Project
+
+    reopened = Project.open(project.root)
+    panel.slider.setValue(20)
+    open_project(state, reopened)
+    assert panel.slider.value() == 70 and state.score_threshold == pytest.approx(0.7)
+    assert panel.combo.currentData() == name

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from gui.dialogs.train_dialog import TrainDialog
+from gui.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
 from gui.state import AppState
 from tests.gui.panels_support import isolated_config, make_nuclei_project, open_project  # noqa: F401
 
@@ -49,6 +50,12 @@ def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
     assert [x for x, _ in loss] == [1, 2] and all(math.isfinite(y) and y > 0 for _, y in loss)
     assert [x for x, _ in metric] == [1, 2] and all(0.0 <= y <= 1.0 for _, y in metric)
     assert dlg.result.epochs_done == 2 and dlg.result.model_name == "tiny-trained"
+    for chart in (dlg.loss_chart, dlg.metric_chart):  # the curves are really drawn, in the series colour
+        chart.resize(400, 250)
+        image = chart.grab().toImage()
+        colour = chart._colors[chart.series_names()[0]].rgb()
+        plot_area = ((x, y) for x in range(MARGIN_LEFT, 400) for y in range(MARGIN_TOP + 2, 250 - MARGIN_BOTTOM))
+        assert any(image.pixel(x, y) == colour for x, y in plot_area)  # not just the legend swatch
     assert (project.root / ".maskwork" / "models" / "tiny-trained.pt").is_file()
     spec = get_model("tiny-trained")  # registered: the model panel lists it
     assert spec.arch == ARCH and spec.classes.names() == project.classes.names()
@@ -70,3 +77,38 @@ def test_cancel_stops_training(qtbot, dialog):
     assert "cancelled" in dlg.status.text().lower()
     assert len(dlg.epochs_seen) < 50
     assert dlg.start_button.isEnabled()
+
+
+def test_starting_from_a_model_selects_its_architecture(qtbot, dialog):
+    from core.models.registry import get_model
+
+    _state, _project, dlg = dialog
+    names = [dlg.start_from.itemText(i) for i in range(dlg.start_from.count())]
+    assert names[0].startswith("scratch") and "nuclei-semantic" in names
+    dlg.start_from.setCurrentIndex(names.index("nuclei-semantic"))
+    assert dlg.arch.currentData() == get_model("nuclei-semantic").arch
+
+
+def test_refuses_a_builtin_name_and_cleans_odd_characters(qtbot, dialog):
+    from gui.dialogs.train_jobs import safe_name
+
+    _state, _project, dlg = dialog
+    dlg.out_name.setText("nuclei-semantic")
+    dlg.start_button.click()
+    assert "built-in" in dlg.status.text() and not dlg.jobs.busy
+    assert safe_name(" my model/v2 ") == "my-model-v2" and safe_name("///") == "my-model"
+
+
+def test_no_corrected_image_no_start(qtbot, tmp_path, nuclei_val, isolated_config):
+    from core.annotation import Status
+
+    project = make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic", n=1)
+    for n in project.image_names():
+        project.annotation(n).status = Status.PREDICTED
+    state = AppState()
+    open_project(state, project)
+    dlg = TrainDialog(state)
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.arch.count() > 0, timeout=WAIT_MS)
+    assert "correct some images first" in dlg.available.text()
+    assert not dlg.start_button.isEnabled()

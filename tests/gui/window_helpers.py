@@ -27,6 +27,20 @@ def isolated_settings(monkeypatch, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """A modal dialog would block the test run forever: fail loudly instead."""
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"unexpected modal dialog: {args[1:3] if len(args) > 1 else args}")
+
+    for name in ("question", "information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, name, refuse)
+    monkeypatch.setattr(QMessageBox, "exec", refuse)
+    monkeypatch.setattr(QDialog, "exec", refuse)
+
+
 @pytest.fixture
 def nuclei_folder(tmp_path, nuclei_val) -> Path:
     """The first few 256x256 nuclei val images in a plain folder."""
@@ -73,8 +87,8 @@ def window(qtbot, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
+    win.session.close_project = lambda: True  # no prompt when pytest-qt closes it (a test may del this)
     yield win
-    win.session.close_project = lambda: True  # no prompt while pytest-qt closes the window
 
 
 def view_pos(window, x: float, y: float) -> QPoint:
@@ -100,3 +114,10 @@ def stroke(qtbot, window, points: list[QPoint], button=Qt.MouseButton.LeftButton
 
 def label_map(window) -> np.ndarray:
     return window.state.annotation.corrected.label_map
+
+
+def wait_job(qtbot, job, timeout: int = 30000):
+    """Wait for a FileOps job to end; fail with its error message if it did not finish."""
+    qtbot.waitUntil(lambda: job.outcome is not None, timeout=timeout)
+    assert job.outcome[0] == "finished", job.outcome
+    return job.outcome[1]
