@@ -193,8 +193,10 @@ class Project:
     def set_annotation(self, name: str, ann: ImageAnnotation) -> None:
         """Replace the annotation of `name` (import); it becomes dirty."""
         ann.file_name = name
-        self._alive[name] = ann
-        self._recent[name] = ann
+        with self._lock:
+            self._dirty.pop(name, None)  # else annotation() would hand back the replaced, unsaved one
+            self._alive[name] = ann
+            self._recent[name] = ann
         self.mark_dirty(name)
 
     def has_saved_annotation(self, name: str) -> bool:

@@ -387,3 +387,23 @@ def test_worker_threads_and_autosave_do_not_collide(folder, nuclei):
     assert errors == [] and project.dirty == []
     again = Project.open(folder)
     assert all(again.annotation(n).status == Status.CORRECTED for n in names) and again.recovered == []
+
+
+def test_set_annotation_replaces_unsaved_changes(tmp_path, aerial_dir):
+    """Importing over an image with unsaved edits must keep the imported annotation, not the old one."""
+    import shutil
+
+    from core.annotation import ImageAnnotation
+    from core.project import Project
+
+    shutil.copy(aerial_dir / "images" / "tile1_001.jpg", tmp_path / "a.jpg")
+    project = Project.open(tmp_path)
+    old = project.annotation("a.jpg")
+    old.new_label_map()[0, 0] = 3
+    project.mark_dirty("a.jpg")
+    new = ImageAnnotation("a.jpg", old.width, old.height)
+    new.new_label_map()[0, 0] = 5
+    project.set_annotation("a.jpg", new)
+    assert project.annotation("a.jpg") is new
+    project.save()
+    assert Project.open(tmp_path).annotation("a.jpg").corrected.label_map[0, 0] == 5
