@@ -106,10 +106,11 @@ def quiet_dialogs() -> None:
 
 
 def app():
-    from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QApplication
 
-    QStandardPaths.setTestModeEnabled(True)  # never touch the user's settings
+    if QApplication.instance() is None:  # settings and recent projects go to a throwaway folder
+        home = Path(tempfile.mkdtemp(prefix="bench_settings_"))
+        os.environ["XDG_CONFIG_HOME"], os.environ["XDG_DATA_HOME"] = str(home / "config"), str(home / "data")
     return QApplication.instance() or QApplication([])
 
 
@@ -126,5 +127,60 @@ def open_window(scene: Scene):
     window.show()
     qapp.processEvents()
     window.session.set_project(project)
-    qapp.processEvents()
+    settle(qapp)
     return qapp, window
+
+
+def settle(qapp) -> None:
+    """Let start-up work finish before timing: the model panel lists models in a worker thread (it
+    imports torch), which would otherwise compete with the timed edits for the GIL and the CPU."""
+    from PySide6.QtCore import QThreadPool
+
+    for _ in range(3):
+        qapp.processEvents()
+        QThreadPool.globalInstance().waitForDone(120_000)
+    qapp.processEvents()
+
+
+def png_project(n: int, root: Path | None = None, side: int = 64) -> Path:
+    """A saved project of n small PNGs cut from real nuclei images (names img_00000.png ...)."""
+    from core.annotation import ClassList
+    from core.project import Project
+
+    folder = Path(tempfile.mkdtemp(prefix=f"bench_{n}png_", dir=root))
+    sources = sorted((DATASETS / "nuclei" / "images").glob("*.png"))[:20]
+    crops = []
+    for src in sources:
+        img = cv2.imread(str(src))
+        for y in range(0, img.shape[0] - side + 1, side):
+            for x in range(0, img.shape[1] - side + 1, side):
+                crops.append(img[y : y + side, x : x + side])
+    for k in range(n):
+        cv2.imwrite(str(folder / f"img_{k:05d}.png"), crops[k % len(crops)])
+    Project.create(folder, ClassList.from_names(["background", "nucleus"]), task="semantic")
+    return folder
+
+
+def aerial_project(root: Path | None = None, count: int = 12, with_big: bool = True) -> Path:
+    """A saved semantic project of real aerial images with their real label maps as corrections and
+    the labels shifted by 7 px as predictions; optionally the 8000 x 6000 image too (big.jpg)."""
+    from core.annotation import ImageAnnotation, Layer
+    from core.project import Project
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_aerial_", dir=root))
+    project = Project.create(folder, aerial_classes(), task="semantic")
+    for src in sorted((DATASETS / "aerial" / "images").glob("*.jpg"))[:count]:
+        dst = folder / src.name
+        dst.write_bytes(src.read_bytes())
+        labels = np.array(Image.open(DATASETS / "aerial" / "masks" / (src.stem + ".png")))
+        h, w = labels.shape
+        project.set_annotation(src.name, ImageAnnotation(src.name, w, h, corrected=Layer(labels),
+                                                         prediction=Layer(np.roll(labels, 7, axis=1))))
+    project.settings["current_image"] = sorted(project.dirty)[0]  # start on a real tile, not the 48 MP one
+    if with_big:
+        _write_image(folder, "big.jpg")
+        gt = big_label_map()
+        project.set_annotation("big.jpg", ImageAnnotation("big.jpg", WIDTH, HEIGHT, corrected=Layer(gt),
+                                                          prediction=Layer(np.roll(gt, 7, axis=1))))
+    project.save()
+    return folder

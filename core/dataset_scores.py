@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation import Status
+from core.errors import InputError
 from core.metrics.compare import compare_layers
 from core.metrics.semantic import SemanticScores
 from core.progress import check, report
@@ -32,13 +33,17 @@ class DatasetReport:
     scores: list[ImageScore]
     skipped: int                 # images without a correction or without a prediction
     dataset_iou: float = math.nan  # semantic: mIoU of the summed confusion; instance: mean over all instances
+    errors: list[str] = field(default_factory=list)  # images that could not be compared, with the reason
 
     def summary(self) -> str:
         if not self.scores:
             return (f"No image has both a prediction and a correction yet ({self.skipped} images skipped): "
                     "run a model, then accept or correct its output.")
         iou = "-" if math.isnan(self.dataset_iou) else f"{self.dataset_iou:.3f}"
-        return f"{len(self.scores)} images scored, dataset IoU {iou}; {self.skipped} without prediction/correction."
+        text = f"{len(self.scores)} images scored, dataset IoU {iou}; {self.skipped} without prediction/correction."
+        if self.errors:
+            text += f" {len(self.errors)} could not be compared: " + "; ".join(self.errors[:3])
+        return text
 
 
 def scorable(ann) -> bool:
@@ -48,33 +53,50 @@ def scorable(ann) -> bool:
 
 def score_project(project, names: list[str] | None = None, progress=None, cancel=None) -> DatasetReport:
     names = list(project.image_names()) if names is None else list(names)
-    class_ids = project.classes.ids()
-    scores, skipped = [], 0
+    return score_annotations(((n, project.annotation(n)) for n in names), project.classes.ids(), len(names),
+                             progress, cancel)
+
+
+def score_annotations(items, class_ids, total: int, progress=None, cancel=None) -> DatasetReport:
+    """Score (name, ImageAnnotation) pairs; the GUI hands over annotations it loaded itself, so the
+    project's annotation cache is only ever touched from one thread."""
+    class_ids = list(class_ids)
+    scores, skipped, errors = [], 0, []
     confusion, per_instance = None, []
-    for n, name in enumerate(names):
+    for n, (name, ann) in enumerate(items):
         check(cancel)
-        ann = project.annotation(name)
         if not scorable(ann):
             skipped += 1
         else:
-            cmp = compare_layers(ann.corrected, ann.prediction, class_ids)
-            row = ImageScore(name, cmp.mean_iou, dict(cmp.per_class))
-            if cmp.instances is not None:
-                m = cmp.instances
-                row.matched, row.missed, row.extra = m.tp, len(m.unmatched_gt), len(m.unmatched_pred)
-                per_instance.extend(float(v) for v in m.per_gt_iou)
-            if cmp.semantic is not None:
-                conf = cmp.semantic.confusion
-                confusion = conf if confusion is None else _add(confusion, conf)
-            scores.append(row)
-        report(progress, n + 1, len(names), name)
-    out = DatasetReport(scores, skipped)
+            try:
+                row, conf, ious = _score_image(name, ann, class_ids)
+            except InputError as exc:  # one bad image must not hide the others' scores
+                errors.append(f"{name}: {exc}")
+            else:
+                scores.append(row)
+                per_instance.extend(ious)
+                if conf is not None:
+                    confusion = conf if confusion is None else _add(confusion, conf)
+        report(progress, n + 1, total, name)
+    out = DatasetReport(scores, skipped, errors=errors)
     if confusion is not None:
         ids = [c for c in class_ids if c < len(confusion)]
         out.dataset_iou = SemanticScores.from_confusion(confusion, ids).mean_iou
     elif per_instance:
         out.dataset_iou = float(np.mean(per_instance))
     return out
+
+
+def _score_image(name: str, ann, class_ids) -> tuple[ImageScore, np.ndarray | None, list[float]]:
+    """One table row, plus what the dataset line needs: the confusion (semantic) or per-instance IoUs."""
+    cmp = compare_layers(ann.corrected, ann.prediction, class_ids)
+    row = ImageScore(name, cmp.mean_iou, dict(cmp.per_class))
+    ious: list[float] = []
+    if cmp.instances is not None:
+        m = cmp.instances
+        row.matched, row.missed, row.extra = m.tp, len(m.unmatched_gt), len(m.unmatched_pred)
+        ious = [float(v) for v in m.per_gt_iou]
+    return row, (cmp.semantic.confusion if cmp.semantic is not None else None), ious
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:

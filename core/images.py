@@ -18,6 +18,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 # Above this many pixels an image is refused: one 200 MP RGB image already costs 600 MB in memory.
 MAX_PIXELS = 200_000_000
+EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how the camera was held
 # Pillow refuses images above 2x its own limit (~179 MP) before we can look at them; align it with
 # ours so our clear message (with the size and what to do) is the one users see.
 if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
@@ -107,7 +108,8 @@ def _decode_pillow(path: Path) -> np.ndarray:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(path) as img:
             _check_pixels(path, *img.size)
-            img = ImageOps.exif_transpose(img)
+            if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even upright images
+                img = ImageOps.exif_transpose(img)
             if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1", "LA", "RGBA", "RGBX", "RGBa"):
                 img = img.convert("RGB")
             if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):

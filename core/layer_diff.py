@@ -37,7 +37,7 @@ def disagreement_fraction(a: Layer | None, b: Layer | None, shape: tuple[int, in
     return float(d.mean()) if d.size else 0.0
 
 
-def highlight(mask: np.ndarray, rgb: tuple[int, int, int] = (255, 0, 255), alpha: int = 200) -> np.ndarray:
+def highlight(mask: np.ndarray, rgb: tuple[int, int, int] = (0, 255, 0), alpha: int = 230) -> np.ndarray:
     """(H, W, 4) uint8 RGBA painting `mask` pixels in one colour, the rest transparent."""
     rgba = np.zeros(mask.shape + (4,), np.uint8)
     rgba[mask] = (*rgb, alpha)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MASKWORK_THREADS", "2")
+os.environ.setdefault("MASKWORK_THREADS", "1")  # one thread is fastest on a busy machine
 
 from core.models.checkpoint import read_checkpoint  # noqa: E402
 from core.training.datasets import from_coco, from_png_folder, split_by_names  # noqa: E402
@@ -41,6 +41,12 @@ CARDS = {
         "nuclei `train.json` (470 images, 21,271 nuclei) for training, `val.json` (100 images, 4,056 nuclei) "
         "for validation",
         "mask AP50 >= 0.70 and AP >= 0.40 on val.json", lambda s: s["ap50"] >= 0.70 and s["ap"] >= 0.40),
+}
+
+EVAL_COMMAND = {
+    "nuclei-semantic": "python main.py evaluate --model nuclei-semantic --data ../shared/datasets/nuclei/val.json",
+    "aerial-landcover": "python main.py evaluate --model aerial-landcover --data ../shared/datasets/aerial --only tile7_",
+    "nuclei-instance": "python main.py evaluate --model nuclei-instance --data ../shared/datasets/nuclei/val.json",
 }
 
 NEXT_STEPS = {
@@ -98,6 +104,8 @@ def main() -> int:
         f"## Validation ({table.summary['images']} images, full evaluation with `maskwork evaluate`, "
         f"{eval_s / 60:.1f} min)",
         "",
+        f"Reproduce: `{EVAL_COMMAND[args.name]}`",
+        "",
         "| metric | value |", "|---|---|",
     ]
     for k, v in s.items():
@@ -120,6 +128,7 @@ def main() -> int:
         lines.append("Trained on the datasets above only; expect lower quality on other microscopes/stains or "
                      "other cities and resolutions. Fine-tune on your corrected images (maskwork train --from "
                      f"{args.name}).")
+    path.chmod(0o644)  # checkpoints are written private (mkstemp); a shipped file must be readable
     out = path.with_suffix(".md")
     out.write_text("\n".join(lines) + "\n")
     print(out.read_text())

@@ -51,6 +51,19 @@ def grab(path: Path) -> None:
     print("wrote", path)
 
 
+def zoom_to_disagreement(win) -> None:
+    """Show the region where A and B disagree most (a 480 px window around their median pixel)."""
+    from PySide6.QtCore import QRectF, Qt
+
+    ys, xs = np.nonzero(win.diff_mask)
+    if not len(xs):
+        win.fit()
+        return
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    win.view_a.fitInView(QRectF(cx - 240, cy - 180, 480, 360), Qt.KeepAspectRatio)
+    win.view_a.view_changed.emit()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -111,7 +124,7 @@ def main() -> int:
                 return
             QTimer.singleShot(1000, shot_compare)
             return
-        win.view_a.fit()
+        zoom_to_disagreement(win)
         QTimer.singleShot(800, lambda: (grab(OUT / "compare.png"), app.exit(0)))
 
     QTimer.singleShot(1500, shot_tables)

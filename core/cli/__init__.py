@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "core.cli.io_commands",      # import, export, iou
     "core.cli.model_commands",   # models, predict, quantize, export-model
     "core.cli.train_commands",   # train, evaluate
+    "core.cli.quant_commands",   # quantize, export-model
 ]
 
 

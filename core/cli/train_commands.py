@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     e.add_argument("--model", required=True, help="registry model name or checkpoint file")
     e.add_argument("--data", required=True, help="COCO .json, Maskwork project folder, or folder with images/ masks/")
     e.add_argument("--per-image", action="store_true", help="also list one score per image")
+    e.add_argument("--only", nargs="+", help="only these images (names or prefixes, e.g. tile7_)")
     e.add_argument("--max-images", type=int)
     e.add_argument("--device", default=None)
     e.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -78,7 +79,7 @@ def cmd_evaluate(args) -> int:
     from core.training.evaluate import evaluate
 
     table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
-                     device=args.device, max_images=args.max_images)
+                     device=args.device, max_images=args.max_images, only=args.only)
     if args.json:
         print(json.dumps({"task": table.task, "model": table.model, "data": table.data, "summary": table.summary,
                           "per_image": table.per_image}, indent=1, default=str))

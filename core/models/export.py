@@ -40,7 +40,10 @@ _EXPORT_WARNINGS = [  # known, harmless, and nothing a user can act on
     (UserWarning, r"Converting a tensor to a Python (boolean|index|float|integer)"),
     (UserWarning, r"To copy construct from a tensor"),
     (UserWarning, r"The shape inference of .* type is missing"),
-    (torch.jit.TracerWarning, r".*") if hasattr(torch.jit, "TracerWarning") else (UserWarning, r"^$"),
+    (FutureWarning, r"`torch\.jit\.script` is deprecated"),  # torchvision's scripted helpers, Mask R-CNN
+    (UserWarning, r"Exporting aten::index operator of advanced indexing"),  # indices are never negative here
+    (UserWarning, r"Constant folding - Only steps=1 can be constant folded"),
+    (torch.jit.TracerWarning, r".*"),  # Python values frozen by tracing: shapes stay dynamic, checked after
 ]
 
 
@@ -77,27 +80,38 @@ class ExportReport:
         return f"wrote {self.onnx_path} ({'int8' if self.int8 else 'float'}) and {self.classes_path.name}; {parts}"
 
 
+# Architectures whose forward pads the input with Python control flow (frozen by tracing): the
+# exported graph pads to this multiple itself, with shape arithmetic that stays dynamic in ONNX.
+PAD_TO = {"unet_small": 16}
+
+
 class _Logits(nn.Module):
     """torchvision segmentation models return {"out": logits}; ONNX gets the tensor."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, multiple: int = 1) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.multiple = model, multiple
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2], x.shape[-1]
+        if self.multiple > 1:
+            m = self.multiple
+            x = nn.functional.pad(x, [0, (m - w % m) % m, 0, (m - h % m) % m], mode="reflect")
         out = self.model(x)
-        return out["out"] if isinstance(out, dict) else out
+        out = out["out"] if isinstance(out, dict) else out
+        return out[..., :h, :w]
 
 
-def _export_semantic(model: nn.Module, path: Path, opset: int, example: torch.Tensor) -> None:
+def _export_semantic(model: nn.Module, path: Path, opset: int, example: torch.Tensor, arch: str = "") -> None:
     with _quiet_export(), torch.no_grad():
-        torch.onnx.export(_Logits(model).eval(), (example[None],), str(path), dynamo=False, opset_version=opset,
+        torch.onnx.export(_Logits(model, PAD_TO.get(arch, 1)).eval(), (example[None],), str(path), dynamo=False,
+                          opset_version=opset,
                           input_names=["image"], output_names=["logits"],
                           dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                         "logits": {0: "batch", 2: "height", 3: "width"}})
 
 
-def _export_instance(model: nn.Module, path: Path, opset: int, example: torch.Tensor) -> None:
+def _export_instance(model: nn.Module, path: Path, opset: int, example: torch.Tensor, arch: str = "") -> None:
     with _quiet_export(), torch.no_grad():
         torch.onnx.export(model, ([example],), str(path), dynamo=False, opset_version=max(opset, 11),
                           input_names=["image"], output_names=["boxes", "labels", "scores", "masks"],
@@ -210,7 +224,7 @@ def export_onnx(spec_or_name, out_path: str | Path, int8: bool = False, opset: i
     float_path = out_path.with_name(out_path.stem + ".float.onnx") if int8 else out_path
     exporter = _export_instance if spec.task == "instance" else _export_semantic
     try:
-        exporter(model, float_path, opset, tensors[0])
+        exporter(model, float_path, opset, tensors[0], spec.arch)
     except Exception as exc:
         float_path.unlink(missing_ok=True)
         raise ModelError(f"ONNX export of {spec.name} ({spec.arch}) failed in torch.onnx: {type(exc).__name__}: "

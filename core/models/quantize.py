@@ -73,7 +73,8 @@ def int8_model(spec, float_model: nn.Module, calibration_images: calibration.Cal
     items = calibration.resolve(calibration_images, num_images, spec.name)
     key = cache.cache_key(model=spec.name, arch=spec.arch, weights=cache.weights_fingerprint(float_model),
                           calibration=calibration.fingerprint(items), torch=str(torch.__version__),
-                          engine=build.ENGINE, route=ROUTE_VERSION, input=spec.input.to_dict())
+                          engine=build.ENGINE, reduce_range=build.REDUCE_RANGE, route=ROUTE_VERSION,
+                          input=spec.input.to_dict())
     path = cache.cache_path(Path(cache_dir) if cache_dir else cache.default_cache_dir(), spec.name, key)
     info = {"route": route.name, "cache_path": str(path), "from_cache": False, "calibration_images": len(items)}
 
@@ -91,9 +92,12 @@ def int8_model(spec, float_model: nn.Module, calibration_images: calibration.Cal
         model = build.calibrate_and_convert(float_model, route, spec.arch, spec.task,
                                             calibration.inputs(items, spec), len(items), progress, cancel)
         if use_cache:
-            with quiet_quantization():
-                cache.save(path, key, model.state_dict(), {"model": spec.name, "arch": spec.arch,
-                                                           "route": route.name, "torch": str(torch.__version__)})
+            meta = {"model": spec.name, "arch": spec.arch, "route": route.name, "torch": str(torch.__version__)}
+            try:
+                with quiet_quantization():
+                    cache.save(path, key, model.state_dict(), meta)
+            except ModelError as exc:  # the int8 model works; only the next start will be slower
+                info["cache_error"] = str(exc)
     _configure(spec, model)
     model.int8_info = info
     return model.eval()

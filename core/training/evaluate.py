@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.progress import CancelToken, ProgressFn, check, report
 from core.training import instance as inst
 from core.training import semantic as sem
-from core.training.datasets import TrainData, load_data
+from core.training.datasets import TrainData, load_data, split_by_names
 from core.training.runner import make_predictor
 
 
@@ -49,10 +49,14 @@ def _fmt(v) -> str:
 
 
 def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | None = None,
-             cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None) -> EvalTable:
+             cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None,
+             only: list[str] | None = None) -> EvalTable:
+    """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile)."""
     predictor = make_predictor(model, device)
     task = _task_of(predictor)
     d = data if isinstance(data, TrainData) else load_data(data, task)
+    if only:
+        d = split_by_names(d, only)[1]
     if d.task != task:
         raise InputError(f"{d.source} holds {d.task} labels but model {model} is a {task} model")
     items = d.items[:max_images] if max_images else d.items

@@ -76,6 +76,7 @@ class TrainConfig:
     max_val_images: int | None = None
     time_limit_s: float | None = None
     warmup_steps: int = 50
+    bn_batches: int = 16  # semantic: BatchNorm statistics re-estimated on this many batches before validating
     command: str = ""
 
     def last_path(self) -> Path:
@@ -137,12 +138,10 @@ def build(cfg: TrainConfig, num_classes: int) -> torch.nn.Module:
 def _init_state(init: str) -> dict:
     if Path(init).is_file():
         return read_checkpoint(init)["state_dict"]
-    from core.models.registry import MODELS
+    from core.models.registry import get_model  # unknown names get a "did you mean" ModelError
     from core.models.weights import load_model
 
-    if init not in MODELS:
-        raise InputError(f"--from {init!r} is neither a checkpoint file nor a known model ({', '.join(MODELS)})")
-    return load_model(MODELS[init]).state_dict()
+    return load_model(get_model(init)).state_dict()
 
 
 def _input_spec(cfg: TrainConfig, task: str) -> dict:
@@ -205,6 +204,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             return result
         timed_out = loss is not None and isinstance(loss, tuple)
         loss_value = loss[0] if timed_out else loss
+        if task == "semantic" and cfg.bn_batches:
+            _recalibrate_bn(model, cfg, train_d, ignore, device, random.Random(cfg.seed * 1000 + epoch))
         try:
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
         except Cancelled:
@@ -287,6 +288,30 @@ def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps,
         if cfg.time_limit_s and time.monotonic() - t_start > cfg.time_limit_s:
             return (float(np.mean(losses)),)
     return float(np.mean(losses))
+
+
+@torch.no_grad()
+def _recalibrate_bn(model, cfg, data, ignore, device, rng: random.Random) -> None:
+    """Replace BatchNorm running statistics by their plain average over `cfg.bn_batches` training batches.
+
+    With momentum 0.1 they follow the last ~10 batches, so a run of unusual images (a stain seen rarely)
+    just before validation made a good model predict one class everywhere. A separate rng keeps the
+    training sample order unchanged (resume gives the same weights).
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for _ in range(cfg.bn_batches):
+        images, _ = sem.make_batch(data.items, rng, cfg.batch_size, cfg.crop, ignore,
+                                   (cfg.aug_scale[0] * cfg.scale, cfg.aug_scale[1] * cfg.scale), device)
+        model(images)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
 
 
 def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> dict:

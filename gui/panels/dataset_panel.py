@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
+from core.dataset_scores import score_annotations
 from gui.panels.job_bar import JobBar
 from gui.state import AppState
 from gui.workers import Job
 
 SORT_ROLE = Qt.UserRole + 1
+LOAD_BATCH = 25  # annotations read per event-loop turn: the window stays responsive on big projects
 
 
 def _fmt_iou(value) -> str:
@@ -81,6 +83,7 @@ class DatasetPanel(QWidget):
     def __init__(self, state: AppState, parent=None) -> None:
         super().__init__(parent)
         self.state = state
+        self._loading = None  # (project, names, [(name, annotation)...]) while annotations are read
         self.model = ScoreTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -112,15 +115,33 @@ class DatasetPanel(QWidget):
         state.project_changed.connect(self._clear)
 
     def refresh(self) -> None:
+        """Load the annotations here on the GUI thread, a batch per event-loop turn (the project's cache
+        is not thread-safe), then score them in a Job."""
         project = self.state.project
         if project is None:
             self.summary.setText("Open a project first.")
             return
-        if self.jobs.busy:
+        if self.jobs.busy or self._loading is not None:
             return
-        from core.dataset_scores import score_project
+        self._loading = (project, project.image_names(), [])
+        self.refresh_button.setEnabled(False)
+        self._load_batch()
 
-        self.jobs.run(Job(score_project, project), self._on_scores)
+    def _load_batch(self) -> None:
+        project, names, loaded = self._loading
+        if project is not self.state.project:  # another project was opened meanwhile
+            self._loading = None
+            self.refresh_button.setEnabled(True)
+            return
+        for name in names[len(loaded) : len(loaded) + LOAD_BATCH]:
+            loaded.append((name, project.annotation(name)))
+        self.summary.setText(f"reading annotations {len(loaded)}/{len(names)}...")
+        if len(loaded) < len(names):
+            QTimer.singleShot(0, self._load_batch)
+            return
+        self._loading = None
+        self.jobs.run(Job(score_annotations, loaded, project.classes.ids(), len(loaded)), self._on_scores,
+                      on_cancel=lambda: self.summary.setText("cancelled"))
 
     def _on_scores(self, report) -> None:
         project = self.state.project

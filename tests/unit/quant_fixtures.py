@@ -78,6 +78,9 @@ def trained_nuclei_unet(val_json: Path, steps: int = 150, budget_s: float = 40.0
     return model.eval()
 
 
+_TRAINED: dict[str, torch.nn.Module] = {}  # one training per test process, shared by the test modules
+
+
 def nuclei_semantic_model(val_json: Path):
     """(spec, float model): the bundled nuclei-semantic checkpoint if present, else one trained here."""
     from core.models.registry import get_model, weights_file
@@ -88,4 +91,6 @@ def nuclei_semantic_model(val_json: Path):
         from core.models.weights import load_model
 
         return spec, load_model(spec)
-    return spec, trained_nuclei_unet(val_json)
+    if "unet" not in _TRAINED:
+        _TRAINED["unet"] = trained_nuclei_unet(val_json)
+    return spec, _TRAINED["unet"]

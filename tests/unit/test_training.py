@@ -20,7 +20,7 @@ from core.training.loop import TrainConfig, train
 from core.training.runner import CheckpointRunner
 from tests.unit.training_fixtures import small_aerial, small_nuclei
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # on a busy 2-core machine one thread is fastest
 
 
 @pytest.fixture()
@@ -55,7 +55,7 @@ def test_semantic_steps_reduce_loss(aerial_small):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(sem.loss_fn(model, x, y)) < 0.8 * first
+    assert float(sem.loss_fn(model, x, y).detach()) < 0.8 * first
 
 
 def test_instance_steps_reduce_loss(nuclei_small):

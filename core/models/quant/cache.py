@@ -50,15 +50,17 @@ def cache_path(cache_dir: Path, model_name: str, key: str) -> Path:
 
 def save(path: Path, key: str, state_dict: dict, meta: dict) -> None:
     """Atomic write; a cache that cannot be written costs only speed next time, not the model."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "key": key, "meta": meta, "state_dict": state_dict}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise ModelError(f"cannot write the int8 cache file {path}: {exc.strerror or exc}. Free disk space or "
                          "set MASKWORK_CACHE_DIR to a writable folder.") from exc
 

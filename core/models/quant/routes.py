@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-ROUTE_VERSION = 1  # bump when a route changes: it is part of the cache key
+ROUTE_VERSION = 3  # bump when a route changes: it is part of the cache key
 
 
 def _image(model: nn.Module) -> tuple:
@@ -30,12 +30,6 @@ def _fpn_rois(size: int) -> Callable[[nn.Module], tuple]:
 
 def _rpn_level(model: nn.Module) -> tuple:
     return (torch.zeros(1, model.backbone.out_channels, 32, 32),)
-
-
-def _mask_features(model: nn.Module) -> tuple:
-    head = model.roi_heads.mask_head
-    last = [m for m in head.modules() if isinstance(m, nn.Conv2d)][-1]
-    return (torch.zeros(2, last.out_channels, 14, 14),)
 
 
 def _first_conv_input(path: str) -> Callable[[nn.Module], tuple]:
@@ -58,11 +52,6 @@ def dilated_depthwise(module: nn.Module) -> list[str]:
 
 def nothing(module: nn.Module) -> list[str]:
     return []
-
-
-def logits_layer(module: nn.Module) -> list[str]:
-    """The 1x1 mask-logit conv: tiny, and float keeps the soft mask threshold exact."""
-    return [name for name, m in module.named_modules() if name.endswith("mask_fcn_logits")]
 
 
 @dataclass(frozen=True)
@@ -94,19 +83,20 @@ MASK_RCNN = Route(
         Part("rpn.head.conv", _rpn_level),  # the 3x3 conv run on every pyramid level
         Part("roi_heads.box_head", _fpn_rois(7)),
         Part("roi_heads.mask_head", _fpn_rois(14)),
-        Part("roi_heads.mask_predictor", _mask_features, logits_layer),
     ),
-    "backbone+FPN, RPN conv, box head, mask head and mask upsampling int8; proposals, NMS, RoIAlign, "
-    "box predictor and mask logits float",
+    "backbone+FPN, RPN conv, box head and mask head int8; proposals, NMS, RoIAlign, box predictor and "
+    "mask predictor (its int8 transposed conv is wrong in torch) float",
     calibration_floor=0.0,
 )
 
 # U-Net: its forward pads to a multiple of 16 depending on the input size, which FX cannot trace;
-# each conv block, up-convolution and the head become int8, the glue (pool, pad, concat) stays float.
+# each conv block and the head become int8; the glue (pool, pad, concat) and the up-convolutions
+# (int8 transposed convs are wrong in torch, see build.py) stay float.
 UNET = Route(
     "fx-per-block",
-    _blocks(*[f"down.{i}" for i in range(5)], *[f"up.{i}" for i in range(4)], *[f"merge.{i}" for i in range(4)], "head"),
-    "every conv block, up-convolution and the 1x1 head int8; padding, pooling and concatenation float",
+    _blocks(*[f"down.{i}" for i in range(5)], *[f"merge.{i}" for i in range(4)], "head"),
+    "every conv block and the 1x1 head int8; padding, pooling, concatenation and the transposed-conv "
+    "upsampling float",
 )
 
 ROUTES: dict[str, Route] = {
