@@ -48,9 +48,14 @@ def report(progress: ProgressFn | None, done: int, total: int, message: str = ""
 class TextProgress:
     """A one-line text progress bar on stderr for the CLI."""
 
-    def __init__(self, label: str = "", stream=sys.stderr, width: int = 30) -> None:
-        self.label, self.stream, self.width = label, stream, width
+    def __init__(self, label: str = "", stream=None, width: int = 30) -> None:
+        self.label, self._stream, self.width = label, stream, width
         self._last = 0.0
+
+    @property
+    def stream(self):
+        # sys.stderr is looked up at each write: it can be replaced after this bar was made
+        return self._stream if self._stream is not None else sys.stderr
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         now = time.monotonic()

@@ -16,7 +16,7 @@ from core.errors import Cancelled, MaskworkError
 # One module per area; a missing module is skipped so partial installs still give a CLI.
 COMMAND_MODULES = [
     "core.cli.io_commands",      # import, export, iou
-    "core.cli.model_commands",   # models, predict, quantize, export-model
+    "core.cli.model_commands",   # models, register-model, predict
     "core.cli.train_commands",   # train, evaluate
     "core.cli.quant_commands",   # quantize, export-model
 ]

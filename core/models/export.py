@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,32 +222,30 @@ def export_onnx(spec_or_name, out_path: str | Path, int8: bool = False, opset: i
     items = calibration.resolve(images, 8, spec.name)
     tensors = list(calibration.inputs(items, spec))
     report(progress, 1, 4, "exporting to ONNX")
-    float_path = out_path.with_name(out_path.stem + ".float.onnx") if int8 else out_path
+    # work on temporary names beside the target: an existing file is replaced only by a checked export
+    work = out_path.with_name(out_path.stem + ".partial.onnx")
+    float_path = out_path.with_name(out_path.stem + ".float.partial.onnx") if int8 else work
     exporter = _export_instance if spec.task == "instance" else _export_semantic
     try:
-        exporter(model, float_path, opset, tensors[0], spec.arch)
-    except Exception as exc:
-        float_path.unlink(missing_ok=True)
-        raise ModelError(f"ONNX export of {spec.name} ({spec.arch}) failed in torch.onnx: {type(exc).__name__}: "
-                         f"{str(exc)[:300]}. Use the model inside Maskwork instead.") from exc
-    check(cancel)
-    try:
+        try:
+            exporter(model, float_path, opset, tensors[0], spec.arch)
+        except Exception as exc:
+            raise ModelError(f"ONNX export of {spec.name} ({spec.arch}) failed in torch.onnx: {type(exc).__name__}: "
+                             f"{str(exc)[:300]}. Use the model inside Maskwork instead.") from exc
+        check(cancel)
         if int8:
             report(progress, 2, 4, "quantizing the ONNX model (onnxruntime)")
-            _quantize_onnx(float_path, out_path, tensors, spec.task, cancel)
+            _quantize_onnx(float_path, work, tensors, spec.task, cancel)
         report(progress, 3, 4, "checking in onnxruntime")
         checker = _check_instance if spec.task == "instance" else _check_semantic
-        checks = checker(model, out_path, tensors[-1], int8)
-    except BaseException:
-        out_path.unlink(missing_ok=True)
-        raise
+        checks = checker(model, work, tensors[-1], int8)
+        if not checks.get("passed"):
+            raise ModelError(f"the ONNX export of {spec.name} does not match the torch model on a real image "
+                             f"({checks}); nothing was written. Export in float or report this model.")
+        os.replace(work, out_path)
     finally:
-        if int8:
-            float_path.unlink(missing_ok=True)
-    if not checks.get("passed"):
-        out_path.unlink(missing_ok=True)
-        raise ModelError(f"the ONNX export of {spec.name} does not match the torch model on a real image "
-                         f"({checks}); the file was removed. Export in float or report this model.")
+        work.unlink(missing_ok=True)
+        float_path.unlink(missing_ok=True)
     classes_path = out_path.with_name(out_path.stem + ".classes.json")
     meta = {
         "model": spec.name, "arch": spec.arch, "task": spec.task, "int8": int8, "opset": opset,
