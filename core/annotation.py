@@ -23,6 +23,9 @@ DEFAULT_COLORS = [
 ]
 
 UNLABELED = 0  # label-map value of "no class" / background in semantic maps
+# Class 0 with one of these names means "not labeled" (VOC void): left out of IoU and of the loss.
+# Any other name for class 0 (e.g. "background") makes it a real class that is scored and learned.
+IGNORE_NAMES = ("unlabeled", "unlabelled", "ignore", "void")
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -81,6 +84,12 @@ class ClassList:
 
     def names(self) -> list[str]:
         return [c.name for c in self._classes]
+
+    def ignore_id(self) -> int | None:
+        """The label value that carries no class (IoU and training skip it), or None."""
+        if UNLABELED in self and self.get(UNLABELED).name.strip().lower() in IGNORE_NAMES:
+            return UNLABELED
+        return None
 
     def palette(self, size: int = 256) -> np.ndarray:
         """(size, 3) uint8 lookup table: class id -> colour (black where no class)."""

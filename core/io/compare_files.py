@@ -118,8 +118,8 @@ def compare_png_folders(gt_dir: str | Path, pred_dir: str | Path, ignore_index: 
              for k in gt_files]
     top = max(max(int(a.max(initial=0)), int(b.max(initial=0))) for a, b in pairs)
     ids = classes.ids() if classes else list(range(top + 1))
-    if classes and ignore_index is None and 0 in classes and classes.get(0).name.lower() in ("unlabeled", "void", "ignore"):
-        ignore_index = 0
+    if classes and ignore_index is None:
+        ignore_index = classes.ignore_id()
     scores = accumulate(pairs, ids, ignore_index=ignore_index, num_classes=max(top, *ids) + 1,
                         names=list(gt_files))
     names = {c.id: c.name for c in classes} if classes else {i: f"class {i}" for i in ids}

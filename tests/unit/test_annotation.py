@@ -48,3 +48,9 @@ def test_accept_prediction_copies_and_keeps_prediction():
     assert pred.label_map[0, 0] == 0 and len(pred.instances) == 1  # prediction untouched
     with pytest.raises(ValueError, match="run a model first"):
         ImageAnnotation("b.png", 3, 3).accept_prediction()
+
+
+def test_ignore_id_follows_the_name_of_class_zero(aerial_dir):
+    aerial = ClassList.from_list(json.loads((aerial_dir / "classes.json").read_text()))
+    assert aerial.ignore_id() == 0  # "unlabeled": not scored, not learned
+    assert ClassList.from_names(["background", "nucleus"]).ignore_id() is None  # a real class
