@@ -40,6 +40,35 @@ def read_before(path):
         return np.asarray(img)
 
 
+def _table_row() -> Row:
+    """The IoU panel's table: 300 rows, one row rewritten per brush move (3 cells)."""
+    from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
+
+    from bench.big_scene import app
+
+    app()
+    results = []
+    for mode in (QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Interactive):
+        table_ = QTableWidget(300, 3)
+        for c in (0, 1):
+            table_.horizontalHeader().setSectionResizeMode(c, mode)
+        table_.horizontalHeader().setStretchLastSection(True)
+        for r in range(300):
+            for c, text in enumerate((f"#{r} nucleus", "0.812", f"#{r} (score 0.90)")):
+                table_.setItem(r, c, QTableWidgetItem(text))
+        table_.show()
+
+        def rewrite(table_=table_):
+            for c, text in enumerate(("#150 nucleus", "0.640", "#150 (score 0.90)")):
+                table_.setItem(150, c, QTableWidgetItem(text))
+
+        results.append(time_it(rewrite, runs=20).median)
+        table_.close()
+    return Row("IoU panel: rewrite one row of a 300-row table (per brush move)",
+               f"{results[0]:.1f} -> {results[1]:.2f} ms", "", None,
+               "gui/panels/iou_panel.py: columns fitted on full rebuilds, not ResizeToContents on every cell")
+
+
 def run() -> list[Row]:
     import tempfile
     from pathlib import Path
@@ -87,7 +116,7 @@ def run() -> list[Row]:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-    return rows
+    return rows + [_table_row()]
 
 
 NOTES = """Profiles behind them (cProfile, under load):
@@ -96,10 +125,19 @@ NOTES = """Profiles behind them (cProfile, under load):
   on the fill's box through int64 bincount (~230 ms each); the rest was the overlay re-render (np.take
   along axis 0) and the fill itself. After the confusion and render fixes (and LiveIoU no longer copying the
   snapshot window, core/live_iou.py) the same GUI fill measures in the "Editing" section.
+- The same GUI flood fill, before -> after all fixes, both measured under load (load average 8-9 on 2
+  cores): 664 ms -> 263 ms median (bench_editing, "flood fill of the largest region (GUI)").
+- An instance brush move with 300 nuclei (p95 11 ms vs a 10 ms goal): the IoU panel's table had
+  ResizeToContents columns, so each rewritten cell re-measured all 300 rows (last row above). Two other
+  suspects from a first profile, the 300 x 300 assignment and iou_matrix areas, cost < 1 ms each when
+  measured alone (that profile was inflated by the torch import below) and were left as they are.
 - Switching to an 8000 x 6000 image spent ~2 s of ~12 s (under load) in ImageOps.exif_transpose copying an
   upright 144 MB image; now skipped unless the image is rotated (the EXIF test still passes).
 - Unit tests of every touched module pass (tests/unit/test_metrics.py, test_live_iou.py, test_images.py,
-  tests/gui/test_main_window.py, test_iou_panel.py)."""
+  tests/gui/test_main_window.py, test_iou_panel.py).
+- Not a code fix but a measuring trap: the model panel lists models in a worker thread that imports torch
+  for several seconds after the window opens; edits timed during that import were 3-5x slower. The GUI
+  benches wait for the thread pool first (bench/big_scene.settle)."""
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ IoU panel, status bar and image list, exactly as a mouse stroke would.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +112,7 @@ def app():
 
     if QApplication.instance() is None:  # settings and recent projects go to a throwaway folder
         home = Path(tempfile.mkdtemp(prefix="bench_settings_"))
+        atexit.register(shutil.rmtree, home, True)
         os.environ["XDG_CONFIG_HOME"], os.environ["XDG_DATA_HOME"] = str(home / "config"), str(home / "data")
     return QApplication.instance() or QApplication([])
 

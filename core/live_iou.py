@@ -212,20 +212,5 @@ def _assign(ious: np.ndarray, gt_classes, pred_classes, threshold: float) -> lis
     score[score < threshold] = 0.0
     if not score.any():
         return []
-    # A pair that is the only candidate of both its row and its column is in every optimal assignment.
-    # Non-overlapping truth masks at IoU >= 0.5 make nearly all pairs such: the O(n^3) solver then sees
-    # only the rest (300 x 300 nuclei: one full solve per brush move was the live panel's main cost).
-    nz = score > 0
-    row_deg, col_deg = nz.sum(axis=1), nz.sum(axis=0)
-    only = np.argmax(nz, axis=1)
-    forced = (row_deg == 1) & (col_deg[only] == 1)
-    pairs = [(int(i), int(only[i]), float(score[i, only[i]])) for i in np.flatnonzero(forced)]
-    rest_rows = np.flatnonzero(~forced & (row_deg > 0))
-    if rest_rows.size:
-        free_cols = np.ones(score.shape[1], bool)
-        free_cols[only[forced]] = False
-        rest_cols = np.flatnonzero(free_cols & (col_deg > 0))
-        sub = score[np.ix_(rest_rows, rest_cols)]
-        rows, cols = linear_sum_assignment(sub, maximize=True)
-        pairs += [(int(rest_rows[i]), int(rest_cols[j]), float(sub[i, j])) for i, j in zip(rows, cols) if sub[i, j] > 0]
-    return sorted(pairs)
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    return [(int(i), int(j), float(score[i, j])) for i, j in zip(rows, cols) if score[i, j] > 0]

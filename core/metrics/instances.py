@@ -37,16 +37,11 @@ def iou_matrix(gt_masks: Sequence[Mask], pred_masks: Sequence[Mask]) -> np.ndarr
     g, p = _boxes(gt_masks), _boxes(pred_masks)
     overlap = ((np.minimum(g[:, None, 2], p[None, :, 2]) > np.maximum(g[:, None, 0], p[None, :, 0]))
                & (np.minimum(g[:, None, 3], p[None, :, 3]) > np.maximum(g[:, None, 1], p[None, :, 1])))
-    # areas only of masks that touch something: the live IoU asks for 1 x 300 after every brush move
-    g_area: dict[int, int] = {}
-    p_area: dict[int, int] = {}
+    g_area = [m.area for m in gt_masks]
+    p_area = [m.area for m in pred_masks]
     for i, j in zip(*np.nonzero(overlap)):
         inter = gt_masks[i].intersection(pred_masks[j])
         if inter:
-            if i not in g_area:
-                g_area[i] = gt_masks[i].area
-            if j not in p_area:
-                p_area[j] = pred_masks[j].area
             ious[i, j] = inter / (g_area[i] + p_area[j] - inter)
     return ious
 
