@@ -6,9 +6,10 @@ afterwards by core.models.weights. The number of classes includes the background
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from torch import nn
+if TYPE_CHECKING:  # listing architectures must not import torch (start-up, `models` command)
+    from torch import nn
 
 
 def _maskrcnn_light(backbone_name: str) -> Callable[[int], nn.Module]:
