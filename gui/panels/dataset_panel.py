@@ -36,10 +36,9 @@ class ScoreTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.scores = list(scores)
         cols = [("Image", lambda s: s.name), ("Mean IoU", lambda s: s.mean_iou)]
-        if task == "semantic":
+        if task == "semantic":  # every class, 0 too: the mean IoU counts it (core.metrics.compare_layers)
             for c in classes:
-                if c.id != 0:
-                    cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
+                cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
         else:
             cols += [("Matched", lambda s: s.matched), ("Missed", lambda s: s.missed),
                      ("Extra", lambda s: s.extra)]

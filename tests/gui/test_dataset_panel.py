@@ -52,8 +52,9 @@ def test_table_matches_core_sorts_and_opens(qtbot, tmp_path, nuclei_val, task):
     for r, score in enumerate(model.scores):
         assert score.mean_iou == pytest.approx(expected[score.name].mean_iou)
         if task == "semantic":
-            assert model.headerData(2, Qt.Horizontal) == "nucleus"
-            assert score.per_class[1] == pytest.approx(expected[score.name].per_class[1])
+            assert [model.headerData(c, Qt.Horizontal) for c in (2, 3)] == ["background", "nucleus"]
+            for c in (0, 1):
+                assert model.value(r, 2 + c) == pytest.approx(expected[score.name].per_class[c])
         else:
             m = expected[score.name].instances
             assert (score.matched, score.missed, score.extra) == (m.tp, len(m.unmatched_gt), len(m.unmatched_pred))

@@ -219,3 +219,14 @@ def test_project_remembers_model_and_threshold(qtbot, semantic_setup):
     open_project(state, reopened)
     assert panel.slider.value() == 70 and state.score_threshold == pytest.approx(0.7)
     assert panel.combo.currentData() == name
+
+
+def test_missing_weights_fail_with_a_clear_message_and_the_panel_recovers(qtbot, semantic_setup, monkeypatch):
+    monkeypatch.setenv("MASKWORK_OFFLINE", "1")  # no download attempt: the weights are simply not here
+    state, _project, _name = semantic_setup
+    panel = _panel(qtbot, state, "maskrcnn_resnet50_fpn")
+    assert "needs download" in panel.model_info.text()
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: not panel.jobs.busy and bool(panel.jobs.last_error), timeout=WAIT_MS)
+    assert "maskrcnn_resnet50_fpn" in panel.jobs.last_error and "not on this computer" in panel.jobs.last_error
+    assert panel.run_button.isEnabled() and state.annotation.prediction is None
