@@ -54,13 +54,14 @@ def scorable(ann) -> bool:
 def score_project(project, names: list[str] | None = None, progress=None, cancel=None) -> DatasetReport:
     names = list(project.image_names()) if names is None else list(names)
     return score_annotations(((n, project.annotation(n)) for n in names), project.classes.ids(), len(names),
-                             progress, cancel)
+                             progress, cancel, ignore_index=project.classes.ignore_id())
 
 
-def score_annotations(items, class_ids, total: int, progress=None, cancel=None) -> DatasetReport:
+def score_annotations(items, class_ids, total: int, progress=None, cancel=None,
+                      ignore_index: int | None = None) -> DatasetReport:
     """Score (name, ImageAnnotation) pairs; the GUI hands over annotations it loaded itself, so the
     project's annotation cache is only ever touched from one thread."""
-    class_ids = list(class_ids)
+    class_ids = [c for c in class_ids if c != ignore_index]  # e.g. 0 "unlabeled" is not scored
     scores, skipped, errors = [], 0, []
     confusion, per_instance = None, []
     for n, (name, ann) in enumerate(items):
@@ -69,7 +70,7 @@ def score_annotations(items, class_ids, total: int, progress=None, cancel=None) 
             skipped += 1
         else:
             try:
-                row, conf, ious = _score_image(name, ann, class_ids)
+                row, conf, ious = _score_image(name, ann, class_ids, ignore_index)
             except InputError as exc:  # one bad image must not hide the others' scores
                 errors.append(f"{name}: {exc}")
             else:
@@ -87,9 +88,9 @@ def score_annotations(items, class_ids, total: int, progress=None, cancel=None) 
     return out
 
 
-def _score_image(name: str, ann, class_ids) -> tuple[ImageScore, np.ndarray | None, list[float]]:
+def _score_image(name: str, ann, class_ids, ignore_index=None) -> tuple[ImageScore, np.ndarray | None, list[float]]:
     """One table row, plus what the dataset line needs: the confusion (semantic) or per-instance IoUs."""
-    cmp = compare_layers(ann.corrected, ann.prediction, class_ids)
+    cmp = compare_layers(ann.corrected, ann.prediction, class_ids, ignore_index=ignore_index)
     row = ImageScore(name, cmp.mean_iou, dict(cmp.per_class))
     ious: list[float] = []
     if cmp.instances is not None:

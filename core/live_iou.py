@@ -51,6 +51,7 @@ class LiveIoU:
                  iou_threshold: float = IOU_THRESHOLD) -> None:
         self.ann, self.iou_threshold = ann, iou_threshold
         self.classes = classes if classes is not None and len(classes) else None
+        self.ignore_index = self.classes.ignore_id() if self.classes is not None else None
         self.kind = ""            # "class" | "instance" once ready
         self.detail_title = ""
         self.empty_reason = ""
@@ -89,9 +90,8 @@ class LiveIoU:
             self._refresh_instances()
 
     def _class_ids(self, *maps: np.ndarray) -> list[int]:
-        if self.classes is not None:
-            return self.classes.ids()
-        return sorted({int(v) for m in maps for v in np.unique(m)})
+        ids = self.classes.ids() if self.classes is not None else sorted({int(v) for m in maps for v in np.unique(m)})
+        return [c for c in ids if c != self.ignore_index]
 
     def _name(self, class_id: int) -> tuple[str, str]:
         if self.classes is not None and class_id in self.classes:
@@ -104,7 +104,7 @@ class LiveIoU:
         self._ids = self._class_ids(gt_map, pred_map)
         k = max([*self._ids, int(gt_map.max()), int(pred_map.max())]) + 1
         self._snapshot = gt_map.copy()
-        self.tracker = ConfusionTracker(self._snapshot, pred_map, k, edited="gt")
+        self.tracker = ConfusionTracker(self._snapshot, pred_map, k, ignore_index=self.ignore_index, edited="gt")
         self._refresh_semantic()
 
     def _refresh_semantic(self) -> set[int]:

@@ -36,8 +36,8 @@ class ScoreTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.scores = list(scores)
         cols = [("Image", lambda s: s.name), ("Mean IoU", lambda s: s.mean_iou)]
-        if task == "semantic":  # every class, 0 too: the mean IoU counts it (core.metrics.compare_layers)
-            for c in classes:
+        if task == "semantic":  # every scored class (an "unlabeled" class 0 is not scored)
+            for c in (c for c in classes if c.id != classes.ignore_id()):
                 cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
         else:
             cols += [("Matched", lambda s: s.matched), ("Missed", lambda s: s.missed),
@@ -139,7 +139,8 @@ class DatasetPanel(QWidget):
             QTimer.singleShot(0, self._load_batch)
             return
         self._loading = None
-        self.jobs.run(Job(score_annotations, loaded, project.classes.ids(), len(loaded)), self._on_scores,
+        self.jobs.run(Job(score_annotations, loaded, project.classes.ids(), len(loaded),
+                              ignore_index=project.classes.ignore_id()), self._on_scores,
                       on_cancel=lambda: self.summary.setText("cancelled"))
 
     def _on_scores(self, report) -> None:
