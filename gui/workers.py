@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import traceback
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import Cancelled, MaskworkError
 from core.progress import CancelToken
@@ -76,6 +76,30 @@ def pool() -> QThreadPool:
     return QThreadPool.globalInstance()
 
 
+_RUNNING: set[Job] = set()  # keeps jobs (and their signal objects) alive until they end
+_QUIT_HOOKED = False
+
+
+def _stop_all_on_quit() -> None:
+    """At quit, cancel what still runs and let the workers end before Qt objects are destroyed
+    (a worker emitting on a deleted object would crash the exit)."""
+    for job in list(_RUNNING):
+        job.cancel()
+    pool().waitForDone(10_000)
+
+
+def running_jobs() -> int:
+    return len(_RUNNING)
+
+
 def start(job: Job) -> Job:
+    global _QUIT_HOOKED
+    app = QCoreApplication.instance()
+    if not _QUIT_HOOKED and app is not None:
+        app.aboutToQuit.connect(_stop_all_on_quit)
+        _QUIT_HOOKED = True
+    _RUNNING.add(job)
+    for signal in (job.signals.finished, job.signals.failed, job.signals.cancelled):
+        signal.connect(lambda *_, j=job: _RUNNING.discard(j))
     pool().start(job)
     return job

@@ -132,7 +132,8 @@ class ImageListPanel(QWidget):
         state.project_changed.connect(lambda: self.model.set_project(state.project))
         state.image_changed.connect(self.select)
         state.layer_changed.connect(lambda _box: self._refresh_current())
-        state.prediction_changed.connect(self.model.refresh_all)  # "run on all" changes many images
+        state.prediction_changed.connect(self.model.refresh_all)
+        state.annotations_changed.connect(lambda names: [self.model.refresh(n) for n in names])  # "run on all"
 
     def _refilter(self, apply, value) -> None:
         """Filtering moves the view's current row; that must not switch the open image."""

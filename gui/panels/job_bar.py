@@ -5,40 +5,10 @@ reports failures in a non-blocking dialog (the window stays usable).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
 
-from gui.workers import Job, pool, start
-
-# Jobs still running are kept referenced here, so closing a window mid-run cannot delete the
-# signals object a worker thread is about to emit on; each job leaves the set when it ends.
-_RUNNING: set[Job] = set()
-
-
-_QUIT_HOOKED = False
-
-
-def _stop_all_on_quit() -> None:
-    """At quit, cancel what still runs and let the workers end before Qt objects are destroyed
-    (a worker emitting on a deleted object would crash the exit)."""
-    for job in list(_RUNNING):
-        job.cancel()
-    pool().waitForDone(10_000)
-
-
-def _keep_alive(job: Job) -> None:
-    global _QUIT_HOOKED
-    if not _QUIT_HOOKED and QCoreApplication.instance() is not None:
-        QCoreApplication.instance().aboutToQuit.connect(_stop_all_on_quit)
-        _QUIT_HOOKED = True
-    _RUNNING.add(job)
-    forget = lambda *_: _RUNNING.discard(job)  # noqa: E731
-    for signal in (job.signals.finished, job.signals.failed, job.signals.cancelled):
-        signal.connect(forget)
-
-
-def running_jobs() -> int:
-    return len(_RUNNING)
+from gui.workers import Job, start
 
 
 class JobBar(QWidget):
@@ -82,7 +52,6 @@ class JobBar(QWidget):
         job.signals.item.connect(self._on_item)
         self.bar.setRange(0, 0)  # busy until the first progress report
         self._set_busy(True)
-        _keep_alive(job)
         return start(job)
 
     def closeEvent(self, event) -> None:
