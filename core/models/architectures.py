@@ -18,9 +18,13 @@ def _maskrcnn_light(backbone_name: str) -> Callable[[int], nn.Module]:
         from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
 
         if backbone_name.startswith("mobilenet"):
+            from torchvision.models.detection.anchor_utils import AnchorGenerator
+
             backbone = mobilenet_backbone(backbone_name=backbone_name, weights=None, fpn=True, trainable_layers=6)
-        else:
-            backbone = resnet_fpn_backbone(backbone_name=backbone_name, weights=None, trainable_layers=5)
+            # its FPN has 3 levels, not 5: anchors as torchvision's fasterrcnn_mobilenet_v3_large_fpn
+            anchors = AnchorGenerator(((32, 64, 128, 256, 512),) * 3, ((0.5, 1.0, 2.0),) * 3)
+            return MaskRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors)
+        backbone = resnet_fpn_backbone(backbone_name=backbone_name, weights=None, trainable_layers=5)
         return MaskRCNN(backbone, num_classes=num_classes)
 
     return build
