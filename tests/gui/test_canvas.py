@@ -9,7 +9,7 @@ from core.editing import brush_segment
 from core.io.coco import load_coco
 from core.render import FILL_ALPHA, OUTLINE_ALPHA, bgra_lut, instance_rgb, render_window
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, view_pos, window,
+    aerial_classes, aerial_folder, hover, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, view_pos, window,
 )
 
 
@@ -124,8 +124,7 @@ def test_status_bar_shows_cursor_class_and_unsaved(qtbot, window, aerial_folder,
     open_aerial(window, aerial_folder, aerial_dir, tmp_path)
     lm = label_map(window)
     y, x = np.argwhere(lm == 3)[0]
-    qtbot.mouseMove(window.view.viewport(), view_pos(window, x + 7.5, y + 9.5))  # QTest skips a no-op move
-    qtbot.mouseMove(window.view.viewport(), view_pos(window, x + 0.5, y + 0.5))
+    hover(window.view.viewport(), view_pos(window, x + 0.5, y + 0.5))
     assert window.status.cursor.text() == f"x {x}, y {y}"
     assert window.status.klass.text() == "road"
     assert "unsaved" in window.status.unsaved.text() and window.windowTitle().startswith("*")

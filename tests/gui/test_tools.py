@@ -11,7 +11,7 @@ from core.annotation import Status
 from core.editing.shapes import capsule
 from core.io.coco import load_coco
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, image_pixel, isolated_settings, label_map, no_modal_dialogs, nuclei_folder,
+    aerial_classes, aerial_folder, hover, image_pixel, isolated_settings, label_map, no_modal_dialogs, nuclei_folder,
     stroke, view_pos, window,
 )
 
@@ -115,10 +115,7 @@ def test_eraser_and_right_button_write_unlabeled(qtbot, semantic):
 def test_brush_size_keys_and_outline(qtbot, semantic):
     win = semantic
     assert not win.view.brush_outline.isVisible()  # no outline before the mouse is over the image
-    # QTest sends no move event when the cursor is already there (an earlier test may have left it):
-    # go somewhere else first
-    qtbot.mouseMove(win.view.viewport(), view_pos(win, 40.5, 60.5))
-    qtbot.mouseMove(win.view.viewport(), view_pos(win, 100.5, 100.5))
+    hover(win.view.viewport(), view_pos(win, 100.5, 100.5))
     assert win.view.brush_outline.rect().center().x() == pytest.approx(100.5)
     r = win.editor.radius
     qtbot.keyClick(win.view, Qt.Key.Key_BracketRight)

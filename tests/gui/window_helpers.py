@@ -121,3 +121,19 @@ def wait_job(qtbot, job, timeout: int = 30000):
     qtbot.waitUntil(lambda: job.outcome is not None, timeout=timeout)
     assert job.outcome[0] == "finished", job.outcome
     return job.outcome[1]
+
+
+def hover(widget, pos: QPoint) -> None:
+    """A real mouse-move event (no button) delivered to `widget` at `pos`.
+
+    QTest.mouseMove goes through the platform cursor and sends nothing when the offscreen cursor
+    already sits there or another test's window holds it; hovering must not depend on that.
+    """
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    local = QPointF(pos)
+    event = QMouseEvent(QEvent.Type.MouseMove, local, QPointF(widget.mapToGlobal(pos)),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
