@@ -58,6 +58,15 @@ NEXT_STEPS = {
 }
 
 
+def _achieved(s: dict) -> str:
+    """The numbers the goal is about, as reached on the full validation set."""
+    if "ap50" in s:
+        return f"AP50 {s['ap50']:.3f}, AP {s['ap']:.3f}"
+    if "nucleus" in s.get("iou", {}):
+        return f"nucleus IoU {s['iou']['nucleus']:.3f}"
+    return f"mean IoU {s['miou']:.3f}"
+
+
 def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
@@ -94,11 +103,14 @@ def main() -> int:
         f"| data | {data_text} |",
         f"| command | `{tr.get('command', '?')}` (settings in tools/train_bundled.py) |",
         f"| seed | {tr.get('seed')} |",
+        *(["| run | continued from its .last.pt (`--resume`; `--epochs` extends a run whose planned epochs were "
+            "done, at the low end of the cosine schedule); the first part ran without these two options |"]
+          if "--resume" in tr.get("command", "") else []),
         f"| training | {tr.get('epochs')} epochs x {conf.get('steps_per_epoch')} steps, batch {conf.get('batch_size')}, "
         f"crop {conf.get('crop')} px, AdamW lr {conf.get('lr')} (warm-up, cosine), best epoch {tr.get('best_epoch')} |",
         f"| training time / machine | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('machine', '?')}, shared with "
         f"other jobs (finished {tr.get('time', '?')}) |",
-        f"| goal | {goal}: **{'reached' if ok else 'NOT reached'}** |",
+        f"| goal | {goal}: **{'reached' if ok else 'NOT reached'}** ({_achieved(s)}) |",
         "| latency float / int8 | _to be filled by the quantization benchmark (bench/)_ |",
         "",
         f"## Validation ({table.summary['images']} images, full evaluation with `maskwork evaluate`, "

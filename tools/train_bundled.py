@@ -55,10 +55,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy machine: with 2, each "
                     "thread waits for the other at every op when the scheduler parks it")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--epochs", type=int, help="override the planned epochs (e.g. to extend a finished run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg, out = configs(args.name)
     cfg.threads, cfg.resume, cfg.time_limit_s = args.threads, args.resume, args.minutes * 60
+    cfg.epochs = args.epochs or cfg.epochs
     cfg.command = "python " + " ".join(sys.argv)
     t0 = time.time()
 

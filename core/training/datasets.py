@@ -179,8 +179,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
     else:
         top = max(int(it.label_map().max()) for it in items[:20])
         classes = ClassList.from_names(["background"] + [f"class {i}" for i in range(1, top + 1)])
-    ignore = 0 if classes.get(0).name.lower() in ("unlabeled", "unlabelled", "ignore", "void") else None
-    return TrainData("semantic", classes, items, source=str(folder), ignore_index=ignore,
+    return TrainData("semantic", classes, items, source=str(folder), ignore_index=classes.ignore_id(),
                      extra={"images_without_mask": missing})
 
 
@@ -208,7 +207,8 @@ def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "
     if not items:
         raise InputError(f"project {folder} has no corrected images to train on (status {', '.join(statuses)}). "
                          "Correct and mark some images first.")
-    ignore = 0 if task == "semantic" else None
+    # class 0 is learned when it is a real class ("background"), skipped when it means "not labeled"
+    ignore = project.classes.ignore_id() if task == "semantic" else None
     return TrainData(task, project.classes.copy(), items, source=str(folder), ignore_index=ignore)
 
 

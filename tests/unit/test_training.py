@@ -238,3 +238,30 @@ def test_project_corrected_images_become_training_data(aerial_small, nuclei_smal
     got = idata.items[0].instances()
     assert idata.task == "instance" and np.array_equal(got.masks, truth.masks)
     assert np.array_equal(got.class_ids, truth.class_ids)
+
+
+def test_project_with_background_class_learns_class_zero(nuclei_val, tmp_path):
+    """A nuclei project's class 0 is "background": a real class, so it is not ignored by the loss."""
+    import shutil
+
+    from PIL import Image
+
+    from core.annotation import ClassList, Status
+    from core.io.coco import load_coco
+    from core.project import Project
+
+    dataset = load_coco(nuclei_val, nuclei_val.parent / "images")
+    ann0 = dataset.annotations[0]
+    shutil.copy(nuclei_val.parent / "images" / ann0.file_name, tmp_path / ann0.file_name)
+    project = Project.create(tmp_path, ClassList.from_names(["background", "nucleus"]), "semantic")
+    ann = project.annotation(ann0.file_name)
+    label = np.zeros((ann.height, ann.width), np.uint8)
+    for inst in ann0.corrected.instances:
+        label[inst.mask.to_full()] = 1
+    ann.corrected.label_map, ann.status = label, Status.CORRECTED
+    project.mark_dirty(ann0.file_name)
+    project.save()
+    data = load_data(tmp_path)
+    assert data.ignore_index is None
+    assert np.array_equal(data.items[0].label_map(), label)
+    assert Image.open(tmp_path / ann0.file_name).size == (ann.width, ann.height)
