@@ -1,25 +1,33 @@
-"""Maskwork entry point: no argument opens the desktop app; a subcommand runs headless (see --help)."""
+"""Maskwork entry point: no argument opens the desktop app; a subcommand runs headless (see --help).
+
+`python main.py PATH` opens an image, folder or project in the app. A subcommand name always wins
+over a same-named file in the current folder.
+"""
 from __future__ import annotations
 
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")) or _looks_like_path(argv[0]):
-        from gui.app import run_app  # Qt is imported only for the GUI
-
-        return run_app(argv)
-    from core.cli import run
-
-    return run(argv)
-
-
-def _looks_like_path(arg: str) -> bool:
-    """`python main.py some/folder` opens that folder in the app."""
+def _is_command(arg: str) -> bool:
+    """A subcommand, --help, or a mistyped word that is no path (argparse then lists the commands)."""
     from pathlib import Path
 
-    return Path(arg).exists()
+    from core.cli import command_names  # cheap: no torch, no Qt
+
+    if arg in ("-h", "--help") or arg in command_names():
+        return True
+    return not arg.startswith("-") and not Path(arg).exists()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and _is_command(argv[0]):
+        from core.cli import run
+
+        return run(argv)
+    from gui.app import run_app  # Qt is imported only for the GUI
+
+    return run_app(argv)
 
 
 if __name__ == "__main__":

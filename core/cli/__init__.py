@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_names() -> set[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
 def run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
