@@ -14,6 +14,9 @@ from core.models.registry import InputPolicy
 from core.progress import CancelToken, check
 
 BAND_BYTES = 64 << 20  # float32 logits per resize band
+# Tiling bounds memory on big images; an image of up to this many tiles' area runs in one pass,
+# because overlapping windows would cost more time (up to 2x the pixels) than the memory they save.
+WHOLE_TILES = 4
 
 
 def forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -41,10 +44,10 @@ def tiled_logits(model: torch.nn.Module, x: torch.Tensor, policy: InputPolicy,
                  cancel: CancelToken | None = None) -> torch.Tensor:
     """(C, h, w) logits of image x (3, h, w) on the model's device, computed window by window."""
     h, w = x.shape[-2:]
+    if h * w <= WHOLE_TILES * policy.tile ** 2:
+        return forward(model, x[None])[0]
     th, tw = min(policy.tile, h), min(policy.tile, w)
     ys, xs = tile_starts(h, th, policy.overlap), tile_starts(w, tw, policy.overlap)
-    if len(ys) == 1 and len(xs) == 1:
-        return forward(model, x[None])[0]
     out = None
     for ty, (ya, yb) in zip(ys, _cuts(ys, th, h)):
         for tx, (xa, xb) in zip(xs, _cuts(xs, tw, w)):

@@ -147,6 +147,19 @@ def test_tiled_result_equals_whole_image_for_a_pointwise_model():
         assert torch.allclose(S.tiled_logits(model, x, policy), model(x[None])[0], atol=1e-6)
 
 
+def test_small_images_run_in_one_pass_big_ones_in_tiles():
+    calls = []
+    model = torch.nn.Conv2d(3, 2, 1)
+    model.register_forward_hook(lambda _m, inp, _o: calls.append(tuple(inp[0].shape[-2:])))
+    policy = InputPolicy("tile", tile=128, overlap=32)
+    with torch.inference_mode():
+        S.tiled_logits(model, torch.randn(3, 200, 300), policy)  # 60,000 px <= 4 tiles: whole
+        assert calls == [(200, 300)]
+        calls.clear()
+        S.tiled_logits(model, torch.randn(3, 333, 517), policy)  # bigger: 128-px windows
+        assert len(calls) > 4 and set(calls) == {(128, 128)}
+
+
 def test_gray_rgba_and_16bit_inputs(model_env, images, tmp_path):
     p = predictor("nuclei-semantic")
     rgb = images["nuclei"][:61, :97]
