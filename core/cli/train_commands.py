@@ -48,6 +48,7 @@ def register(subparsers) -> None:
     e.add_argument("--only", nargs="+", help="only these images (names or prefixes, e.g. tile7_)")
     e.add_argument("--max-images", type=int)
     e.add_argument("--device", default=None)
+    e.add_argument("--int8", action="store_true", help="score the int8 model (compare with a float run)")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
     e.set_defaults(func=cmd_evaluate)
 
@@ -79,7 +80,8 @@ def cmd_evaluate(args) -> int:
     from core.training.evaluate import evaluate
 
     table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
-                     device=args.device, max_images=args.max_images, only=args.only)
+                     device=args.device, max_images=args.max_images, only=args.only,
+                     int8=args.int8)
     if args.json:
         print(json.dumps({"task": table.task, "model": table.model, "data": table.data, "summary": table.summary,
                           "per_image": table.per_image}, indent=1, default=str))

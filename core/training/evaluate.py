@@ -50,9 +50,10 @@ def _fmt(v) -> str:
 
 def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | None = None,
              cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None,
-             only: list[str] | None = None) -> EvalTable:
-    """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile)."""
-    predictor = make_predictor(model, device)
+             only: list[str] | None = None, int8: bool = False) -> EvalTable:
+    """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile);
+    `int8`: score the quantized model (calibrated on the bundled samples) to see its accuracy drop."""
+    predictor = make_predictor(model, device, int8=int8)
     task = _task_of(predictor)
     d = data if isinstance(data, TrainData) else load_data(data, task)
     if only:
@@ -62,9 +63,10 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     items = d.items[:max_images] if max_images else d.items
     if not items:
         raise InputError(f"{d.source} has no labelled images to evaluate on")
+    label = f"{model} (int8)" if int8 else model
     if task == "semantic":
-        return _semantic(predictor, model, d, items, per_image, progress, cancel)
-    return _instance(predictor, model, d, items, per_image, progress, cancel)
+        return _semantic(predictor, label, d, items, per_image, progress, cancel)
+    return _instance(predictor, label, d, items, per_image, progress, cancel)
 
 
 def _task_of(predictor) -> str:

@@ -62,7 +62,7 @@ class CheckpointRunner:
                               self.classes, h, w, ms, score_threshold)
 
 
-def make_predictor(model: str | Path, device: str | None = None):
+def make_predictor(model: str | Path, device: str | None = None, int8: bool = False):
     """The app's Predictor for a registry name or a checkpoint file (described by its own header);
     CheckpointRunner only where core.models.predict is not installed."""
     try:
@@ -73,7 +73,7 @@ def make_predictor(model: str | Path, device: str | None = None):
             return CheckpointRunner(model, device)
         raise ModelError(f"model {model!r} is not a checkpoint file and the model registry is not installed")
     if not Path(model).is_file():
-        return Predictor(get_model(str(model)), device=device)
+        return Predictor(get_model(str(model)), int8=int8, device=device)
     ckpt = read_checkpoint(model)
     if "arch" not in ckpt:
         raise ModelError(f"{model} is a plain state dict without architecture or classes; register it with "
@@ -82,4 +82,4 @@ def make_predictor(model: str | Path, device: str | None = None):
     base = ModelSpec(Path(model).stem, task, ckpt["arch"], ClassList.from_list(ckpt["classes"]),
                      OWN_RCNN if task == "instance" else OWN_TILE, UserCheckpoint(str(model)), "checkpoint")
     spec = spec_with_header(base, {k: ckpt[k] for k in ("arch", "task", "classes", "input") if k in ckpt})
-    return Predictor(spec, device=device)
+    return Predictor(spec, int8=int8, device=device)

@@ -54,7 +54,7 @@ class _FakeSemantic:
 
 def test_semantic_miou_is_dataset_wide_and_skips_unlabeled(aerial_small, monkeypatch):
     data = from_png_folder(aerial_small)
-    monkeypatch.setattr(ev, "make_predictor", lambda model, device=None: _FakeSemantic(data.classes))
+    monkeypatch.setattr(ev, "make_predictor", lambda model, device=None, int8=False: _FakeSemantic(data.classes))
     table = ev.evaluate("fake", str(aerial_small), per_image=True)
     inter, union = np.zeros(6), np.zeros(6)
     for it in data.items:
@@ -124,7 +124,7 @@ class _FakeInstance:
 
 def test_instance_ap_matches_direct_cocoeval(nuclei_small, monkeypatch):
     fake = _FakeInstance(nuclei_small)
-    monkeypatch.setattr(ev, "make_predictor", lambda model, device=None: fake)
+    monkeypatch.setattr(ev, "make_predictor", lambda model, device=None, int8=False: fake)
     table = ev.evaluate("fake", str(nuclei_small), per_image=True)
     stats = fake.expected()
     assert table.summary["ap"] == pytest.approx(stats[0])
@@ -183,3 +183,17 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     rc = run(["train", "--arch", "unet_small", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x.pt")])
     err = capsys.readouterr().err
     assert rc == 2 and "not found" in err
+
+
+def test_int8_bundled_model_is_scored_against_the_truth(nuclei_val, tmp_path, monkeypatch):
+    """`evaluate --int8` scores the quantized bundled model on real images; it stays near float."""
+    from pathlib import Path
+
+    if not (Path(__file__).resolve().parents[2] / "resources" / "models" / "nuclei-semantic.pt").is_file():
+        pytest.skip("bundled nuclei-semantic model not present")
+    monkeypatch.setenv("MASKWORK_CACHE_DIR", str(tmp_path / "int8"))
+    float_table = ev.evaluate("nuclei-semantic", nuclei_val, max_images=4)
+    int8_table = ev.evaluate("nuclei-semantic", nuclei_val, max_images=4, int8=True)
+    assert int8_table.model == "nuclei-semantic (int8)"
+    assert any((tmp_path / "int8").rglob("*")), "the int8 model was built and cached"
+    assert abs(int8_table.summary["miou"] - float_table.summary["miou"]) <= 0.015
