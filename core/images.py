@@ -5,6 +5,7 @@ fallback for what Pillow cannot open (e.g. some 16-bit TIFFs). Sizes come from t
 """
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def _check_file(path: Path) -> None:
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise InputError(f"image {path} is {width}x{height} ({width * height / 1e6:.0f} MP), above the "
+        raise InputError(f"image {path} is too large: {width}x{height} ({width * height / 1e6:.0f} MP), above the "
                          f"{MAX_PIXELS / 1e6:.0f} MP limit; split it into tiles or downscale it first.")
     if width <= 0 or height <= 0:
         raise InputError(f"image {path} has no pixels ({width}x{height}); the file is damaged.")
@@ -58,8 +59,18 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
+def _too_large(path: Path, exc: Exception) -> InputError:
+    """Pillow refused the header's size as a decompression bomb: say so without decoding anything."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f" ({int(found.group(1)) / 1e6:.0f} MP)" if found else ""
+    return InputError(f"image {path} is too large{size}, above the {MAX_PIXELS / 1e6:.0f} MP limit; "
+                      "split it into tiles or downscale it first.")
+
+
 def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) as read_image will return it (EXIF rotation applied), from the header only."""
+    """(width, height) as read_image will return it (EXIF rotation applied), from the header only.
+
+    An image above MAX_PIXELS is refused as too large (InputError), since read_image would refuse it."""
     path = Path(path)
     _check_file(path)
     try:
@@ -69,9 +80,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
                 w, h = img.size
                 if _orientation(img) in _SWAPPING_ORIENTATIONS:
                     w, h = h, w
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        data = _decode_cv2(path)  # rare formats: decode to learn the size
+    except Image.DecompressionBombError as exc:  # never decode it to learn the size (5 GB for 30000^2)
+        raise _too_large(path, exc) from exc
+    except (UnidentifiedImageError, OSError, ValueError):
+        data = _decode_cv2(path)  # rare formats Pillow cannot parse: decode to learn the size
         h, w = data.shape[:2]
+    _check_pixels(path, int(w), int(h))
     return int(w), int(h)
 
 
@@ -146,7 +160,7 @@ def read_image(path: str | Path) -> np.ndarray:
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError(f"image {path} is too large to open safely ({exc}); split it into tiles first.") from exc
+        raise _too_large(path, exc) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, TypeError) as exc:
         if "truncated" in str(exc).lower():
             raise InputError(f"image {path} is truncated (the file ends early: {exc}); it was not copied "

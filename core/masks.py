@@ -58,7 +58,7 @@ class Mask:
         """Decode a COCO RLE (compressed string/bytes counts or uncompressed list counts).
 
         Strict: counts that do not cover the image exactly raise ValueError (pycocotools would return
-        uninitialised memory). Only the columns the object spans are decoded.
+        uninitialised memory). Only the object's bounding box is decoded.
         """
         from core.io.rle import mask_from_coco_rle  # local import: core.io.rle builds Masks
 

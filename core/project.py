@@ -3,7 +3,8 @@
   <folder>/.maskwork/project.json             version, task, classes, settings (and image_root when
                                              the store lives apart from read-only images)
   <folder>/.maskwork/annotations/<image>.json one file per image (core.io.annotation_json)
-  <folder>/.maskwork/autosave/...             journal of unsaved work, recovered on the next open
+  <folder>/.maskwork/autosave/...             snapshots of unsaved work, recovered on the next open
+  <folder>/.maskwork/autosave/edits/<image>.log crash journal: every completed edit, replayed on open
 
 Nothing is read before it is needed: opening a 5,000-image project lists file names only; an
 annotation is read (and an image size taken from its header) on first access. Every write is atomic
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import threading
 import time
 import weakref
@@ -28,6 +30,10 @@ from core.errors import InputError, ProjectError
 from core.images import image_size, is_image_file, read_image
 from core.io.annotation_json import annotation_from_dict, annotation_to_dict
 from core.io.atomic import json_bytes, write_bytes_atomic
+from core import recovery
+from core.journal import EditJournal
+from core import project_lock
+from core.store_checks import check_classes
 
 STORE_DIR = ".maskwork"
 PROJECT_FILE = "project.json"
@@ -74,6 +80,7 @@ class Project:
         self.settings = settings
         self.has_store = has_store
         self.recovered: list[str] = []   # names whose unsaved work came back from the autosave journal
+        self.recovered_edits: dict[str, int] = {}  # name -> edits replayed from the crash journal
         self.warnings: list[str] = []    # damaged journal entries and the like, for the user to see
         self._names: list[str] | None = None
         self._recent: OrderedDict[str, ImageAnnotation] = OrderedDict()
@@ -83,6 +90,11 @@ class Project:
         self._journaled: dict[str, int] = {}
         self._meta_journaled: bytes | None = None
         self._lock = threading.RLock()
+        self.journal = EditJournal(store / "autosave" / "edits")
+        self.read_only = False            # opened to look only: save/autosave/save_as refuse
+        self.lock_holder: str | None = None  # who else has it open for writing (core.project_lock)
+        self._writer_lock: project_lock.ProjectLock | None = None
+        self._writer: str | None = None   # the app named when opened for writing (save_as locks the new store)
 
     # ---- opening ---------------------------------------------------------------------------
     @classmethod
@@ -96,17 +108,49 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, folder: str | Path, task: str = "semantic", classes: ClassList | None = None) -> "Project":
+    def open(cls, folder: str | Path, task: str = "semantic", classes: ClassList | None = None, *,
+             writer: str | None = None, read_only: bool = False) -> "Project":
         """Open a project, or a plain folder of images (then `task`/`classes` apply and nothing is
-        written until the first save). Unsaved work found in the autosave journal is recovered."""
+        written until the first save). Unsaved work found in the autosave journal is recovered.
+
+        writer="<app>" takes the project lock first (core.project_lock: ProjectLockedError when another
+        live program has it; the GUI and writing CLI commands do this). read_only=True never writes.
+        With neither (library use, reading commands) no lock is taken, and saves refuse while another
+        program holds it. Only a project that may write settles leftovers (imports, temp files, journal):
+        while someone else writes, those are theirs."""
+        store = Path(folder).resolve() / STORE_DIR
+        lock = project_lock.acquire(store, writer) if writer and not read_only else None
+        holder = None if lock is not None else project_lock.other_holder(store)
+        try:
+            project = cls._open(folder, task, classes, settle=not read_only and holder is None)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        project._writer_lock, project._writer, project.read_only = lock, writer, read_only
+        project.lock_holder = holder.describe() if holder is not None else None
+        return project
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @classmethod
+    def _open(cls, folder: str | Path, task: str, classes: ClassList | None, settle: bool) -> "Project":
         root = Path(folder).resolve()
         if not root.is_dir():
             raise ProjectError(f"{root} is not a folder; pick the folder that holds your images.")
         store = root / STORE_DIR
         meta_path = store / PROJECT_FILE
         journal = store / "autosave" / PROJECT_FILE
+        from core.io.import_txn import finish_pending  # a killed `import`: rolled forward or back first
+        import_notes = finish_pending(store) if settle else []
         if not meta_path.exists() and not journal.exists():
-            return cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
+            plain = cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
+            plain.warnings.extend(import_notes)
+            return plain
         meta = _read_json(meta_path) if meta_path.exists() else {"saved_ns": -1}
         recovered_meta = False
         if journal.exists():
@@ -129,10 +173,13 @@ class Project:
                           dict(meta.get("settings", {})), has_store=True)
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{meta_path}: the class list is damaged ({exc}); fix or restore the file.") from exc
-        project.warnings.extend(meta.get("_warnings", []))
+        project.warnings.extend(import_notes + meta.get("_warnings", []))
         if recovered_meta:
             project.recovered.append(PROJECT_FILE)
-        project._recover()
+        if settle:  # only the writer may tidy and recover (another window may be mid-save)
+            recovery.remove_temp_files(store)
+            recovery.recover_snapshots(project)
+            recovery.replay_journal(project)
         return project
 
     # ---- images ----------------------------------------------------------------------------
@@ -229,27 +276,62 @@ class Project:
         """Write project.json and the annotations of `names` (default: every dirty one), each atomically.
 
         Returns the names written. On failure raises ProjectError; what was not written stays dirty."""
-        self._check_writable_target()
-        write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
-        self.has_store = True
-        self._meta_journaled = self._meta_key()
-        self._drop_journal(self.store / "autosave" / PROJECT_FILE)
         todo = sorted(self._dirty) if names is None else list(names)
+        self._check_writable_target()
+        self._check_classes(todo)  # before anything is written
+        write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
+        self._saved_meta()
         written = []
         for name in todo:
             ann = self.annotation(name)
             generation = self._generation.get(name, 0)
-            write_bytes_atomic(self.annotation_path(name), json_bytes(annotation_to_dict(ann)))
+            write_bytes_atomic(self.annotation_path(name), self._snapshot(name, ann))
+            self._saved(name, generation)
             written.append(name)
-            if self._generation.get(name, 0) == generation:
-                self._dirty.pop(name, None)
-            self._drop_journal(self.journal_path(name))
-            self._journaled.pop(name, None)
         return written
+
+    def _saved_meta(self) -> None:
+        """project.json is on disk: its journal entry is spent (also used by core.io.import_txn)."""
+        self.has_store = True
+        self._meta_journaled = self._meta_key()
+        self._drop_journal(self.store / "autosave" / PROJECT_FILE)
+
+    def _saved(self, name: str, generation: int) -> None:
+        """`name` as of `generation` is on disk: clean unless edited since; snapshot and crash log are
+        spent (a log left behind would be replayed over the saved file on the next open)."""
+        if self._generation.get(name, 0) == generation:
+            self._dirty.pop(name, None)
+        self.journal.rotate(name)
+        self._drop_journal(self.journal_path(name))
+        self._journaled.pop(name, None)
 
     def _check_writable_target(self) -> None:
         if self.store.exists() and not self.store.is_dir():
             raise ProjectError(f"{self.store} is a file, not the Maskwork store folder; move it away and save again.")
+        self._check_one_writer()
+
+    def _check_one_writer(self) -> None:
+        """Refuse before writing when this project may not write (core.project_lock)."""
+        if self.read_only:
+            who = f" because {self.lock_holder} has it open for writing" if self.lock_holder else ""
+            raise ProjectError(f"{self.store.parent} was opened read-only{who}, so nothing was written; close it "
+                               "there, then open the project again here to edit and save.")
+        if self._writer_lock is not None:
+            self._writer_lock.verify()
+        else:
+            project_lock.refuse_if_held(self.store)
+
+    def _lock_store(self, store: Path) -> project_lock.ProjectLock | None:
+        """save_as: the new store gets this project's lock (or, unlocked, must not be someone else's)."""
+        if self._writer:
+            return project_lock.acquire(store, self._writer)
+        project_lock.refuse_if_held(store)
+        return None
+
+    def _check_classes(self, names: list[str]) -> None:
+        """No annotation that names an undefined class is ever written (its export would be refused)."""
+        for name in names:
+            check_classes(name, self.annotation(name), self.classes)
 
     @staticmethod
     def _drop_journal(path: Path) -> None:
@@ -263,6 +345,8 @@ class Project:
         """Journal unsaved work under .maskwork/autosave/ without touching saved files.
 
         Only annotations changed since the last autosave are written. Returns their names."""
+        self._check_one_writer()
+        self._check_classes([n for n in self._dirty if self._journaled.get(n) != self._generation.get(n, 0)])
         written = []
         meta_key = self._meta_key()
         if meta_key != self._meta_journaled and (self.has_store or self._dirty):
@@ -273,38 +357,71 @@ class Project:
             generation = self._generation.get(name, 0)
             if self._journaled.get(name) == generation:
                 continue
-            write_bytes_atomic(self.journal_path(name), json_bytes(annotation_to_dict(ann)))
+            write_bytes_atomic(self.journal_path(name), self._snapshot(name, ann))
+            self.journal.compact(name)  # only a long log is worth restarting from the snapshot
             self._journaled[name] = generation
             written.append(name)
         return written
 
-    def _recover(self) -> None:
-        """Bring back journal entries newer than their saved file (the app stopped before saving)."""
-        journal_root = self.store / "autosave" / "annotations"
-        if not journal_root.is_dir():
+    def _snapshot(self, name: str, ann: ImageAnnotation) -> bytes:
+        """The stored document of `name`, marked with how much of its crash journal it holds."""
+        doc = annotation_to_dict(ann)
+        doc["journal"] = self.journal.mark(name)
+        return json_bytes(doc)
+
+    # ---- crash journal ---------------------------------------------------------------------
+    @_locked
+    def record_edit(self, name: str, bbox=None) -> bool:
+        """Journal a completed edit of `name` (call right after it was applied, undone or redone).
+
+        Cheap on the calling thread; on disk within about a second (core.journal)."""
+        if getattr(self, "read_only", False):
+            return False
+        ann = self._dirty.get(name) or self._alive.get(name)
+        if ann is None:
+            return False
+        if not self.has_store and self._meta_journaled is None:
+            self.journal_classes()  # a plain folder: open() needs the task and classes to replay
+        return self.journal.record(name, ann, bbox)
+
+    @_locked
+    def journal_classes(self) -> None:
+        """Journal the class list and settings now (they changed), off the calling thread."""
+        if getattr(self, "read_only", False):
             return
-        for dirpath, _dirs, files in os.walk(journal_root):
-            for f in sorted(files):
-                if not f.endswith(".json"):
-                    continue  # temp files of an interrupted write
-                path = Path(dirpath) / f
-                name = path.relative_to(journal_root).as_posix()[: -len(".json")]
-                try:
-                    doc = _read_json(path)
-                    saved = self.annotation_path(name)
-                    saved_ns = _read_json(saved).get("saved_ns", 0) if saved.exists() else -1
-                    if doc.get("saved_ns", 0) <= saved_ns:
-                        continue
-                    ann = annotation_from_dict(doc, str(path))
-                except (InputError, ProjectError) as exc:
-                    self.warnings.append(f"autosaved work for {name} could not be recovered: {exc}")
-                    continue
-                self._alive[name] = ann
-                self._recent[name] = ann
-                self._dirty[name] = ann
-                self._generation[name] = 1
-                self._journaled[name] = 1
-                self.recovered.append(name)
+        key = self._meta_key()
+        if key != self._meta_journaled:
+            self.journal.write_file(self.store / "autosave" / PROJECT_FILE, json_bytes(self._meta()))
+            self._meta_journaled = key
+
+    @_locked
+    def discard_unsaved(self) -> None:
+        """The user chose Discard: drop the journal and the autosaved snapshots; saved files stay."""
+        self.journal.discard()
+        self.journal.flush()
+        shutil.rmtree(self.store / "autosave", ignore_errors=True)
+        self._dirty.clear()
+        self._journaled.clear()
+        self._meta_journaled = None
+        self._alive.clear()
+        self._recent.clear()
+
+    def close(self) -> None:
+        """Finish the journal writes (the window closes the project or quits) and release the lock."""
+        self.journal.flush()
+        self.journal.close()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
+
+    def _adopt_recovered(self, name: str, ann: ImageAnnotation, snapshot: bool) -> None:
+        """Recovered unsaved work of `name` (core.recovery): shared, dirty, listed for the user."""
+        self._alive[name] = self._recent[name] = self._dirty[name] = ann
+        self._generation[name] = self._generation.get(name, 0) + 1
+        if snapshot:
+            self._journaled[name] = self._generation[name]
+        if name not in self.recovered:
+            self.recovered.append(name)
 
     @_locked
     def save_as(self, folder: str | Path) -> None:
@@ -316,9 +433,13 @@ class Project:
             self.save()
             return
         old_store = self.store
+        if self.read_only:
+            self._check_one_writer()  # raises: a read-only project writes nowhere
         names = sorted(set(self._dirty) | {n for n in self.image_names() if
                                            (old_store / "annotations" / (n + ".json")).exists()})
         anns = {n: self.annotation(n) for n in names}  # read everything from the old store first
+        self._check_classes(names)
+        new_lock = self._lock_store(new_store)
         self.store = new_store
         try:
             write_bytes_atomic(new_store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
@@ -326,7 +447,16 @@ class Project:
                 write_bytes_atomic(self.annotation_path(name), json_bytes(annotation_to_dict(ann)))
         except ProjectError:
             self.store = old_store
+            if new_lock is not None:
+                new_lock.release()
             raise
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+        self._writer_lock = new_lock
         self._dirty.clear()
         self._journaled.clear()
         self.has_store = True
+        # everything is saved in the new store: the old journal is spent, a new one starts there
+        self.journal.discard()
+        self.journal.close()
+        self.journal = EditJournal(new_store / "autosave" / "edits")

@@ -105,3 +105,15 @@ def class_at(layer: Layer | None, x: int, y: int) -> int | None:
     if layer.label_map is not None and 0 <= y < layer.label_map.shape[0] and 0 <= x < layer.label_map.shape[1]:
         return int(layer.label_map[y, x])
     return None
+
+
+def mask_bgra(crop: np.ndarray, rgb: tuple[int, int, int], alpha: float = FILL_ALPHA) -> np.ndarray:
+    """A bool crop as premultiplied BGRA: `rgb` at `alpha` inside, an opaque white border so the
+    preview stands out over a layer of the same colour (interactive tools' live preview)."""
+    crop = np.asarray(crop, bool)
+    out = np.zeros(crop.shape + (4,), np.uint8)
+    padded = np.pad(crop, 1)
+    interior = crop & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    out[interior] = _premul(rgb, alpha)
+    out[crop & ~interior] = _premul((255, 255, 255), OUTLINE_ALPHA)
+    return out

@@ -73,6 +73,27 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def _quit_on_terminate(app, window) -> None:
+    """SIGTERM / SIGHUP (logout, shutdown, `kill`): nobody can answer a dialog, and every completed
+    edit is already in the crash journal, so finish its writes, release the project lock and quit.
+    The next start recovers the unsaved work. Python runs signal handlers only between bytecodes,
+    hence the idle timer that gives it a turn while Qt's loop waits."""
+    import signal
+
+    def handler(_signum, _frame) -> None:
+        window.session.close_project = lambda: True  # no prompt; the journal keeps the work
+        if window.state.project is not None:
+            window.state.project.close()
+        app.quit()
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, handler)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def run_app(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-")]])
     app.setOrganizationName("Maskwork")
@@ -82,6 +103,7 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(panels_now=False)
     window.show()
     _install_excepthook(window)
+    _quit_on_terminate(app, window)
     QTimer.singleShot(0, window.add_panels)  # the window is on screen before the panels import
     paths = [a for a in argv if not a.startswith("-")]
 

@@ -14,12 +14,13 @@ from core.editing.shapes import capsule
 from core.errors import MaskworkError
 from core.masks import Mask
 from core.render import instance_at
+from gui.editor_masks import MaskCommitMixin
 from gui.undo import UndoStacks
 
 MIN_RADIUS, MAX_RADIUS = 1, 500
 
 
-class Editor(QObject):
+class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/editor_masks.py
     selection_changed = Signal()
     radius_changed = Signal(int)
     error = Signal(object)  # an exception for the window's error dialog
@@ -84,7 +85,7 @@ class Editor(QObject):
 
     # ---- strokes ------------------------------------------------------------------------
     def begin_stroke(self, p, erase: bool) -> None:
-        if self.layer is None:
+        if self.layer is None or self.state.refuse_read_only():
             return
         self._erase = erase
         self._stroke = ed.EditGroup(label="Eraser" if erase else "Brush")
@@ -148,7 +149,7 @@ class Editor(QObject):
 
     # ---- one-click operations -----------------------------------------------------------
     def fill(self, p) -> None:
-        if self.layer is None:
+        if self.layer is None or self.state.refuse_read_only():
             return
         if self.instance_mode:
             self.state.status_message.emit("Fill paints semantic label maps; in instance mode use the brush.")
@@ -157,7 +158,7 @@ class Editor(QObject):
         self._record(self._guard(ed.flood_fill, self.layer, p, self.state.current_class))
 
     def polygon(self, points) -> None:
-        if self.layer is None:
+        if self.layer is None or self.state.refuse_read_only():
             return
         if self.instance_mode:
             ann = self.state.annotation
@@ -192,7 +193,7 @@ class Editor(QObject):
         self.state.status_message.emit("The next brush stroke draws a new instance.")
 
     def delete_selected(self) -> None:
-        if self.layer is None or not self.selected:
+        if self.layer is None or not self.selected or self.state.refuse_read_only():
             return
         self._record(self._guard(ed.delete_instances, self.layer, list(self.selected)))
         self.set_selection([])
@@ -201,11 +202,13 @@ class Editor(QObject):
         if self.layer is None or len(self.selected) < 2:
             self.state.status_message.emit("Select two or more instances (Ctrl+click) to merge them.")
             return
+        if self.state.refuse_read_only():
+            return
         self._record(self._guard(ed.merge_instances, self.layer, list(self.selected)))
         self.set_selection(self.selected[:1])
 
     def reclass_selected(self, class_id: int) -> None:
-        if self.layer is None or not self.selected or not self.instance_mode:
+        if self.layer is None or not self.selected or not self.instance_mode or self.state.refuse_read_only():
             return
         self._record(self._guard(ed.set_instance_class, self.layer, list(self.selected), class_id))
 
@@ -213,6 +216,8 @@ class Editor(QObject):
         ann = self.state.annotation
         if ann is None or ann.prediction is None:
             self.state.status_message.emit("There is no prediction for this image: run a model first.")
+            return
+        if self.state.refuse_read_only():
             return
         edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction)  # it copies
         if edit is not None:

@@ -134,7 +134,7 @@ class FileOps:
 
     def import_(self, kind: str, path, overwrite: bool = False) -> Job | None:
         """Import a COCO JSON or a folder of PNG masks into the open project (all or nothing)."""
-        if self.project is None:
+        if self.project is None or self.window.state.refuse_read_only():
             return None
         hint = "" if overwrite else ("\n\nIn Maskwork: import again and answer Yes to "
                                      "'Replace corrected work' to replace it.")
@@ -145,6 +145,8 @@ class FileOps:
     def _imported(self, rep) -> None:
         s = self.window.state
         self.window.editor.undo.forget(self.project.dirty)  # replaced layers: their old steps no longer apply
+        for name in self.project.dirty:  # the imported layers go to the crash journal like any edit
+            self.project.record_edit(name)
         s.classes_changed.emit()
         self.window.editor.set_selection([])
         s.notify_edit(None)  # show the imported masks of the open image
@@ -155,4 +157,4 @@ class FileOps:
 
 
 def _import_coco(project, path, overwrite: bool):
-    return project_io.import_coco(project, load_coco(path), overwrite)
+    return project_io.import_coco(project, load_coco(path, find_image=project_io.image_finder(project)), overwrite)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from gui import actions as action_table
 from gui import docks
@@ -18,6 +18,7 @@ from gui.editor import Editor
 from gui.file_ops import FileOps
 from gui.panels.classes_panel import ClassesPanel
 from gui.panels.image_list import ImageListPanel
+from gui.read_only_banner import ReadOnlyBanner
 from gui.session import Session
 from gui.state import AppState
 from gui.status_bar import StatusBar
@@ -34,7 +35,14 @@ class MainWindow(QMainWindow):
         self.resize(1500, 950)
         self.setAcceptDrops(True)
         self.view = CanvasView(self)
-        self.setCentralWidget(self.view)
+        self.banner = ReadOnlyBanner(self)  # above the canvas while another program writes the project
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(central)
         self.editor = Editor(self.state, self)
         self.binding = CanvasBinding(self.state, self.view, self.editor, self)
         self.session = Session(self.state, self.editor, self.view, self)
@@ -125,10 +133,20 @@ class MainWindow(QMainWindow):
         if hasattr(s, "open_requested"):  # emitted by the dataset panel
             s.open_requested.connect(self.session.open_image)
         s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
+        s.project_changed.connect(self._show_read_only)
+        self.banner.retry.connect(self.session.retry_write)
         self.view.cursor_moved.connect(self.status.on_cursor)
         self.view.zoom_changed.connect(self.status.on_zoom)
         self.editor.error.connect(lambda exc: messages.show_error(self, exc))
         self.editor.undo.cleanChanged.connect(lambda _c: self.setWindowTitle(self.session.title()))
+
+    def _show_read_only(self) -> None:
+        """Banner and the actions that would write: off while another program writes the project."""
+        p = self.state.project
+        read_only = p is not None and p.read_only
+        self.banner.show_for(p)
+        for key in ("save", "save_elsewhere", "import_coco", "import_png"):
+            self.actions_[key].setEnabled(not read_only)
 
     # ---- handlers named in the action table ---------------------------------------------
     def next_image(self) -> None:
@@ -213,6 +231,8 @@ class MainWindow(QMainWindow):
             return
         QSettings().setValue("main_window/state", self.saveState())
         QSettings().setValue("main_window/geometry", self.saveGeometry())
+        if self.state.project is not None:
+            self.state.project.close()  # releases the project lock (again: closing twice is harmless)
         event.accept()
 
     def _restore_layout(self) -> None:

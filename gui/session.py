@@ -1,10 +1,11 @@
 """Opening, switching, saving and closing: the life of a project in the window.
 
-Autosave: every AUTOSAVE_MS and on every image switch, project.autosave() journals unsaved work;
-the next open recovers it and the window lists what came back. Closing with unsaved work asks
-Save / Discard / Cancel; Discard leaves the saved files as they were but KEEPS the journal, so the
-work is still offered on the next open (nothing typed is ever lost by a misclick); the next Save
-clears it.
+Crash safety: every completed edit goes to the project's crash journal (gui/undo.py -> core.journal)
+and is on disk within about a second; class-list changes are journaled as they happen. Every
+AUTOSAVE_MS and on every image switch, project.autosave() also snapshots unsaved work (which
+compacts the journal). The next open recovers both and the window lists what came back.
+Closing with unsaved work asks Save / Discard / Cancel; Discard means discard: the journal and
+the snapshots are deleted and the saved files stay as they were (docs/adr/0007).
 """
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from core.errors import InputError, MaskworkError, ProjectError
 from core.images import is_image_file
 from core.project import Project
+from core.project_lock import ProjectLockedError
+from core.store_checks import UndefinedClassError
 from gui.dialogs import messages
 from gui.dialogs.new_project import ask_new_project
 
 AUTOSAVE_MS = 30_000
+WRITER = "Maskwork window"  # how another program's "open for writing by ..." message names us
 MAX_RECENT = 10
 
 
@@ -39,16 +43,28 @@ class Session(QObject):
         state.layer_changed.connect(lambda _box: self.title_changed.emit())
         state.prediction_changed.connect(self.title_changed.emit)
         state.classes_changed.connect(self._classes_edited)
+        state.layer_changed.connect(lambda _box: self._journal_health())
 
     def _classes_edited(self) -> None:
         self.classes_edited = True
+        p = self.state.project
+        if p is not None:
+            p.journal_classes()
         self.title_changed.emit()
+
+    def _journal_health(self) -> None:
+        """A journal that cannot write (disk full) is said once, so the user knows to save."""
+        p = self.state.project
+        error = None if p is None else p.journal.error
+        if error and error != getattr(self, "_journal_error_shown", None):
+            self._journal_error_shown = error
+            self.state.status_message.emit(f"Warning: {error}")
 
     # ---- state ----------------------------------------------------------------------------
     def unsaved(self) -> list[str]:
         p = self.state.project
-        if p is None:
-            return []
+        if p is None or p.read_only:
+            return []  # a read-only project takes no edits, so nothing can be unsaved
         return list(p.dirty) + (["(class list)"] if self.classes_edited else [])
 
     # ---- opening --------------------------------------------------------------------------
@@ -66,21 +82,52 @@ class Session(QObject):
         if not self.close_project():
             return False
         try:
-            project = Project.open(path) if task is None else Project.open(path, task=task, classes=classes)
+            project = self._open(path, task, classes)
             if not project.has_store and task is None and not project.classes.ids():
                 answer = ask_new_project(self.window, str(path))
-                if answer is None:
+                new = None if answer is None else self._open(path, answer[0], answer[1])
+                project.close()  # after the reopen: the lock is never let go in between
+                if new is None:
                     return False
-                project = Project.open(path, task=answer[0], classes=answer[1])
+                project = new
         except MaskworkError as exc:
             messages.show_error(self.window, exc)
             return False
         self.set_project(project, select)
         return True
 
+    @staticmethod
+    def _open(path, task: str | None = None, classes=None) -> Project:
+        """Open for writing (the project lock); read-only while another program has it open for
+        writing: the window then shows the banner and takes no edits (core/project_lock.py)."""
+        kwargs = {} if task is None else {"task": task, "classes": classes}
+        try:
+            return Project.open(path, writer=WRITER, **kwargs)
+        except ProjectLockedError:
+            return Project.open(path, read_only=True, **kwargs)
+
+    def retry_write(self) -> bool:
+        """The read-only banner's Retry: open the project for writing if its holder has let go."""
+        p = self.state.project
+        if p is None or not p.read_only:
+            return True
+        try:
+            project = Project.open(p.store.parent, task=p.task, classes=p.classes, writer=WRITER)
+        except ProjectLockedError as exc:
+            self.state.status_message.emit(f"Still read-only: {exc}")
+            return False
+        except MaskworkError as exc:
+            messages.show_error(self.window, exc)
+            return False
+        name = self.state.current_name
+        p.close()
+        self.set_project(project, name)
+        self.state.status_message.emit(f"{project.root.name} is open for editing now.")
+        return True
+
     def set_project(self, project, select: str | None = None) -> None:
         self.editor.undo.clear_all()
-        self.classes_edited = False
+        self.classes_edited = "project.json" in project.recovered  # recovered classes are unsaved too
         self.views = {}
         self.state.project, self.state.current_name = project, None
         self.state.annotation = self.state.image = None
@@ -100,7 +147,9 @@ class Session(QObject):
     def _report_recovery(self, project) -> None:
         lines = []
         if project.recovered:
-            shown = "\n".join(project.recovered[:15])
+            edits = project.recovered_edits
+            shown = "\n".join(f"{n} ({edits[n]} edit(s) from the crash journal)" if n in edits else n
+                              for n in project.recovered[:15])
             lines.append(f"Unsaved work from the last session was recovered for {len(project.recovered)} item(s):\n"
                          f"{shown}\n\nCheck it, then save (Ctrl+S) to keep it.")
         if project.warnings:
@@ -163,9 +212,16 @@ class Session(QObject):
         p = self.state.project
         if p is None:
             return True
+        if p.read_only:  # the Save action is disabled then; this is Ctrl+S reaching us anyway
+            messages.show_error(self.window, f"Nothing was saved: {p.root} is open read-only because "
+                                             f"{p.lock_holder or 'another program'} has it open for writing.")
+            return False
         self.remember_view()
         try:
             written = p.save()
+        except UndefinedClassError as exc:  # another folder would not help: the class list must
+            messages.show_error(self.window, exc)
+            return False
         except ProjectError as exc:  # read-only folder, full disk: the work is still in memory
             messages.show_error(self.window, f"{exc}\n\nNothing is lost: choose another folder for the "
                                              "annotations (the images stay where they are).")
@@ -225,9 +281,12 @@ class Session(QObject):
             if answer == messages.SAVE and not self.save():
                 return False
             if answer == messages.DISCARD:
-                self.autosave()  # the journal keeps it, see the module docstring
+                self.state.project.discard_unsaved()
+                self.classes_edited = False
+                self.title_changed.emit()
         else:
             self._save_settings_quietly()
+        self.state.project.close()  # the journal's last writes are on disk
         return True
 
     def _save_settings_quietly(self) -> None:

@@ -45,6 +45,16 @@ class AppState(QObject):
         """Ask the main window to switch to image `name` (it listens to open_requested)."""
         self.open_requested.emit(name)
 
+    def refuse_read_only(self) -> bool:
+        """True (and says why in the status bar) when the open project is read-only: another program
+        has it open for writing, so an edit made here could never be saved (core/project_lock.py)."""
+        p = self.project
+        if p is None or not getattr(p, "read_only", False):
+            return False
+        self.status_message.emit(f"Read-only: {p.lock_holder or 'another program'} has this project open for "
+                                 "writing; close it there and press Retry in the banner to edit.")
+        return True
+
     def notify_edit(self, bbox=None) -> None:
         if self.project is not None and self.current_name is not None:
             self.project.mark_dirty(self.current_name)

@@ -41,6 +41,13 @@ class ToolBar(QToolBar):
         self.brush.valueChanged.connect(window.editor.set_radius)
         window.editor.radius_changed.connect(self._radius_changed)
         self.addWidget(self.brush)
+        self._wand_widgets = [self.addWidget(QLabel(" Tolerance "))]
+        self.tolerance = _slider(0, 100, round(self.tools["wand"].tolerance() * 100),
+                                 "Magic wand tolerance: 0 strict .. 100 loose (Ctrl+wheel over the image)")
+        self.tolerance.valueChanged.connect(lambda v: self.tools["wand"].set_tolerance(v / 100))
+        self.tools["wand"].tolerance_listeners.append(self._tolerance_changed)
+        self.tolerance_action = self.addWidget(self.tolerance)
+        self._wand_widgets.append(self.tolerance_action)
         self.addWidget(QLabel(" Opacity "))
         self.opacity = _slider(0, 100, round(window.binding.opacity * 100), "Overlay opacity (O / Shift+O)")
         self.opacity.valueChanged.connect(lambda v: window.binding.set_opacity(v / 100))
@@ -52,9 +59,18 @@ class ToolBar(QToolBar):
         self.brush.blockSignals(False)
         self.window_.view.set_brush_radius(radius)
 
+    def _tolerance_changed(self, value: float) -> None:
+        self.tolerance.blockSignals(True)
+        self.tolerance.setValue(round(value * 100))
+        self.tolerance.blockSignals(False)
+
     def select(self, name: str) -> None:
         self.tool_actions[name].setChecked(True)
         self.window_.view.set_tool(self.tools[name])
+        for widget_action in self._wand_widgets:  # the tolerance slider only matters to the wand
+            widget_action.setVisible(name == "wand")
+        if self.tools[name].hint:
+            self.window_.state.status_message.emit(self.tools[name].hint)
 
     def update_for_task(self, task: str) -> None:
         """Select is for instances only; keep the current tool if it still applies."""

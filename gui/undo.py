@@ -2,13 +2,22 @@
 
 A command is pushed after its edit was already applied (the user saw the stroke while painting),
 so the first redo() that QUndoStack.push calls does nothing. Memory is what the Edits hold: the
-edited regions, never whole images.
+edited regions, never whole images. Every completed step, undo and redo goes to the project's
+crash journal (core.journal) here, the one place all of them pass.
 """
 from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from core.annotation import Status
+
+
+def journal_edit(state, name: str, bbox) -> None:
+    """Put a completed change of image `name` in the crash journal (on disk within ~1 s)."""
+    project = state.project
+    if project is not None and name is not None:
+        project.mark_dirty(name)
+        project.record_edit(name, bbox)
 
 
 class EditCommand(QUndoCommand):
@@ -23,6 +32,7 @@ class EditCommand(QUndoCommand):
             self.state.notify_edit(self.edit.bbox)
         elif self.state.project is not None:
             self.state.project.mark_dirty(self.name)
+        journal_edit(self.state, self.name, self.edit.bbox)
 
     def redo(self) -> None:
         if self._applied:
@@ -82,6 +92,7 @@ class UndoStacks(QUndoGroup):
         before = state.annotation.status
         state.annotation.status = Status.CORRECTED
         stack.push(EditCommand(state, state.annotation, edit, state.current_name, before))
+        journal_edit(state, state.current_name, edit.bbox)
 
     def memory(self) -> int:
         """Bytes held by all undo records (bounded by the edited regions)."""

@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "core.cli.model_commands",   # models, register-model, predict
     "core.cli.train_commands",   # train, evaluate
     "core.cli.quant_commands",   # quantize, export-model
+    "core.cli.sam_commands",     # sam-models, sam-download, sam-register
+    "core.cli.segment_commands",  # segment (interactive tools, headless)
 ]
 
 

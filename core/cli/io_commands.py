@@ -12,20 +12,32 @@ from core.progress import TextProgress
 
 
 def cmd_import(args) -> int:
-    from core.io.coco import load_coco
-    from core.io.project_io import import_coco, import_png_folder
     from core.project import Project
 
+    # One writer per project (core/project_lock.py): refused, exit 2, while a window or another
+    # command has it open for writing.
+    project = Project.open(args.project, writer="main.py import")
+    try:
+        return _import_into(project, args)
+    finally:
+        project.close()  # releases the lock
+
+
+def _import_into(project, args) -> int:
+    from core.io.coco import load_coco
+    from core.io.import_txn import commit
+    from core.io.project_io import image_finder, import_coco, import_png_folder
+
     source = Path(args.source)
-    project = Project.open(args.project)
+    _print_warnings(project.warnings)
     if source.is_file() and source.suffix.lower() == ".json":
-        dataset = load_coco(source, progress=TextProgress(f"reading {source.name}"))
+        dataset = load_coco(source, progress=TextProgress(f"reading {source.name}"), find_image=image_finder(project))
         report = import_coco(project, dataset, overwrite=args.overwrite, task=args.task)
     elif source.is_dir():
         report = import_png_folder(project, source, overwrite=args.overwrite, task=args.task)
     else:
         raise InputError(f"{source} is neither a COCO .json file nor a folder of PNG masks; check the path.")
-    project.save()
+    commit(project)  # all or nothing on disk, even when killed (core/io/import_txn.py)
     print(f"{report.summary()} into {project.root} ({project.task} project, {len(project.classes)} classes)")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -37,6 +49,10 @@ def cmd_export(args) -> int:
     from core.project import Project
 
     project = Project.open(args.project)
+    _print_warnings(project.warnings)
+    if project.lock_holder:  # reading is fine; say that the holder's unsaved work is not in the files
+        print(f"warning: {project.lock_holder} has this project open for writing; work it has not saved "
+              "is not exported.", file=sys.stderr)
     if not project.has_store:
         raise InputError(f"{project.root} is not a Maskwork project yet (no .maskwork folder); import or "
                          "annotate something first.")
@@ -48,6 +64,12 @@ def cmd_export(args) -> int:
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    """What Project.open found (an interrupted import finished or undone, damaged journal entries)."""
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def _guess_format(out: str, task: str) -> str:

@@ -66,13 +66,13 @@ def decode_mask(item: dict, height: int, width: int) -> Mask:
     return Mask.from_crop(height, width, int(item["x0"]) + crop.x0, int(item["y0"]) + crop.y0, crop.crop)
 
 
-def _encode_instance(inst: Instance) -> dict:
+def encode_instance(inst: Instance) -> dict:
     return {"id": inst.id, "class_id": inst.class_id, **encode_mask(inst.mask), "score": inst.score,
             "box": None if inst.box is None else [float(v) for v in inst.box],
             "source": Source(inst.source).value, "iscrowd": bool(inst.iscrowd)}
 
 
-def _decode_instance(item: dict, height: int, width: int) -> Instance:
+def decode_instance(item: dict, height: int, width: int) -> Instance:
     return Instance(id=int(item["id"]), class_id=int(item["class_id"]), mask=decode_mask(item, height, width),
                     score=None if item.get("score") is None else float(item["score"]),
                     box=None if item.get("box") is None else tuple(float(v) for v in item["box"]),
@@ -81,13 +81,13 @@ def _decode_instance(item: dict, height: int, width: int) -> Instance:
 
 def encode_layer(layer: Layer) -> dict:
     return {"label_map": None if layer.label_map is None else encode_label_map(layer.label_map),
-            "instances": [_encode_instance(i) for i in layer.instances]}
+            "instances": [encode_instance(i) for i in layer.instances]}
 
 
 def decode_layer(item: dict, height: int, width: int, where: str) -> Layer:
     lm = item.get("label_map")
     return Layer(label_map=None if lm is None else decode_label_map(lm, (height, width), where),
-                 instances=[_decode_instance(i, height, width) for i in item.get("instances", [])])
+                 instances=[decode_instance(i, height, width) for i in item.get("instances", [])])
 
 
 # ---- whole annotation ------------------------------------------------------------------------

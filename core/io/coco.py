@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Callable
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -18,12 +19,17 @@ from pycocotools import mask as mask_utils
 from core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
 from core.errors import InputError
 from core.images import MAX_PIXELS, image_size
+from core.io.coco_values import check_bbox, check_score
 from core.io.rle import mask_from_coco_rle
 from core.masks import Mask
 from core.progress import CancelToken, ProgressFn, check, report
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
 MAX_SIDE = 100_000  # larger "images" are a typo in the JSON, not a real image
+# pycocotools draws a polygon's edges in 1/5-pixel steps: 5M steps (a 1M-pixel outline, ~100 MB
+# while it runs) is far above any real object and keeps a hostile polygon cheap
+MAX_POLYGON_STEPS = 5_000_000
+MAX_CLASS_ID = 65535  # label maps are uint16 (core.annotation); larger ids cannot be painted or exported
 
 
 @dataclass
@@ -95,6 +101,9 @@ def _classes(doc: dict, path: Path) -> tuple[ClassList, dict[int, dict]]:
         where = f"categories[{n}]"
         _require(cat, ("id", "name"), path, where)
         cid = _int(cat["id"], path, where, "id", minimum=0)
+        if cid > MAX_CLASS_ID:
+            raise _fail(path, where, f"category id {cid} is above {MAX_CLASS_ID}, the largest class id a label map "
+                        "can hold", "Renumber the categories from 1.")
         color = cat.get("color")
         if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
             color = DEFAULT_COLORS[n % len(DEFAULT_COLORS)]
@@ -106,8 +115,18 @@ def _classes(doc: dict, path: Path) -> tuple[ClassList, dict[int, dict]]:
     return classes, extra
 
 
-def _polygon_rle(seg: list, h: int, w: int, path: Path, where: str) -> dict:
-    polys = []
+def _raster_steps(poly: list[float]) -> int:
+    """How many boundary points pycocotools' rleFrPoly allocates for a polygon (it draws each edge
+    in 1/5-pixel steps, about 20 bytes each): computed before it runs, so that it can be bounded."""
+    xy = np.trunc(np.asarray(poly, np.float64).reshape(-1, 2) * 5 + 0.5)  # C's (int)(5 * v + .5)
+    step = np.abs(xy - np.roll(xy, -1, axis=0)).max(axis=1)
+    return int(step.sum()) + len(step)
+
+
+def _polygon_masks(seg: list, h: int, w: int, path: Path, where: str) -> list[Mask]:
+    """Each polygon rasterised by pycocotools (the reference COCOeval uses) as a compact RLE, then
+    decoded inside its own bounding box: no array of the image's size is ever made."""
+    masks, steps = [], 0
     for k, poly in enumerate(seg):
         if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2:
             raise _fail(path, where, f"polygon {k} must be a flat list of at least 3 x,y pairs",
@@ -123,8 +142,29 @@ def _polygon_rle(seg: list, h: int, w: int, path: Path, where: str) -> dict:
         if far is not None:
             raise _fail(path, where, f"polygon {k} has the point {far}, far outside the {w}x{h} image",
                         "Fix the coordinates (they are in pixels of this image).")
-        polys.append([float(v) for v in poly])
-    return mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
+        steps += _raster_steps(poly)
+        if steps > MAX_POLYGON_STEPS:
+            raise _fail(path, where, f"its polygons are more than {MAX_POLYGON_STEPS // 5:,} pixels long in all "
+                        f"(polygon {k} ends past that), far more than any object outline",
+                        "Simplify the polygons (fewer, shorter edges) or store the mask as RLE.")
+        rle = mask_utils.frPyObjects([[float(v) for v in poly]], h, w)[0]
+        masks.append(mask_from_coco_rle(rle, h, w))
+    return masks
+
+
+def _union(masks: list[Mask], h: int, w: int) -> Mask:
+    """Pixel-wise OR of masks (what pycocotools' merge does), inside their joint bounding box."""
+    masks = [m for m in masks if not m.is_empty]
+    if not masks:
+        return Mask.empty(h, w)
+    if len(masks) == 1:
+        return masks[0]
+    x0, y0 = min(m.x0 for m in masks), min(m.y0 for m in masks)
+    x1, y1 = max(m.x1 for m in masks), max(m.y1 for m in masks)
+    canvas = np.zeros((y1 - y0, x1 - x0), bool)
+    for m in masks:
+        canvas[m.y0 - y0:m.y1 - y0, m.x0 - x0:m.x1 - x0] |= m.crop
+    return Mask.from_crop(h, w, x0, y0, canvas)
 
 
 def _rle(seg: dict, h: int, w: int, path: Path, where: str) -> dict:
@@ -141,32 +181,32 @@ def _rle(seg: dict, h: int, w: int, path: Path, where: str) -> dict:
         if sum(counts) != h * w:
             raise _fail(path, where, f"RLE counts add up to {sum(counts)} pixels, the image has {h * w}",
                         "The RLE is damaged or belongs to another image size.")
-        return mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+        return {"size": [h, w], "counts": counts}
     if isinstance(counts, str):
         try:
-            rle = {"size": [h, w], "counts": counts.encode("ascii")}
-            mask_utils.area(rle)
-            return rle
-        except (UnicodeEncodeError, ValueError, TypeError) as exc:
+            return {"size": [h, w], "counts": counts.encode("ascii")}
+        except UnicodeEncodeError as exc:
             raise _fail(path, where, f"compressed RLE counts cannot be read ({exc})", "Fix the RLE.") from exc
     raise _fail(path, where, f"RLE counts is a {type(counts).__name__}", "Use a string or a list of integers.")
 
 
 def decode_segmentation(seg, h: int, w: int, path: Path, where: str) -> Mask:
-    """A COCO segmentation (polygons, RLE, crowd RLE) of an h x w image as a Mask, checked."""
-    if isinstance(seg, list):
-        if not seg:
-            return Mask.empty(h, w)
-        rle = _polygon_rle(seg, h, w, path, where)
-    elif isinstance(seg, dict):
-        rle = _rle(seg, h, w, path, where)
-    else:
-        raise _fail(path, where, f"'segmentation' is a {type(seg).__name__}",
-                    "Use polygons (list of lists) or an RLE object.")
+    """A COCO segmentation (polygons, RLE, crowd RLE) of an h x w image as a Mask, checked.
+
+    The one decoder of COCO masks in Maskwork (import, iou, train, evaluate). Memory is bounded by
+    the object's bounding box, never the image's size; images above the pixel limit are refused."""
+    if h < 1 or w < 1 or h > MAX_SIDE or w > MAX_SIDE or h * w > MAX_PIXELS:
+        raise _fail(path, where, f"its image is {w}x{h} pixels, outside 1..{MAX_PIXELS // 10**6} MP",
+                    "Split such images into tiles (or fix the image size if it is a typo).")
     try:
-        return mask_from_coco_rle(rle, h, w)  # fills only the object's columns, not a full image
+        if isinstance(seg, list):
+            return _union(_polygon_masks(seg, h, w, path, where), h, w)
+        if isinstance(seg, dict):
+            return mask_from_coco_rle(_rle(seg, h, w, path, where), h, w)  # fills only the object's box
     except (ValueError, TypeError) as exc:
         raise _fail(path, where, f"the mask cannot be decoded ({exc})", "Fix the RLE.") from exc
+    raise _fail(path, where, f"'segmentation' is a {type(seg).__name__}",
+                "Use polygons (list of lists) or an RLE object.")
 
 
 def _images(doc: dict, path: Path, image_dir: Path | None) -> list[dict]:
@@ -197,23 +237,62 @@ def _images(doc: dict, path: Path, image_dir: Path | None) -> list[dict]:
         seen_ids.add(iid)
         seen_names.add(name)
         if image_dir is not None:
-            _check_image_file(image_dir / name, int(img["width"]), int(img["height"]), path, where)
+            _check_image_file(image_in_folder(image_dir, name, path, where), int(img["width"]),
+                              int(img["height"]), path, where)
     return images
+
+
+def image_in_folder(folder: Path, name: str, path: Path, where: str) -> Path:
+    """folder / name for a file name read from a COCO file, refused unless it stays inside folder
+    (a file from anyone may say "/etc/passwd" or "../../x.png"). Symlinks the user put there are theirs."""
+    for form in (PurePosixPath(name), PurePosixPath(name.replace("\\", "/")), PureWindowsPath(name)):
+        if form.is_absolute() or form.anchor or ".." in form.parts or "\0" in name:
+            raise _fail(path, where, f"'file_name' {name!r} points outside the image folder {folder}",
+                        "File names must be relative paths inside that folder (no leading '/', no '..'); "
+                        "fix the file name.")
+    return Path(folder) / name
+
+
+def _check_found_images(images: list[dict], find_image, path: Path) -> None:
+    """Every listed image is found (e.g. in the project folder) with its size, before any mask is
+    decoded: a tiny file listing huge images that are not there is refused at once."""
+    files, missing = {}, []
+    for img in images:
+        file = find_image(img["file_name"])
+        if file is None:
+            missing.append(img["file_name"])
+        else:
+            files[img["file_name"]] = (file, img)
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(f"{path}: {len(missing)} image(s) are not in the project folder: "
+                         f"{', '.join(map(str, missing[:5]))}{more}. Nothing was imported; copy the images there first.")
+    for file, img in files.values():
+        w, h = int(img["width"]), int(img["height"])
+        real_w, real_h = image_size(file)  # header only; an image above the pixel limit is refused there
+        if (real_w, real_h) != (w, h):
+            raise InputError(f"{path}: the masks of {img['file_name']} (image id {img['id']!r}) are for an image that "
+                             f"is {w}x{h} but the image is {real_w}x{real_h} pixels. Nothing was imported; use masks "
+                             "made for these images.")
 
 
 def _check_image_file(file: Path, w: int, h: int, path: Path, where: str) -> None:
     if not file.is_file():
         raise _fail(path, where, f"image file {file} does not exist",
                     "Put the images in that folder or give the folder that holds them.")
-    real_w, real_h = image_size(file)
+    real_w, real_h = image_size(file)  # header only; an image above the pixel limit is refused there
     if (real_w, real_h) not in ((w, h), (h, w)):
         raise _fail(path, where, f"the JSON says {w}x{h} but {file} is {real_w}x{real_h} pixels",
                     "The JSON belongs to other images or the image was resized; use matching files.")
 
 
 def load_coco(json_path: str | Path, image_dir: str | Path | None = None,
-              progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> CocoDataset:
-    """Read and check a COCO instances file; masks become the corrected layer (Source.PERSON)."""
+              progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+              find_image: Callable[[str], Path | None] | None = None) -> CocoDataset:
+    """Read and check a COCO instances file; masks become the corrected layer (Source.PERSON).
+
+    With `image_dir` (images at image_dir/file_name) or `find_image` (file_name -> path or None, e.g.
+    a project's own matching) every image must exist with its size before any mask is decoded."""
     path = Path(json_path)
     doc = read_json(path)
     if isinstance(doc, list):
@@ -223,9 +302,16 @@ def load_coco(json_path: str | Path, image_dir: str | Path | None = None,
         raise InputError(f"{path} holds a JSON {type(doc).__name__}, not a COCO dataset object.")
     classes, cat_extra = _classes(doc, path)
     images = _images(doc, path, None if image_dir is None else Path(image_dir))
+    if find_image is not None:
+        _check_found_images(images, find_image, path)
     by_id = {img["id"]: img for img in images}
     layers: dict = {img["id"]: Layer() for img in images}
-    anns = doc.get("annotations", [])
+    # A missing key is an image-info file (COCO's test sets) or a damaged one, and with --overwrite it
+    # would wipe every listed image: refused. An explicit [] is kept: a dataset of images without objects.
+    if "annotations" not in doc:
+        raise _fail(path, "top level", "there is no 'annotations' list (an image-info file, not annotations)",
+                    "Give the instances file, or add \"annotations\": [] if the images really have no objects.")
+    anns = doc["annotations"]
     if not isinstance(anns, list):
         raise _fail(path, "top level", "'annotations' must be a list", "Fix the file.")
     seen = set()
@@ -251,13 +337,11 @@ def load_coco(json_path: str | Path, image_dir: str | Path | None = None,
                         "Add the category to 'categories' or fix the id.")
         img = by_id[iid]
         mask = decode_segmentation(ann["segmentation"], int(img["height"]), int(img["width"]), path, where)
-        box = None
-        if mask.is_empty and isinstance(ann.get("bbox"), list) and len(ann["bbox"]) == 4:
-            box = tuple(float(v) for v in ann["bbox"])  # box-only annotation: keep the box
-        score = ann.get("score")
+        box = check_bbox(ann.get("bbox"), path, where, box_only=mask.is_empty)
+        box = box if mask.is_empty else None  # box-only annotation: keep the box (else export recomputes it)
         layers[iid].instances.append(Instance(
             id=aid, class_id=cid, mask=mask, box=box, source=Source.PERSON, iscrowd=bool(ann.get("iscrowd", 0)),
-            score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None))
+            score=check_score(ann.get("score"), path, where)))
     licenses, info = doc.get("licenses"), doc.get("info")
     result = CocoDataset(path=path, classes=classes, annotations=[], categories_extra=cat_extra,
                          licenses=licenses if isinstance(licenses, list) else [],
@@ -286,7 +370,7 @@ def masks_as_array(ann: ImageAnnotation) -> np.ndarray:
     return out
 
 
-__all__ = ["CocoDataset", "decode_segmentation", "load_coco", "read_json", "masks_as_array"]
+__all__ = ["CocoDataset", "decode_segmentation", "image_in_folder", "load_coco", "read_json", "masks_as_array"]
 
 
 def __getattr__(name: str):

@@ -6,6 +6,7 @@ gives the IoU of every re-rasterised polygon against its mask so the user sees w
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -13,6 +14,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from core.annotation import ClassList, ImageAnnotation, Instance, Layer
+from core.errors import InputError
 from core.masks import Mask
 from core.progress import CancelToken, ProgressFn, check
 from core.progress import report as report_progress
@@ -146,10 +148,13 @@ def _polygon_iou(mask: Mask, polys: list[list[float]]) -> float:
     return 1.0 if union == 0 else inter / union
 
 
-def _area_bbox(inst: Instance) -> tuple[float, list[float]]:
+def _area_bbox(inst: Instance, file_name: str) -> tuple[float, list[float]]:
     if inst.mask.is_empty:
-        box = list(inst.box) if inst.box is not None else [0.0, 0.0, 0.0, 0.0]
-        return 0.0, [float(v) for v in box]
+        box = [float(v) for v in inst.box] if inst.box is not None else [0.0, 0.0, 0.0, 0.0]
+        if not all(math.isfinite(v) for v in box):
+            raise InputError(f"{file_name}: object {inst.id} is a box {box} with a value that is not a finite "
+                             "number; nothing was written. Delete or redraw that object and export again.")
+        return 0.0, box
     rle = _coco_rle(inst.mask)
     return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle)]
 
@@ -188,12 +193,16 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
         images.append({"id": ids[ann.file_name], "file_name": ann.file_name, "width": ann.width,
                        "height": ann.height, **extras.get(ann.file_name, {})})
         for inst in objs:
-            area, bbox = _area_bbox(inst)
+            area, bbox = _area_bbox(inst, ann.file_name)
             item = {"id": inst.id if keep_ids else len(out_anns) + 1, "image_id": ids[ann.file_name],
                     "category_id": inst.class_id, "segmentation": _segmentation(inst, mode, report),
                     "area": area, "bbox": bbox, "iscrowd": int(inst.iscrowd)}
             if include_scores and inst.score is not None:
-                item["score"] = float(inst.score)
+                if math.isfinite(inst.score):
+                    item["score"] = float(inst.score)
+                else:  # JSON has no NaN: the object is kept, its unknown score left out
+                    report.warnings.append(f"{ann.file_name}: object {inst.id} has the score {inst.score}; "
+                                           "written without a score")
             out_anns.append(item)
     cat_extra = categories_extra or {}
     categories = [{"id": c.id, "name": c.name, **cat_extra.get(c.id, {}), "color": c.color} for c in classes

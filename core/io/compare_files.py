@@ -72,14 +72,18 @@ def compare_coco(gt_path: str | Path, pred_path: str | Path, iou_threshold: floa
         score = d.get("score", 1.0)
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise InputError(f"{pred_path}: detection #{n} has the score {score!r}; scores are numbers.")
+        # every detection is decoded strictly, also those below the threshold: COCOeval sees them all
+        # and would read a damaged RLE as whatever memory follows it
+        ann = id_to_ann[d["image_id"]]
+        mask = _decode(d, ann.height, ann.width, pred_path)
         if score >= score_threshold:
-            per_image[d["image_id"]].append(d)
+            per_image[d["image_id"]].append((d, mask))
     totals = {"num_gt": 0, "num_pred": 0, "matched": 0}
     matched_ious = []
     for iid, ann in id_to_ann.items():
         gt_inst = [i for i in ann.corrected.instances if not i.iscrowd]
-        preds = per_image[iid]
-        pred_masks = [_decode(d, ann.height, ann.width, pred_path) for d in preds]
+        preds = [d for d, _mask in per_image[iid]]
+        pred_masks = [mask for _d, mask in per_image[iid]]
         m = match_instances([i.mask for i in gt_inst], pred_masks, iou_threshold,
                             [i.class_id for i in gt_inst], [int(d["category_id"]) for d in preds])
         totals["num_gt"] += m.num_gt

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,7 @@ from core.io.atomic import json_bytes, write_bytes_atomic
 from core.masks import Mask
 
 CLASSES_SIDECAR = "classes.json"
+MAX_CLASS_ID = 65535  # pixel values of a 16-bit label map
 INSTANCE_FORMAT = "maskwork-instance-png"
 
 
@@ -45,10 +47,17 @@ def read_classes_json(path: str | Path) -> ClassList:
         items = items["classes"]
     if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i and "name" in i for i in items):
         raise InputError(f"{path} must be a list of {{\"id\", \"name\", \"color\"}} objects (one per class).")
+    bad = next((i["id"] for i in items if not _class_id_ok(i["id"])), None)
+    if bad is not None:
+        raise InputError(f"{path}: class id {bad!r} is not a whole number from 0 to {MAX_CLASS_ID}; fix that id.")
     try:
         return ClassList.from_list(items)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: {exc}; class ids and names must be unique.") from exc
+
+
+def _class_id_ok(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_CLASS_ID
 
 
 def write_classes_json(path: str | Path, classes: ClassList) -> None:
@@ -160,7 +169,9 @@ def write_instance_png(path: str | Path, instances: list[Instance], height: int,
             overlap += int(np.count_nonzero(window[m.crop]))
             window[m.crop] = value
         items.append({"value": value, "id": inst.id, "class_id": inst.class_id,
-                      "class_name": names.get(inst.class_id), "score": inst.score, "iscrowd": bool(inst.iscrowd),
+                      "class_name": names.get(inst.class_id), "iscrowd": bool(inst.iscrowd),
+                      # JSON has no NaN: an unknown score is written as null
+                      "score": inst.score if inst.score is None or math.isfinite(inst.score) else None,
                       "source": Source(inst.source).value})
     ok, buf = cv2.imencode(".png", canvas)
     if not ok:
@@ -204,10 +215,14 @@ def read_instance_png(path: str | Path) -> list[Instance]:
     out = []
     for v in values:
         info = meta.get(v, {})
-        score = info.get("score")
+        score, class_id = info.get("score"), info.get("class_id", 1)
+        if not _class_id_ok(class_id) or not (score is None or (isinstance(score, (int, float)) and
+                                                                not isinstance(score, bool) and math.isfinite(score))):
+            raise InputError(f"{side}: value {v} has class_id {class_id!r:.40} and score {score!r:.40}; class ids are "
+                             f"whole numbers 0..{MAX_CLASS_ID} and scores finite numbers or null. Fix that entry.")
         sl = boxes[v - 1] if v - 1 < len(boxes) else None
         mask = Mask.empty(h, w) if sl is None else Mask.from_crop(h, w, sl[1].start, sl[0].start, arr[sl] == v)
-        out.append(Instance(id=int(info.get("id", v)), class_id=int(info.get("class_id", 1)),
+        out.append(Instance(id=int(info.get("id", v)), class_id=class_id,
                             mask=mask, score=None if score is None else float(score),
                             source=Source(info.get("source", Source.PERSON.value)),
                             iscrowd=bool(info.get("iscrowd", False))))

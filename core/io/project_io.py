@@ -1,12 +1,15 @@
 """Import annotations into a project (COCO JSON, folders of PNG masks) and export them back.
 
-Imports are all-or-nothing: every check (images present, sizes, classes, existing corrected work)
-runs before the first annotation is replaced, so a refused import leaves the project unchanged.
+Imports are all-or-nothing: every check (images present, sizes, classes, existing corrected work,
+two entries naming one image) runs before the first annotation is replaced, so a refused import
+leaves the project unchanged. On disk the CLI commits the result with core.io.import_txn, so a
+killed import leaves the old work or the new one; the GUI keeps it in memory until the user saves.
 Existing corrected work is only replaced with `overwrite=True`; predictions are always kept.
 """
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -16,8 +19,8 @@ from core.annotation import ClassList, ImageAnnotation, Layer, Status
 from core.errors import InputError
 from core.images import image_size
 from core.io import png
-from core.io.atomic import save_json_atomic
-from core.io.coco import CocoDataset
+from core.io.atomic import _plain, write_bytes_atomic
+from core.io.coco import MAX_CLASS_ID, CocoDataset
 from core.io.coco_export import ExportReport, coco_export
 from core.progress import CancelToken, ProgressFn, check
 from core.progress import report as report_progress
@@ -47,15 +50,17 @@ def _listing(items: list[str], n: int = 5) -> str:
 
 # ---- matching files to project images -----------------------------------------------------------
 def _resolver(project: Project):
-    """Find the project image for a file name: exact relative path, else a unique base name/stem."""
+    """Find the project image for a file name: exact relative path (or path without extension), else
+    a unique base name/stem. `x` and `other/x` each find their own image when the project has both."""
     names = project.image_names()
     exact = set(names)
     by_base: dict[str, list[str]] = {}
+    by_rel_stem: dict[str, list[str]] = {}
     by_stem: dict[str, list[str]] = {}
     for n in names:
         p = PurePosixPath(n)
         by_base.setdefault(p.name, []).append(n)
-        by_stem.setdefault(str(p.with_suffix("")), []).append(n)
+        by_rel_stem.setdefault(str(p.with_suffix("")), []).append(n)
         by_stem.setdefault(p.stem, []).append(n)
 
     def resolve(file_name: str, stem_only: bool = False) -> str | None:
@@ -65,10 +70,40 @@ def _resolver(project: Project):
                 return file_name
             hits = by_base.get(PurePosixPath(file_name).name, [])
         else:
-            hits = by_stem.get(file_name, []) or by_stem.get(PurePosixPath(file_name).name, [])
+            hits = by_rel_stem.get(file_name, []) or by_stem.get(PurePosixPath(file_name).name, [])
         return hits[0] if len(set(hits)) == 1 else None
 
     return resolve
+
+
+def image_finder(project: Project):
+    """file_name -> path of the matching project image (or None), for load_coco(find_image=...): the
+    images are checked before any mask is decoded, so a tiny file naming absent images stays cheap."""
+    resolve = _resolver(project)
+
+    def find(file_name: str) -> Path | None:
+        name = resolve(file_name) if isinstance(file_name, str) else None
+        return None if name is None else project.image_path(name)
+
+    return find
+
+
+def _refuse_collisions(source: str, claims: dict[str, list[str]]) -> None:
+    """Two entries of the source that resolve to one project image would silently overwrite each other."""
+    clashes = [f"{' and '.join(repr(e) for e in entries)} -> {name}" for name, entries in claims.items()
+               if len(entries) > 1]
+    if clashes:
+        raise InputError(f"{source}: {len(clashes)} project image(s) are named by more than one entry: "
+                         f"{_listing(clashes, 3)}. Nothing was imported; give each entry the image's path "
+                         "relative to the project folder, or put those images into the project.")
+
+
+def _check_class_ids(project: Project, source: str) -> None:
+    """Label maps hold uint16: a larger class id (kept from an older project) cannot be painted."""
+    big = [c.id for c in project.classes if c.id > MAX_CLASS_ID]
+    if big:
+        raise InputError(f"{source}: class id(s) {big[:5]} of {project.root} are above {MAX_CLASS_ID}, which a "
+                         "label map cannot hold. Nothing was imported; renumber those classes.")
 
 
 def merge_classes(project: Project, incoming: ClassList) -> dict[int, int]:
@@ -141,19 +176,23 @@ def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
     """Put a COCO dataset's masks into the corrected layers of the matching project images."""
     _new_project_task(project, task, "instance")
     resolve = _resolver(project)
-    targets, missing = {}, []
+    targets, missing, claims = {}, [], {}
     for ann in dataset.annotations:
         name = resolve(ann.file_name)
         if name is None:
             missing.append(ann.file_name)
         else:
             targets[name] = ann
+            claims.setdefault(name, []).append(ann.file_name)
     if missing:
         raise InputError(f"{dataset.path}: {len(missing)} image(s) are not in the project folder {project.root}: "
                          f"{_listing(missing)}. Nothing was imported; copy the images there first.")
+    _refuse_collisions(str(dataset.path), claims)
     for name, ann in targets.items():
         _check_size(project, name, ann.width, ann.height, str(dataset.path))
     _check_conflicts(project, list(targets), overwrite)
+    if project.task == "semantic":
+        _check_class_ids(project, str(dataset.path))
     report = ImportReport(class_remap=merge_classes(project, dataset.classes))
     meta = project.settings.setdefault(COCO_META, {"images": {}})
     meta.update({"info": dataset.info, "licenses": dataset.licenses,
@@ -190,12 +229,15 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
     sidecar = png.find_classes_sidecar(folder)
     classes = png.read_classes_json(sidecar) if sidecar else (project.classes.copy() if len(project.classes) else None)
     resolve = _resolver(project)
-    loaded, missing, seen_ids = {}, [], set()
+    loaded, missing, seen_ids, claims = {}, [], set(), {}
     for f in files:
         stem = f.relative_to(folder).with_suffix("").as_posix()
         name = resolve(stem, stem_only=True)
         if name is None:
             missing.append(f.name)
+            continue
+        claims.setdefault(name, []).append(f.relative_to(folder).as_posix())
+        if len(claims[name]) > 1:
             continue
         if instance_mode:
             instances = png.read_instance_png(f)
@@ -209,6 +251,7 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
     if missing:
         raise InputError(f"{folder}: {len(missing)} mask(s) match no image of the project {project.root} "
                          f"(by file name without extension): {_listing(missing)}. Nothing was imported.")
+    _refuse_collisions(str(folder), claims)
     for name, (_layer, w, h) in loaded.items():
         _check_size(project, name, w, h, str(folder))
     _check_conflicts(project, list(loaded), overwrite)
@@ -263,6 +306,31 @@ def _remap_layer(layer: Layer, remap: dict[int, int]) -> None:
 EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png")
 
 
+def strict_json_bytes(data, where: str) -> bytes:
+    """JSON without NaN/Infinity (which JSON does not have and other tools refuse)."""
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain).encode()
+    except ValueError as exc:
+        raise InputError(f"{where}: the export holds a value that is not a finite number ({exc}); nothing was "
+                         "written. Fix or delete the object with that value and export again.") from exc
+
+
+def _check_png_export(project: Project, names: list[str], anns: list[ImageAnnotation], fmt: str, layer: str) -> None:
+    """PNG masks hold 16-bit values: refuse what does not fit before the first file is written."""
+    for name, ann in zip(names, anns):
+        lay = ann.corrected if layer == "corrected" else ann.prediction
+        if lay is None:
+            continue
+        if fmt == "png":
+            big = sorted({i.class_id for i in lay.instances if not 0 <= i.class_id <= MAX_CLASS_ID})
+            if big:
+                raise InputError(f"{name}: class id(s) {big[:5]} are above {MAX_CLASS_ID}, which a PNG label map "
+                                 "cannot hold; nothing was written. Renumber those classes, or export as COCO.")
+        elif len(lay.instances) > MAX_CLASS_ID:
+            raise InputError(f"{name}: {len(lay.instances)} objects do not fit a 16-bit instance PNG (at most "
+                             f"{MAX_CLASS_ID}); nothing was written. Export this image as COCO instead.")
+
+
 def select_images(project: Project, patterns: list[str] | None) -> list[str]:
     """Image names matching any of the patterns (names or globs); all images when none is given."""
     names = project.image_names()
@@ -293,8 +361,9 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
         data, report = coco_export(anns, project.classes, fmt.split("-")[1], layer, include_scores,
                                    info=meta.get("info"), licenses=meta.get("licenses"), image_extras=extras,
                                    image_ids=ids, categories_extra=cat_extra, progress=progress, cancel=cancel)
-        save_json_atomic(out, data)
+        write_bytes_atomic(out, strict_json_bytes(data, str(out)))
         return report
+    _check_png_export(project, names, anns, fmt, layer)  # before anything (classes.json) is written
     report = ExportReport()
     png.write_classes_json(out / png.CLASSES_SIDECAR, project.classes)
     for k, (name, ann) in enumerate(zip(names, anns)):

@@ -2,13 +2,16 @@
 
 pycocotools.mask.decode writes a full H x W array per object: reading 4,000 nuclei costs 4,000
 full images. Here the counts are read (the compressed string format of pycocotools' maskApi.c
-rleFrString) and only the columns the object spans are filled. Tests check the result against
-pycocotools on random and real masks.
+rleFrString), the object's bounding box is computed from the runs, and only that box is filled:
+a one-pixel object on a 14000 x 14000 image costs one byte, not a column strip of the image.
+Tests check the result against pycocotools on random and real masks.
 """
 from __future__ import annotations
 
 import numpy as np
 from core.masks import Mask
+
+MAX_VALUE_CHARS = 12  # 60 bits: more than any count of an image below 2**32 pixels needs
 
 
 def counts_from_string(s: bytes) -> list[int] | None:
@@ -27,6 +30,8 @@ def counts_from_string(s: bytes) -> list[int] | None:
             more = bool(c & 0x20)
             p += 1
             k += 1
+            if k > MAX_VALUE_CHARS:
+                return None  # no pixel count needs that many digits; long ones cost quadratic time
             if not more and (c & 0x10):
                 x |= -1 << (5 * k)
         if len(counts) > 2:
@@ -36,22 +41,43 @@ def counts_from_string(s: bytes) -> list[int] | None:
 
 
 def mask_from_counts(counts: list[int], h: int, w: int) -> Mask | None:
-    """Mask of uncompressed counts (column-major runs, zeros first); None if they do not fit h x w."""
-    c = np.asarray(counts, np.int64)
-    if c.size == 0 or (c < 0).any() or int(c.sum()) != h * w:
+    """Mask of uncompressed counts (column-major runs, zeros first); None if they do not fit h x w.
+
+    Memory is one byte per pixel of the object's bounding box (plus the runs), never per pixel of
+    the image or of the columns the object spans."""
+    try:
+        c = np.asarray(counts, np.int64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    # each run is checked first so that the sum of many huge runs cannot wrap around to h * w
+    if c.ndim != 1 or c.size == 0 or (c < 0).any() or (c > h * w).any() or int(c.sum()) != h * w:
         return None
     ends = np.cumsum(c)
-    starts = ends - c
-    on_s, on_e = starts[1::2], ends[1::2]
+    on_s, on_e = (ends - c)[1::2], ends[1::2]  # the runs of ones: [start, end) in column-major order
     keep = on_e > on_s
     on_s, on_e = on_s[keep], on_e[keep]
     if on_s.size == 0:
         return Mask.empty(h, w)
-    col0, col1 = int(on_s[0]) // h, (int(on_e[-1]) - 1) // h + 1
-    base, size = col0 * h, (col1 - col0) * h
-    delta = np.bincount(on_s - base, minlength=size + 1) - np.bincount(on_e - base, minlength=size + 1)
-    strip = (np.cumsum(delta[:size]) > 0).reshape(col1 - col0, h).T  # (h, columns spanned)
-    return Mask.from_crop(h, w, col0, 0, strip)
+    col_s, row_s = np.divmod(on_s, h)
+    col_e, row_e = np.divmod(on_e - 1, h)  # last pixel of each run
+    x0, x1 = int(col_s[0]), int(col_e[-1]) + 1
+    if (col_e > col_s).any():  # a run wraps into the next column: it touches the top and bottom rows
+        y0, y1 = 0, h
+    else:
+        y0, y1 = int(row_s.min()), int(row_e.max()) + 1
+    ch = y1 - y0
+    # runs in the crop's own column-major order: a run inside one column stays contiguous there,
+    # and a wrapping run only occurs when the crop has every row (ch == h)
+    s = (col_s - x0) * ch + (row_s - y0)
+    e = s + (on_e - on_s)
+    lengths = np.empty(2 * s.size + 1, np.int64)
+    lengths[0::2][:-1] = s - np.concatenate(([0], e[:-1]))  # zeros before each run
+    lengths[1::2] = e - s
+    lengths[-1] = (x1 - x0) * ch - e[-1]
+    values = np.zeros(lengths.size, bool)
+    values[1::2] = True
+    crop = np.repeat(values, lengths).reshape(x1 - x0, ch).T  # (rows, columns) of the bounding box
+    return Mask(int(h), int(w), x0, y0, np.ascontiguousarray(crop))
 
 
 def mask_from_coco_rle(rle: dict, h: int, w: int) -> Mask:
@@ -67,7 +93,9 @@ def mask_from_coco_rle(rle: dict, h: int, w: int) -> Mask:
         raise ValueError("the compressed counts string is malformed")
     mask = mask_from_counts(parsed, h, w)
     if mask is None:
-        total = sum(parsed)
-        raise ValueError(f"the runs cover {total} pixels but the image has {h}x{w} = {h * w}"
-                         if total != h * w else "the runs hold negative lengths")
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in parsed):
+            raise ValueError("the runs are not all whole numbers")
+        if any(v < 0 for v in parsed):
+            raise ValueError("the runs hold negative lengths")
+        raise ValueError(f"the runs cover {sum(parsed)} pixels but the image has {h}x{w} = {h * w}")
     return mask

@@ -7,6 +7,7 @@ Bundled and user checkpoints are read with core.models.checkpoint.read_checkpoin
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import urllib.error
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from core.annotation import ClassList
 from core.errors import Cancelled, ModelError
 from core.models.architectures import ARCHITECTURES
 from core.models.checkpoint import read_checkpoint
@@ -25,8 +27,6 @@ from core.progress import CancelToken, ProgressFn, check, report
 
 HASH_RE = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names end in a sha256 prefix
 CHUNK = 1 << 20
-HEAD_HINT = ("roi_heads.box_predictor", "roi_heads.mask_predictor.mask_fcn_logits", "classifier.4",
-             "classifier.low_classifier", "classifier.high_classifier")
 
 
 def hub_checkpoint_dir() -> Path:
@@ -66,35 +66,62 @@ def model_state(spec: ModelSpec) -> str:
 
 
 def download_file(url: str, dest: Path, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                  check_hash: bool = True, timeout: float = 30.0) -> Path:
-    """Download `url` to `dest` through a `.partial` file; verify the sha256 prefix in the name; cancellable."""
+                  check_hash: bool = True, timeout: float = 30.0, sha256: str | None = None,
+                  resume: bool = False) -> Path:
+    """Download `url` to `dest` through a `.partial` file; verify the sha256 prefix in the name (or the full
+    `sha256` given); cancellable. With `resume`, a failed or cancelled download keeps its `.partial` file and
+    the next call continues it with an HTTP Range request (a server that ignores Range sends it all again)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     where = f"Put {dest.name} into {dest.parent} by hand (downloaded from {url} on a connected machine)"
     sha = hashlib.sha256()
+    start = partial.stat().st_size if resume and partial.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(partial, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0)
-            done = 0
-            while True:
-                check(cancel)
-                chunk = resp.read(CHUNK)
-                if not chunk:
-                    break
-                out.write(chunk)
-                sha.update(chunk)
-                done += len(chunk)
-                report(progress, done, max(total, done), f"downloading {dest.name}")
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            if start and getattr(resp, "status", None) != 206:
+                start = 0  # the server sends the whole file: start again
+            if start:
+                with open(partial, "rb") as old:
+                    for block in iter(lambda: old.read(CHUNK), b""):
+                        sha.update(block)
+            length = int(resp.headers.get("Content-Length") or 0)
+            total = start + length if length else 0
+            done = start
+            with open(partial, "ab" if start else "wb") as out:
+                while True:
+                    check(cancel)
+                    chunk = resp.read(CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    sha.update(chunk)
+                    done += len(chunk)
+                    report(progress, done, max(total, done), f"downloading {dest.name}")
+            if total and done < total:
+                raise OSError(f"the connection closed after {done} of {total} bytes")
     except Cancelled:
-        partial.unlink(missing_ok=True)
+        if not resume:
+            partial.unlink(missing_ok=True)
         raise
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start:  # the partial file is complete or longer than the file: start again
+            partial.unlink(missing_ok=True)
+            return download_file(url, dest, progress, cancel, check_hash, timeout, sha256, resume)
         partial.unlink(missing_ok=True)
+        raise ModelError(f"cannot download {dest.name} ({exc.code} {exc.reason}). {where}, then try again.") from exc
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
+        if not resume:
+            partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
-        raise ModelError(f"cannot download {dest.name} ({reason}). {where}, then try again.") from exc
+        again = "try again (the download continues where it stopped)" if resume else "try again"
+        raise ModelError(f"cannot download {dest.name} ({reason}). {where}, or {again}.") from exc
     match = HASH_RE.search(dest.name)
-    if check_hash and match and not sha.hexdigest().startswith(match.group(1)):
+    digest = sha.hexdigest()
+    bad = (sha256 is not None and digest != sha256.lower()) or (
+        sha256 is None and check_hash and match and not digest.startswith(match.group(1)))
+    if bad:
         partial.unlink(missing_ok=True)
         raise ModelError(f"the download of {dest.name} is damaged (checksum differs). Try again, or {where[0].lower()}"
                          f"{where[1:]}.")
@@ -122,7 +149,8 @@ def fetch_weights(spec: ModelSpec, progress: ProgressFn | None = None, cancel: C
                      "register the new location (maskwork register-model).")
 
 
-def read_state_dict(spec: ModelSpec, path: Path) -> dict:
+def read_weights(spec: ModelSpec, path: Path) -> dict:
+    """The file's contents as read_checkpoint returns them: a Maskwork dict or {"state_dict": sd}."""
     if isinstance(spec.source, TorchvisionWeights):
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -132,8 +160,12 @@ def read_state_dict(spec: ModelSpec, path: Path) -> dict:
                              f"{torchvision_url(spec.source)}.") from exc
         if not isinstance(obj, dict):
             raise ModelError(f"{path} holds no state dict; delete it so Maskwork downloads it again.")
-        return obj
-    return read_checkpoint(path)["state_dict"]
+        return {"state_dict": obj}
+    return read_checkpoint(path)
+
+
+def read_state_dict(spec: ModelSpec, path: Path) -> dict:
+    return read_weights(spec, path)["state_dict"]
 
 
 def build_model(spec: ModelSpec) -> nn.Module:
@@ -164,8 +196,45 @@ def _examples(keys: list[str], n: int = 3) -> str:
     return ", ".join(keys[:n]) + (f" (+{len(keys) - n} more)" if len(keys) > n else "")
 
 
-def fit_state_dict(model: nn.Module, state_dict: dict, arch: str, origin: str) -> dict:
-    """The state dict cleaned for `model`, or ModelError saying in one sentence how it does not fit."""
+def _shape(t) -> tuple:
+    return tuple(t.shape)
+
+
+def _class_dependent_keys(arch: str, own: dict, num_classes: int) -> set[str]:
+    """Keys of `arch` whose shape changes with the number of classes (the head), found by building it once more."""
+    if arch not in ARCHITECTURES or num_classes < 1:
+        return set()
+    other = ARCHITECTURES[arch].build(num_classes + 1).state_dict()
+    return {k for k, v in own.items() if k in other and _shape(other[k]) != _shape(v)}
+
+
+def _class_count_message(origin: str, arch: str, sd: dict, own: dict, bad_shape: list[str], classes: ClassList,
+                         classes_from: str, fix: str | None) -> str:
+    num_classes = max(classes.ids()) + 1
+    layer = next((k for k in bad_shape if _shape(own[k])[:1] == (num_classes,)), bad_shape[0])
+    n = int(sd[layer].shape[0]) if _shape(own[layer])[:1] == (num_classes,) else None
+    has = f"{n} classes" if n is not None else "another number of classes"
+    if len(classes) == num_classes:
+        names = f"names {num_classes}"
+    else:  # ids with gaps (COCO): the head has one output per id up to the highest
+        names = f"needs {num_classes} (class ids up to {num_classes - 1})"
+    if fix is None:
+        fix = (f"save it again with the {n}-class list it was trained on, or retrain it for these {num_classes} "
+               "classes") if n is not None else "save it again with the class list it was trained on"
+    fix = fix.replace("{n}", str(n) if n is not None else "as many")
+    return (f"{origin}: the checkpoint's head has {has} but {classes_from} {names} ({arch} layer {layer}: "
+            f"{_shape(sd[layer])} in the file, {_shape(own[layer])} here); {fix}.")
+
+
+def fit_state_dict(model: nn.Module, state_dict: dict, arch: str, origin: str, classes: ClassList | None = None,
+                   classes_from: str = "its class list", fix: str | None = None) -> dict:
+    """The state dict cleaned for `model`, or ModelError saying in one sentence how it does not fit.
+
+    Same keys with other shapes only in the head (the layers sized by the class count) is a class-count
+    mismatch, reported with the layer, both shapes and both counts; anything else (missing or unexpected
+    keys, other shapes elsewhere) is another architecture. `classes` is the class list `model` was built for,
+    `classes_from` says where it comes from, `fix` what to do about a class-count mismatch ("{n}": the
+    head's class count)."""
     sd = {k.removeprefix("module."): v for k, v in state_dict.items()}  # saved from DataParallel
     if getattr(model, "aux_classifier", None) is None:
         sd = {k: v for k, v in sd.items() if not k.startswith("aux_classifier.")}  # training-only head
@@ -173,12 +242,11 @@ def fit_state_dict(model: nn.Module, state_dict: dict, arch: str, origin: str) -
     benign = "num_batches_tracked"  # BatchNorm counter, absent from FrozenBatchNorm and old files
     missing = [k for k in own if k not in sd and not k.endswith(benign)]
     unexpected = [k for k in sd if k not in own and not k.endswith(benign)]
-    bad_shape = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if bad_shape and all(k.startswith(HEAD_HINT) for k in bad_shape) and not missing and not unexpected:
-        k = bad_shape[0]
-        raise ModelError(f"{origin} was trained for {sd[k].shape[0]} outputs but architecture {arch} here is built "
-                         f"for {own[k].shape[0]} ({k}: {tuple(sd[k].shape)} vs {tuple(own[k].shape)}); "
-                         "register it with its own class list (as many classes as it was trained on).")
+    bad_shape = [k for k in own if k in sd and _shape(sd[k]) != _shape(own[k])]
+    if bad_shape and not missing and not unexpected and classes is not None and len(classes):
+        head = _class_dependent_keys(arch, own, max(classes.ids()) + 1)
+        if set(bad_shape) <= head:
+            raise ModelError(_class_count_message(origin, arch, sd, own, bad_shape, classes, classes_from, fix))
     if missing or unexpected or bad_shape:
         parts = []
         if missing:
@@ -186,7 +254,10 @@ def fit_state_dict(model: nn.Module, state_dict: dict, arch: str, origin: str) -
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected ({_examples(unexpected)})")
         if bad_shape:
-            parts.append(f"{len(bad_shape)} of another shape ({_examples(bad_shape)})")
+            k = bad_shape[0]
+            more = f" and {len(bad_shape) - 1} more" if len(bad_shape) > 1 else ""
+            parts.append(f"{len(bad_shape)} of another shape ({k}: {_shape(sd[k])} in the file, "
+                         f"{_shape(own[k])} here{more})")
         raise ModelError(f"{origin} does not fit architecture {arch}: {', '.join(parts)}; it was saved from a "
                          f"different architecture; register it with the matching one (known: "
                          f"{', '.join(ARCHITECTURES)}).")
@@ -197,10 +268,17 @@ def load_model(spec: ModelSpec, progress: ProgressFn | None = None, cancel: Canc
                allow_download: bool | None = None) -> nn.Module:
     """Build the architecture and load the weights of `spec`; the module is in eval mode on the CPU."""
     path = fetch_weights(spec, progress, cancel, allow_download)
-    state_dict = read_state_dict(spec, path)
+    ckpt = read_weights(spec, path)
     check(cancel)
     model = build_model(spec)
-    sd = fit_state_dict(model, state_dict, spec.arch, f"{path.name} (model {spec.name})")
+    if isinstance(spec.source, TorchvisionWeights):
+        classes_from, fix = f"the class list of model {spec.name}", "delete it so Maskwork downloads it again"
+    elif "classes" in ckpt:
+        classes_from, fix = "its class list", None
+    else:  # a plain state dict: the classes were given when it was registered
+        classes_from = "the class list given for it"
+        fix = "register it again with {n} class names (--classes, background first)"
+    sd = fit_state_dict(model, ckpt["state_dict"], spec.arch, f"{path} (model {spec.name})", spec.classes,
+                        classes_from, fix)
     model.load_state_dict(sd, strict=False)  # fit_state_dict already checked every key and shape
     return model.eval()
-

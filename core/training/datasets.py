@@ -86,69 +86,69 @@ def read_label_png(path: str | Path) -> np.ndarray:
 # ---- COCO --------------------------------------------------------------------------------------
 
 def from_coco(json_path: str | Path, image_dir: str | Path | None = None, task: str = "instance") -> TrainData:
-    """COCO instances JSON. task="semantic" rasterises the instances into a label map (id = category)."""
-    from pycocotools.coco import COCO
+    """COCO instances JSON. task="semantic" rasterises the instances into a label map (id = category).
+
+    Read by core.io.coco.load_coco, the importer's strict reader: every image is checked (inside the
+    image folder, present, right size) before any mask is decoded, and a damaged RLE or polygon is
+    refused instead of giving a different mask on every run."""
+    from core.io.coco import load_coco, read_json
 
     json_path = Path(json_path)
     if not json_path.is_file():
         raise InputError(f"COCO file {json_path} does not exist")
-    try:
-        import contextlib
-        import io
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(str(json_path))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{json_path} is not a valid COCO instances file ({exc}).") from exc
-    image_dir = Path(image_dir) if image_dir else _guess_image_dir(json_path, coco)
-    cats = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
-    names = ["background"] + [c["name"] for c in cats]
-    classes = ClassList.from_names(names)
-    cat_to_class = {c["id"]: i + 1 for i, c in enumerate(cats)}
+    image_dir = Path(image_dir) if image_dir else _guess_image_dir(json_path, read_json(json_path))
+    dataset = load_coco(json_path, image_dir)
+    cats = sorted(dataset.classes, key=lambda c: c.id)
+    classes = ClassList.from_names(["background"] + [c.name for c in cats])
+    cat_to_class = {c.id: i + 1 for i, c in enumerate(cats)}
     items = []
-    for img_id in sorted(coco.getImgIds()):
-        info = coco.loadImgs(img_id)[0]
-        path = image_dir / info["file_name"]
-        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
-        items.append(_coco_item(coco, info, path, anns, cat_to_class, task))
+    for ann in sorted(dataset.annotations, key=lambda a: _id_order(dataset.image_ids[a.file_name])):
+        items.append(_coco_item(ann, image_dir / ann.file_name, cat_to_class, task))
     return TrainData(task, classes, items, source=str(json_path),
                      extra={"coco": str(json_path), "cat_to_class": cat_to_class})
 
 
-def _guess_image_dir(json_path: Path, coco) -> Path:
-    imgs = coco.dataset.get("images") or []
+def _id_order(image_id) -> tuple:
+    """Items in image-id order (as pycocotools listed them), so seeded splits stay the same."""
+    return (isinstance(image_id, str), image_id)
+
+
+def _guess_image_dir(json_path: Path, doc) -> Path:
+    from core.io.coco import image_in_folder
+
+    imgs = doc.get("images") if isinstance(doc, dict) else None
+    first = imgs[0].get("file_name") if isinstance(imgs, list) and imgs and isinstance(imgs[0], dict) else None
     for cand in (json_path.parent / "images", json_path.parent / json_path.stem, json_path.parent):
-        if imgs and (cand / imgs[0]["file_name"]).is_file():
+        if isinstance(first, str) and image_in_folder(cand, first, json_path, "images[0]").is_file():
             return cand
     raise InputError(f"cannot find the images of {json_path} (looked in images/, {json_path.stem}/ and next to "
                      "it). Pass the image folder explicitly.")
 
 
-def _coco_item(coco, info: dict, path: Path, anns: list[dict], cat_to_class: dict, task: str) -> Item:
-    h, w = int(info["height"]), int(info["width"])
+def _coco_item(ann, path: Path, cat_to_class: dict, task: str) -> Item:
+    h, w = ann.height, ann.width
 
     def targets() -> Targets:
-        masks, ids, crowd = [], [], []
-        for ann in anns:
-            m = coco.annToMask(ann).astype(bool)
-            if m.shape != (h, w):
-                raise InputError(f"{path.name}: annotation {ann.get('id')} has mask size {m.shape}, image is {(h, w)}")
-            masks.append(m)
-            ids.append(cat_to_class[ann["category_id"]])
-            crowd.append(bool(ann.get("iscrowd", 0)))
-        arr = np.stack(masks) if masks else np.zeros((0, h, w), bool)
-        return Targets(arr, np.asarray(ids, np.int64), np.asarray(crowd, bool))
+        inst = ann.corrected.instances
+        masks = np.zeros((len(inst), h, w), bool)
+        for k, i in enumerate(inst):  # masks are decoded crops: paste them, no second decoding
+            if not i.mask.is_empty:
+                masks[k, i.mask.y0:i.mask.y1, i.mask.x0:i.mask.x1] = i.mask.crop
+        return Targets(masks, np.asarray([cat_to_class[i.class_id] for i in inst], np.int64),
+                       np.asarray([i.iscrowd for i in inst], bool))
 
     def label_map() -> np.ndarray:
-        t = targets()
         lm = np.zeros((h, w), np.uint8)
-        for m, c in sorted(zip(t.masks, t.class_ids), key=lambda mc: -mc[0].sum()):  # small objects on top
-            lm[m] = c
+        by_size = sorted(ann.corrected.instances, key=lambda i: -i.mask.area)  # small objects on top
+        for i in by_size:
+            if not i.mask.is_empty:
+                lm[i.mask.y0:i.mask.y1, i.mask.x0:i.mask.x1][i.mask.crop] = cat_to_class[i.class_id]
         return lm
 
     image = lambda: read_rgb(path)  # noqa: E731
     if task == "semantic":
-        return Item(info["file_name"], image, label_map=label_map)
-    return Item(info["file_name"], image, instances=targets)
+        return Item(ann.file_name, image, label_map=label_map)
+    return Item(ann.file_name, image, instances=targets)
 
 
 # ---- PNG folders -------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def load_data(spec: str | Path, task: str | None = None) -> TrainData:
     p = Path(spec)
     if p.suffix.lower() == ".json":
         return from_coco(p, task=task or "instance")
-    if (p / ".maskwork").is_dir():
+    if (p / ".maskwork" / "project.json").is_file():  # not just .maskwork/: a window's lock makes that
         data = from_project(p)
     elif p.is_dir():
         data = from_png_folder(p)

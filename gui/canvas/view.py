@@ -2,7 +2,7 @@
 mouse events forwarded in image coordinates to the active tool (gui/tools)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsEllipseItem, QGraphicsScene, QGraphicsView
 
@@ -126,6 +126,9 @@ class CanvasView(QGraphicsView):
 
     # ---- events -------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
+        if self.tool is not None and self.tool.wheel(event):  # e.g. Ctrl+wheel: wand tolerance
+            event.accept()
+            return
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.set_zoom(self.zoom() * WHEEL_STEP ** steps, event.position())
@@ -173,6 +176,12 @@ class CanvasView(QGraphicsView):
     def leaveEvent(self, event) -> None:
         self.brush_outline.hide()
         super().leaveEvent(event)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self.tool is not None and self.tool.claims_key(event):
+            event.accept()  # delivered as a key press below instead of triggering the shortcut
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

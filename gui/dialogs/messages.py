@@ -31,7 +31,7 @@ def ask_save(parent, names: list[str]) -> str:
     answer = QMessageBox.question(
         parent, "Unsaved work",
         f"{len(names)} image(s) have unsaved changes:\n{shown}\n\nSave them before closing?\n"
-        "(Discard keeps the autosave journal: the work comes back the next time the project is opened.)",
+        "(Discard throws these changes away for good; the saved files stay as they were.)",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Save)
     return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(answer, CANCEL)

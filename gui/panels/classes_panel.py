@@ -70,13 +70,15 @@ class ClassesPanel(QWidget):
 
     # The dialogs are separate methods so tests (and scripts) can call the edits directly.
     def add(self) -> None:
-        if self.classes is None:
+        if self.classes is None or self.state.refuse_read_only():
             return
         name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:")
         if ok and name.strip():
             self.add_class(name.strip())
 
     def add_class(self, name: str, color: str | None = None) -> None:
+        if self.state.refuse_read_only():
+            return
         try:
             info = self.classes.add(name, color)
         except ValueError as exc:
@@ -87,13 +89,15 @@ class ClassesPanel(QWidget):
 
     def rename(self) -> None:
         cid = self._selected_id()
-        if cid is None:
+        if cid is None or self.state.refuse_read_only():
             return
         name, ok = QInputDialog.getText(self, "Rename class", "New name:", text=self.classes.get(cid).name)
         if ok and name.strip():
             self.rename_class(cid, name.strip())
 
     def rename_class(self, class_id: int, name: str) -> None:
+        if self.state.refuse_read_only():
+            return
         try:
             self.classes.rename(class_id, name)
         except ValueError as exc:
@@ -103,12 +107,14 @@ class ClassesPanel(QWidget):
 
     def recolour(self) -> None:
         cid = self._selected_id()
-        if cid is None:
+        if cid is None or self.state.refuse_read_only():
             return
         colour = QColorDialog.getColor(QColor(self.classes.get(cid).color), self, "Class colour")
         if colour.isValid():
             self.recolour_class(cid, colour.name())
 
     def recolour_class(self, class_id: int, color: str) -> None:
+        if self.state.refuse_read_only():
+            return
         self.classes.recolor(class_id, color)
         self.state.classes_changed.emit()

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from core.dataset_scores import score_annotations
+from core.errors import MaskworkError
 from gui.panels.job_bar import JobBar
 from gui.state import AppState
 from gui.workers import Job
@@ -133,12 +134,16 @@ class DatasetPanel(QWidget):
             self.refresh_button.setEnabled(True)
             return
         for name in names[len(loaded) : len(loaded) + LOAD_BATCH]:
-            loaded.append((name, project.annotation(name)))
+            try:
+                loaded.append((name, project.annotation(name)))
+            except MaskworkError:  # too large or damaged image: it says why when opened; not scored
+                loaded.append((name, None))
         self.summary.setText(f"reading annotations {len(loaded)}/{len(names)}...")
         if len(loaded) < len(names):
             QTimer.singleShot(0, self._load_batch)
             return
         self._loading = None
+        loaded = [(name, ann) for name, ann in loaded if ann is not None]
         self.jobs.run(Job(score_annotations, loaded, project.classes.ids(), len(loaded),
                               ignore_index=project.classes.ignore_id()), self._on_scores,
                       on_cancel=lambda: self.summary.setText("cancelled"))

@@ -13,6 +13,7 @@ class Tool:
     label = "Tool"
     shortcut = ""
     tooltip = ""
+    hint = ""           # one line for the status bar when the tool is picked
     uses_brush = False  # the canvas shows the brush outline
 
     def __init__(self, editor, canvas) -> None:
@@ -32,6 +33,15 @@ class Tool:
 
     def cancel(self) -> None:
         """Abandon a gesture in progress (tool switch, image switch)."""
+
+    def wheel(self, event) -> bool:
+        """Return True when the wheel event was used (the canvas then does not zoom)."""
+        return False
+
+    def claims_key(self, event) -> bool:
+        """True to take a key the window would otherwise treat as a shortcut (Ctrl+Enter while a
+        preview is pending); the canvas then gets it as a key press."""
+        return False
 
 
 def pixel(p: QPointF) -> tuple[int, int]:

@@ -59,3 +59,28 @@ def test_a_broken_image_shows_a_clear_error_and_keeps_the_current_one(qtbot, win
     window.actions_["next"].trigger()
     assert window.state.current_name == "a.png"
     assert errors and "b.png" in errors[0] and "0 bytes" in errors[0]
+
+
+def test_sigterm_quits_cleanly_releasing_the_lock_without_a_prompt(aerial_dir, tmp_path):
+    """Logout or `kill`: no dialog can be answered; the app quits with exit 0 and leaves no lock."""
+    import os
+    import shutil
+    import signal
+
+    from core.project import Project
+    from tests.gui.window_helpers import aerial_classes
+
+    folder = tmp_path / "aerial"
+    folder.mkdir()
+    shutil.copy(sorted((aerial_dir / "images").glob("*.jpg"))[0], folder)
+    Project.create(folder, aerial_classes(aerial_dir), task="semantic").close()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MASKWORK_STARTUP_PROBE="1")
+    proc = subprocess.Popen([sys.executable, "main.py", str(folder)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in proc.stdout:
+        if "ready" in line:
+            break
+    assert (folder / ".maskwork" / "lock").exists()  # the window holds the project
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert not (folder / ".maskwork" / "lock").exists()

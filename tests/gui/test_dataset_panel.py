@@ -100,3 +100,26 @@ def test_an_image_that_cannot_be_compared_is_reported_not_fatal(qtbot, tmp_path,
         panel.refresh_button.click()
     assert panel.row_names() == [a]
     assert "1 could not be compared" in panel.summary.text() and b in panel.summary.text()
+
+
+def test_an_image_too_large_to_open_is_left_out(qtbot, tmp_path, nuclei_val):
+    """A 30000 x 30000 PNG in the folder: its size is refused from the header (issue 9); the table
+    scores the other images instead of stopping on it."""
+    from tests.unit.test_hostile_input import _bomb_png
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _bomb_png(folder / "bomb.png")
+    project = make_nuclei_project(folder, nuclei_val, "semantic", n=2)
+    names = [n for n in project.image_names() if n != "bomb.png"]
+    assert len(project.image_names()) == 3
+    for name in names:
+        ann = project.annotation(name)
+        ann.prediction = Layer(label_map=ann.corrected.label_map.copy())
+    state = AppState()
+    open_project(state, project)
+    panel = DatasetPanel(state)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.jobs.busy_changed, timeout=60_000, check_params_cb=lambda busy: not busy):
+        panel.refresh_button.click()
+    assert sorted(panel.row_names()) == sorted(names)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from core.annotation import Layer, Status
 from core.io.coco import load_coco
+from core.project import Project
 from gui.dialogs import messages
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos, wait_job,
@@ -158,6 +159,12 @@ def test_import_png_masks_shows_them(qtbot, window, aerial_folder, aerial_dir, t
     expected = np.array(Image.open(tmp_path / "aerial_masks" / name))
     assert np.array_equal(label_map(window), expected)
     assert window.view.corrected_overlay.layer is window.state.annotation.corrected
+    # the imported work is journaled like an edit: a crash right after the import keeps it
+    assert window.state.project.journal.flush()
+    recovered = Project.open(aerial_folder)
+    for other in recovered.image_names():
+        assert np.array_equal(recovered.annotation(other).corrected.label_map,
+                              np.array(Image.open(tmp_path / "aerial_masks" / other)))
 
 
 @pytest.mark.parametrize("answer", [messages.CANCEL, messages.DISCARD, messages.SAVE])
@@ -172,7 +179,13 @@ def test_closing_with_unsaved_work_asks(qtbot, window, aerial_folder, aerial_dir
     assert closed == (answer != messages.CANCEL)
     name = project.image_names()[0]
     assert project.annotation_path(name).exists() == (answer == messages.SAVE)
-    assert project.journal_path(name).exists() == (answer == messages.DISCARD)
+    assert project.journal.flush()
+    # Discard means discard: no snapshot, no journal, nothing offered at the next start
+    assert not project.journal_path(name).exists()
+    assert project.journal.log_path(name).exists() == (answer == messages.CANCEL)
+    if answer != messages.CANCEL:
+        again = Project.open(project.root)
+        assert again.recovered == [] and again.dirty == []
 
 
 def test_autosave_is_recovered_after_a_crash(qtbot, window, aerial_folder, aerial_dir, monkeypatch):
@@ -193,6 +206,30 @@ def test_autosave_is_recovered_after_a_crash(qtbot, window, aerial_folder, aeria
     assert shown and name in shown[0]
     assert np.array_equal(second.state.annotation.corrected.label_map, painted)
     assert second.windowTitle().startswith("*")  # recovered work is unsaved until saved
+    second.session.close_project = lambda: True
+
+
+def test_a_stroke_is_recovered_from_the_journal_without_any_autosave(qtbot, window, aerial_folder, aerial_dir,
+                                                                     monkeypatch):
+    open_aerial(window, aerial_folder, aerial_dir)
+    stroke(qtbot, window, [view_pos(window, 100, 100), view_pos(window, 150, 120)])
+    window.editor.undo.undo()  # the undo is an edit too
+    stroke(qtbot, window, [view_pos(window, 40, 60), view_pos(window, 90, 20)])
+    painted = label_map(window).copy()
+    assert window.state.project.journal.flush()  # what the writer does within a second; then a crash
+    shown = []
+    monkeypatch.setattr(messages, "show_info", lambda parent, title, text: shown.append(text))
+    from gui import docks
+    from gui.main_window import MainWindow
+
+    monkeypatch.setattr(docks, "PANELS", [])
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.session.open_path(aerial_folder)
+    name = second.state.current_name
+    assert shown and name in shown[0] and "3 edit" in shown[0]
+    assert np.array_equal(second.state.annotation.corrected.label_map, painted)
+    assert second.windowTitle().startswith("*")
     second.session.close_project = lambda: True
 
 

@@ -167,7 +167,10 @@ def test_wrong_class_count_is_one_clear_sentence(model_env, tmp_path):
     with pytest.raises(ModelError) as err:
         register_checkpoint(tmp_path / "plain.pth", arch="lraspp_mobilenet_v3_large", classes=["road", "car"])
     msg = str(err.value)
-    assert "trained for 5 outputs" in msg and "built for 3" in msg and "lraspp_mobilenet_v3_large" in msg
+    assert "head has 5 classes but the class list given for it names 3" in msg and "lraspp_mobilenet_v3_large" in msg
+    assert ("lraspp_mobilenet_v3_large layer classifier.low_classifier.weight: (5, 40, 1, 1) in the file, "
+            "(3, 40, 1, 1) here") in msg
+    assert "register it again with 5 class names" in msg
 
 
 def test_not_a_torch_file(model_env, tmp_path):

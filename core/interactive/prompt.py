@@ -1,0 +1,80 @@
+"""What the user gave an interactive tool: a box, clicks, strokes and a tolerance, in image pixels.
+
+Plain data with no behaviour beyond checks and its extent, so the GUI, the CLI and the benchmark's
+click simulator build the same object and every tool reads it the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.errors import InputError
+
+
+@dataclass
+class Stroke:
+    points: list[tuple[int, int]]   # image pixels (x, y), a polyline
+    positive: bool                  # True = object, False = background
+    radius: int = 3
+
+
+@dataclass
+class Prompt:
+    box: tuple[int, int, int, int] | None = None          # x0, y0, x1, y1 (x1/y1 exclusive), image pixels
+    points: list[tuple[int, int, bool]] = field(default_factory=list)   # (x, y, positive)
+    strokes: list[Stroke] = field(default_factory=list)
+    tolerance: float = 0.5                                 # magic wand: 0 (strict) .. 1 (loose)
+
+    # ---- what the prompt holds ------------------------------------------------------------
+    @property
+    def has_positive(self) -> bool:
+        return any(p[2] for p in self.points) or any(s.positive and s.points for s in self.strokes)
+
+    def seeds(self, positive: bool) -> list[tuple[int, int]]:
+        """Every clicked or stroked pixel of one polarity (stroke vertices, not the drawn width)."""
+        out = [(int(x), int(y)) for x, y, pos in self.points if bool(pos) == positive]
+        for s in self.strokes:
+            if s.positive == positive:
+                out += [(int(x), int(y)) for x, y in s.points]
+        return out
+
+    def extent(self) -> tuple[int, int, int, int] | None:
+        """x0, y0, x1, y1 (exclusive) covering the box, the clicks and the strokes with their width."""
+        xs0, ys0, xs1, ys1 = [], [], [], []
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            xs0.append(x0), ys0.append(y0), xs1.append(x1), ys1.append(y1)
+        for x, y, _ in self.points:
+            xs0.append(x), ys0.append(y), xs1.append(x + 1), ys1.append(y + 1)
+        for s in self.strokes:
+            for x, y in s.points:
+                r = max(0, int(s.radius))
+                xs0.append(x - r), ys0.append(y - r), xs1.append(x + r + 1), ys1.append(y + r + 1)
+        if not xs0:
+            return None
+        return min(xs0), min(ys0), max(xs1), max(ys1)
+
+    # ---- checks -----------------------------------------------------------------------------
+    def check(self, width: int, height: int) -> None:
+        """Raise InputError (one sentence) for values no tool can use on a width x height image."""
+        if not 0.0 <= float(self.tolerance) <= 1.0:
+            raise InputError(f"tolerance {self.tolerance} is outside 0..1; use 0 (strict) to 1 (loose).")
+        if self.box is not None:
+            if len(self.box) != 4:
+                raise InputError(f"box {self.box} needs four numbers x0,y0,x1,y1.")
+            x0, y0, x1, y1 = self.box
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                raise InputError(f"box {tuple(self.box)} is empty or thinner than 2 pixels; drag a box "
+                                 "from one corner of the object to the opposite one.")
+            if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+                raise InputError(f"box {tuple(self.box)} lies outside the {width}x{height} image; draw it "
+                                 "over the object.")
+        for x, y, _ in self.points:
+            if not (0 <= x < width and 0 <= y < height):
+                raise InputError(f"click ({x}, {y}) lies outside the {width}x{height} image; click on "
+                                 "the image.")
+        for s in self.strokes:
+            if not s.points:
+                raise InputError("a stroke has no points; draw it again.")
+            if all(not (0 <= x < width and 0 <= y < height) for x, y in s.points):
+                raise InputError(f"a stroke starting at {tuple(s.points[0])} lies outside the "
+                                 f"{width}x{height} image; draw it on the image.")

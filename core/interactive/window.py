@@ -1,0 +1,129 @@
+"""The window a tool works in: the prompt's extent plus a margin, clamped to the image, optionally
+downscaled so that its longest side stays under a limit.
+
+A prompt on a 48 MP image touches only this window, so a click costs the size of the object, not
+the size of the image; the result comes back in full-image coordinates through Mask.from_crop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.interactive.prompt import Prompt
+from core.masks import Mask
+
+
+@dataclass(frozen=True)
+class Window:
+    x0: int
+    y0: int
+    x1: int          # exclusive
+    y1: int          # exclusive
+    scale: float = 1.0  # working pixels per image pixel (<= 1: big objects are worked on downscaled)
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def work_size(self) -> tuple[int, int]:
+        """(width, height) of the working array."""
+        return (max(1, round(self.width * self.scale)), max(1, round(self.height * self.scale)))
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """The window's pixels at working resolution (area averaging when downscaled)."""
+        part = image[self.y0 : self.y1, self.x0 : self.x1]
+        if self.scale >= 1.0:
+            return np.ascontiguousarray(part)
+        return cv2.resize(part, self.work_size, interpolation=cv2.INTER_AREA)
+
+    def to_work(self, x: float, y: float) -> tuple[int, int]:
+        """An image pixel -> the working pixel that covers it (clamped into the window)."""
+        w, h = self.work_size
+        wx = int(math.floor((x - self.x0 + 0.5) * self.scale))
+        wy = int(math.floor((y - self.y0 + 0.5) * self.scale))
+        return min(max(wx, 0), w - 1), min(max(wy, 0), h - 1)
+
+    def box_to_work(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """An image box (x1/y1 exclusive) -> working box, clamped, rounded outwards."""
+        w, h = self.work_size
+        x0 = int(math.floor((box[0] - self.x0) * self.scale))
+        y0 = int(math.floor((box[1] - self.y0) * self.scale))
+        x1 = int(math.ceil((box[2] - self.x0) * self.scale))
+        y1 = int(math.ceil((box[3] - self.y0) * self.scale))
+        return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+    def to_mask(self, work: np.ndarray, height: int, width: int) -> Mask:
+        """A working-resolution bool array -> Mask of the full image (smooth upscaling of edges)."""
+        if self.scale < 1.0:
+            up = cv2.resize(work.astype(np.float32), (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+            work = up > 0.5
+        return Mask.from_crop(height, width, self.x0, self.y0, work)
+
+
+def around(extent: tuple[int, int, int, int], width: int, height: int, margin_frac: float,
+           min_margin: int, max_side: int | None = None) -> Window:
+    """The extent grown by max(min_margin, margin_frac * its longest side), clamped to the image."""
+    x0, y0, x1, y1 = extent
+    margin = max(int(min_margin), int(round(margin_frac * max(x1 - x0, y1 - y0))))
+    wx0, wy0 = max(0, x0 - margin), max(0, y0 - margin)
+    wx1, wy1 = min(width, x1 + margin), min(height, y1 + margin)
+    if wx1 <= wx0 or wy1 <= wy0:  # the prompt lies off the image; Prompt.check normally refuses it
+        wx0, wy0, wx1, wy1 = 0, 0, min(width, 1), min(height, 1)
+    side = max(wx1 - wx0, wy1 - wy0)
+    scale = 1.0 if max_side is None or side <= max_side else max_side / side
+    return Window(wx0, wy0, wx1, wy1, scale)
+
+
+def seed_masks(prompt: Prompt, window: Window, click_radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, negative) bool arrays at working resolution: clicks as disks, strokes as thick lines.
+
+    A pixel marked both ways counts as negative only where no positive mark covers it."""
+    w, h = window.work_size
+    pos, neg = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+    r_click = max(1, int(round(click_radius * window.scale)))
+    for x, y, positive in prompt.points:
+        cv2.circle(pos if positive else neg, window.to_work(x, y), r_click, 1, -1)
+    for s in prompt.strokes:
+        if not s.points:
+            continue
+        r = max(1, int(round(max(0, s.radius) * window.scale)))
+        pts = np.array([window.to_work(x, y) for x, y in s.points], np.int32)
+        target = pos if s.positive else neg
+        if len(pts) == 1:
+            cv2.circle(target, tuple(int(v) for v in pts[0]), r, 1, -1)
+        else:
+            cv2.polylines(target, [pts.reshape(-1, 1, 2)], False, 1, thickness=2 * r + 1)
+    pos_b = pos.astype(bool)
+    return pos_b, neg.astype(bool) & ~pos_b
+
+
+def keep_seeded(mask: np.ndarray, positive: np.ndarray, largest: bool = True) -> np.ndarray:
+    """Only the connected parts of `mask` that touch a positive seed, plus (with `largest`) the
+    biggest part: a click on a detached limb must not drop the body the box already found."""
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return mask
+    hit = np.unique(labels[positive & mask])
+    hit = hit[hit > 0]
+    if largest or hit.size == 0:
+        counts = np.bincount(labels.ravel(), minlength=n)
+        counts[0] = 0
+        hit = np.append(hit, int(np.argmax(counts)))
+    return np.isin(labels, hit)
+
+
+def watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
+    """cv2.watershed on a copy padded by one pixel (it overwrites the outermost pixels with -1 ridges,
+    which would lose seeds and regions on the window's edge); returns the labels at the input size."""
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(image), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    labels = cv2.copyMakeBorder(markers.astype(np.int32), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.watershed(padded, labels)
+    return labels[1:-1, 1:-1]

@@ -1,0 +1,80 @@
+"""Box to mask (GrabCut): drag a box around an object, then refine with clicks (left adds, right or
+Alt+left removes) or strokes (drag); each gesture re-runs core.interactive.segment("grabcut")."""
+from __future__ import annotations
+
+import dataclasses
+
+from gui.tools.base import pixel
+from gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
+
+
+def stroke_radius(canvas) -> int:
+    """Stroke half-width in image pixels: about what the 3-pixel line on screen covers."""
+    return max(3, round(2 / max(canvas.zoom(), 1e-6)))
+
+
+class BoxTool(SegmentTool):
+    name = "box"
+    label = "Box"
+    shortcut = "G"
+    kind = "grabcut"
+    commit_label = "Box to mask"
+    tooltip = ("Box to mask (G): drag a box around an object to get its mask; then left click or drag adds, "
+               "right click or drag removes; Backspace takes back the last one; Enter keeps it, Esc cancels")
+    intro = "Box (G): drag a box around the object; left/right clicks or drags add/remove."
+
+    def __init__(self, editor, canvas) -> None:
+        super().__init__(editor, canvas)
+        self._down = None          # (viewport position, image pixel, negative) while a button is down
+        self._drag: list[tuple[int, int]] = []
+
+    def press(self, p, event) -> None:
+        self._down = (event.position(), pixel(p), is_negative(event))
+        self._drag = [pixel(p)]
+
+    def move(self, p, event) -> None:
+        if self._down is None:
+            return
+        q = pixel(p)
+        if q != self._drag[-1]:
+            self._drag.append(q)
+            self.redraw_prompt()
+
+    def release(self, p, event) -> None:
+        if self._down is None:
+            return
+        start_view, start, negative = self._down
+        end = pixel(p)
+        drag = self._drag + ([end] if end != self._drag[-1] else [])
+        self._down, self._drag = None, []
+        moved = (event.position() - start_view).manhattanLength() > CLICK_SLOP
+        if self.prompt is None:
+            if negative or not moved:
+                self.say("Drag a box around the object first (left button), then refine it with clicks.")
+                self.redraw_prompt()
+                return
+            box = (min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]) + 1, max(start[1], end[1]) + 1)
+            self.change(self.new_prompt(box=box))
+        elif not moved:
+            self.change(dataclasses.replace(self.prompt, points=self.prompt.points + [(*start, not negative)]))
+        else:
+            from core.interactive.prompt import Stroke
+
+            stroke = Stroke(drag, positive=not negative, radius=stroke_radius(self.canvas))
+            self.change(dataclasses.replace(self.prompt, strokes=self.prompt.strokes + [stroke]))
+
+    def prompt_parts(self) -> dict | None:
+        parts = super().prompt_parts()
+        if self._down is None or len(self._drag) < 2:
+            return parts
+        _, start, negative = self._down
+        if parts is None:  # the rubber band of the first box
+            end = self._drag[-1]
+            return {"box": (min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]) + 1,
+                            max(start[1], end[1]) + 1)}
+        parts["strokes"] = parts["strokes"] + [(self._drag, not negative)]
+        return parts
+
+    def cancel(self) -> None:
+        self._down, self._drag = None, []
+        super().cancel()

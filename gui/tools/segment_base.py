@@ -1,0 +1,192 @@
+"""Shared behaviour of the click-to-segment tools: a prompt becomes a previewed mask, Enter or a
+double-click commits it as one undo step (Shift: extend, Ctrl: cut; see gui/editor_masks.py),
+Esc cancels, Backspace takes back the last prompt element. The segmentation itself is core's
+(core.interactive.segment), which works on a window around the prompt: the full image array is
+passed by reference, never copied per click.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from core.errors import MaskworkError
+from gui.canvas.preview_layer import PreviewLayer
+from gui.tools.base import Tool
+
+COMMIT_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+CLICK_SLOP = 3  # screen pixels a click may move and still count as a click, not a drag
+KEYS_INSTANCE = " Enter keeps (Shift: extend the selected instance, Ctrl: cut it), Esc cancels."
+KEYS_SEMANTIC = " Enter keeps (Shift: unlabeled pixels only, Ctrl: erase), Esc cancels."
+
+
+def commit_mode(modifiers) -> str:
+    if modifiers & Qt.KeyboardModifier.ControlModifier:
+        return "cut"
+    if modifiers & Qt.KeyboardModifier.ShiftModifier:
+        return "add"
+    return "new"
+
+
+def is_negative(event) -> bool:
+    """Right button, or Alt with the left one (one-button mice, tablets)."""
+    return (event.button() == Qt.MouseButton.RightButton
+            or bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
+
+
+class PreviewTool(Tool):
+    """A tool that shows a proposal before committing it."""
+
+    commit_label = "Segment"
+    intro = ""  # first half of the status-bar hint; the commit keys follow, worded for the project's task
+
+    @property
+    def hint(self) -> str:
+        return self.intro + (KEYS_INSTANCE if self.editor.instance_mode else KEYS_SEMANTIC)
+
+    def __init__(self, editor, canvas) -> None:
+        super().__init__(editor, canvas)
+        self.state = editor.state
+        self._preview: PreviewLayer | None = None
+        self.state.image_changed.connect(lambda _name: self.cancel())
+        self.state.project_changed.connect(self.cancel)
+        self.state.current_class_changed.connect(lambda _c: self.redraw())
+
+    @property
+    def preview(self) -> PreviewLayer:
+        if self._preview is None:
+            self._preview = PreviewLayer(self.canvas.scene())
+        return self._preview
+
+    def class_rgb(self) -> tuple[int, int, int]:
+        project = self.state.project
+        try:
+            return project.classes.get(self.state.current_class).rgb
+        except (AttributeError, KeyError):
+            return (255, 255, 0)
+
+    def say(self, text: str) -> None:
+        self.state.status_message.emit(text)
+
+    # ---- to implement ---------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """A prompt or preview is pending (Enter / Esc / Backspace belong to the tool)."""
+        return False
+
+    def redraw(self) -> None: ...
+    def pop(self) -> bool:
+        """Take back the last prompt element; False when there was none."""
+        return False
+
+    def commit(self, mode: str) -> None: ...
+
+    # ---- keys -----------------------------------------------------------------------------------
+    def claims_key(self, event) -> bool:
+        return self.active and event.key() in COMMIT_KEYS + (Qt.Key.Key_Escape, Qt.Key.Key_Backspace)
+
+    def key_press(self, event) -> bool:
+        if not self.active:
+            return False
+        key = event.key()
+        if key in COMMIT_KEYS:
+            self.commit(commit_mode(event.modifiers()))
+        elif key == Qt.Key.Key_Escape:
+            self.cancel()
+        elif key == Qt.Key.Key_Backspace:
+            if not self.pop():
+                self.cancel()
+        else:
+            return False
+        return True
+
+    def double_click(self, p, event) -> None:
+        if self.active:
+            self.commit(commit_mode(event.modifiers()))
+
+
+class SegmentTool(PreviewTool):
+    """A core.interactive tool: gestures build a Prompt, each change re-runs segment()."""
+
+    kind = "grabcut"  # core.interactive.TOOLS key
+
+    def __init__(self, editor, canvas) -> None:
+        super().__init__(editor, canvas)
+        self.prompt = None  # core.interactive.prompt.Prompt while the user works on an object
+        self.mask = None    # the previewed core.masks.Mask
+        self._history: list = []  # prompts before each change, for Backspace
+
+    @property
+    def active(self) -> bool:
+        return self.prompt is not None
+
+    def new_prompt(self, **parts):
+        from core.interactive.prompt import Prompt
+
+        return Prompt(tolerance=self.tolerance(), **parts)
+
+    def tolerance(self) -> float:
+        return 0.5
+
+    def change(self, prompt) -> None:
+        """Make `prompt` the current one and re-run the segmentation (Backspace returns to the
+        previous prompt)."""
+        if self.prompt is not None:
+            self._history.append(self.prompt)
+        self.prompt = prompt
+        self.run()
+
+    def run(self) -> None:
+        image = self.state.image
+        if self.prompt is None or image is None:
+            return
+        from core.interactive import segment
+
+        try:
+            self.mask = segment(self.kind, image, self.prompt)
+        except MaskworkError as exc:
+            self.say(str(exc))
+            self.mask = None
+        if self.mask is not None and self.mask.is_empty:
+            self.say("The tool found nothing here: add a click inside the object, or Backspace.")
+        self.redraw()
+
+    def pop(self) -> bool:
+        if not self._history:
+            return False
+        self.prompt = self._history.pop()
+        self.run()
+        return True
+
+    def redraw(self) -> None:
+        """Mask and prompt (after a new segmentation or a class change)."""
+        shown = self.mask if self.prompt is not None and self.mask is not None else None
+        if self._preview is not None or shown is not None:
+            self.preview.show_masks([shown] if shown is not None else [], self.class_rgb())
+        self.redraw_prompt()
+
+    def redraw_prompt(self) -> None:
+        """Only the prompt marks (cheap: called on every mouse move of a gesture)."""
+        parts = self.prompt_parts()
+        if parts is None:
+            if self._preview is not None:
+                self._preview.show_prompt()
+            return
+        self.preview.show_prompt(**parts)
+
+    def prompt_parts(self) -> dict | None:
+        """What to draw of the prompt; subclasses add the gesture in progress."""
+        p = self.prompt
+        if p is None:
+            return None
+        return {"box": p.box, "points": list(p.points), "strokes": [(s.points, s.positive) for s in p.strokes]}
+
+    def commit(self, mode: str) -> None:
+        if self.mask is None or self.mask.is_empty:
+            self.say("Nothing to commit yet: the preview is empty.")
+            return
+        if self.editor.commit_mask(self.mask, mode, self.commit_label):
+            self.cancel()
+
+    def cancel(self) -> None:
+        self.prompt, self.mask, self._history = None, None, []
+        if self._preview is not None:
+            self._preview.clear()
