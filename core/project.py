@@ -375,7 +375,7 @@ class Project:
         """Journal a completed edit of `name` (call right after it was applied, undone or redone).
 
         Cheap on the calling thread; on disk within about a second (core.journal)."""
-        if getattr(self, "read_only", False):
+        if self.read_only or self.lock_holder:  # another process writes this store
             return False
         ann = self._dirty.get(name) or self._alive.get(name)
         if ann is None:
@@ -387,7 +387,7 @@ class Project:
     @_locked
     def journal_classes(self) -> None:
         """Journal the class list and settings now (they changed), off the calling thread."""
-        if getattr(self, "read_only", False):
+        if self.read_only or self.lock_holder:  # another process writes this store
             return
         key = self._meta_key()
         if key != self._meta_journaled:
@@ -397,6 +397,8 @@ class Project:
     @_locked
     def discard_unsaved(self) -> None:
         """The user chose Discard: drop the journal and the autosaved snapshots; saved files stay."""
+        if self.read_only or self.lock_holder:
+            return  # they belong to the process that holds the project
         self.journal.discard()
         self.journal.flush()
         shutil.rmtree(self.store / "autosave", ignore_errors=True)

@@ -135,7 +135,6 @@ class Session(QObject):
         self.state.current_class = ids[0] if ids else 0
         self.state.project_changed.emit()
         self.add_recent(str(project.root))
-        self._report_recovery(project)
         names = project.image_names()
         current = select or project.settings.get("current_image")
         if names:
@@ -143,6 +142,7 @@ class Session(QObject):
         else:
             self.state.status_message.emit(f"No images in {project.root}: drop image files there or open another folder.")
         self.title_changed.emit()
+        self._report_recovery(project)  # over the image, so the recovered work is seen behind the note
 
     def _report_recovery(self, project) -> None:
         lines = []

@@ -71,16 +71,24 @@ def _kill_run(folder: Path, seed: int) -> tuple[list[str], list[tuple[int, float
     return states, ops, killed_at
 
 
+def _digest_after_reopening(folder: Path) -> str:
+    project = Project.open(folder)  # what the next window does: recover
+    try:
+        return project_digest(project)
+    finally:
+        project.close()  # its journal writes (dropping spent logs) are done before the next window starts
+
+
 def _chain(folder: Path, seeds: list[int]) -> list[str]:
     """Run the kills one after another on one folder; returns a line per failure (empty: all good)."""
     failures = []
-    before = project_digest(Project.open(folder))
+    before = _digest_after_reopening(folder)
     for seed in seeds:
         states, ops, killed_at = _kill_run(folder, seed)
         safe = [n for _op, t, n in ops if t < killed_at - GRACE_S]
         lowest = safe[-1] if safe else 0
         allowed = ([before] if lowest == 0 else []) + states[max(lowest - 1, 0):]
-        after = project_digest(Project.open(folder))
+        after = _digest_after_reopening(folder)
         if after not in allowed:
             failures.append(f"seed {seed}: {len(ops)} ops, {len(states)} states, state after reopening is "
                             f"{'an older one' if after in states or after == before else 'unknown'}")

@@ -167,8 +167,9 @@ def test_snapshots_never_replay_a_log_twice_or_drop_later_edits(aerial_project, 
     reopened.journal.rotate = lambda _name: None  # the kill lands before any drop
     reopened.autosave()
     expected = layer_digest(ann2)
+    assert reopened.journal.flush() and reopened.journal.log_path(name).exists()  # both on disk
     final = _reopen(reopened)
-    assert reopened.journal.log_path(name).exists() and name not in final.recovered_edits
+    assert name not in final.recovered_edits
     assert layer_digest(final.annotation(name)) == expected
 
 
