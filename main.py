@@ -19,8 +19,26 @@ def _is_command(arg: str) -> bool:
     return not arg.startswith("-") and not Path(arg).exists()
 
 
+def _missing_path(arg: str) -> str | None:
+    """The message for an argument that names a file or folder which is not there (None otherwise).
+    A bare word without a path separator or suffix stays a command typo, answered by argparse."""
+    import os
+    from pathlib import Path
+
+    looks_like_path = os.sep in arg or "/" in arg or arg.startswith(("~", ".")) or bool(Path(arg).suffix)
+    if arg.startswith("-") or not looks_like_path or Path(arg).expanduser().exists():
+        return None
+    kind = "file" if Path(arg).suffix else "folder"
+    return (f"maskwork: error: the {kind} {arg} does not exist; give an existing folder, project or image to open, "
+            "or a command (python main.py --help lists them).")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    missing = _missing_path(argv[0]) if argv else None
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     if argv and _is_command(argv[0]):
         from core.cli import run
 

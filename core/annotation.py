@@ -113,6 +113,12 @@ class ClassList:
         self._classes.append(info)
         return info
 
+    def remove(self, class_id: int) -> ClassInfo:
+        """Take a class out of the list (undo of an add); the caller checks no annotation uses it."""
+        info = self.get(class_id)
+        self._classes.remove(info)
+        return info
+
     def rename(self, class_id: int, name: str) -> None:
         if any(c.name == name and c.id != class_id for c in self._classes):
             raise ValueError(f"a class named {name!r} already exists")

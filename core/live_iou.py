@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from core.annotation import ClassList, ImageAnnotation
 from core.editing.records import PixelChange
@@ -212,5 +211,7 @@ def _assign(ious: np.ndarray, gt_classes, pred_classes, threshold: float) -> lis
     score[score < threshold] = 0.0
     if not score.any():
         return []
+    from scipy.optimize import linear_sum_assignment  # 1.6 s to import: only when matching
+
     rows, cols = linear_sum_assignment(score, maximize=True)
     return [(int(i), int(j), float(score[i, j])) for i, j in zip(rows, cols) if score[i, j] > 0]

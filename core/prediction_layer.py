@@ -19,6 +19,14 @@ def result_layer(result: SemanticResult | InstanceResult, score_threshold: float
     return result.to_layer()
 
 
+def for_project(result: SemanticResult | InstanceResult, project, unknown: str = "ignore"):
+    """(the result in the project's class ids and task, classes added to the project): give that result,
+    not the model's own, to store_prediction, so the prediction layer holds PROJECT class ids."""
+    from core.models.cross_task import fit_result
+
+    return fit_result(result, project.classes, project.task, unknown)
+
+
 def store_prediction(ann: ImageAnnotation, result: SemanticResult | InstanceResult, model: str,
                      int8: bool, score_threshold: float) -> None:
     """Replace ann.prediction by the result; a not-yet-corrected image becomes PREDICTED."""

@@ -26,7 +26,9 @@ ACTIONS = [
     _("File", "open_project", "Open &project…", ("Ctrl+Alt+O",), "Open a Maskwork project (a folder with a .maskwork store)", "files.open_project_dialog"),
     _("File", "import_coco", "Import COCO JSON…", ("Ctrl+I",), "Bring COCO annotations into this project", "files.import_coco_dialog"),
     _("File", "import_png", "Import PNG masks…", ("Ctrl+Shift+I",), "Bring a folder of PNG label masks into this project", "files.import_png_dialog"),
-    _("File", "export", "&Export…", ("Ctrl+E",), "Export COCO (RLE or polygons) or PNG masks, all or selected images", "files.export_dialog"),
+    _("File", "import_yolo", "Import YOLO labels…", (), "Bring a folder of YOLO segmentation .txt labels (names from data.yaml or classes.txt) into this project", "files.import_yolo_dialog"),
+    _("File", "import_labelme", "Import labelme JSON…", (), "Bring a folder of labelme .json files into this project", "files.import_labelme_dialog"),
+    _("File", "export", "&Export…", ("Ctrl+E",), "Export COCO (RLE or polygons), PNG masks, YOLO labels or labelme JSON, all or selected images", "files.export_dialog"),
     _("File", "save", "&Save", ("Ctrl+S",), "Save all changed images (atomic, clears the autosave journal)", "session.save"),
     _("File", "save_elsewhere", "Save to &another folder…", ("Ctrl+Shift+S",), "Write the annotations to another folder (e.g. when the image folder is read-only)", "session.save_elsewhere"),
     _("File", "quit", "&Quit", ("Ctrl+Q",), "Close Maskwork (asks about unsaved work)", "close"),
@@ -50,10 +52,11 @@ ACTIONS = [
     _("View", "show_labels", "Show &labels", ("Shift+L",), "Show 'class score' labels on instances", "toggle_labels", True, True),
     _("View", "more_opacity", "More opacity", ("O",), "Make the overlays more opaque", "more_opacity"),
     _("View", "less_opacity", "Less opacity", ("Shift+O",), "Make the overlays more transparent", "less_opacity"),
+    _("Window", "reset_layout", "&Reset layout", (), "Put every panel back where it was at the first start, shown", "reset_layout"),
     _("Help", "shortcuts", "&Keyboard shortcuts", ("F1",), "List every shortcut", "show_shortcuts"),
     _("Help", "about", "&About Maskwork", (), "Version and licences", "show_about"),
 ]
-MENUS = ["File", "Edit", "View", "Tools", "Model", "Help"]
+MENUS = ["File", "Edit", "View", "Tools", "Model", "Window", "Help"]
 
 
 def resolve(owner, dotted: str):

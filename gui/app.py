@@ -1,8 +1,9 @@
 """Start-up: QApplication, settings, the window shown at once, then the project opened.
 
 Nothing here imports torch: the model panel loads models in a worker when asked. With no argument
-the bundled samples (resources/samples) are copied once into the per-user data folder and opened,
-so the installation folder is never written into.
+the last project is reopened; on the first start (or when it is gone) the bundled samples
+(resources/samples) are copied once into the per-user data folder and opened, so the installation
+folder is never written into. File > Open sample offers each sample.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, QTimer
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
@@ -55,6 +56,34 @@ def _first_project(folder: Path) -> Path:
             found.append(sub)
     others = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     return (found or others or [folder])[0]
+
+
+def sample_project(name: str) -> Path | None:
+    """File > Open sample: the user's copy of one sample project (nuclei, aerial), with its store."""
+    samples = user_samples_folder()
+    if samples is None or not (samples / name).is_dir():
+        return None
+    _first_project(samples)  # gives every sample its store on first use
+    return samples / name
+
+
+def open_at_start(window, paths: list[str]) -> None:
+    """The folder given on the command line, else the last project (recent list), else a sample."""
+    session, say = window.session, window.state.status_message.emit
+    if paths:
+        session.open_path(Path(paths[0]))
+        return
+    recent = session.recent()
+    last = recent[0] if recent else None
+    if last and Path(last).is_dir() and session.open_path(Path(last)):
+        return
+    samples = user_samples_folder()
+    opened = samples is not None and session.open_path(_first_project(samples))
+    if last and not Path(last).is_dir():
+        where = f"opened the {window.state.project.root.name} sample" if opened else "open a folder (Ctrl+Shift+O)"
+        say(f"The last project {last} is gone (moved or deleted); {where} instead.")
+    elif not opened:
+        say("Open a folder of images (Ctrl+Shift+O) or drop one here; File > Open sample has examples.")
 
 
 def _install_excepthook(window) -> None:
@@ -104,33 +133,57 @@ def run_app(argv: list[str]) -> int:
     window.show()
     _install_excepthook(window)
     _quit_on_terminate(app, window)
-    QTimer.singleShot(0, window.add_panels)  # the window is on screen before the panels import
-    paths = [a for a in argv if not a.startswith("-")]
-
-    def open_first() -> None:
-        if paths:
-            window.session.open_path(Path(paths[0]))
-            return
-        samples = user_samples_folder()
-        if samples is not None:
-            window.session.open_path(_first_project(samples))
-        else:
-            window.state.status_message.emit("Open a folder of images (Ctrl+Shift+O) or drop one here.")
-
-    QTimer.singleShot(0, open_first)  # the window paints first, then the project loads
-    _startup_probe(app)
+    start_after_paint(window, [a for a in argv if not a.startswith("-")], _startup_probe(app))
     return app.exec()
 
 
-def _startup_probe(app) -> None:
+def start_after_paint(window, paths: list[str], then=lambda: None) -> None:
+    """Panels (their imports take ~2 s on a cold start) and the project come after the window's first
+    paint: before it, X shows the mapped window black. Separate timers let it repaint in between."""
+    steps = [window.add_panels, lambda: open_at_start(window, paths), then]
+    after_first_paint(window.view.viewport(), lambda: _chain(steps))
+
+
+def _chain(steps) -> None:
+    if steps:
+        steps[0]()
+        QTimer.singleShot(0, lambda: _chain(steps[1:]))
+
+
+class _FirstPaint(QObject):
+    def __init__(self, widget, callback) -> None:
+        super().__init__(widget)
+        self.callback = callback
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.fire()
+        return False
+
+    def fire(self) -> None:
+        if self.callback is not None:
+            callback, self.callback = self.callback, None
+            self.parent().removeEventFilter(self)
+            QTimer.singleShot(0, callback)  # after this paint has reached the screen
+
+
+def after_first_paint(widget, callback, fallback_ms: int = 1500) -> None:
+    """Run `callback` once `widget` has painted (or after fallback_ms if it never does, e.g. minimised)."""
+    watcher = _FirstPaint(widget, callback)
+    widget.installEventFilter(watcher)
+    QTimer.singleShot(fallback_ms, watcher.fire)
+
+
+def _startup_probe(app):
     """MASKWORK_STARTUP_PROBE=1 prints wall-clock stamps for bench/bench_gui.py once the window is
-    shown and once the project is open; MASKWORK_STARTUP_PROBE=exit also quits then."""
+    shown and once the project is open; MASKWORK_STARTUP_PROBE=exit also quits then. Returns the
+    step that prints "ready" (run after the panels and the project)."""
     import os
     import time
 
     mode = os.environ.get("MASKWORK_STARTUP_PROBE")
     if not mode:
-        return
+        return lambda: None
     print(f"MASKWORK_STARTUP_PROBE shown {time.time():.4f}", flush=True)
 
     def ready() -> None:
@@ -138,4 +191,4 @@ def _startup_probe(app) -> None:
         if mode == "exit":
             app.quit()
 
-    QTimer.singleShot(0, ready)  # queued after the panels and open_first: runs once they are done
+    return ready

@@ -35,6 +35,8 @@ WINDOWS = [
      "Run two models (or float and int8) side by side and see where they disagree"),
     ("gui.dialogs.train_dialog", "TrainDialog", "Train on corrected images…", "Ctrl+T",
      "Fine-tune a model on the images you corrected"),
+    ("gui.dialogs.add_model", "AddModelDialog", "Add model file…", "Ctrl+Shift+M",
+     "Register an ONNX file (YOLO-seg, Maskwork export, semantic net) or a Maskwork checkpoint"),
 ]
 
 

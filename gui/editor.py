@@ -14,6 +14,7 @@ from core.editing.shapes import capsule
 from core.errors import MaskworkError
 from core.masks import Mask
 from core.render import instance_at
+from gui.dialogs import accept_prediction as accept_dialog
 from gui.editor_masks import MaskCommitMixin
 from gui.undo import UndoStacks
 
@@ -207,10 +208,13 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         self._record(self._guard(ed.merge_instances, self.layer, list(self.selected)))
         self.set_selection(self.selected[:1])
 
-    def reclass_selected(self, class_id: int) -> None:
+    def reclass_selected(self, class_id: int) -> int:
+        """Give the selected instances this class (one undo step); the number re-classed."""
         if self.layer is None or not self.selected or not self.instance_mode or self.state.refuse_read_only():
-            return
-        self._record(self._guard(ed.set_instance_class, self.layer, list(self.selected), class_id))
+            return 0
+        edit = self._guard(ed.set_instance_class, self.layer, list(self.selected), class_id)
+        self._record(edit)
+        return 0 if edit is None else len(self.selected)
 
     def accept_prediction(self) -> None:
         ann = self.state.annotation
@@ -219,7 +223,17 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
             return
         if self.state.refuse_read_only():
             return
-        edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction)  # it copies
+        mode = accept_dialog.REPLACE
+        if ed.has_corrections(ann.corrected):  # never overwrite corrections without asking
+            mode = accept_dialog.ask_accept_mode(self.parent(), self.instance_mode)
+        if mode == accept_dialog.CANCEL:
+            return
+        if mode == accept_dialog.ADD:
+            edit = self._guard(ed.accept_unmatched, ann.corrected, ann.prediction)
+            if edit is None:
+                self.state.status_message.emit("Nothing to add: the corrections already cover the whole prediction.")
+        else:
+            edit = self._guard(ed.replace_layer, ann.corrected, ann.prediction)  # it copies
         if edit is not None:
             self.undo.push(self.state, edit)
             self.state.notify_edit(None)

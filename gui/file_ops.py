@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 from core.errors import InputError
 from core.io import project_io
 from core.io.coco import load_coco
+from core.io.labelme import import_labelme
+from core.io.yolo_labels import import_yolo
 from core.project import STORE_DIR
 from core.images import IMAGE_SUFFIXES
 from gui.dialogs import messages
@@ -127,18 +129,33 @@ class FileOps:
         if path:
             self.import_("png", path, self._ask_overwrite())
 
+    def import_yolo_dialog(self) -> None:
+        if self.project is None:
+            return
+        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of YOLO .txt labels", str(self.project.root))
+        if path:
+            self.import_("yolo", path, self._ask_overwrite())
+
+    def import_labelme_dialog(self) -> None:
+        if self.project is None:
+            return
+        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of labelme .json files", str(self.project.root))
+        if path:
+            self.import_("labelme", path, self._ask_overwrite())
+
     def _ask_overwrite(self) -> bool:
         answer = QMessageBox.question(self.window, "Import", "Replace corrected work that images already have?\n"
                                       "(No keeps it and skips those images.)")
         return answer == QMessageBox.StandardButton.Yes
 
     def import_(self, kind: str, path, overwrite: bool = False) -> Job | None:
-        """Import a COCO JSON or a folder of PNG masks into the open project (all or nothing)."""
+        """Import COCO JSON, PNG masks, YOLO labels or labelme JSON (kind) into the open project (all or nothing)."""
         if self.project is None or self.window.state.refuse_read_only():
             return None
         hint = "" if overwrite else ("\n\nIn Maskwork: import again and answer Yes to "
                                      "'Replace corrected work' to replace it.")
-        fn = _import_coco if kind == "coco" else project_io.import_png_folder
+        fn = {"coco": _import_coco, "png": project_io.import_png_folder, "yolo": import_yolo,
+              "labelme": import_labelme}[kind]
         return self.run(f"Importing {Path(path).name}", fn, self.project, path, overwrite,
                         on_done=self._imported, on_fail_hint=hint, pass_progress=False)
 

@@ -9,8 +9,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from gui import actions as action_table
-from gui import docks
+from gui import class_keys, docks
+from gui import text_shortcuts
 from gui.canvas.binding import CanvasBinding
+from gui.app import SAMPLE_PROJECTS, sample_project
 from gui.canvas.view import WHEEL_STEP, CanvasView
 from gui.dialogs import messages
 from gui.dialogs.shortcuts import ShortcutsDialog
@@ -48,11 +50,12 @@ class MainWindow(QMainWindow):
         self.session = Session(self.state, self.editor, self.view, self)
         self.files = FileOps(self)
         self.image_list = ImageListPanel(self.state, self)
-        self.classes_panel = ClassesPanel(self.state, self)
-        docks.dock(self, self.image_list, "Images", Qt.DockWidgetArea.LeftDockWidgetArea,
-                   "Images of the project with their state; D / A go to the next / previous")
-        docks.dock(self, self.classes_panel, "Classes", Qt.DockWidgetArea.LeftDockWidgetArea,
-                   "Classes; 1-9 pick one")
+        self.classes_panel = ClassesPanel(self.state, self, undo=self.editor.undo)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.left_docks = {"Images": docks.dock(self, self.image_list, "Images", left,
+                                                "Images of the project with their state; D / A go to the next / previous")}
+        self.left_docks["Classes"] = docks.dock(self, self.classes_panel, "Classes", left,
+                                                "Classes; keys 1-9 pick the listed classes in order")
         self.panel_docks, self.skipped_panels = {}, []
         self.actions_ = action_table.build_actions(self)
         self.toolbar = ToolBar(self)
@@ -62,6 +65,7 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self.state, self.session, self.binding, self)
         self.setStatusBar(self.status)
         self._connect()
+        text_shortcuts.install(self)  # Ctrl+Z reaches the canvas unless a text field is being typed in
         self.toolbar.select("brush")
         if panels_now:
             self.add_panels()
@@ -73,6 +77,8 @@ class MainWindow(QMainWindow):
             self.menus["View"].addAction(d.toggleViewAction())
         for line in self.skipped_panels:
             self.status.showMessage(line, 8000)
+        text_shortcuts.install(self)
+        self._default_layout = self.saveState()  # what Window > Reset layout goes back to
         self._restore_layout()
         if self.state.project is not None:  # panels opened after the project: bring them up to date
             self.state.project_changed.emit()
@@ -81,15 +87,13 @@ class MainWindow(QMainWindow):
 
     # ---- construction -------------------------------------------------------------------
     def _class_actions(self) -> list[QAction]:
-        out = []
-        for k in range(1, 10):
-            a = QAction(f"Class {k}", self)
-            a.setShortcut(QKeySequence(str(k)))
-            a.setToolTip(f"Paint with class id {k}; in instance mode also give it to the selection ({k})")
-            a.triggered.connect(lambda _=False, k=k: self.pick_class(k))
-            self.addAction(a)
-            out.append(a)
-        return out
+        actions = class_keys.make_actions(self, self.pick_key)
+        class_keys.update_actions(actions, None)
+        return actions
+
+    def _update_class_actions(self) -> None:
+        p = self.state.project
+        class_keys.update_actions(self.class_actions, None if p is None else p.classes)
 
     def _build_menus(self) -> None:
         menus = {name: self.menuBar().addMenu(f"&{name}") for name in action_table.MENUS}
@@ -99,6 +103,12 @@ class MainWindow(QMainWindow):
                 self.recent_menu = QMenu("Open &recent", self)
                 self.recent_menu.setToolTipsVisible(True)
                 menus["File"].addMenu(self.recent_menu)
+                self.sample_menu = menus["File"].addMenu("Open &sample")
+                self.sample_menu.setToolTipsVisible(True)
+                for name, (task, _classes) in SAMPLE_PROJECTS.items():
+                    a = self.sample_menu.addAction(name)
+                    a.setToolTip(f"Open the {name} sample ({task} segmentation), a copy in your data folder")
+                    a.triggered.connect(lambda _=False, n=name: self.open_sample(n))
         for menu in menus.values():
             menu.setToolTipsVisible(True)
         menus["Tools"].addActions(self.toolbar.tool_action_list())
@@ -113,7 +123,9 @@ class MainWindow(QMainWindow):
             menus["Model"].addAction(a)
             self.addAction(a)
             self.window_actions.append(a)
-        menus["View"].addSeparator()
+        menus["View"].addSeparator()  # every panel can be shown again from here (add_panels adds the rest)
+        for d in self.left_docks.values():
+            menus["View"].addAction(d.toggleViewAction())
         self.menus = menus
         self._fill_recent()
 
@@ -134,6 +146,8 @@ class MainWindow(QMainWindow):
             s.open_requested.connect(self.session.open_image)
         s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
         s.project_changed.connect(self._show_read_only)
+        s.project_changed.connect(self._update_class_actions)
+        s.classes_changed.connect(self._update_class_actions)
         self.banner.retry.connect(self.session.retry_write)
         self.view.cursor_moved.connect(self.status.on_cursor)
         self.view.zoom_changed.connect(self.status.on_zoom)
@@ -145,7 +159,7 @@ class MainWindow(QMainWindow):
         p = self.state.project
         read_only = p is not None and p.read_only
         self.banner.show_for(p)
-        for key in ("save", "save_elsewhere", "import_coco", "import_png"):
+        for key in ("save", "save_elsewhere", "import_coco", "import_png", "import_yolo", "import_labelme"):
             self.actions_[key].setEnabled(not read_only)
 
     # ---- handlers named in the action table ---------------------------------------------
@@ -185,13 +199,33 @@ class MainWindow(QMainWindow):
     def less_opacity(self) -> None:
         self.toolbar.opacity.setValue(round((self.binding.opacity - OPACITY_STEP) * 100))
 
+    def pick_key(self, digit: int) -> None:
+        """Keys 1-9: the digit-th listed class (gui/class_keys.py)."""
+        p = self.state.project
+        class_id = class_keys.digit_classes(None if p is None else p.classes).get(digit)
+        if class_id is None:
+            self.state.status_message.emit(f"No class has key {digit}; add one in the Classes panel.")
+            return
+        self.pick_class(class_id)
+
     def pick_class(self, class_id: int) -> None:
         p = self.state.project
         if p is None or class_id not in p.classes:
             self.state.status_message.emit(f"There is no class {class_id}; add one in the Classes panel.")
             return
         self.state.set_current_class(class_id)
-        self.editor.reclass_selected(class_id)
+        n = self.editor.reclass_selected(class_id)
+        if n:  # a digit with a selection re-classes it: say so, it is one undo step
+            self.state.status_message.emit(f"{n} selected instance{'s' if n > 1 else ''} now "
+                                           f"{p.classes.get(class_id).name} (Ctrl+Z undoes).")
+
+    def open_sample(self, name: str) -> bool:
+        folder = sample_project(name)
+        if folder is None:
+            messages.show_error(self, f"The {name} sample is not installed with this copy of Maskwork; "
+                                      "open a folder of your own images (Ctrl+Shift+O).")
+            return False
+        return self.session.open_path(folder)
 
     def open_window(self, module: str, cls_name: str) -> None:
         cls = docks.load_class(module, cls_name)
@@ -203,7 +237,8 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> ShortcutsDialog:
         groups = [(spec.menu, self.actions_[spec.key]) for spec in action_table.ACTIONS]
-        groups += [("Tools", a) for a in self.toolbar.tool_action_list() + self.class_actions]
+        groups += [("Tools", a) for a in self.toolbar.tool_action_list()]
+        groups += [("Tools", a) for a in self.class_actions if a.isVisible()]
         groups += [("Model", a) for a in self.window_actions]
         dialog = ShortcutsDialog(groups, self)
         dialog.show()
@@ -234,6 +269,15 @@ class MainWindow(QMainWindow):
         if self.state.project is not None:
             self.state.project.close()  # releases the project lock (again: closing twice is harmless)
         event.accept()
+
+    def reset_layout(self) -> None:
+        """Window > Reset layout: the panels as docked at start-up, all shown."""
+        default = getattr(self, "_default_layout", None)
+        if default is not None:
+            self.restoreState(default)
+        for d in [*self.left_docks.values(), *self.panel_docks.values()]:
+            d.setFloating(False)
+            d.show()
 
     def _restore_layout(self) -> None:
         geometry = QSettings().value("main_window/geometry")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.errors import InputError, MaskworkError, ProjectError
 from core.images import is_image_file
+from core.models.defaults import default_model_for
 from core.project import Project
 from core.project_lock import ProjectLockedError
 from core.store_checks import UndefinedClassError
@@ -130,6 +131,10 @@ class Session(QObject):
         self.classes_edited = "project.json" in project.recovered  # recovered classes are unsaved too
         self.views = {}
         self.state.project, self.state.current_name = project, None
+        if not project.settings.get("model"):  # the model panel starts on this one (core.models.defaults)
+            default = default_model_for(project.task, project.classes)
+            if default:
+                project.settings["model"] = default
         self.state.annotation = self.state.image = None
         ids = [c for c in project.classes.ids() if c != 0]
         self.state.current_class = ids[0] if ids else 0

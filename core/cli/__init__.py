@@ -27,10 +27,14 @@ COMMAND_MODULES = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maskwork",
+        usage="main.py [FOLDER]           open FOLDER (images, a project, or one image) in the desktop app;\n"
+              "                                  without it, the last project\n"
+              "       main.py COMMAND [options]  run headless (main.py COMMAND --help for its options)",
         description="Maskwork: segmentation annotation, inference, quantization, training. "
-        "Run without a command to open the desktop app.",
+        "Run without a command to open the desktop app; give a folder, image or project to open it.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # the commands' own usage lines ("main.py export ...") must not repeat the two-line usage above
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="main.py")
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)

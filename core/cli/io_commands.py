@@ -30,13 +30,21 @@ def _import_into(project, args) -> int:
 
     source = Path(args.source)
     _print_warnings(project.warnings)
-    if source.is_file() and source.suffix.lower() == ".json":
+    fmt = getattr(args, "format", None) or _guess_import_format(source)
+    if fmt in ("yolo", "labelme"):  # per-image label files: core/io/yolo_labels.py, core/io/labelme.py
+        from core.io.labelme import import_labelme
+        from core.io.yolo_labels import import_yolo
+
+        report = (import_yolo if fmt == "yolo" else import_labelme)(project, source, overwrite=args.overwrite,
+                                                                    task=args.task)
+    elif fmt == "coco" and source.is_file():
         dataset = load_coco(source, progress=TextProgress(f"reading {source.name}"), find_image=image_finder(project))
         report = import_coco(project, dataset, overwrite=args.overwrite, task=args.task)
-    elif source.is_dir():
+    elif fmt == "png" and source.is_dir():
         report = import_png_folder(project, source, overwrite=args.overwrite, task=args.task)
     else:
-        raise InputError(f"{source} is neither a COCO .json file nor a folder of PNG masks; check the path.")
+        raise InputError(f"{source} is not a {fmt} source (COCO: a .json file; png, yolo: a folder; labelme: a "
+                         ".json file or a folder); check the path or --format.")
     commit(project)  # all or nothing on disk, even when killed (core/io/import_txn.py)
     print(f"{report.summary()} into {project.root} ({project.task} project, {len(project.classes)} classes)")
     for w in report.warnings:
@@ -70,6 +78,22 @@ def _print_warnings(warnings: list[str]) -> None:
     """What Project.open found (an interrupted import finished or undone, damaged journal entries)."""
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
+
+
+def _guess_import_format(source: Path) -> str:
+    """A .json with 'shapes' is labelme, other .json COCO; a folder of .txt labels YOLO, of labelme .json
+    labelme (labelme keeps them beside the images), else PNG masks (with classes.json / instance sidecars)."""
+    if source.is_file():
+        head = source.read_bytes()[:1 << 16] if source.suffix.lower() == ".json" else b""
+        return "labelme" if b'"shapes"' in head and b'"imagePath"' in head else "coco"
+    if not source.is_dir():
+        return "coco"
+    from core.io.label_files import find_label_files
+
+    if find_label_files(source, ".txt", skip_names=("classes.txt",)):
+        return "yolo"
+    jsons = find_label_files(source, ".json", skip_names=("classes.json",))
+    return "labelme" if jsons and b'"shapes"' in jsons[0].read_bytes()[:1 << 16] else "png"
 
 
 def _guess_format(out: str, task: str) -> str:
@@ -114,11 +138,14 @@ def cmd_iou(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("import", help="import COCO JSON or a folder of PNG masks into a project",
+    p = subparsers.add_parser("import", help="import COCO JSON, PNG masks, YOLO labels or labelme JSON into a project",
                               description="Import masks into the corrected layer of a project folder. "
                               "Existing corrected work is never replaced without --overwrite.")
-    p.add_argument("source", help="COCO instances .json, or a folder of PNG masks (label or instance PNGs)")
+    p.add_argument("source", help="COCO instances .json, a folder of PNG masks (label or instance PNGs), a folder "
+                   "of YOLO .txt labels (names from data.yaml or classes.txt), or labelme .json file(s)")
     p.add_argument("project", help="project folder (holds the images; created as a project if needed)")
+    p.add_argument("--format", choices=("coco", "png", "yolo", "labelme"),
+                   help="default: from the source (.json: COCO or labelme; folder: YOLO .txt, labelme .json or PNG)")
     p.add_argument("--overwrite", action="store_true", help="replace existing corrected work")
     p.add_argument("--task", choices=("semantic", "instance"), help="task of a new project (default: from the source)")
     p.set_defaults(func=cmd_import)
@@ -128,8 +155,9 @@ def register(subparsers) -> None:
                               "or PNG label maps / 16-bit instance PNGs to a folder.")
     p.add_argument("project", help="project folder")
     p.add_argument("out", help="output .json file (COCO) or folder (PNG)")
-    p.add_argument("--format", choices=("coco-rle", "coco-polygon", "png", "instance-png"),
-                   help="default: coco-rle for .json, else png (semantic) or instance-png")
+    p.add_argument("--format", choices=("coco-rle", "coco-polygon", "png", "instance-png", "yolo", "labelme"),
+                   help="default: coco-rle for .json, else png (semantic) or instance-png; yolo and labelme write "
+                   "a folder")
     p.add_argument("--images", nargs="+", metavar="NAME", help="only these images (names or glob patterns)")
     p.add_argument("--layer", choices=("corrected", "prediction"), default="corrected")
     p.add_argument("--scores", action="store_true", help="write instance scores into COCO annotations")

@@ -3,6 +3,7 @@
     maskwork models
     maskwork register-model CHECKPOINT [--arch ARCH] [--name NAME] [--classes a,b,c]
     maskwork predict --model NAME [--int8] [--score-threshold T] IMAGE_OR_DIR... --out OUT
+    maskwork predict --model NAME --project FOLDER [IMAGE...] [--unknown-classes ignore|add]
 
 Instance models write one COCO JSON (RLE masks with scores); semantic models write one palette
 PNG label map per image (class colours in the palette).
@@ -18,20 +19,25 @@ from core.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list the models, their classes and whether their weights are here")
+    p = subparsers.add_parser("models", help="list the models (`models add FILE` registers one, as register-model)")
+    p.add_argument("action", nargs="?", choices=["list", "add"], default="list")
+    p.add_argument("checkpoint", nargs="?", help="with `add`: the model file")
+    _register_flags(p)
     p.set_defaults(func=cmd_models)
 
-    p = subparsers.add_parser("register-model", help="add a trained checkpoint to your models")
-    p.add_argument("checkpoint", help="a .pt file saved by Maskwork, or a torchvision state dict")
-    p.add_argument("--arch", help="architecture of a plain state dict (see `maskwork models`)")
-    p.add_argument("--name", help="name to list it under (default: the file name)")
-    p.add_argument("--classes", help="class names of a plain state dict, comma separated, background first")
+    p = subparsers.add_parser("register-model", help="add a trained checkpoint or an ONNX file to your models")
+    p.add_argument("checkpoint", help="a .pt file saved by Maskwork, a torchvision state dict, or an .onnx file")
+    _register_flags(p)
     p.set_defaults(func=cmd_register)
 
     p = subparsers.add_parser("predict", help="run a model on images; COCO JSON (instances) or label PNGs")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
+    p.add_argument("inputs", nargs="*", metavar="IMAGE_OR_DIR",
+                   help="image files or folders of images (with --project: images of the project, default all)")
     p.add_argument("--model", required=True, help="model name (see `maskwork models`)")
-    p.add_argument("--out", required=True, help="output folder (or a .json file for instance models)")
+    p.add_argument("--out", help="output folder (or a .json file for instance models)")
+    p.add_argument("--project", help="store the results as the prediction layers of this project (its class ids)")
+    p.add_argument("--unknown-classes", choices=("ignore", "add"), default="ignore",
+                   help="with --project: model classes the project lacks are ignored (default) or added to it")
     p.add_argument("--int8", action="store_true", help="use the int8-quantized model (CPU)")
     p.add_argument("--score-threshold", type=float, default=0.5, help="keep objects scoring at least this")
     p.add_argument("--mask-threshold", type=float, default=0.5, help="soft-mask cut for instance masks")
@@ -39,8 +45,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_predict)
 
 
+def _register_flags(p) -> None:
+    p.add_argument("--arch", help="architecture of a plain state dict (see `maskwork models`)")
+    p.add_argument("--name", help="name to list it under (default: the file name)")
+    p.add_argument("--classes", help="class names of a plain state dict or a semantic ONNX net, comma separated, "
+                                     "background first")
+    onnx = p.add_argument_group("semantic ONNX nets without metadata (or a JSON sidecar NAME.json beside the file)")
+    onnx.add_argument("--resize", type=int, help="feed the image with its shorter side scaled to this many pixels")
+    onnx.add_argument("--tile", type=int, help="feed the image in windows of this many pixels")
+    onnx.add_argument("--mean", help="per-channel mean on 0..1 pixels, R,G,B (default ImageNet's)")
+    onnx.add_argument("--std", help="per-channel std on 0..1 pixels, R,G,B (default ImageNet's)")
+
+
 def cmd_models(args) -> int:
     from core.models.registry import all_models
+
+    if args.action == "add":
+        if not args.checkpoint:
+            raise InputError("models add: give the model file (a Maskwork .pt checkpoint or an .onnx file).")
+        return cmd_register(args)
     from core.models.weights import model_state
 
     rows = [("NAME", "TASK", "ARCH", "CLASSES", "STATE")]
@@ -57,6 +80,15 @@ def cmd_models(args) -> int:
 def cmd_register(args) -> int:
     from core.models.user_models import models_file, register_checkpoint
 
+    if Path(args.checkpoint).suffix.lower() == ".onnx":
+        from core.models.onnx_models.register import register_onnx, user_input
+
+        user = user_input(args.classes, args.resize, args.tile, args.mean, args.std)
+        spec = register_onnx(args.checkpoint, name=args.name, user=user)
+        layout = spec.source.layout
+        print(f"registered {spec.name} ({spec.task}, ONNX {layout.kind}{', int8' if layout.int8 else ''}, "
+              f"{len(spec.classes)} classes, input {spec.input.describe()}) in {models_file()}")
+        return 0
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     spec = register_checkpoint(args.checkpoint, arch=args.arch, name=args.name, classes=classes)
     print(f"registered {spec.name} ({spec.task}, {spec.arch}, {len(spec.classes)} classes) in {models_file()}")
@@ -96,6 +128,12 @@ def cmd_predict(args) -> int:
     from core.models.batch import predict_batch
     from core.models.predict import Predictor
 
+    if getattr(args, "project", None):
+        from core.cli.predict_project import predict_into_project
+
+        return predict_into_project(args)
+    if not args.out or not args.inputs:
+        raise InputError("predict needs images and --out (files), or --project FOLDER (prediction layers).")
     files = image_files(args.inputs)
     if not 0.0 <= args.score_threshold <= 1.0:
         raise InputError(f"--score-threshold {args.score_threshold} is outside 0..1")

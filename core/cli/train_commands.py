@@ -84,7 +84,7 @@ def cmd_evaluate(args) -> int:
                      int8=args.int8)
     if args.json:
         print(json.dumps({"task": table.task, "model": table.model, "data": table.data, "summary": table.summary,
-                          "per_image": table.per_image}, indent=1, default=str))
+                          "mapping": table.mapping, "per_image": table.per_image}, indent=1, default=str))
     else:
         print(table.format())
     return 0

@@ -3,10 +3,13 @@
 Label map: brush_segment, erase_segment, flood_fill, fill_polygon.
 Instances: instance_segment, fill_instance_holes, create_instance, polygon_instance,
 delete_instances, merge_instances, set_instance_class, remove_empty_instances.
-Whole layer: replace_layer. Part of a prediction: predicted_region + accept_region, accept_instances.
+Whole layer: replace_layer, or accept_unmatched (only what the corrections lack).
+Part of a prediction: predicted_region + accept_region, accept_instances.
 One mouse stroke = one undo step: EditGroup.add(...) then finish(layer).
 """
-from core.editing.accept_ops import Region, accept_instances, accept_region, predicted_region
+from core.editing.accept_ops import (
+    Region, accept_instances, accept_region, accept_unmatched, has_corrections, predicted_region,
+)
 from core.editing.group import EditGroup, merge_window_edits
 from core.editing.instance_ops import (
     create_instance, delete_instances, edit_instance_window, fill_instance_holes, instance_segment,
@@ -18,7 +21,7 @@ from core.editing.records import (
 )
 
 __all__ = [
-    "Region", "accept_instances", "accept_region", "predicted_region",
+    "Region", "accept_instances", "accept_region", "accept_unmatched", "has_corrections", "predicted_region",
     "BBox", "Edit", "EditGroup", "InstanceMaskEdit", "InstancesEdit", "LabelMapEdit", "LayerEdit",
     "PixelChange", "brush_segment", "create_instance", "delete_instances", "edit_instance_window",
     "erase_segment", "fill_instance_holes", "fill_polygon", "flood_fill", "instance_segment",

@@ -84,3 +84,38 @@ def accept_instances(layer: Layer, prediction: Layer, ids: Iterable[int],
 def _same_pixels(a, b) -> bool:
     return (a.shape == b.shape and a.x0 == b.x0 and a.y0 == b.y0 and a.crop.shape == b.crop.shape
             and np.array_equal(a.crop, b.crop))
+
+
+MATCH_IOU = 0.5  # a predicted instance with at least this IoU with a corrected one is already there
+
+
+def has_corrections(layer: Layer) -> bool:
+    """True when the layer holds work a whole-layer replace would lose (instances or labelled pixels)."""
+    if layer.instances:
+        return True
+    return layer.label_map is not None and bool(np.any(layer.label_map != UNLABELED))
+
+
+def accept_unmatched(layer: Layer, prediction: Layer, label: str = "Accept unmatched prediction"):
+    """Add only what the corrections lack, as one undo record (None when nothing is added).
+
+    Instances: the predicted instances whose IoU is below MATCH_IOU with every corrected instance.
+    Label map: the predicted class only where the corrected map is still unlabeled."""
+    if prediction.instances or prediction.label_map is None:
+        new = [p.id for p in prediction.instances
+               if not p.mask.is_empty and all(p.mask.iou(c.mask) < MATCH_IOU for c in layer.instances)]
+        return accept_instances(layer, prediction, new, label) if new else None
+    if layer.label_map is None:
+        layer.label_map = np.full(prediction.label_map.shape[:2], UNLABELED, prediction.label_map.dtype)
+    h, w = prediction.label_map.shape[:2]
+    window = layer.label_map[:h, :w]
+    change = (window == UNLABELED) & (prediction.label_map != UNLABELED)
+    if not change.any():
+        return None
+    ys, xs = np.nonzero(change)  # the record covers only the changed box
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    win = layer.label_map[y0:y1, x0:x1]
+    before = win.copy()
+    sub = change[y0:y1, x0:x1]
+    win[sub] = prediction.label_map[y0:y1, x0:x1][sub]
+    return LabelMapEdit(label, int(x0), int(y0), before, win.copy())

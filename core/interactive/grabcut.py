@@ -24,14 +24,19 @@ class GrabCutParams:
     margin_frac: float = 0.15   # background band around the box, relative to its longest side
     min_margin: int = 16        # ... and at least this many pixels (small nuclei need some background)
     max_side: int = 320         # longest working side: big objects are cut downscaled (speed)
+    min_side: int | None = 200   # small objects are cut upscaled to this side (finer edges)
     iterations: int = 3
-    click_radius: int = 5       # a click marks a disk of this radius (image pixels)
+    click_radius: int = 5       # a click marks a disk of this radius (image pixels) ...
+    click_frac: float | None = 0.04 # ... or this fraction of the box diagonal, if smaller (small objects)
     lab: bool = False           # GMMs on Lab instead of RGB
     keep_seeded: bool = True    # drop parts not connected to a positive click
-    grow: float = 0.0           # a click also claims its similar-coloured surroundings up to this
+    grow: float = 0.1           # a click also claims its similar-coloured surroundings up to this
                                 # fraction of the box diagonal (0 = the disk only)
     grow_tol: float = 10.0      # ... "similar" = Lab distance below this
+    grow_decay: float = 1.0     # the k-th click (from 0) reaches radius / (1 + decay * k): later clicks fix details
     min_keep: float = 0.0       # a cut below this share of the box collapsed: fall back to 1 iteration
+    rim: float = 0.0            # the box's inner rim (this share of its width/height) starts as probable
+                                # background: a tight box is half background, mostly along its edges
 
 
 DEFAULT = GrabCutParams()
@@ -46,13 +51,16 @@ def _extent(prompt: Prompt) -> tuple[int, int, int, int]:
     return prompt.extent()  # type: ignore[return-value]
 
 
-def initial_labels(prompt: Prompt, window: win.Window, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def initial_labels(prompt: Prompt, window: win.Window, pos: np.ndarray, neg: np.ndarray,
+                   rim: float = 0.0) -> np.ndarray:
     """GrabCut's label array at working resolution: box, strokes and clicks as sure/probable labels."""
     w, h = window.work_size
     if prompt.box is not None:
         labels = np.full((h, w), cv2.GC_BGD, np.uint8)
         x0, y0, x1, y1 = window.box_to_work(prompt.box)
-        labels[y0:y1, x0:x1] = cv2.GC_PR_FGD
+        labels[y0:y1, x0:x1] = cv2.GC_PR_BGD if rim > 0 else cv2.GC_PR_FGD
+        dx, dy = int(rim * (x1 - x0)), int(rim * (y1 - y0))
+        labels[y0 + dy : y1 - dy, x0 + dx : x1 - dx] = cv2.GC_PR_FGD
     else:  # strokes only: the positive strokes' extent is probable foreground, the rest probable background
         labels = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
         ys, xs = np.nonzero(pos)
@@ -67,36 +75,43 @@ def initial_labels(prompt: Prompt, window: win.Window, pos: np.ndarray, neg: np.
     return labels
 
 
+def click_radius(prompt: Prompt, params: GrabCutParams) -> int:
+    if params.click_frac is None:
+        return params.click_radius
+    x0, y0, x1, y1 = prompt.box or prompt.extent()
+    return max(1, min(params.click_radius, int(round(params.click_frac * float(np.hypot(x1 - x0, y1 - y0))))))
+
+
 def grow_clicks(crop: np.ndarray, prompt: Prompt, window: win.Window, pos: np.ndarray, neg: np.ndarray,
                 params: GrabCutParams) -> tuple[np.ndarray, np.ndarray]:
     """Each click's seed widened to the connected pixels of its colour within a radius: one click
-    then pins down a whole sleeve or face, not a 5-pixel disk."""
+    then pins down a whole sleeve or face, not a 5-pixel disk. A later click's area overrides an
+    earlier one's, and the clicked disks themselves always win (a negative click can undo a
+    positive click's overreach)."""
     ext = prompt.box or prompt.extent()
-    radius = max(2, int(round(params.grow * float(np.hypot(ext[2] - ext[0], ext[3] - ext[1])) * window.scale)))
+    radius = params.grow * float(np.hypot(ext[2] - ext[0], ext[3] - ext[1])) * window.scale
     lab = cv2.cvtColor(cv2.GaussianBlur(crop, (0, 0), 1.0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    pos, neg = pos.copy(), neg.copy()
-    for x, y, positive in prompt.points:
+    grown_pos, grown_neg = np.zeros_like(pos), np.zeros_like(neg)
+    for k, (x, y, positive) in enumerate(prompt.points):
         cx, cy = window.to_work(x, y)
         disk = np.zeros(pos.shape, np.uint8)
-        cv2.circle(disk, (cx, cy), radius, 1, -1)
+        cv2.circle(disk, (cx, cy), max(1, int(round(radius / (1.0 + params.grow_decay * k)))), 1, -1)
         similar = (np.sqrt(((lab - lab[cy, cx]) ** 2).sum(axis=2)) < params.grow_tol) & disk.astype(bool)
         _, labels = cv2.connectedComponents(similar.astype(np.uint8), connectivity=4)
         part = (labels == labels[cy, cx]) & similar
-        if positive:
-            pos |= part & ~neg
-        else:
-            neg |= part & ~pos
-    return pos, neg
+        grown_pos, grown_neg = (grown_pos | part, grown_neg & ~part) if positive else (grown_pos & ~part, grown_neg | part)
+    return pos | (grown_pos & ~neg), neg | (grown_neg & ~pos)
 
 
 def grabcut(image: np.ndarray, prompt: Prompt, params: GrabCutParams = DEFAULT) -> Mask:
     height, width = image.shape[:2]
-    window = win.around(_extent(prompt), width, height, params.margin_frac, params.min_margin, params.max_side)
-    pos, neg = win.seed_masks(prompt, window, params.click_radius)
+    window = win.around(_extent(prompt), width, height, params.margin_frac, params.min_margin, params.max_side,
+                        params.min_side)
+    pos, neg = win.seed_masks(prompt, window, click_radius(prompt, params))
     crop = window.crop(image)
     if params.grow > 0 and prompt.points:
         pos, neg = grow_clicks(crop, prompt, window, pos, neg, params)
-    labels = initial_labels(prompt, window, pos, neg)
+    labels = initial_labels(prompt, window, pos, neg, params.rim)
     fg_possible = np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
     if not fg_possible.any() or fg_possible.all():
         return window.to_mask(fg_possible, height, width)

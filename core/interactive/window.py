@@ -22,7 +22,7 @@ class Window:
     y0: int
     x1: int          # exclusive
     y1: int          # exclusive
-    scale: float = 1.0  # working pixels per image pixel (<= 1: big objects are worked on downscaled)
+    scale: float = 1.0  # working pixels per image pixel (< 1: big objects downscaled; > 1: small ones upscaled)
 
     @property
     def width(self) -> int:
@@ -40,9 +40,9 @@ class Window:
     def crop(self, image: np.ndarray) -> np.ndarray:
         """The window's pixels at working resolution (area averaging when downscaled)."""
         part = image[self.y0 : self.y1, self.x0 : self.x1]
-        if self.scale >= 1.0:
+        if self.scale == 1.0:
             return np.ascontiguousarray(part)
-        return cv2.resize(part, self.work_size, interpolation=cv2.INTER_AREA)
+        return cv2.resize(part, self.work_size, interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC)
 
     def to_work(self, x: float, y: float) -> tuple[int, int]:
         """An image pixel -> the working pixel that covers it (clamped into the window)."""
@@ -62,15 +62,16 @@ class Window:
 
     def to_mask(self, work: np.ndarray, height: int, width: int) -> Mask:
         """A working-resolution bool array -> Mask of the full image (smooth upscaling of edges)."""
-        if self.scale < 1.0:
-            up = cv2.resize(work.astype(np.float32), (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-            work = up > 0.5
+        if self.scale != 1.0:
+            method = cv2.INTER_LINEAR if self.scale < 1 else cv2.INTER_AREA
+            work = cv2.resize(work.astype(np.float32), (self.width, self.height), interpolation=method) > 0.5
         return Mask.from_crop(height, width, self.x0, self.y0, work)
 
 
 def around(extent: tuple[int, int, int, int], width: int, height: int, margin_frac: float,
-           min_margin: int, max_side: int | None = None) -> Window:
-    """The extent grown by max(min_margin, margin_frac * its longest side), clamped to the image."""
+           min_margin: int, max_side: int | None = None, min_side: int | None = None) -> Window:
+    """The extent grown by max(min_margin, margin_frac * its longest side), clamped to the image;
+    worked on downscaled above max_side, upscaled (at most 4x) below min_side."""
     x0, y0, x1, y1 = extent
     margin = max(int(min_margin), int(round(margin_frac * max(x1 - x0, y1 - y0))))
     wx0, wy0 = max(0, x0 - margin), max(0, y0 - margin)
@@ -78,7 +79,11 @@ def around(extent: tuple[int, int, int, int], width: int, height: int, margin_fr
     if wx1 <= wx0 or wy1 <= wy0:  # the prompt lies off the image; Prompt.check normally refuses it
         wx0, wy0, wx1, wy1 = 0, 0, min(width, 1), min(height, 1)
     side = max(wx1 - wx0, wy1 - wy0)
-    scale = 1.0 if max_side is None or side <= max_side else max_side / side
+    scale = 1.0
+    if max_side is not None and side > max_side:
+        scale = max_side / side
+    elif min_side is not None and side < min_side:
+        scale = min(4.0, min_side / side)
     return Window(wx0, wy0, wx1, wy1, scale)
 
 

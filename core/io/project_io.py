@@ -303,7 +303,7 @@ def _remap_layer(layer: Layer, remap: dict[int, int]) -> None:
 
 
 # ---- export -------------------------------------------------------------------------------------
-EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png")
+EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png", "yolo", "labelme")
 
 
 def strict_json_bytes(data, where: str) -> bytes:
@@ -349,6 +349,11 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
     """Write the project's annotations as COCO JSON (file) or PNG masks (folder)."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    if fmt in ("yolo", "labelme"):  # per-image label files, in their own modules (they import this one)
+        from core.io.labelme import export_labelme
+        from core.io.yolo_labels import export_yolo
+
+        return (export_yolo if fmt == "yolo" else export_labelme)(project, out, names, layer, progress, cancel)
     out = Path(out)
     names = project.image_names() if names is None else names
     anns = [project.annotation(n) for n in names]

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from core.errors import InputError
 from core.masks import Mask
@@ -105,6 +104,8 @@ def match_instances(gt_masks: Sequence[Mask], pred_masks: Sequence[Mask], iou_th
     score[score < iou_threshold] = 0.0
     pairs: list[tuple[int, int, float]] = []
     if score.any():
+        from scipy.optimize import linear_sum_assignment  # 1.6 s to import: only when matching
+
         rows, cols = linear_sum_assignment(score, maximize=True)
         pairs = [(int(i), int(j), float(score[i, j])) for i, j in zip(rows, cols) if score[i, j] > 0]
     per_gt = np.zeros(len(gt_masks), np.float64)

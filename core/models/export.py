@@ -2,10 +2,11 @@
 
     report = export_onnx("lraspp_mobilenet_v3_large", "out/model.onnx", int8=True)
 
-Writes `model.onnx` and `model.classes.json` (classes, task, input policy and normalisation, output
-names) beside it. Semantic models take a normalised (N, 3, H, W) float image and give (N, C, H, W)
-logits. Mask R-CNN takes one (3, H, W) image in [0, 1] and gives boxes/labels/scores/masks, through
-torch's TorchScript-based exporter (torchvision's supported route). int8 ONNX is made by
+Writes `model.onnx` (describing itself in maskwork.* metadata, core.models.onnx_meta) and
+`model.classes.json` (classes, task, input policy and normalisation, output names) beside it.
+Semantic models take a normalised (N, 3, H, W) float image and give (N, C, H, W) logits. Mask R-CNN
+takes one (3, H, W) image in [0, 1] and gives boxes/labels/scores/masks, through torch's
+TorchScript-based exporter (torchvision's supported route). int8 ONNX is made by
 onnxruntime.quantization.quantize_static (QDQ, per-channel weights) calibrated on real images.
 Every export is run once in onnxruntime on a real image and compared with the torch model;
 a file that does not match is removed and the export fails with the numbers.
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError, ModelError
+from core.models.onnx_meta import write_maskwork_metadata
 from core.progress import CancelToken, ProgressFn, check, report
 
 # tolerances of the check against torch (docs/BENCHMARKS.md, "Models", ONNX)
@@ -236,6 +238,7 @@ def export_onnx(spec_or_name, out_path: str | Path, int8: bool = False, opset: i
         if int8:
             report(progress, 2, 4, "quantizing the ONNX model (onnxruntime)")
             _quantize_onnx(float_path, work, tensors, spec.task, cancel)
+        write_maskwork_metadata(work, spec)  # the file reopens with task, classes and input policy
         report(progress, 3, 4, "checking in onnxruntime")
         checker = _check_instance if spec.task == "instance" else _check_semantic
         checks = checker(model, work, tensors[-1], int8)

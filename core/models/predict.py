@@ -47,8 +47,23 @@ def _int8(spec: ModelSpec, model: torch.nn.Module, progress, cancel) -> torch.nn
     return int8_model(spec, model, progress=progress, cancel=cancel)
 
 
+# ModelSpec.backend -> the predictor class that runs it (same interface and results as Predictor).
+BACKENDS = {"onnx": ("core.models.onnx_models.runner", "OnnxPredictor")}
+
+
 class Predictor:
-    """A loaded model plus how to feed it. Thread-compatible: one predict at a time per instance."""
+    """A loaded model plus how to feed it. Thread-compatible: one predict at a time per instance.
+
+    A spec whose `backend` is not "torch" gets its backend's predictor (BACKENDS) instead."""
+
+    def __new__(cls, spec_or_name: ModelSpec | str, *args, **kwargs):
+        spec = get_model(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
+        if cls is Predictor and spec.backend in BACKENDS:
+            import importlib
+
+            module, name = BACKENDS[spec.backend]
+            return getattr(importlib.import_module(module), name)(spec, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, spec_or_name: ModelSpec | str, int8: bool = False, device: str | torch.device | None = None,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,

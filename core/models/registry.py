@@ -108,7 +108,18 @@ class UserCheckpoint:
         return f"user checkpoint {self.path}"
 
 
-WeightsSource = Union[TorchvisionWeights, BundledFile, UserCheckpoint]
+@dataclass(frozen=True)
+class OnnxFile:
+    """An ONNX file run by onnxruntime; `layout` (core.models.onnx_models.layouts.OnnxLayout) says how."""
+
+    path: str
+    layout: object
+
+    def describe(self) -> str:
+        return f"ONNX file {self.path}"
+
+
+WeightsSource = Union[TorchvisionWeights, BundledFile, UserCheckpoint, OnnxFile]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +131,7 @@ class ModelSpec:
     input: InputPolicy
     source: WeightsSource
     description: str = ""
+    backend: str = "torch"  # key of core.models.predict.BACKENDS: who runs it ("torch" | "onnx")
 
     @property
     def num_classes(self) -> int:
@@ -207,7 +219,7 @@ def spec_with_header(spec: ModelSpec, header: dict) -> ModelSpec:
 def resolved(spec: ModelSpec) -> ModelSpec:
     """Bundled/user specs take arch, classes and input from their checkpoint when the file exists."""
     path = weights_file(spec)
-    if isinstance(spec.source, TorchvisionWeights) or path is None or not path.is_file():
+    if spec.backend != "torch" or isinstance(spec.source, TorchvisionWeights) or path is None or not path.is_file():
         return spec
     try:
         return spec_with_header(spec, checkpoint_header(path))
@@ -219,7 +231,7 @@ def weights_file(spec: ModelSpec) -> Path | None:
     src = spec.source
     if isinstance(src, BundledFile):
         return src.path
-    if isinstance(src, UserCheckpoint):
+    if isinstance(src, (UserCheckpoint, OnnxFile)):
         return Path(src.path)
     return None
 

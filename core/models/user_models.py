@@ -66,6 +66,10 @@ def _write_entries(entries: list[dict]) -> None:
 
 
 def _spec_from_entry(entry: dict) -> ModelSpec:
+    if entry.get("backend") == "onnx":  # an ONNX file: core.models.onnx_models.register
+        from core.models.onnx_models.register import spec_from_entry
+
+        return spec_from_entry(entry)
     arch = entry["arch"]
     task = entry.get("task") or ARCHITECTURES[arch].task
     policy = {"instance": OWN_RCNN, "semantic": OWN_TILE}[task]

@@ -118,11 +118,12 @@ def _guess_image_dir(json_path: Path, doc) -> Path:
 
     imgs = doc.get("images") if isinstance(doc, dict) else None
     first = imgs[0].get("file_name") if isinstance(imgs, list) and imgs and isinstance(imgs[0], dict) else None
-    for cand in (json_path.parent / "images", json_path.parent / json_path.stem, json_path.parent):
+    split = json_path.parent / json_path.stem.split("_")[-1]  # COCO's layout: instances_val2017.json + val2017/
+    for cand in (json_path.parent / "images", json_path.parent / json_path.stem, split, json_path.parent):
         if isinstance(first, str) and image_in_folder(cand, first, json_path, "images[0]").is_file():
             return cand
-    raise InputError(f"cannot find the images of {json_path} (looked in images/, {json_path.stem}/ and next to "
-                     "it). Pass the image folder explicitly.")
+    raise InputError(f"cannot find the images of {json_path} (looked in images/, {json_path.stem}/, "
+                     f"{split.name}/ and next to it). Pass the image folder explicitly.")
 
 
 def _coco_item(ann, path: Path, cat_to_class: dict, task: str) -> Item:

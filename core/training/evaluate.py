@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import InputError
+from core.models.class_map import ClassMap
 from core.progress import CancelToken, ProgressFn, check, report
 from core.training import instance as inst
 from core.training import semantic as sem
@@ -27,10 +28,12 @@ class EvalTable:
     data: str
     summary: dict
     per_image: list[dict] = field(default_factory=list)
+    mapping: list[str] = field(default_factory=list)  # model classes -> data classes, matched by name
 
     def format(self) -> str:
         """Plain text for the CLI: summary lines, then one row per image if asked."""
         lines = [f"model {self.model} on {self.data} ({self.summary.get('images', 0)} images)"]
+        lines += [f"  classes: {m}" for m in self.mapping]
         for k, v in self.summary.items():
             if isinstance(v, float):
                 lines.append(f"  {k:<16} {v:.4f}")
@@ -64,9 +67,11 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     if not items:
         raise InputError(f"{d.source} has no labelled images to evaluate on")
     label = f"{model} (int8)" if int8 else model
-    if task == "semantic":
-        return _semantic(predictor, label, d, items, per_image, progress, cancel)
-    return _instance(predictor, label, d, items, per_image, progress, cancel)
+    cmap = ClassMap(predictor.classes, d.classes)  # by name, not by number
+    run = _semantic if task == "semantic" else _instance
+    table = run(predictor, label, d, items, per_image, progress, cancel, cmap)
+    table.mapping = cmap.mapping_lines("dataset")
+    return table
 
 
 def _task_of(predictor) -> str:
@@ -80,14 +85,14 @@ def _names(classes) -> dict:
     return {c.id: c.name for c in classes}
 
 
-def _semantic(predictor, model, d: TrainData, items, per_image, progress, cancel) -> EvalTable:
+def _semantic(predictor, model, d: TrainData, items, per_image, progress, cancel, cmap: ClassMap) -> EvalTable:
     n = max(max(d.classes.ids()), max(predictor.classes.ids())) + 1
     total = np.zeros((n, n), np.int64)
     rows = []
     for i, it in enumerate(items):
         check(cancel)
         truth = it.label_map()
-        pred = predictor.predict(it.image()).label_map
+        pred = cmap.apply_label_map(predictor.predict(it.image()).label_map)
         if pred.shape != truth.shape:
             raise InputError(f"{it.name}: the model's label map is {pred.shape}, the truth is {truth.shape}")
         conf = sem.confusion(truth, pred, n)
@@ -103,15 +108,17 @@ def _semantic(predictor, model, d: TrainData, items, per_image, progress, cancel
     return EvalTable("semantic", str(model), d.source, summary, rows)
 
 
-def _instance(predictor, model, d: TrainData, items, per_image, progress, cancel) -> EvalTable:
+def _instance(predictor, model, d: TrainData, items, per_image, progress, cancel, cmap: ClassMap) -> EvalTable:
     gt, images = inst.gt_coco(items, d.classes)
     dets = []
     for img_id, it in enumerate(items, start=1):
         check(cancel)
         res = predictor.predict(it.image(), score_threshold=0.0)
         keep = res.keep(0.0)
+        ids, known = cmap.apply_class_ids(res.class_ids[keep])  # model classes the data lacks are dropped
+        keep, ids = keep[known], ids[known]
         masks = np.stack([res.masks[i].to_full() for i in keep]) if len(keep) else np.zeros((0, res.height, res.width), bool)
-        dets += inst.detections(img_id, masks, res.scores[keep], res.class_ids[keep])
+        dets += inst.detections(img_id, masks, res.scores[keep], ids)
         report(progress, img_id, len(items), it.name)
     s = inst.coco_mask_ap(gt, dets, per_image=per_image)
     rows = [{"image": name, **v} for name, v in s.pop("per_image", {}).items()]

@@ -117,6 +117,10 @@ def coco_mask_ap(gt: dict, dets: list[dict], per_image: bool = False) -> dict:
               "ap75": mean(prec[iou.index(0.75), ..., area["all"]]), "ap_small": mean(prec[..., area["small"]]),
               "ap_medium": mean(prec[..., area["medium"]]), "ap_large": mean(prec[..., area["large"]]),
               "ar": mean(recall[..., area["all"]]), "detections": len(dets), "max_dets": MAX_DETS}
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt.get("categories", [])}
+    per_class = {names.get(c, str(c)): mean(prec[:, :, k, area["all"]]) for k, c in enumerate(ev.params.catIds)
+                 if (prec[:, :, k, area["all"]] > -1).any()}  # categories with ground truth only
+    result["ap_per_class"] = per_class
     if per_image:
         result["per_image"] = {}
         for img in gt["images"]:

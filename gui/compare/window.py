@@ -1,5 +1,9 @@
 """Compare window: model A vs model B (float vs int8 by default) on the current image.
 
+It opens comparing: once the model list is read it runs the current model (else the project's
+default) float vs int8 when its weights are on this computer. Esc, Ctrl+W and Close close it.
+Results are drawn in the project's class colours, as the canvas draws predictions.
+
 Side by side with synchronised zoom/pan, or one view with a swipe line; pixels where the two results
 disagree can be highlighted. Latency and model size for each; agreement IoU between them.
 """
@@ -9,12 +13,14 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from core.annotation import ClassList
 from core.layer_diff import disagreement, highlight
+from core.models.defaults import default_model_for
 from core.prediction_layer import result_layer
 from core.render import bgra_lut, render_window
 from gui.compare.jobs import CompareOutcome, run_compare
@@ -26,6 +32,17 @@ from gui.state import AppState
 from gui.workers import Job
 
 MODES = ("Side by side", "Swipe")
+HERE = ("cached", "bundled", "user")  # model states that run without a download
+
+
+def display_classes(project_classes, model_classes) -> ClassList:
+    """The model's classes in the project's colours where the project has the id (as the canvas
+    colours a prediction); the model's own colour only for ids the project lacks."""
+    out = ClassList()
+    for c in model_classes or []:
+        color = project_classes.get(c.id).color if project_classes is not None and c.id in project_classes else c.color
+        out.add(c.name, color, c.id)
+    return out
 
 
 def _mb(size_bytes: int) -> str:
@@ -90,6 +107,11 @@ class CompareWindow(QWidget):
         self.diff_box.toggled.connect(self._show_diff)
         self.fit_button = QPushButton("Fit")
         self.fit_button.clicked.connect(self.fit)
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close this window (Esc, Ctrl+W)")
+        self.close_button.clicked.connect(self.close)
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)  # Esc: keyPressEvent (children may take it first)
+        self._auto = True  # compare once, on its own, when the model list is in
         self.jobs = JobBar()
         self.jobs.busy_changed.connect(lambda busy: self.compare_button.setEnabled(not busy))
 
@@ -139,6 +161,7 @@ class CompareWindow(QWidget):
         view_row.addStretch(1)
         controls.addLayout(view_row, 1, 0, 1, 2)
         controls.addWidget(self.fit_button, 1, 2)
+        controls.addWidget(self.close_button, 0, 3)
         right = QVBoxLayout()
         right.addWidget(self.mean_label)
         right.addWidget(self.table, 1)
@@ -152,9 +175,9 @@ class CompareWindow(QWidget):
         self.set_model_names([state.model_name] if state.model_name else [])
 
     # ---- setup ------------------------------------------------------------------------
-    def set_model_names(self, names: list[str]) -> None:
+    def set_model_names(self, names: list[str], current: str | None = None) -> None:
         """Fill both pickers; default: the current model, float on A and int8 on B."""
-        current = self.state.model_name or (names[0] if names else None)
+        current = current or self.state.model_name or (names[0] if names else None)
         self._listed = len(names) > 1 or self._listed
         self.picker_a.set_names(names, current, False)
         self.picker_b.set_names(names, current, True)
@@ -164,7 +187,39 @@ class CompareWindow(QWidget):
         from gui.panels.model_jobs import list_models
 
         self._listed = True
-        self.jobs.run(Job(list_models), lambda entries: self.set_model_names([e.name for e in entries]))
+        self.jobs.run(Job(list_models), self._on_listed)
+
+    def model_to_compare(self, names) -> str | None:
+        """The model in use, else the project's model setting, else its default (core.models.defaults)."""
+        p = self.state.project
+        candidates = [self.state.model_name]
+        if p is not None:
+            candidates += [p.settings.get("model"), default_model_for(p.task, p.classes)]
+        return next((n for n in candidates if n and n in names), None)
+
+    def _on_listed(self, entries) -> None:
+        states = {e.name: e.state for e in entries}
+        current = self.model_to_compare(states)
+        self.set_model_names(list(states), current)
+        if not self._auto:
+            return
+        self._auto = False
+        if current is None:
+            self.mean_label.setText("Pick a model for A and B, then press Compare.")
+        elif states[current] not in HERE:
+            self.mean_label.setText(f"{current} is {states[current]}: press Compare to fetch it and compare.")
+        else:
+            self.start()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:  # like a dialog: reaches us when no child used the key
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self.jobs.cancel()  # a comparison nobody will see
+        super().closeEvent(event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -197,8 +252,9 @@ class CompareWindow(QWidget):
         rgb = self._rgb if self._rgb is not None else self.state.image
         shape = rgb.shape[:2]
         layers = [result_layer(s.result, self.state.score_threshold) for s in (outcome.a, outcome.b)]
-        classes = getattr(outcome.a.result, "classes", None) or ClassList()
-        lut = bgra_lut(classes)
+        p = self.state.project
+        classes = display_classes(None if p is None else p.classes, getattr(outcome.a.result, "classes", None))
+        lut = bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes]))
         window = (0, 0, shape[1], shape[0])
         image_pm = to_pixmap(rgb)
         overlays = [premultiplied_to_pixmap(render_window(layer, window, lut)) for layer in layers]

@@ -10,7 +10,11 @@ from core.io.project_io import EXPORT_FORMATS
 DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "coco-polygon": "COCO JSON, masks as polygons (no holes)",
                 "png": "PNG label maps (class id per pixel)",
-                "instance-png": "16-bit instance PNGs + JSON"}
+                "instance-png": "16-bit instance PNGs + JSON",
+                "yolo": "YOLO segmentation labels (.txt + data.yaml, no holes)",
+                "labelme": "labelme JSON, one per image (holes as mask shapes)"}
+FOLDER_TITLES = {"yolo": "Folder for the YOLO labels (labels/ and data.yaml)",
+                 "labelme": "Folder for the labelme files (the project folder puts them beside the images)"}
 
 
 class ExportDialog(QDialog):
@@ -44,7 +48,7 @@ class ExportDialog(QDialog):
         fmt = self.fmt.currentData()
         root = str(self.project.root)
         if not fmt.startswith("coco"):
-            path = QFileDialog.getExistingDirectory(self, "Folder for the PNG masks", root)
+            path = QFileDialog.getExistingDirectory(self, FOLDER_TITLES.get(fmt, "Folder for the PNG masks"), root)
         else:
             path, _ = QFileDialog.getSaveFileName(self, "COCO JSON file", str(Path(root) / "annotations.json"),
                                                   "COCO (*.json)")

@@ -1,11 +1,18 @@
-"""Asked once when a plain folder of images is opened: instance or semantic, and the class names."""
+"""Asked once when a plain folder of images is opened: instance or semantic, and the class names.
+
+One rule for both tasks, shown in the dialog: id 0 is always "background" (unlabeled pixels, no
+object) and is added by Maskwork; the names typed get ids 1, 2, 3, ... in order.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem)
 
-from core.annotation import ClassList
+from core.annotation import ClassInfo, ClassList, DEFAULT_COLORS
 
-DEFAULTS = {"instance": "object", "semantic": "background, foreground"}
+BACKGROUND = "background"
+DEFAULTS = {"instance": "object", "semantic": "foreground"}
 
 
 class NewProjectDialog(QDialog):
@@ -16,27 +23,45 @@ class NewProjectDialog(QDialog):
         self.task.addItems(["instance", "semantic"])
         self.task.setToolTip("instance: separate objects (nuclei, cars); semantic: a class per pixel (land cover)")
         self.names = QLineEdit(DEFAULTS["instance"])
-        self.names.setToolTip("Class names separated by commas (semantic: the first is the background)")
+        self.names.setToolTip("Class names separated by commas; they get ids 1, 2, 3... (0 is the background)")
+        self.names.setPlaceholderText("e.g. building, road, water")
         self.task.currentTextChanged.connect(lambda t: self.names.setText(DEFAULTS[t]))
+        self.preview = QListWidget()
+        self.preview.setToolTip("The class list the project gets: id and name")
+        self.preview.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.preview.setMaximumHeight(150)
+        self.names.textChanged.connect(self._show_ids)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow(f"Images in {folder}", None)
+        form.addRow(QLabel(f"Images in {folder}"))
         form.addRow("Task", self.task)
         form.addRow("Classes", self.names)
+        form.addRow("Class ids", self.preview)
         form.addRow(buttons)
+        self._show_ids()
+
+    def _show_ids(self) -> None:
+        self.preview.clear()
+        for c in classes_for(self.task.currentText(), self.names.text()):
+            text = f"{c.id}  {c.name}" + ("  (fixed: unlabeled pixels, no object)" if c.id == 0 else "")
+            item = QListWidgetItem(text)
+            if c.id == 0:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)  # shown, not editable
+            self.preview.addItem(item)
 
     def result_value(self) -> tuple[str, ClassList]:
         return self.task.currentText(), classes_for(self.task.currentText(), self.names.text())
 
 
 def classes_for(task: str, names_text: str) -> ClassList:
-    """Instance projects get a background class 0 before the named classes (ids 1..n)."""
-    names = [n.strip() for n in names_text.split(",") if n.strip()] or ["object"]
-    if task == "instance" and names[0] != "background":
-        names = ["background"] + names
-    return ClassList.from_names(dict.fromkeys(names))
+    """Both tasks: 0 = background (added here), the typed names are 1..n in order. A typed
+    "background" is that same class 0, not a second one."""
+    names = [n.strip() for n in names_text.split(",") if n.strip()]
+    names = [n for n in dict.fromkeys(names) if n.lower() != BACKGROUND] or [DEFAULTS[task]]
+    return ClassList([ClassInfo(0, BACKGROUND, "#000000")] +
+                     [ClassInfo(i + 1, n, DEFAULT_COLORS[(i + 1) % len(DEFAULT_COLORS)]) for i, n in enumerate(names)])
 
 
 def ask_new_project(parent, folder: str) -> tuple[str, ClassList] | None:

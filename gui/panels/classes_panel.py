@@ -6,6 +6,9 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
+from gui import class_edits
+from gui.class_keys import digit_classes
+
 
 def swatch(color: str, size: int = 14) -> QIcon:
     pix = QPixmap(size, size)
@@ -14,9 +17,10 @@ def swatch(color: str, size: int = 14) -> QIcon:
 
 
 class ClassesPanel(QWidget):
-    def __init__(self, state, parent=None) -> None:
+    def __init__(self, state, parent=None, undo=None) -> None:
         super().__init__(parent)
         self.state = state
+        self.undo = undo  # gui/undo.UndoStacks: add/rename/recolour are undo steps (gui/class_edits.py)
         self.list = QListWidget()
         self.list.setToolTip("Classes: click or press 1-9 to paint with a class; double-click to rename")
         self.list.currentItemChanged.connect(self._picked)
@@ -44,11 +48,12 @@ class ClassesPanel(QWidget):
     def reload(self) -> None:
         self.list.blockSignals(True)
         self.list.clear()
+        keys = {cid: digit for digit, cid in digit_classes(self.classes).items()}
         for c in self.classes or []:
-            key = f"{c.id}  " if 1 <= c.id <= 9 else "   "
+            key = f"{keys[c.id]}  " if c.id in keys else "   "
             item = QListWidgetItem(swatch(c.color), f"{key}{c.name}")
             item.setData(Qt.ItemDataRole.UserRole, c.id)
-            item.setToolTip(f"class id {c.id}: {c.name} ({c.color})")
+            item.setToolTip(f"class id {c.id}: {c.name} ({c.color})" + (f"; key {keys[c.id]}" if c.id in keys else ""))
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._follow(self.state.current_class)
@@ -85,6 +90,7 @@ class ClassesPanel(QWidget):
             self.state.status_message.emit(str(exc))
             return
         self.state.classes_changed.emit()
+        class_edits.push(self.state, self.undo, f"Add class {info.name}", *class_edits.add_steps(self.state, info))
         self.state.set_current_class(info.id)
 
     def rename(self) -> None:
@@ -98,12 +104,16 @@ class ClassesPanel(QWidget):
     def rename_class(self, class_id: int, name: str) -> None:
         if self.state.refuse_read_only():
             return
+        old = self.classes.get(class_id).name
         try:
             self.classes.rename(class_id, name)
         except ValueError as exc:
             self.state.status_message.emit(str(exc))
             return
         self.state.classes_changed.emit()
+        if name != old:
+            class_edits.push(self.state, self.undo, f"Rename class {old} to {name}",
+                             *class_edits.rename_steps(class_id, old, name))
 
     def recolour(self) -> None:
         cid = self._selected_id()
@@ -116,5 +126,9 @@ class ClassesPanel(QWidget):
     def recolour_class(self, class_id: int, color: str) -> None:
         if self.state.refuse_read_only():
             return
+        old = self.classes.get(class_id).color
         self.classes.recolor(class_id, color)
         self.state.classes_changed.emit()
+        if self.classes.get(class_id).color != old:
+            class_edits.push(self.state, self.undo, f"Recolour class {self.classes.get(class_id).name}",
+                             *class_edits.recolour_steps(class_id, old, self.classes.get(class_id).color))

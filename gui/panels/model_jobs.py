@@ -15,6 +15,7 @@ class ModelEntry:
     task: str          # "semantic" | "instance"
     state: str         # "cached" | "bundled" | "needs download" | "missing" | "user"
     description: str = ""
+    classes: object = None  # core.annotation.ClassList: matched to the project's before anything runs
 
 
 def list_models(progress=None, cancel=None) -> list[ModelEntry]:
@@ -26,7 +27,8 @@ def list_models(progress=None, cancel=None) -> list[ModelEntry]:
             state = weights.model_state(spec)
         except Exception as exc:  # a broken user entry must not hide the others
             state = f"unavailable ({type(exc).__name__})"
-        entries.append(ModelEntry(spec.name, spec.task, state, getattr(spec, "description", "") or ""))
+        entries.append(ModelEntry(spec.name, spec.task, state, getattr(spec, "description", "") or "",
+                                  getattr(spec, "classes", None)))
     return entries
 
 

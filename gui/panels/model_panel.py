@@ -12,8 +12,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from core.errors import MaskworkError
 from core.models.results import InstanceResult
-from core.prediction_layer import refilter, store_prediction
+from core.prediction_layer import for_project, refilter, store_prediction
 from gui.panels import model_jobs
+from gui.panels.class_fit import ClassFitBar
 from gui.panels.job_bar import JobBar
 from gui.state import AppState
 from gui.workers import Job
@@ -65,6 +66,7 @@ class ModelPanel(QWidget):
         self.info_label.setWordWrap(True)
         self.jobs = JobBar()
         self.jobs.busy_changed.connect(self._update_enabled)
+        self.fit_bar = ClassFitBar(state)  # the model's task or classes vs the project's, before any run
 
         top = QHBoxLayout()
         top.addWidget(self.combo, 1)
@@ -83,6 +85,7 @@ class ModelPanel(QWidget):
         form.addRow("Last run", self.latency_label)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.fit_bar)
         layout.addLayout(runs)
         layout.addWidget(self.jobs)
         layout.addWidget(self.info_label)
@@ -91,6 +94,7 @@ class ModelPanel(QWidget):
         state.image_changed.connect(self._on_image_changed)
         state.project_changed.connect(self._on_project_changed)
         state.model_changed.connect(self._sync_from_state)
+        state.classes_changed.connect(lambda: self.fit_bar.refresh(self.entries.get(self.combo.currentData())))
         self._show_threshold()
         self._update_enabled()
         self.refresh_models()
@@ -141,10 +145,7 @@ class ModelPanel(QWidget):
         if entry is not None:
             self.model_info.setText(f"{entry.task}, weights {entry.state}"
                                     + (f": {entry.description}" if entry.description else ""))
-        task = getattr(self.state.project, "task", None)
-        if entry and task and entry.task != task:
-            self.info_label.setText(f"{name} is a {entry.task} model but this project is {task}: "
-                                    "IoU will compare unlike layers.")
+        self.fit_bar.refresh(entry)
         self._update_enabled()
 
     def _sync_from_state(self) -> None:
@@ -232,6 +233,10 @@ class ModelPanel(QWidget):
         is_current = name == self.state.current_name
         try:
             ann = self.state.annotation if is_current else project.annotation(name)
+            if project is not None:  # project class ids and task; unmatched classes as chosen
+                result, added = for_project(result, project, self.fit_bar.choice(self.state.model_name))
+                if added:
+                    self.state.classes_changed.emit()
             store_prediction(ann, result, self.state.model_name, self.state.int8, self.state.score_threshold)
         except MaskworkError as exc:  # e.g. the image changed on disk: say so, keep going with the others
             self._show_info(str(exc))
@@ -240,7 +245,9 @@ class ModelPanel(QWidget):
             project.mark_dirty(name)
         self.done_names.append(name)
         self._keep(name, result)
-        self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if self.state.int8 else 'float'}, "
+        loaded = model_jobs.cached_predictor(self.state.model_name, self.state.int8)
+        int8 = self.state.int8 or bool(getattr(loaded, "int8", False))  # an int8 ONNX file is int8 either way
+        self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if int8 else 'float'}, "
                                    f"{self.state.model_name})")
         if is_current:
             self.state.last_result = result
@@ -291,6 +298,7 @@ class ModelPanel(QWidget):
         name = self._project_setting("model")
         if name and self.combo.findData(name) >= 0:
             self.combo.setCurrentIndex(self.combo.findData(name))
+        self.fit_bar.refresh(self.entries.get(self.combo.currentData()))
         self._update_enabled()
 
     def _update_enabled(self, *_):

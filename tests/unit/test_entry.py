@@ -25,3 +25,20 @@ def test_typo_exits_with_the_command_list(capsys):
         main.main(["predcit"])
     assert exc.value.code == 2
     assert "invalid choice: 'predcit'" in capsys.readouterr().err
+
+
+def test_a_missing_folder_is_named_not_a_command_list(capsys):
+    assert main.main(["/no/such/folder"]) == 2
+    err = capsys.readouterr().err
+    assert "the folder /no/such/folder does not exist" in err and "invalid choice" not in err
+    assert main.main(["./missing/image.png"]) == 2
+    assert "the file ./missing/image.png does not exist" in capsys.readouterr().err
+
+
+def test_help_shows_how_to_open_a_folder(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main.main(["--help"])
+    assert exc.value.code == 0
+    assert "main.py [FOLDER]" in capsys.readouterr().out

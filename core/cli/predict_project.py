@@ -1,0 +1,77 @@
+"""`maskwork predict --model NAME --project FOLDER [IMAGE...] [--unknown-classes ignore|add]`.
+
+Runs a model on a project's images and stores each result as the image's prediction layer, in the
+project's class ids (matched by name) and task (core.models.cross_task); corrected layers are never
+touched. Model classes the project lacks are ignored with a one-line warning, or added to it.
+"""
+from __future__ import annotations
+
+import sys
+
+from core.errors import InputError
+from core.progress import CancelToken, TextProgress
+
+
+def project_names(project, inputs: list[str]) -> list[str]:
+    """The project's images named on the command line (all of them when none is named)."""
+    names = project.image_names()
+    if not inputs:
+        return names
+    known = set(names)
+    by_file = {n.rsplit("/", 1)[-1]: n for n in names}
+    picked = []
+    for item in inputs:
+        name = item if item in known else by_file.get(item.replace("\\", "/").rsplit("/", 1)[-1])
+        if name is None:
+            raise InputError(f"{item} is not an image of the project {project.root}; name its images "
+                             "(as the image list shows them), or give none to predict them all.")
+        picked.append(name)
+    return picked
+
+
+def predict_into_project(args) -> int:
+    from core.models.batch import predict_batch
+    from core.models.class_map import ClassMap, unknown_warning
+    from core.models.predict import Predictor
+    from core.prediction_layer import for_project, store_prediction
+    from core.project import Project
+
+    if args.out:
+        raise InputError("give either --project (predictions stored in the project) or --out (files), not both.")
+    project = Project.open(args.project, writer="main.py predict")
+    try:
+        if not project.has_store:
+            raise InputError(f"{project.root} is not a Maskwork project yet (no .maskwork folder); open it in the "
+                             "app or `import` labels into it first, or use --out to write prediction files.")
+        names = project_names(project, args.inputs)
+        predictor = Predictor(args.model, int8=args.int8, device=args.device, progress=TextProgress("weights"))
+        cmap = ClassMap(predictor.classes, project.classes)
+        unmatched = cmap.unmatched_names()
+        if args.unknown_classes == "add":
+            cmap.add_unmatched()
+        warning = unknown_warning(predictor.spec.name, unmatched, args.unknown_classes)
+        if warning:
+            print(warning, file=sys.stderr)
+        if predictor.task != project.task:
+            how = "painted into label maps" if predictor.task == "instance" else "one object per connected region"
+            article = "an" if predictor.task == "instance" else "a"
+            print(f"note: {predictor.spec.name} is {article} {predictor.task} model and {project.root.name} a "
+                  f"{project.task} project: its output is {how}.", file=sys.stderr)
+        by_path = {str(project.image_path(n)): n for n in names}
+        errors: list = []
+        done = 0
+        for path, result in predict_batch(predictor, list(by_path), TextProgress(args.model), CancelToken(),
+                                          args.score_threshold, args.mask_threshold, errors=errors):
+            name = by_path[str(path)]
+            fitted, _ = for_project(result, project, "ignore")  # "add" already extended the class list
+            store_prediction(project.annotation(name), fitted, predictor.spec.name, args.int8, args.score_threshold)
+            project.mark_dirty(name)
+            done += 1
+        project.save()
+    finally:
+        project.close()
+    for path, message in errors:
+        print(f"skipped {path}: {message}", file=sys.stderr)
+    print(f"stored predictions of {done} images in {project.root} ({project.task} project, "
+          f"{len(project.classes)} classes)")
+    return 1 if errors else 0

@@ -1,0 +1,43 @@
+"""The default model of a project: a bundled model of the project's task whose classes are the
+project's (same ids and names, class 0 aside), never one that needs a download.
+
+Cheap on purpose (no torch, no registry import): the window calls it while opening a project on the
+start-up path. tests/unit/test_default_model.py checks this table against core.models.registry.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from core.models.classlists import aerial_classes, nuclei_classes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (model name, task, classes): the bundled models of core.models.registry
+BUNDLED = [
+    ("nuclei-instance", "instance", nuclei_classes),
+    ("nuclei-semantic", "semantic", nuclei_classes),
+    ("aerial-landcover", "semantic", aerial_classes),
+]
+
+
+def bundled_path(name: str) -> Path:
+    """Where the bundled checkpoint lives (MASKWORK_MODELS_DIR overrides, as in the registry)."""
+    folder = os.environ.get("MASKWORK_MODELS_DIR")
+    return (Path(folder) if folder else ROOT / "resources" / "models") / f"{name}.pt"
+
+
+def _key(classes) -> set[tuple[int, str]]:
+    """Class 0 is background or unlabeled depending on the source: it does not decide the match."""
+    return {(c.id, c.name.strip().lower()) for c in classes if c.id != 0}
+
+
+def default_model_for(task: str, classes) -> str | None:
+    """The bundled model for this task and class list, or None when none fits (then the user picks)."""
+    wanted = _key(classes)
+    if not wanted:
+        return None
+    for name, model_task, model_classes in BUNDLED:
+        if model_task == task and _key(model_classes()) == wanted and bundled_path(name).is_file():
+            return name
+    return None

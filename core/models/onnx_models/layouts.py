@@ -1,0 +1,183 @@
+"""What an ONNX file is, from its inputs, outputs and custom metadata.
+
+KINDS (the layout's `kind`):
+- yolo-seg:           Ultralytics segmentation export. Metadata task=segment, names, imgsz, stride;
+                      output [1, 4+C+P, anchors] (cx, cy, w, h in input pixels, C class scores, P mask
+                      coefficients) and prototypes [1, P, h, w]. Input RGB 0..1, letterboxed (grey 114).
+- maskwork-semantic:  `maskwork export-model` semantic file: normalised [N, 3, H, W] -> logits [N, C, H, W].
+- maskwork-instance:  `maskwork export-model` Mask R-CNN: [3, H, W] in 0..1 -> boxes, labels, scores, masks.
+- semantic:           any other one-input net giving logits [1, C, h, w]; the user names the classes and
+                      says how to feed it (size policy, mean/std) by flags, a JSON sidecar or the dialog.
+Maskwork exports carry `maskwork.task`, `maskwork.classes` (JSON list of {id, name, color}) and
+`maskwork.input` (JSON of InputPolicy fields) in the metadata map; core/models/export.py writes them.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.annotation import ClassList
+from core.errors import ModelError
+from core.models.registry import InputPolicy
+
+KINDS = ("yolo-seg", "maskwork-semantic", "maskwork-instance", "semantic")
+# generic semantic nets with a dynamic input: shorter side to 512 unless the user says otherwise
+GENERIC_POLICY = InputPolicy("resize", resize=512, max_size=2048)
+
+
+@dataclass(frozen=True)
+class OnnxLayout:
+    kind: str
+    input_name: str
+    output_names: tuple[str, ...]
+    fixed_size: tuple[int, int] | None = None  # (h, w) when the file fixes its input size
+    imgsz: tuple[int, int] = (640, 640)  # YOLO: letterbox target of a dynamic input
+    stride: int = 32
+    int8: bool = False  # the file holds quantized operators
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> "OnnxLayout":
+        fixed = d.get("fixed_size")
+        return OnnxLayout(d["kind"], d["input_name"], tuple(d["output_names"]), tuple(fixed) if fixed else None,
+                          tuple(d.get("imgsz") or (640, 640)), int(d.get("stride", 32)), bool(d.get("int8")))
+
+
+@dataclass(frozen=True)
+class Recognised:
+    task: str
+    classes: ClassList
+    policy: InputPolicy
+    layout: OnnxLayout
+    description: str
+
+
+def _dims(shape) -> list:
+    return [d if isinstance(d, int) else None for d in shape]
+
+
+def _shapes(items) -> str:
+    return ", ".join(f"{i.name} {list(i.shape)}" for i in items)
+
+
+def _is_int8(path: Path) -> bool:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger", "MatMulInteger")
+               for n in model.graph.node)
+
+
+def policy_from(values: dict | None, base: InputPolicy = GENERIC_POLICY) -> InputPolicy:
+    """InputPolicy from a dict of its fields ("mode" picks the base mode, the rest as in checkpoints)."""
+    values = dict(values or {})
+    mode = values.pop("mode", None)
+    if mode is not None and mode not in ("rcnn", "resize", "tile"):
+        raise ModelError(f"input policy mode {mode!r} is not one of rcnn, resize, tile")
+    start = InputPolicy(mode) if mode else base
+    return start.updated(values)
+
+
+def classes_from(items) -> ClassList:
+    """A ClassList from names (class 0 first) or from [{id, name, color}] dicts."""
+    items = list(items)
+    if items and isinstance(items[0], dict):
+        return ClassList.from_list(items)
+    return ClassList.from_names([str(n) for n in items])
+
+
+def recognise(path: str | Path, session, user: dict | None = None) -> Recognised:
+    """Classify the file; `user` ({"classes", "input"}) describes a generic semantic net."""
+    path = Path(path)
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise ModelError(f"{path.name}: expected one image input, the file has {len(inputs)} ({_shapes(inputs)}).")
+    inp = inputs[0]
+    if inp.type != "tensor(float)":
+        raise ModelError(f"{path.name}: expected a float32 image input, the file's input {inp.name} is {inp.type}.")
+    names = tuple(o.name for o in outputs)
+    if any(k.startswith("maskwork.") for k in meta):
+        return _maskwork(path, meta, inp, outputs, names)
+    if "task" in meta or "names" in meta:
+        return _ultralytics(path, meta, inp, outputs, names)
+    return _generic(path, inp, outputs, names, user or {})
+
+
+def _fixed(inp) -> tuple[int, int] | None:
+    dims = _dims(inp.shape)
+    return (dims[-2], dims[-1]) if len(dims) >= 2 and dims[-2] and dims[-1] else None
+
+
+def _maskwork(path, meta, inp, outputs, names) -> Recognised:
+    from core.models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
+
+    parsed = parse_metadata(meta, path.name)  # export-model's writer owns the format (one sentence when broken)
+    task, classes, policy = parsed["task"], classes_from_metadata(parsed), policy_from_metadata(parsed)
+    rank = len(inp.shape)
+    if task == "semantic" and rank == 4 and len(outputs) == 1 and len(outputs[0].shape) == 4:
+        layout = OnnxLayout("maskwork-semantic", inp.name, names, _fixed(inp), int8=_is_int8(path))
+        return Recognised("semantic", classes, policy, layout, "Maskwork ONNX export")
+    if task == "instance" and rank == 3 and len(outputs) == 4:
+        layout = OnnxLayout("maskwork-instance", inp.name, names, None, int8=_is_int8(path))
+        return Recognised("instance", classes, policy, layout, "Maskwork ONNX export (Mask R-CNN)")
+    raise ModelError(f"{path.name}: its metadata says a Maskwork {task} model, but its input {list(inp.shape)} and "
+                     f"outputs ({_shapes(outputs)}) are not what export-model writes for that task.")
+
+
+def _literal(meta: dict, key: str, path: Path):
+    try:
+        return ast.literal_eval(meta[key])
+    except (KeyError, ValueError, SyntaxError):
+        raise ModelError(f"{path.name}: an Ultralytics YOLO file needs the metadata key {key!r} "
+                         f"(a Python literal); the file has {sorted(meta)}.") from None
+
+
+def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
+    task = meta.get("task")
+    if task == "detect":
+        raise ModelError(f"{path.name} is an Ultralytics YOLO detection model (boxes only); Maskwork needs masks: "
+                         "export the -seg variant of the model.")
+    if task != "segment":
+        raise ModelError(f"{path.name}: expected Ultralytics metadata task 'segment', the file says {task!r}.")
+    labels = _literal(meta, "names", path)
+    imgsz = _literal(meta, "imgsz", path)
+    stride = int(_literal(meta, "stride", path))
+    labels = [labels[k] for k in sorted(labels)] if isinstance(labels, dict) else list(labels)
+    imgsz = (int(imgsz), int(imgsz)) if isinstance(imgsz, int) else (int(imgsz[0]), int(imgsz[1]))
+    ranks = sorted(len(o.shape) for o in outputs)
+    if ranks != [3, 4]:
+        raise ModelError(f"{path.name}: a YOLO segmentation model has two outputs, [1, 4+classes+32, anchors] and "
+                         f"prototypes [1, 32, h, w]; the file has {_shapes(outputs)}.")
+    det = next(o for o in outputs if len(o.shape) == 3)
+    proto = next(o for o in outputs if len(o.shape) == 4)
+    want = 4 + len(labels) + (_dims(proto.shape)[1] or 32)
+    if _dims(det.shape)[1] not in (None, want):
+        raise ModelError(f"{path.name}: its metadata names {len(labels)} classes, so output {det.name} should have "
+                         f"{want} channels; it has {det.shape[1]}.")
+    layout = OnnxLayout("yolo-seg", inp.name, (det.name, proto.name), _fixed(inp), imgsz, stride, _is_int8(path))
+    size = max(layout.fixed_size or imgsz)
+    policy = InputPolicy("resize", resize=size, max_size=size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    classes = ClassList.from_names(["background", *labels])
+    return Recognised("instance", classes, policy, layout, meta.get("description") or "Ultralytics YOLO-seg")
+
+
+def _generic(path, inp, outputs, names, user: dict) -> Recognised:
+    if len(inp.shape) != 4 or _dims(inp.shape)[1] not in (None, 3) or len(outputs) != 1 or len(outputs[0].shape) != 4:
+        raise ModelError(f"{path.name}: expected a YOLO-seg export, a Maskwork export or a semantic net (one image "
+                         f"input [1, 3, H, W], logits [1, C, h, w]); the file has inputs {_shapes([inp])} and "
+                         f"outputs {_shapes(outputs)} and no Ultralytics or Maskwork metadata.")
+    channels = _dims(outputs[0].shape)[1]
+    if not user.get("classes"):
+        n = f"{channels} " if channels else ""
+        raise ModelError(f"{path.name} looks like a semantic net (logits {list(outputs[0].shape)}) but has no class "
+                         f"names: give its {n}class names (--classes a,b,c or a JSON sidecar {path.stem}.json).")
+    classes = classes_from(user["classes"])
+    if channels and len(classes) != channels:
+        raise ModelError(f"{path.name}: its logits have {channels} classes but {len(classes)} names were given "
+                         f"({', '.join(classes.names())}).")
+    layout = OnnxLayout("semantic", inp.name, names, _fixed(inp), int8=_is_int8(path))
+    return Recognised("semantic", classes, policy_from(user.get("input")), layout, "semantic ONNX model")

@@ -1,0 +1,134 @@
+"""OnnxPredictor: an ONNX file behind core.models.predict.Predictor's interface and result types.
+
+    p = Predictor("yolo11n-seg")          # a spec with backend "onnx" comes here (predict.BACKENDS)
+    p.predict(rgb).filtered(0.7)          # InstanceResult; the threshold changes without a forward pass
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import ModelError
+from core.models.instance import SCORE_FLOOR
+from core.models.onnx_models.layouts import OnnxLayout
+from core.models.onnx_models.session import open_session
+from core.models.onnx_models.yolo import decode, letterbox
+from core.models.preprocess import Prepared, as_rgb, prepare
+from core.models.registry import InputPolicy, ModelSpec, OnnxFile, get_model
+from core.models.results import InstanceResult, Result, SemanticResult
+from core.progress import CancelToken, ProgressFn, check, report
+
+
+@dataclass
+class _Fixed(Prepared):
+    """A normalised image stretched to the file's fixed input size (semantic nets with a fixed input)."""
+
+
+class OnnxPredictor:
+    """One onnxruntime session plus how to feed and decode it. One predict at a time per instance."""
+
+    def __init__(self, spec_or_name: ModelSpec | str, int8: bool = False, device: str | None = None,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 allow_download: bool | None = None, model=None, score_floor: float = SCORE_FLOOR) -> None:
+        """`model`: an open onnxruntime session of the same file (skips loading)."""
+        self.spec = get_model(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
+        if not isinstance(self.spec.source, OnnxFile):
+            raise ModelError(f"model {self.spec.name} is not an ONNX file")
+        self.layout: OnnxLayout = self.spec.source.layout
+        if int8 and not self.layout.int8 and model is None:
+            raise ModelError(f"{self.spec.name} is a float ONNX file; register its int8 file (or quantize it) "
+                             "to run it in int8.")
+        self.int8 = int8 or self.layout.int8
+        check(cancel)
+        report(progress, 0, 1, f"opening {self.spec.name}")
+        self.model = model if model is not None else open_session(self.spec.source.path, device)
+        self.device = "cuda" if self.model.get_providers()[0].startswith("CUDA") else "cpu"
+        self.score_floor = score_floor
+        report(progress, 1, 1, "model ready")
+
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def classes(self):
+        return self.spec.classes
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """The bare session.run (benchmarks compare against it)."""
+        return self.model.run(list(self.layout.output_names), {self.layout.input_name: x})
+
+    def prepare(self, image: np.ndarray, where: str = "image"):
+        """CPU-side work (letterbox or resize, normalisation); safe to run in another thread."""
+        kind, fixed = self.layout.kind, self.layout.fixed_size
+        if kind == "yolo-seg":
+            return letterbox(as_rgb(image, where), fixed or self.layout.imgsz, self.layout.stride, fixed is not None)
+        if kind == "maskwork-instance":
+            return prepare(image, "instance", self.spec.input, where)  # the graph resizes and normalises
+        if fixed:
+            import torch.nn.functional as F
+
+            unscaled = InputPolicy("tile", mean=self.spec.input.mean, std=self.spec.input.std)  # normalise only
+            p = prepare(image, "semantic", unscaled, where)
+            t = F.interpolate(p.tensor[None], size=fixed, mode="bilinear", align_corners=False,
+                              antialias=True)[0]
+            return _Fixed(t, p.height, p.width)
+        return prepare(image, "semantic", self.spec.input, where)
+
+    def predict(self, image: np.ndarray, score_threshold: float = 0.5, mask_threshold: float = 0.5,
+                cancel: CancelToken | None = None) -> Result:
+        return self.run(self.prepare(image), score_threshold, mask_threshold, cancel)
+
+    def run(self, prepared, score_threshold: float = 0.5, mask_threshold: float = 0.5,
+            cancel: CancelToken | None = None) -> Result:
+        check(cancel)
+        start = time.perf_counter()
+        kind = self.layout.kind
+        if kind == "yolo-seg":
+            out = self.forward(prepared.tensor)
+            masks, boxes, idx, scores = decode(out, prepared, len(self.classes) - 1, self.score_floor,
+                                               mask_threshold)
+            return InstanceResult(masks, boxes, (idx + 1).astype(np.int64), scores, self.classes, prepared.height,
+                                  prepared.width, _ms(start), score_threshold)
+        if kind == "maskwork-instance":
+            return self._rcnn(prepared, score_threshold, mask_threshold, start)
+        return self._semantic(prepared, cancel, start)
+
+    def _semantic(self, prepared: Prepared, cancel, start: float) -> SemanticResult:
+        import torch
+
+        from core.models.semantic import semantic_logits, to_label_map
+
+        def net(x: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(self.forward(np.ascontiguousarray(x.numpy(), dtype=np.float32))[0])
+
+        policy = self.spec.input
+        if isinstance(prepared, _Fixed) or policy.mode != "tile":
+            logits = net(prepared.tensor[None])[0]
+        else:
+            logits = semantic_logits(net, prepared.tensor, policy, cancel)
+        labels, conf = to_label_map(logits, prepared.height, prepared.width)
+        return SemanticResult(labels, conf, self.classes, _ms(start))
+
+    def _rcnn(self, prepared: Prepared, score_threshold: float, mask_threshold: float, start: float):
+        from core.masks import Mask
+
+        boxes, labels, scores, soft = self.forward(prepared.tensor.numpy())
+        order = [i for i in np.argsort(-scores, kind="stable")
+                 if scores[i] >= self.score_floor and int(labels[i]) in self.classes]
+        masks, kept = [], []
+        for i in order:
+            m = Mask.from_full(soft[i, 0] > mask_threshold)
+            if not m.is_empty:
+                masks.append(m)
+                kept.append(i)
+        xyxy = boxes[kept].reshape(-1, 4).astype(np.float32)
+        xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+        return InstanceResult(masks, xywh, labels[kept].astype(np.int64), scores[kept].astype(np.float32),
+                              self.classes, prepared.height, prepared.width, _ms(start), score_threshold)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

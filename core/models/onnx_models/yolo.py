@@ -1,0 +1,132 @@
+"""Ultralytics YOLO-seg: letterbox in, per-class NMS and masks at the original resolution out.
+
+Same arithmetic as Ultralytics' LetterBox / non_max_suppression / process_mask, except that each
+mask is sampled once, straight from the prototype grid to the original image inside its box
+(one bilinear warp instead of upsample-to-input, unpad, resize), so a big image costs its objects' size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.masks import Mask
+
+PAD_VALUE = 114  # Ultralytics' grey
+NMS_IOU = 0.7  # Ultralytics' default for predict and val
+MAX_DET = 300
+MAX_NMS = 30000  # boxes handed to NMS at most, highest scores first (Ultralytics' max_nms)
+MAX_WH = 7680.0  # class offset of the per-class NMS (Ultralytics' max_wh)
+
+
+@dataclass
+class Letterboxed:
+    """The network input (1, 3, h, w) float32 RGB 0..1 and how it maps back to the image."""
+
+    tensor: np.ndarray
+    height: int  # original image size
+    width: int
+    sx: float  # resized width / original width
+    sy: float
+    left: int  # padding before the image in the input
+    top: int
+
+
+def letterbox(rgb: np.ndarray, target: tuple[int, int], stride: int, fixed: bool) -> Letterboxed:
+    """Fit (h, w) into `target` keeping the aspect; pad with grey to the target (fixed input) or to the
+    next multiple of `stride` (dynamic input, Ultralytics' minimal rectangle)."""
+    h, w = rgb.shape[:2]
+    r = min(target[0] / h, target[1] / w)
+    nw, nh = int(round(w * r)), int(round(h * r))
+    if fixed:
+        th, tw = target
+    else:
+        th, tw = -(-nh // stride) * stride, -(-nw // stride) * stride
+    dw, dh = (tw - nw) / 2, (th - nh) / 2
+    top, left = int(round(dh - 0.1)), int(round(dw - 0.1))
+    img = rgb if (nh, nw) == (h, w) else cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((th, tw, 3), PAD_VALUE, np.uint8)
+    canvas[top : top + nh, left : left + nw] = img
+    tensor = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0)
+    return Letterboxed(tensor, h, w, nw / w, nh / h, left, top)
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
+    """Per-class NMS (classes offset apart, as Ultralytics does); `scores` already falling. Indices kept."""
+    b = boxes + (classes.astype(np.float32) * MAX_WH)[:, None]
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    alive = np.ones(len(b), bool)
+    keep = []
+    for i in range(len(b)):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        rest = np.flatnonzero(alive[i + 1 :]) + i + 1
+        if rest.size == 0:
+            break
+        w = np.minimum(b[rest, 2], b[i, 2]) - np.maximum(b[rest, 0], b[i, 0])
+        h = np.minimum(b[rest, 3], b[i, 3]) - np.maximum(b[rest, 1], b[i, 1])
+        inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+        alive[rest[inter / (area[i] + area[rest] - inter + 1e-9) > iou]] = False
+    return np.asarray(keep, np.int64)
+
+
+def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_floor: float,
+           mask_threshold: float = 0.5):
+    """(masks, boxes xywh float32, class indices 0.., scores) of one image, highest score first.
+
+    outputs: [1, 4+C+P, A] predictions and [1, P, mh, mw] prototypes (either order)."""
+    pred, proto = (outputs[0], outputs[1]) if outputs[0].ndim == 3 else (outputs[1], outputs[0])
+    p = pred[0]  # (4+C+P, A): anchors are columns; selecting them first keeps the work small
+    cls_scores = p[4 : 4 + num_classes]
+    scores = cls_scores.max(0)
+    idx = np.flatnonzero(scores >= score_floor)
+    idx = idx[np.argsort(-scores[idx], kind="stable")][:MAX_NMS]
+    sel = np.ascontiguousarray(p[:, idx].T)  # (n, 4+C+P)
+    cls = sel[:, 4 : 4 + num_classes].argmax(1)
+    scores = scores[idx].astype(np.float32)
+    cx, cy, bw, bh = sel[:, 0], sel[:, 1], sel[:, 2], sel[:, 3]
+    xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).astype(np.float32)
+    keep = _nms(xyxy, scores, cls, NMS_IOU)[:MAX_DET]
+    sel, xyxy, cls, scores = sel[keep], xyxy[keep], cls[keep], scores[keep]
+    coef = sel[:, 4 + num_classes :]
+    # input pixels -> image pixels: undo the padding, then the resize; clip to the image
+    img = (xyxy - np.array([lb.left, lb.top, lb.left, lb.top], np.float32)) / np.array(
+        [lb.sx, lb.sy, lb.sx, lb.sy], np.float32)
+    img = np.clip(img, 0, [lb.width, lb.height, lb.width, lb.height]).astype(np.float32)
+    masks, kept = [], []
+    logit_cut = float(np.log(mask_threshold / (1 - mask_threshold))) if 0 < mask_threshold < 1 else 0.0
+    protos = proto[0]
+    c, mh, mw = protos.shape
+    maps = (coef @ protos.reshape(c, -1)).reshape(-1, mh, mw).astype(np.float32)
+    in_h, in_w = lb.tensor.shape[2:]
+    for k in range(len(sel)):
+        m = _mask_in_box(maps[k], img[k], lb, mw / in_w, mh / in_h, logit_cut)
+        if not m.is_empty:
+            masks.append(m)
+            kept.append(k)
+    xywh = img[kept].copy()
+    xywh[:, 2:] -= xywh[:, :2]
+    return masks, xywh, cls[kept], scores[kept]
+
+
+def _mask_in_box(logits: np.ndarray, box: np.ndarray, lb: Letterboxed, fx: float, fy: float,
+                 cut: float) -> Mask:
+    """Sample the prototype-grid logits at the centres of the image pixels inside `box` (bilinear,
+    border clamped, as F.interpolate(align_corners=False)) and cut at the threshold's logit."""
+    x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
+    x1, y1 = int(np.ceil(box[2])), int(np.ceil(box[3]))
+    if x1 <= x0 or y1 <= y0:
+        return Mask.empty(lb.height, lb.width)
+    ax, ay = lb.sx * fx, lb.sy * fy  # proto cells per image pixel
+    bx = ((x0 + 0.5) * lb.sx + lb.left) * fx - 0.5
+    by = ((y0 + 0.5) * lb.sy + lb.top) * fy - 0.5
+    warp = np.array([[ax, 0, bx], [0, ay, by]], np.float64)
+    crop = cv2.warpAffine(logits, warp, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+    inside = crop > cut
+    # the box is in continuous coordinates: pixels whose centre lies outside it are cut (crop_mask)
+    xs, ys = np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5
+    inside &= ((ys >= box[1]) & (ys < box[3]))[:, None] & ((xs >= box[0]) & (xs < box[2]))[None, :]
+    return Mask.from_crop(lb.height, lb.width, x0, y0, inside)
