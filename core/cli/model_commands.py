@@ -58,6 +58,7 @@ def _register_flags(p) -> None:
 
 
 def cmd_models(args) -> int:
+    from core.models.int8 import label
     from core.models.registry import all_models
 
     if args.action == "add":
@@ -70,7 +71,9 @@ def cmd_models(args) -> int:
     for spec in all_models():
         names = [c.name for c in spec.classes if c.id != 0]
         shown = ", ".join(names[:4]) + (f", ... ({len(names)})" if len(names) > 4 else "")
-        rows.append((spec.name, spec.task, spec.arch, shown, model_state(spec)))
+        precision = label(spec)  # paired ONNX files list as one model: "float + int8"
+        arch = f"{spec.arch} ({precision})" if precision else spec.arch
+        rows.append((spec.name, spec.task, arch, shown, model_state(spec)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[4])
@@ -85,8 +88,11 @@ def cmd_register(args) -> int:
 
         user = user_input(args.classes, args.resize, args.tile, args.mean, args.std)
         spec = register_onnx(args.checkpoint, name=args.name, user=user)
+        from core.models.int8 import label
+
         layout = spec.source.layout
-        print(f"registered {spec.name} ({spec.task}, ONNX {layout.kind}{', int8' if layout.int8 else ''}, "
+        precision = label(spec) or "float"
+        print(f"registered {spec.name} ({spec.task}, ONNX {layout.kind}, {precision}, "
               f"{len(spec.classes)} classes, input {spec.input.describe()}) in {models_file()}")
         return 0
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
@@ -126,7 +132,7 @@ def _unique_stem(name: str, used: set[str]) -> str:
 
 def cmd_predict(args) -> int:
     from core.models.batch import predict_batch
-    from core.models.predict import Predictor
+    from core.models.int8 import load
 
     if getattr(args, "project", None):
         from core.cli.predict_project import predict_into_project
@@ -137,13 +143,14 @@ def cmd_predict(args) -> int:
     files = image_files(args.inputs)
     if not 0.0 <= args.score_threshold <= 1.0:
         raise InputError(f"--score-threshold {args.score_threshold} is outside 0..1")
-    predictor = Predictor(args.model, int8=args.int8, device=args.device, progress=TextProgress("weights"))
+    # int8 ranges from the images being segmented (the model's own int8 file when it has one)
+    predictor = load(args.model, args.int8, [p for p, _ in files], args.device, TextProgress("weights"))
     names = {path: name for path, name in files}
     out = Path(args.out)
     errors: list = []
     batch = predict_batch(predictor, [p for p, _ in files], TextProgress(args.model), CancelToken(),
                           args.score_threshold, args.mask_threshold, errors=errors)
-    info = PredictionInfo(predictor.spec.name, args.int8, None, args.score_threshold)
+    info = PredictionInfo(predictor.spec.name, bool(predictor.int8), None, args.score_threshold)
     if predictor.task == "instance":
         written = _write_coco(batch, names, out, predictor, info)
     else:

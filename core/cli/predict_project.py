@@ -32,7 +32,7 @@ def project_names(project, inputs: list[str]) -> list[str]:
 def predict_into_project(args) -> int:
     from core.models.batch import predict_batch
     from core.models.class_map import ClassMap, unknown_warning
-    from core.models.predict import Predictor
+    from core.models.int8 import load
     from core.prediction_layer import for_project, store_prediction
     from core.project import Project
 
@@ -44,7 +44,8 @@ def predict_into_project(args) -> int:
             raise InputError(f"{project.root} is not a Maskwork project yet (no .maskwork folder); open it in the "
                              "app or `import` labels into it first, or use --out to write prediction files.")
         names = project_names(project, args.inputs)
-        predictor = Predictor(args.model, int8=args.int8, device=args.device, progress=TextProgress("weights"))
+        predictor = load(args.model, args.int8, [project.image_path(n) for n in names], args.device,
+                         TextProgress("weights"))  # int8 calibrated on the project's images
         cmap = ClassMap(predictor.classes, project.classes)
         unmatched = cmap.unmatched_names()
         if args.unknown_classes == "add":
@@ -64,7 +65,8 @@ def predict_into_project(args) -> int:
                                           args.score_threshold, args.mask_threshold, errors=errors):
             name = by_path[str(path)]
             fitted, _ = for_project(result, project, "ignore")  # "add" already extended the class list
-            store_prediction(project.annotation(name), fitted, predictor.spec.name, args.int8, args.score_threshold)
+            store_prediction(project.annotation(name), fitted, predictor.spec.name, bool(predictor.int8),
+                             args.score_threshold)
             project.mark_dirty(name)
             done += 1
         project.save()

@@ -44,20 +44,25 @@ def _first_image(items):
 
 def cmd_quantize(args) -> int:
     from core.models.compare import compare
+    from core.models.int8 import int8_of, refuse_quantize
     from core.models.predict import Predictor
     from core.models.quant import calibration
-    from core.models.quantize import int8_model
 
     fp = Predictor(args.model, device="cpu", progress=TextProgress("weights"))
+    refuse_quantize(fp.spec)
     items = calibration.resolve(args.calibration, args.images, fp.spec.name)
-    q = int8_model(fp.spec, fp.model, args.calibration, args.cache_dir, TextProgress("calibration"),
-                   num_images=args.images, use_cache=not args.rebuild)
-    info = q.int8_info
-    where = "loaded from cache" if info["from_cache"] else f"calibrated on {info['calibration_images']} images"
-    print(f"{fp.spec.name}: int8 route {info['route']}, {where}; cache file {info['cache_path']}")
+    qp = int8_of(fp, args.calibration, cache_dir=args.cache_dir, progress=TextProgress("calibration"),
+                 num_images=args.images, use_cache=not args.rebuild)
+    info = qp.int8_info
+    if info.get("paired"):
+        where = f"no calibration: paired int8 file {info['cache_path']}"
+    else:
+        where = "loaded from cache" if info["from_cache"] else f"calibrated on {info['calibration_images']} images"
+        where += f"; cache file {info['cache_path']}"
+    print(f"{fp.spec.name}: int8 route {info['route']}, {where}")
     if "cache_error" in info:
         print(f"maskwork quantize: warning: {info['cache_error']}", file=sys.stderr)
-    c = compare((fp, Predictor(fp.spec, int8=True, model=q)), _first_image(items), repeats=max(1, args.repeats))
+    c = compare((fp, qp), _first_image(items), repeats=max(1, args.repeats))
     print(f"compared on {items[0] if not hasattr(items[0], 'shape') else 'the first calibration image'}:")
     print("  " + c.summary())
     if c.task == "instance":

@@ -8,7 +8,7 @@ the box). The defaults were tuned on the shared nuclei and coco_sample data (ben
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ class GrabCutParams:
                                 # fraction of the box diagonal (0 = the disk only)
     grow_tol: float = 10.0      # ... "similar" = Lab distance below this
     grow_decay: float = 1.0     # the k-th click (from 0) reaches radius / (1 + decay * k): later clicks fix details
-    min_keep: float = 0.0       # a cut below this share of the box collapsed: fall back to 1 iteration
+    min_keep: float = 0.2       # a box-only cut keeping less than this share of the box collapsed
     rim: float = 0.0            # the box's inner rim (this share of its width/height) starts as probable
                                 # background: a tight box is half background, mostly along its edges
 
@@ -105,6 +105,21 @@ def grow_clicks(crop: np.ndarray, prompt: Prompt, window: win.Window, pos: np.nd
 
 def grabcut(image: np.ndarray, prompt: Prompt, params: GrabCutParams = DEFAULT) -> Mask:
     height, width = image.shape[:2]
+    window, result, box_share = _grabcut(image, prompt, params)
+    if box_share < params.min_keep and prompt.box is not None:
+        # the colour models collapsed (the object looks like its surroundings): assume, as a user
+        # would, that the middle of a tight box is on the object and cut again from there
+        x0, y0, x1, y1 = prompt.box
+        cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        near = 0.1 * float(np.hypot(x1 - x0, y1 - y0))
+        if not any(not p and np.hypot(x - cx, y - cy) <= near for x, y, p in prompt.points):
+            window, result, _ = _grabcut(image, replace(prompt, points=[(cx, cy, True), *prompt.points]), params)
+    return window.to_mask(result, height, width)
+
+
+def _grabcut(image: np.ndarray, prompt: Prompt, params: GrabCutParams) -> tuple[win.Window, np.ndarray, float]:
+    """(window, cut at working resolution, cut area / area allowed to be foreground)."""
+    height, width = image.shape[:2]
     window = win.around(_extent(prompt), width, height, params.margin_frac, params.min_margin, params.max_side,
                         params.min_side)
     pos, neg = win.seed_masks(prompt, window, click_radius(prompt, params))
@@ -114,17 +129,15 @@ def grabcut(image: np.ndarray, prompt: Prompt, params: GrabCutParams = DEFAULT) 
     labels = initial_labels(prompt, window, pos, neg, params.rim)
     fg_possible = np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
     if not fg_possible.any() or fg_possible.all():
-        return window.to_mask(fg_possible, height, width)
+        return window, fg_possible, 1.0
     if params.lab:
         crop = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)
     result = _cut(crop, labels, params.iterations)
     if result is None:  # too few pixels of one kind for the colour models (a box of a few pixels)
-        return window.to_mask(fg_possible & ~neg, height, width)
-    if params.min_keep > 0 and params.iterations > 1 and result.sum() < params.min_keep * fg_possible.sum():
-        result = _cut(crop, labels, 1)
+        return window, fg_possible & ~neg, 1.0
     if params.keep_seeded:
         result = win.keep_seeded(result, pos)
-    return window.to_mask(result, height, width)
+    return window, result, float(result.sum()) / float(fg_possible.sum())
 
 
 def _cut(crop: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray | None:

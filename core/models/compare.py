@@ -91,23 +91,29 @@ def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | Non
 
 def predictor_pair(spec_or_name, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, num_images: int | None = None):
-    """Float and int8 predictors of one model sharing the same float weights."""
+    """Float and int8 predictors of one model (torch: sharing the float weights; ONNX: its int8 file or twin)."""
+    from core.models.int8 import int8_of
     from core.models.predict import Predictor
-    from core.models.quantize import int8_model
-    from core.models.quant.calibration import DEFAULT_COUNT
 
     fp = Predictor(spec_or_name, progress=progress, cancel=cancel, device="cpu")
-    q = int8_model(fp.spec, fp.model, calibration_images, cache_dir, progress, cancel,
-                   num_images=num_images or DEFAULT_COUNT)
-    return fp, Predictor(fp.spec, int8=True, model=q)
+    return fp, int8_of(fp, calibration_images, cache_dir=cache_dir, progress=progress, cancel=cancel,
+                       num_images=num_images)
+
+
+def size_bytes(predictor) -> int:
+    """What the user ships: an ONNX predictor's file, a torch model's saved state dict."""
+    own = getattr(predictor, "size_bytes", None)
+    if own is not None:
+        return int(own)
+    from core.models.quantize import state_dict_bytes
+
+    return state_dict_bytes(predictor.model)
 
 
 def compare(spec_or_predictor_pair, image: np.ndarray, *, score_threshold: float = 0.5, repeats: int = 1,
             warmup: bool = True, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
             cancel: CancelToken | None = None) -> Comparison:
     """Run float and int8 on `image`; latency is the median of `repeats` runs (after one warm-up)."""
-    from core.models.quantize import state_dict_bytes
-
     if isinstance(spec_or_predictor_pair, tuple):
         fp, qp = spec_or_predictor_pair
     else:
@@ -118,8 +124,8 @@ def compare(spec_or_predictor_pair, image: np.ndarray, *, score_threshold: float
         qp.predict(image, **kw)
     fr, f_ms = _timed(fp, image, repeats, cancel, **kw)
     qr, q_ms = _timed(qp, image, repeats, cancel, **kw)
-    f_run = TimedRun(fr, f_ms, state_dict_bytes(fp.model), "float")
-    q_run = TimedRun(qr, q_ms, state_dict_bytes(qp.model), "int8")
+    f_run = TimedRun(fr, f_ms, size_bytes(fp), "float")
+    q_run = TimedRun(qr, q_ms, size_bytes(qp), "int8")
     if fp.task == "semantic":
         per_class, mean = semantic_agreement(fr, qr)
         return Comparison(f_run, q_run, "semantic", mean, per_class=per_class)

@@ -253,11 +253,11 @@ def int8_onnx(src: str | Path, calibration_images: calibration.CalibrationSource
     refuse_if_int8(src)
     from core.models.onnx_meta import raw_metadata
 
-    name = (raw_metadata(src).get("maskwork.model") or src.stem)
+    name = raw_metadata(src).get("maskwork.model") or src.stem  # picks bundled samples when no images given
     items = calibration.resolve(calibration_images, num_images, name)
+    feed = prepare_key or ("maskwork" if prepare is None else getattr(prepare, "__qualname__", ""))
     key = cache.cache_key(onnx=_file_hash(src), calibration=calibration.fingerprint(items), ort=ort.__version__,
-                          settings=asdict(settings), version=QUANT_VERSION,
-                          prepare=prepare_key or ("maskwork" if prepare is None else getattr(prepare, "__qualname__", "")))
+                          settings=asdict(settings), version=QUANT_VERSION, prepare=feed)
     folder = onnx_cache_dir(cache_dir)
     path = folder / f"{cache.cache_path(folder, src.stem, key).stem}.int8.onnx"
     if use_cache and _usable(path):

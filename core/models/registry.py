@@ -114,9 +114,11 @@ class OnnxFile:
 
     path: str
     layout: object
+    int8_path: str | None = None  # the int8 file paired with this float one (core.models.onnx_quant.pair_key)
+    int8_layout: object = None
 
     def describe(self) -> str:
-        return f"ONNX file {self.path}"
+        return f"ONNX file {self.path}" + (f" + int8 file {self.int8_path}" if self.int8_path else "")
 
 
 WeightsSource = Union[TorchvisionWeights, BundledFile, UserCheckpoint, OnnxFile]

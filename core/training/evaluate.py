@@ -20,6 +20,8 @@ from core.training import semantic as sem
 from core.training.datasets import TrainData, load_data, split_by_names
 from core.training.runner import make_predictor
 
+CALIBRATION_IMAGES = 16  # int8 ranges from images spread over the evaluated ones
+
 
 @dataclass
 class EvalTable:
@@ -55,8 +57,9 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
              cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None,
              only: list[str] | None = None, int8: bool = False) -> EvalTable:
     """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile);
-    `int8`: score the quantized model (calibrated on the bundled samples) to see its accuracy drop."""
-    predictor = make_predictor(model, device, int8=int8)
+    `int8`: score the model's int8 version (built calibrated on the dataset's images, or its int8 file)
+    to see its accuracy drop."""
+    predictor = make_predictor(model, device)
     task = _task_of(predictor)
     d = data if isinstance(data, TrainData) else load_data(data, task)
     if only:
@@ -66,7 +69,12 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     items = d.items[:max_images] if max_images else d.items
     if not items:
         raise InputError(f"{d.source} has no labelled images to evaluate on")
-    label = f"{model} (int8)" if int8 else model
+    if int8:
+        from core.models.int8 import int8_of
+
+        picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+        predictor = int8_of(predictor, [it.image() for it in picked], cancel=cancel)
+    label = f"{model} (int8)" if int8 or getattr(predictor, "int8", False) else model
     cmap = ClassMap(predictor.classes, d.classes)  # by name, not by number
     run = _semantic if task == "semantic" else _instance
     table = run(predictor, label, d, items, per_image, progress, cancel, cmap)

@@ -32,7 +32,8 @@ from gui.state import AppState
 from gui.workers import Job
 
 MODES = ("Side by side", "Swipe")
-HERE = ("cached", "bundled", "user")  # model states that run without a download
+HERE = ("cached", "bundled", "user")
+PICKER_TIP = "Use the int8-quantized version of this model"  # model states that run without a download
 
 
 def display_classes(project_classes, model_classes) -> ClassList:
@@ -64,7 +65,11 @@ class ModelPicker(QWidget):
         self.combo = QComboBox()
         self.combo.setToolTip(f"Model for side {title}")
         self.int8 = QCheckBox("int8")
-        self.int8.setToolTip("Use the int8-quantized version of this model")
+        self.int8.setToolTip(PICKER_TIP)
+        self.supports: dict = {}  # model name -> core.models.int8.Int8Support (from the model list)
+        self._wanted = False      # the int8 choice, kept while a model that cannot switch is shown
+        self.int8.toggled.connect(self._remember)
+        self.combo.currentTextChanged.connect(lambda _name: self._show_support())
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel(title))
@@ -76,7 +81,20 @@ class ModelPicker(QWidget):
         self.combo.addItems(names)
         if current in names:
             self.combo.setCurrentText(current)
-        self.int8.setChecked(int8)
+        self._wanted = int8
+        self._show_support()
+
+    def _remember(self, checked: bool) -> None:
+        if self.int8.isEnabled():
+            self._wanted = checked
+
+    def _show_support(self) -> None:
+        """An int8 ONNX file is int8 and a model without int8 is float: the box shows it, disabled."""
+        support = self.supports.get(self.combo.currentText())
+        fixed = support is not None and not support.switchable
+        self.int8.setEnabled(not fixed)
+        self.int8.setChecked(support.mode == "only" if fixed else self._wanted)
+        self.int8.setToolTip(support.reason if support is not None else PICKER_TIP)
 
     def choice(self) -> tuple[str, bool]:
         return self.combo.currentText(), self.int8.isChecked()
@@ -199,6 +217,8 @@ class CompareWindow(QWidget):
 
     def _on_listed(self, entries) -> None:
         states = {e.name: e.state for e in entries}
+        for picker in (self.picker_a, self.picker_b):
+            picker.supports = {e.name: e.int8 for e in entries if e.int8 is not None}
         current = self.model_to_compare(states)
         self.set_model_names(list(states), current)
         if not self._auto:

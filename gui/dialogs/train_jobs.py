@@ -61,7 +61,7 @@ def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]
 
     archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
     models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch)
-              for s in all_models() if s.task == task]
+              for s in all_models() if s.task == task and s.backend == "torch"]  # ONNX files cannot be trained
     return archs, models
 
 

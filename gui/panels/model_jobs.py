@@ -16,10 +16,12 @@ class ModelEntry:
     state: str         # "cached" | "bundled" | "needs download" | "missing" | "user"
     description: str = ""
     classes: object = None  # core.annotation.ClassList: matched to the project's before anything runs
+    int8: object = None     # core.models.int8.Int8Support: whether the int8 toggle switches, and why (not)
 
 
 def list_models(progress=None, cancel=None) -> list[ModelEntry]:
     from core.models import registry, weights
+    from core.models.int8 import support
 
     entries = []
     for spec in registry.all_models() if hasattr(registry, "all_models") else _specs(registry.MODELS):
@@ -27,8 +29,12 @@ def list_models(progress=None, cancel=None) -> list[ModelEntry]:
             state = weights.model_state(spec)
         except Exception as exc:  # a broken user entry must not hide the others
             state = f"unavailable ({type(exc).__name__})"
+        try:
+            int8 = support(spec)
+        except Exception:  # the toggle then stays as it was; running reports the problem
+            int8 = None
         entries.append(ModelEntry(spec.name, spec.task, state, getattr(spec, "description", "") or "",
-                                  getattr(spec, "classes", None)))
+                                  getattr(spec, "classes", None), int8))
     return entries
 
 
@@ -70,8 +76,9 @@ def forget_all() -> None:
 
 
 def load_predictor(name: str, int8: bool, calibration: list | None = None, progress=None, cancel=None):
-    """Load the weights in the worker; int8 is built from the float model, calibrated on `calibration`
-    (image paths of the project; None = core's bundled samples) or read from core's int8 cache."""
+    """Load the weights in the worker; int8 comes from core.models.int8 (by backend): built from the float
+    model calibrated on `calibration` (image paths of the project; None = core's bundled samples) or read
+    from core's int8 cache; an ONNX model's own int8 file when it has one."""
     from core.models.predict import Predictor
 
     found = cached_predictor(name, int8)
@@ -82,12 +89,11 @@ def load_predictor(name: str, int8: bool, calibration: list | None = None, progr
     if not int8:
         predictor = Predictor(name, progress=progress, cancel=cancel)
     else:
-        from core.models.quantize import int8_model
+        from core.models.int8 import int8_of
 
         base = load_predictor(name, False, None, progress, cancel)
         images = list(calibration)[:CALIBRATION_IMAGES] if calibration else None
-        quantized = int8_model(base.spec, base.model, images, progress=progress, cancel=cancel)
-        predictor = Predictor(base.spec, int8=True, model=quantized)
+        predictor = int8_of(base, images, progress=progress, cancel=cancel)
     with _LOCK:
         _PREDICTORS[(name, int8)] = predictor
         while len(_PREDICTORS) > MAX_LOADED:

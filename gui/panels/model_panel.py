@@ -19,6 +19,7 @@ from gui.panels.job_bar import JobBar
 from gui.state import AppState
 from gui.workers import Job
 
+INT8_TIP = "Run the int8-quantized model: faster on CPU, slightly different masks. The first use builds and caches it."
 MAX_KEPT_RESULTS = 500  # instance results kept per image for instant re-thresholding (masks are cropped)
 
 
@@ -44,8 +45,7 @@ class ModelPanel(QWidget):
         self.refresh_button.setToolTip("Re-read the model list (after training or adding a checkpoint)")
         self.refresh_button.clicked.connect(self.refresh_models)
         self.int8_box = QCheckBox("int8 (quantized)")
-        self.int8_box.setToolTip("Run the int8-quantized model: faster on CPU, slightly different masks. "
-                                 "The first use builds and caches it.")
+        self.int8_box.setToolTip(INT8_TIP)
         self.int8_box.toggled.connect(self._on_int8)
         self.run_button = QPushButton("Run on image")
         self.run_button.setToolTip("Segment the current image (Ctrl+R)")
@@ -146,6 +146,26 @@ class ModelPanel(QWidget):
             self.model_info.setText(f"{entry.task}, weights {entry.state}"
                                     + (f": {entry.description}" if entry.description else ""))
         self.fit_bar.refresh(entry)
+        self._show_int8()
+
+    def _int8_support(self):
+        entry = self.entries.get(self.combo.currentData())
+        return getattr(entry, "int8", None)  # core.models.int8.Int8Support
+
+    def _key(self) -> tuple[str | None, bool]:
+        """(model, int8) as it will run: an int8 file runs in int8, a model without int8 in float."""
+        support = self._int8_support()
+        if support is None:
+            return self.state.model_name, self.state.int8
+        return self.state.model_name, support.mode == "only" or (self.state.int8 and support.switchable)
+
+    def _show_int8(self) -> None:
+        """The toggle shows what runs; it is disabled, with the reason as its tooltip, when it cannot switch."""
+        support = self._int8_support()
+        self.int8_box.blockSignals(True)
+        self.int8_box.setChecked(self._key()[1])
+        self.int8_box.blockSignals(False)
+        self.int8_box.setToolTip(support.reason if support is not None else INT8_TIP)
         self._update_enabled()
 
     def _sync_from_state(self) -> None:
@@ -157,10 +177,8 @@ class ModelPanel(QWidget):
                 self.combo.setCurrentIndex(index)
             elif not self.jobs.busy:
                 self.refresh_models()
-        if self.int8_box.isChecked() != self.state.int8:
-            self.int8_box.blockSignals(True)
-            self.int8_box.setChecked(self.state.int8)
-            self.int8_box.blockSignals(False)
+        if self.int8_box.isChecked() != self._key()[1]:
+            self._show_int8()
 
     # ---- running ----------------------------------------------------------------------
     def run_current(self) -> None:
@@ -177,7 +195,7 @@ class ModelPanel(QWidget):
 
     def _with_predictor(self, then) -> None:
         """Run `then(predictor)`, loading the predictor in a Job first if needed."""
-        key = (self.state.model_name, self.state.int8)
+        key = self._key()
         if key[0] is None:
             self._show_info("Pick a model first.")
             return
@@ -237,7 +255,7 @@ class ModelPanel(QWidget):
                 result, added = for_project(result, project, self.fit_bar.choice(self.state.model_name))
                 if added:
                     self.state.classes_changed.emit()
-            store_prediction(ann, result, self.state.model_name, self.state.int8, self.state.score_threshold)
+            store_prediction(ann, result, self.state.model_name, self._key()[1], self.state.score_threshold)
         except MaskworkError as exc:  # e.g. the image changed on disk: say so, keep going with the others
             self._show_info(str(exc))
             return
@@ -245,8 +263,8 @@ class ModelPanel(QWidget):
             project.mark_dirty(name)
         self.done_names.append(name)
         self._keep(name, result)
-        loaded = model_jobs.cached_predictor(self.state.model_name, self.state.int8)
-        int8 = self.state.int8 or bool(getattr(loaded, "int8", False))  # an int8 ONNX file is int8 either way
+        loaded = model_jobs.cached_predictor(*self._key())
+        int8 = self._key()[1] or bool(getattr(loaded, "int8", False))
         self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if int8 else 'float'}, "
                                    f"{self.state.model_name})")
         if is_current:
@@ -278,7 +296,7 @@ class ModelPanel(QWidget):
     def _on_int8(self, checked: bool) -> None:
         self.state.int8 = bool(checked)
         self.state.model_changed.emit()
-        key = (self.state.model_name, self.state.int8)
+        key = self._key()
         if checked and key[0] and model_jobs.cached_predictor(*key) is None and not self.jobs.busy:
             self.info_label.setText("building the int8 model (first time only)...")
             self._with_predictor(lambda _p: self.info_label.setText("int8 model ready"))
@@ -307,7 +325,8 @@ class ModelPanel(QWidget):
         self.run_button.setEnabled(not busy and has_model and self.state.image is not None)
         self.run_all_button.setEnabled(not busy and has_model and self.state.project is not None)
         self.combo.setEnabled(not busy)
-        self.int8_box.setEnabled(not busy)
+        support = self._int8_support()
+        self.int8_box.setEnabled(not busy and (support is None or support.switchable))
         self.refresh_button.setEnabled(not busy)
 
     def _show_info(self, text: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.annotation import ClassList
 from core.errors import ModelError
+from core.models.onnx_quant import is_int8
 from core.models.registry import InputPolicy
 
 KINDS = ("yolo-seg", "maskwork-semantic", "maskwork-instance", "semantic")
@@ -61,14 +62,6 @@ def _dims(shape) -> list:
 
 def _shapes(items) -> str:
     return ", ".join(f"{i.name} {list(i.shape)}" for i in items)
-
-
-def _is_int8(path: Path) -> bool:
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    return any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger", "MatMulInteger")
-               for n in model.graph.node)
 
 
 def policy_from(values: dict | None, base: InputPolicy = GENERIC_POLICY) -> InputPolicy:
@@ -119,10 +112,10 @@ def _maskwork(path, meta, inp, outputs, names) -> Recognised:
     task, classes, policy = parsed["task"], classes_from_metadata(parsed), policy_from_metadata(parsed)
     rank = len(inp.shape)
     if task == "semantic" and rank == 4 and len(outputs) == 1 and len(outputs[0].shape) == 4:
-        layout = OnnxLayout("maskwork-semantic", inp.name, names, _fixed(inp), int8=_is_int8(path))
+        layout = OnnxLayout("maskwork-semantic", inp.name, names, _fixed(inp), int8=is_int8(path))
         return Recognised("semantic", classes, policy, layout, "Maskwork ONNX export")
     if task == "instance" and rank == 3 and len(outputs) == 4:
-        layout = OnnxLayout("maskwork-instance", inp.name, names, None, int8=_is_int8(path))
+        layout = OnnxLayout("maskwork-instance", inp.name, names, None, int8=is_int8(path))
         return Recognised("instance", classes, policy, layout, "Maskwork ONNX export (Mask R-CNN)")
     raise ModelError(f"{path.name}: its metadata says a Maskwork {task} model, but its input {list(inp.shape)} and "
                      f"outputs ({_shapes(outputs)}) are not what export-model writes for that task.")
@@ -158,7 +151,7 @@ def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
     if _dims(det.shape)[1] not in (None, want):
         raise ModelError(f"{path.name}: its metadata names {len(labels)} classes, so output {det.name} should have "
                          f"{want} channels; it has {det.shape[1]}.")
-    layout = OnnxLayout("yolo-seg", inp.name, (det.name, proto.name), _fixed(inp), imgsz, stride, _is_int8(path))
+    layout = OnnxLayout("yolo-seg", inp.name, (det.name, proto.name), _fixed(inp), imgsz, stride, is_int8(path))
     size = max(layout.fixed_size or imgsz)
     policy = InputPolicy("resize", resize=size, max_size=size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     classes = ClassList.from_names(["background", *labels])
@@ -179,5 +172,5 @@ def _generic(path, inp, outputs, names, user: dict) -> Recognised:
     if channels and len(classes) != channels:
         raise ModelError(f"{path.name}: its logits have {channels} classes but {len(classes)} names were given "
                          f"({', '.join(classes.names())}).")
-    layout = OnnxLayout("semantic", inp.name, names, _fixed(inp), int8=_is_int8(path))
+    layout = OnnxLayout("semantic", inp.name, names, _fixed(inp), int8=is_int8(path))
     return Recognised("semantic", classes, policy_from(user.get("input")), layout, "semantic ONNX model")

@@ -9,13 +9,16 @@ image before anything is written, so a misfit is reported at registration.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError, ModelError
 from core.models.onnx_models.layouts import OnnxLayout, classes_from, policy_from, recognise
+from core.models.onnx_meta import raw_metadata
 from core.models.onnx_models.session import open_session
+from core.models.onnx_quant import is_int8, pair_key
 from core.models.registry import MODELS, ModelSpec, OnnxFile
 
 
@@ -61,20 +64,82 @@ def _smoke_test(rec, session, path: Path) -> None:
 
 
 def register_onnx(path: str | Path, name: str | None = None, user: dict | None = None) -> ModelSpec:
-    """Recognise, test-run and add the file to the user's models; returns its spec."""
+    """Recognise, test-run and add the file to the user's models; returns its spec.
+
+    The float and the int8 file of one model (same onnx_quant.pair_key) pair under one entry, whichever
+    comes first: the entry keeps the float file as its `path` and the int8 one as `int8_path`."""
     from core.models.user_models import _read_entries, _write_entries
 
     path = Path(path).expanduser().resolve()
-    name = name or path.stem
-    if name in MODELS:
-        raise InputError(f"{name!r} is a built-in model name; register {path.name} under another name (--name).")
+    if (name or path.stem) in MODELS:
+        raise InputError(f"{name or path.stem!r} is a built-in model name; register {path.name} under another "
+                         "name (--name).")
+    entries = _read_entries()
+    key, partner = _partner(path, entries, name)
+    if partner is not None:  # a generic net's int8 file needs no second description
+        user = {**_entry_user(partner), **{k: v for k, v in (user or {}).items() if v}}
     rec, session = describe_file(path, user)
     _smoke_test(rec, session, path)
-    entry = {"name": name, "path": str(path), "backend": "onnx", "task": rec.task, "arch": "onnx",
+    entry = {"name": name or path.stem, "path": str(path), "backend": "onnx", "task": rec.task, "arch": "onnx",
              "classes": rec.classes.to_list(), "input": {"mode": rec.policy.mode, **_policy_dict(rec.policy)},
-             "layout": rec.layout.to_dict(), "description": rec.description}
-    _write_entries([e for e in _read_entries() if e["name"] != name] + [entry])
+             "layout": rec.layout.to_dict(), "description": rec.description, "pair_key": key}
+    if partner is not None:
+        entry = _paired(partner, entry, path)
+    _write_entries([e for e in entries if e["name"] != entry["name"]] + [entry])
     return spec_from_entry(entry)
+
+
+def _sides(entry: dict) -> dict[bool, tuple[str, dict]]:
+    """int8? -> (file, layout) of an entry's files."""
+    sides = {bool(entry["layout"].get("int8")): (entry["path"], entry["layout"])}
+    if entry.get("int8_path"):
+        sides[True] = (entry["int8_path"], entry["int8_layout"])
+    return sides
+
+
+def _entry_key(entry: dict) -> str | None:
+    if entry.get("pair_key"):
+        return entry["pair_key"]
+    try:  # entries written before pairing existed
+        return pair_key(entry["path"], raw_metadata(entry["path"]))
+    except (ModelError, OSError):
+        return None
+
+
+def _partner(path: Path, entries: list[dict], name: str | None) -> tuple[str | None, dict | None]:
+    """(pair key of the file, the ONNX entry it pairs with: same key, and it brings the missing precision or
+    replaces one file of a pair). A file that cannot be read pairs with nothing (describe_file says why)."""
+    try:
+        key, int8 = pair_key(path, raw_metadata(path)), is_int8(path)
+    except (ModelError, OSError):
+        return None, None
+    for e in entries:
+        if e.get("backend") != "onnx" or (name and e["name"] != name) or _entry_key(e) != key:
+            continue
+        sides = _sides(e)
+        if int8 not in sides or len(sides) == 2:
+            return key, e
+    return key, None
+
+
+def _entry_user(entry: dict) -> dict:
+    return {"classes": entry["classes"], "input": entry["input"]}
+
+
+def _paired(partner: dict, new: dict, path: Path) -> dict:
+    """One entry for both files: the float file's description, both files and layouts."""
+    names = [c["name"] for c in new["classes"]], [c["name"] for c in partner["classes"]]
+    if new["task"] != partner["task"] or names[0] != names[1]:
+        raise ModelError(f"{path.name} pairs with {partner['name']} by name, but its task or classes differ "
+                         f"({new['task']}: {', '.join(names[0][:5])}... vs {partner['task']}: "
+                         f"{', '.join(names[1][:5])}...); register it under another name (--name).")
+    new_int8 = bool(new["layout"].get("int8"))
+    sides = _sides(partner)
+    sides[new_int8] = (new["path"], new["layout"])
+    merged = dict(partner if new_int8 else new)
+    (merged["path"], merged["layout"]), (merged["int8_path"], merged["int8_layout"]) = sides[False], sides[True]
+    merged.update(name=partner["name"], pair_key=new["pair_key"])
+    return merged
 
 
 def _policy_dict(policy) -> dict:
@@ -90,8 +155,12 @@ def _spec(name, path, task, classes, policy, layout, description) -> ModelSpec:
 def spec_from_entry(entry: dict) -> ModelSpec:
     base = policy_from({"mode": entry["input"].get("mode", "resize")})
     policy = policy_from({k: v for k, v in entry["input"].items() if k != "mode"}, base)
-    return _spec(entry["name"], entry["path"], entry["task"], classes_from(entry["classes"]), policy,
+    spec = _spec(entry["name"], entry["path"], entry["task"], classes_from(entry["classes"]), policy,
                  OnnxLayout.from_dict(entry["layout"]), entry.get("description", "ONNX model"))
+    if not entry.get("int8_path"):
+        return spec
+    return replace(spec, source=replace(spec.source, int8_path=entry["int8_path"],
+                                        int8_layout=OnnxLayout.from_dict(entry["int8_layout"])))
 
 
 def user_input(classes: str | None = None, resize: int | None = None, tile: int | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,10 +37,13 @@ class OnnxPredictor:
         self.spec = get_model(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
         if not isinstance(self.spec.source, OnnxFile):
             raise ModelError(f"model {self.spec.name} is not an ONNX file")
+        if int8 and model is None and not self.spec.source.layout.int8:
+            from core.models.onnx_models.int8 import int8_spec
+
+            # its paired int8 file, else the ONNX Runtime twin calibrated on the bundled samples (cached)
+            self.spec = int8_spec(self.spec, None, progress=progress, cancel=cancel)[0]
+            device = "cpu"
         self.layout: OnnxLayout = self.spec.source.layout
-        if int8 and not self.layout.int8 and model is None:
-            raise ModelError(f"{self.spec.name} is a float ONNX file; register its int8 file (or quantize it) "
-                             "to run it in int8.")
         self.int8 = int8 or self.layout.int8
         check(cancel)
         report(progress, 0, 1, f"opening {self.spec.name}")
@@ -56,26 +60,18 @@ class OnnxPredictor:
     def classes(self):
         return self.spec.classes
 
+    @property
+    def size_bytes(self) -> int:
+        """Size of the file this predictor runs (compare's size column)."""
+        return Path(self.spec.source.path).stat().st_size
+
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         """The bare session.run (benchmarks compare against it)."""
         return self.model.run(list(self.layout.output_names), {self.layout.input_name: x})
 
     def prepare(self, image: np.ndarray, where: str = "image"):
         """CPU-side work (letterbox or resize, normalisation); safe to run in another thread."""
-        kind, fixed = self.layout.kind, self.layout.fixed_size
-        if kind == "yolo-seg":
-            return letterbox(as_rgb(image, where), fixed or self.layout.imgsz, self.layout.stride, fixed is not None)
-        if kind == "maskwork-instance":
-            return prepare(image, "instance", self.spec.input, where)  # the graph resizes and normalises
-        if fixed:
-            import torch.nn.functional as F
-
-            unscaled = InputPolicy("tile", mean=self.spec.input.mean, std=self.spec.input.std)  # normalise only
-            p = prepare(image, "semantic", unscaled, where)
-            t = F.interpolate(p.tensor[None], size=fixed, mode="bilinear", align_corners=False,
-                              antialias=True)[0]
-            return _Fixed(t, p.height, p.width)
-        return prepare(image, "semantic", self.spec.input, where)
+        return prepare_input(self.spec, image, where)
 
     def predict(self, image: np.ndarray, score_threshold: float = 0.5, mask_threshold: float = 0.5,
                 cancel: CancelToken | None = None) -> Result:
@@ -128,6 +124,37 @@ class OnnxPredictor:
         xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
         return InstanceResult(masks, xywh, labels[kept].astype(np.int64), scores[kept].astype(np.float32),
                               self.classes, prepared.height, prepared.width, _ms(start), score_threshold)
+
+
+def prepare_input(spec: ModelSpec, image: np.ndarray, where: str = "image"):
+    """What OnnxPredictor.run takes for `image` (letterbox, resize or stretch, normalisation)."""
+    layout = spec.source.layout
+    kind, fixed = layout.kind, layout.fixed_size
+    if kind == "yolo-seg":
+        return letterbox(as_rgb(image, where), fixed or layout.imgsz, layout.stride, fixed is not None)
+    if kind == "maskwork-instance":
+        return prepare(image, "instance", spec.input, where)  # the graph resizes and normalises
+    if fixed:
+        import torch.nn.functional as F
+
+        unscaled = InputPolicy("tile", mean=spec.input.mean, std=spec.input.std)  # normalise only
+        p = prepare(image, "semantic", unscaled, where)
+        t = F.interpolate(p.tensor[None], size=fixed, mode="bilinear", align_corners=False, antialias=True)[0]
+        return _Fixed(t, p.height, p.width)
+    return prepare(image, "semantic", spec.input, where)
+
+
+def model_input(spec: ModelSpec, rgb: np.ndarray) -> np.ndarray:
+    """The array one forward pass of the file gets for `rgb` (tiled nets: the centre tile): int8 calibration."""
+    p = prepare_input(spec, rgb, "calibration image")
+    t = p.tensor if isinstance(p.tensor, np.ndarray) else p.tensor.numpy()
+    if spec.source.layout.kind in ("yolo-seg", "maskwork-instance"):
+        return t  # (1, 3, h, w) letterboxed / (3, H, W) image
+    if not isinstance(p, _Fixed) and spec.input.mode == "tile":
+        tile, (h, w) = spec.input.tile, t.shape[-2:]
+        y, x = max(0, (h - tile) // 2), max(0, (w - tile) // 2)
+        t = t[:, y : y + tile, x : x + tile]
+    return np.ascontiguousarray(t[None], np.float32)
 
 
 def _ms(start: float) -> float:
