@@ -321,8 +321,6 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
 
     build_and_write(project, names, build, progress, cancel, extra={out / "data.yaml": _data_yaml(out, classes)})
     _report_skips(report, skipped)
-    report.warnings.append(f"for Ultralytics, put the images into {out / 'images'} (labels/x.txt is found for "
-                           "images/x.jpg)")
     return report
 
 

@@ -103,7 +103,7 @@ class Script:
                 ed.merge_selected()
         elif r < 0.70 and self.instance:
             if self.select_some(1):
-                ed.reclass_selected(self.rng.choice(state.project.classes.ids()[1:]))
+                ed.reclass_selected(self.rng.choice([c for c in state.project.classes.ids() if c != 0]))
         elif r < 0.80:
             ed.undo.undo()
         elif r < 0.86:
@@ -144,6 +144,10 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     docks.PANELS = []  # the model panels load models; editing does not need them
     messages.show_info = lambda *a, **k: None
+    from gui.dialogs import accept_prediction as accept_dialog  # the user's answer, as the script picks it
+
+    answers = random.Random(seed + 7)
+    accept_dialog.ask_accept_mode = lambda *a: answers.choice([accept_dialog.REPLACE, accept_dialog.ADD])
     messages.show_error = lambda parent, exc, *a: say("E", str(exc).replace("\n", " "))
     window = MainWindow()
     window.resize(900, 700)

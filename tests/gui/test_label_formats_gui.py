@@ -7,12 +7,16 @@ import shutil
 import pytest
 
 from core.io.coco import load_coco
+from gui.dialogs import messages
 from gui.dialogs.export_dialog import ExportDialog
-from tests.gui.window_helpers import nuclei_folder, wait_job, window  # noqa: F401  (fixtures)
+from tests.gui.window_helpers import no_modal_dialogs, nuclei_folder, wait_job, window  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("fmt", ["yolo", "labelme"])
-def test_export_then_import_in_the_window(qtbot, window, nuclei_folder, tmp_path, fmt):
+def test_export_then_import_in_the_window(qtbot, window, nuclei_folder, tmp_path, monkeypatch, fmt):
+    shown = []
+    monkeypatch.setattr(messages, "show_info", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(messages, "show_error", lambda parent, err, title="": shown.append(str(err)))
     texts = [a.text() for a in window.menus["File"].actions()]
     assert "Import YOLO labels…" in texts and "Import labelme JSON…" in texts
     gt = load_coco(tmp_path / "nuclei_gt.json")
