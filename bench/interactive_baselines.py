@@ -51,7 +51,8 @@ def _fill(image: np.ndarray, x: int, y: int) -> np.ndarray:
     h, w = image.shape[:2]
     mask = np.zeros((h + 2, w + 2), np.uint8)
     flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
-    cv2.floodFill(image.copy(), mask, (int(x), int(y)), 0, (32, 32, 32), (32, 32, 32), flags)  # MASK_ONLY: copy is untouched
+    # MASK_ONLY leaves the image alone, but OpenCV still wants it writable
+    cv2.floodFill(image.copy(), mask, (int(x), int(y)), 0, (32, 32, 32), (32, 32, 32), flags)
     return mask[1:-1, 1:-1].astype(bool)
 
 

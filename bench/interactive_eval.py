@@ -101,7 +101,7 @@ def summarize(curves: list[list[float]]) -> Summary:
     return Summary(len(curves), float(np.mean(box)) if box else math.nan, after,
                    float(np.mean([noc(c, 0.85, MAX_CLICKS) for c in curves])),
                    float(np.mean([noc(c, 0.90, MAX_CLICKS) for c in curves])),
-                   float(np.mean([max(c) < 0.90 for c in curves])))
+                   float(np.mean([np.nanmax(c) < 0.90 for c in curves])))
 
 
 # ---- manual baseline: polygon vertices --------------------------------------------------------

@@ -39,15 +39,18 @@ class ToolSpec:
 
 TOOLS: dict[str, ToolSpec] = {
     "grabcut": ToolSpec(
-        "grabcut", "Box to mask", frozenset({"box", "points", "strokes"}), _lazy("core.interactive.grabcut", "grabcut"),
+        "grabcut", "Box to mask", frozenset({"box", "points", "strokes"}),
+        _lazy("core.interactive.grabcut", "grabcut"),
         "Drag a box around the object; click inside to add (left) or remove (right) parts; Enter commits.",
         "box"),
     "wand": ToolSpec(
-        "wand", "Magic wand", frozenset({"box", "points", "strokes", "tolerance"}), _lazy("core.interactive.wand", "wand"),
+        "wand", "Magic wand", frozenset({"box", "points", "strokes", "tolerance"}),
+        _lazy("core.interactive.wand", "wand"),
         "Click a region of similar colour; the wheel changes the tolerance; right click removes; Enter commits.",
         "point"),
     "scribble": ToolSpec(
-        "scribble", "Scribbles", frozenset({"box", "points", "strokes"}), _lazy("core.interactive.scribble", "scribble"),
+        "scribble", "Scribbles", frozenset({"box", "points", "strokes"}),
+        _lazy("core.interactive.scribble", "scribble"),
         "Scribble on the object (left) and on the background (right); Enter commits.",
         "stroke"),
     # needs a model chosen first (core.interactive.sam.tool.choose; CLI --model)

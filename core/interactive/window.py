@@ -69,9 +69,10 @@ class Window:
 
 
 def around(extent: tuple[int, int, int, int], width: int, height: int, margin_frac: float,
-           min_margin: int, max_side: int | None = None, min_side: int | None = None) -> Window:
+           min_margin: int, max_side: int | None = None, min_side: int | None = None,
+           max_pixels: int | None = None, max_pixels_up: int | None = None) -> Window:
     """The extent grown by max(min_margin, margin_frac * its longest side), clamped to the image;
-    worked on downscaled above max_side, upscaled (at most 4x) below min_side."""
+    worked on downscaled above max_side (or max_pixels), upscaled (at most 4x) below min_side."""
     x0, y0, x1, y1 = extent
     margin = max(int(min_margin), int(round(margin_frac * max(x1 - x0, y1 - y0))))
     wx0, wy0 = max(0, x0 - margin), max(0, y0 - margin)
@@ -82,8 +83,13 @@ def around(extent: tuple[int, int, int, int], width: int, height: int, margin_fr
     scale = 1.0
     if max_side is not None and side > max_side:
         scale = max_side / side
-    elif min_side is not None and side < min_side:
+    if max_pixels is not None and (wx1 - wx0) * (wy1 - wy0) * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / ((wx1 - wx0) * (wy1 - wy0)))
+    if scale == 1.0 and min_side is not None and side < min_side:
         scale = min(4.0, min_side / side)
+        budget = max_pixels_up or max_pixels
+        if budget is not None:  # a budget holds for upscaled windows too
+            scale = max(1.0, min(scale, math.sqrt(budget / ((wx1 - wx0) * (wy1 - wy0)))))
     return Window(wx0, wy0, wx1, wy1, scale)
 
 
@@ -132,3 +138,28 @@ def watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     labels = cv2.copyMakeBorder(markers.astype(np.int32), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.watershed(padded, labels)
     return labels[1:-1, 1:-1]
+
+
+def grow_seeds(crop: np.ndarray, prompt: Prompt, window: Window, pos: np.ndarray, neg: np.ndarray,
+               reach: float, tol: float, decay: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each click's seed widened to the connected pixels of its colour (Lab distance < tol) within
+    `reach` x the prompt's diagonal: one click then pins down a whole sleeve or face, not a 5-pixel
+    disk. The k-th click (from 0) reaches 1 / (1 + decay * k) as far: later clicks fix details. A
+    later click's area overrides an earlier one's, and the clicked disks themselves always win (a
+    negative click can undo a positive click's overreach)."""
+    x0, y0, x1, y1 = prompt.box or prompt.extent()
+    radius = reach * float(np.hypot(x1 - x0, y1 - y0)) * window.scale
+    lab = cv2.cvtColor(cv2.GaussianBlur(crop, (0, 0), 1.0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    grown_pos, grown_neg = np.zeros_like(pos), np.zeros_like(neg)
+    for k, (x, y, positive) in enumerate(prompt.points):
+        cx, cy = window.to_work(x, y)
+        disk = np.zeros(pos.shape, np.uint8)
+        cv2.circle(disk, (cx, cy), max(1, int(round(radius / (1.0 + decay * k)))), 1, -1)
+        similar = (np.sqrt(((lab - lab[cy, cx]) ** 2).sum(axis=2)) < tol) & disk.astype(bool)
+        _, labels = cv2.connectedComponents(similar.astype(np.uint8), connectivity=4)
+        part = (labels == labels[cy, cx]) & similar
+        if positive:
+            grown_pos, grown_neg = grown_pos | part, grown_neg & ~part
+        else:
+            grown_pos, grown_neg = grown_pos & ~part, grown_neg | part
+    return pos | (grown_pos & ~neg), neg | (grown_neg & ~pos)
