@@ -12,7 +12,7 @@ def _is_command(arg: str) -> bool:
     """A subcommand, --help, or a mistyped word that is no path (argparse then lists the commands)."""
     from pathlib import Path
 
-    from core.cli import command_names  # cheap: no torch, no Qt
+    from maskwork.core.cli import command_names  # cheap: no torch, no Qt
 
     if arg in ("-h", "--help") or arg in command_names():
         return True
@@ -40,13 +40,30 @@ def main(argv: list[str] | None = None) -> int:
         print(missing, file=sys.stderr)
         return 2
     if argv and _is_command(argv[0]):
-        from core.cli import run
+        from maskwork.core.cli import run
 
         return run(argv)
-    from gui.app import run_app  # Qt is imported only for the GUI
+    from maskwork.gui.app import run_app  # Qt is imported only for the GUI
 
     return run_app(argv)
 
 
+def _use_this_checkout() -> None:
+    """`python main.py` runs the checkout it sits in, installed or not: the package `maskwork` is this folder
+    (core/, gui/, resources/ map to maskwork.core, maskwork.gui, maskwork.resources as in the wheel, ADR 0010)."""
+    import importlib.util
+    import types
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent)
+    spec = importlib.util.find_spec("maskwork")
+    if spec is not None and here in [str(Path(p).resolve()) for p in spec.submodule_search_locations or []]:
+        return
+    package = types.ModuleType("maskwork")
+    package.__path__ = [here]
+    sys.modules["maskwork"] = package
+
+
 if __name__ == "__main__":
+    _use_this_checkout()
     sys.exit(main())

@@ -22,8 +22,8 @@ N_INSTANCES = 20_000
 
 def coco_20k():
     """ImageAnnotations holding N_INSTANCES real nuclei masks, and their classes."""
-    from core.annotation import ImageAnnotation, Layer
-    from core.io.coco import load_coco
+    from maskwork.core.annotation import ImageAnnotation, Layer
+    from maskwork.core.io.coco import load_coco
 
     sets = [load_coco(DATASETS / "nuclei" / f) for f in ("train.json", "val.json")]
     anns, total, copy = [], 0, 0
@@ -44,10 +44,10 @@ def coco_20k():
 
 def run() -> list[Row]:
     from bench import big_scene
-    from core.io.atomic import save_json_atomic
-    from core.io.coco import load_coco
-    from core.io.coco_export import to_coco
-    from core.project import Project
+    from maskwork.core.io.atomic import save_json_atomic
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.io.coco_export import to_coco
+    from maskwork.core.project import Project
 
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
@@ -95,9 +95,9 @@ def run() -> list[Row]:
 
 
 def _project_save(tmp: Path) -> Row:
-    from core.annotation import ClassList
-    from core.io.coco import load_coco
-    from core.project import Project
+    from maskwork.core.annotation import ClassList
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.project import Project
 
     val = load_coco(DATASETS / "nuclei" / "val.json")
     folder = tmp / "nuclei"

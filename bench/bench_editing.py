@@ -32,12 +32,12 @@ STEP = (6, 2)           # pixels between two mouse events (a brisk stroke at 1:1
 
 # ---- core level (no Qt) ---------------------------------------------------------------------
 def core_rows() -> list[Row]:
-    from core import editing as E
-    from core.annotation import Instance, Layer
-    from core.live_iou import LiveIoU
-    from core.annotation import ImageAnnotation
-    from core.masks import Mask
-    from core.metrics import ConfusionTracker, match_instances
+    from maskwork.core import editing as E
+    from maskwork.core.annotation import Instance, Layer
+    from maskwork.core.metrics.live_iou import LiveIoU
+    from maskwork.core.annotation import ImageAnnotation
+    from maskwork.core.masks import Mask
+    from maskwork.core.metrics import ConfusionTracker, match_instances
     from bench.big_scene import HEIGHT, WIDTH, big_label_map, nuclei_masks
 
     rows = []

@@ -25,7 +25,7 @@ def confusion_before(gt, pred, k):
 
 
 def render_before(label_map, window, lut, out):
-    """core.render.render_window's label-map step before: take(axis=0) on a clamped copy."""
+    """maskwork.core.view.render.render_window's label-map step before: take(axis=0) on a clamped copy."""
     x0, y0, x1, y1 = window
     ids = label_map[y0:y1, x0:x1]
     np.take(lut, np.minimum(ids, len(lut) - 1), axis=0, out=out)
@@ -74,10 +74,10 @@ def run() -> list[Row]:
     from pathlib import Path
 
     from bench.big_scene import aerial_classes, big_label_map
-    from core.images import read_image
-    from core.metrics.semantic import confusion_matrix
-    from core.render import bgra_lut, render_window
-    from core.annotation import Layer
+    from maskwork.core.images import read_image
+    from maskwork.core.metrics.semantic import confusion_matrix
+    from maskwork.core.view.render import bgra_lut, render_window
+    from maskwork.core.annotation import Layer
 
     rows = []
     big = big_label_map()
@@ -98,7 +98,7 @@ def run() -> list[Row]:
     a = time_it(lambda: [render_window(layer, w, lut, out=tile) for w in windows], runs=3, warmup=1)
     rows.append(Row(f"render the label-map overlay, {len(windows)} tiles of 512 px (48 MP overlay reset)",
                     f"{b.median:.0f} -> {a.median:.0f} ms", "", None,
-                    "core/render.py: one uint32 take per pixel, mode='clip' instead of a clamped copy"))
+                    "core/view/render.py: one uint32 take per pixel, mode='clip' instead of a clamped copy"))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_fixes_"))
     try:
@@ -124,7 +124,7 @@ NOTES = """Profiles behind them (cProfile, under load):
   against a 300 ms goal. 70 % was the live IoU panel: LiveIoU -> ConfusionTracker ran confusion_matrix twice
   on the fill's box through int64 bincount (~230 ms each); the rest was the overlay re-render (np.take
   along axis 0) and the fill itself. After the confusion and render fixes (and LiveIoU no longer copying the
-  snapshot window, core/live_iou.py) the same GUI fill measures in the "Editing" section.
+  snapshot window, core/metrics/live_iou.py) the same GUI fill measures in the "Editing" section.
 - The same GUI flood fill, before -> after all fixes, both measured under load (load average 8-9 on 2
   cores): 664 ms -> 263 ms median (bench_editing, "flood fill of the largest region (GUI)").
 - An instance brush move with 300 nuclei (p95 11 ms vs a 10 ms goal): the IoU panel's table had

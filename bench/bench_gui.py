@@ -69,7 +69,7 @@ def run() -> list[Row]:
 
         qapp = big_scene.app()
         big_scene.quiet_dialogs()
-        from gui.main_window import MainWindow
+        from maskwork.gui.main_window import MainWindow
 
         window = MainWindow()
         window.show()

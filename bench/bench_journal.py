@@ -19,7 +19,7 @@ from bench.common import Row, Timing, machine, machine_line, ms_text, table, tim
 
 
 def _project(scene):
-    from core.project import Project
+    from maskwork.core.project import Project
 
     project = Project.create(scene.folder, scene.classes, task=scene.kind)
     project.set_annotation(scene.name, scene.annotation)
@@ -37,7 +37,7 @@ def _edit_and_record(project, name, make_edit):
 
 def semantic_rows() -> list[Row]:
     from bench.big_scene import make_scene
-    from core import editing as E
+    from maskwork.core import editing as E
 
     scene = make_scene("semantic")
     project = _project(scene)
@@ -81,7 +81,7 @@ def semantic_rows() -> list[Row]:
 
 def instance_rows() -> list[Row]:
     from bench.big_scene import make_scene
-    from core import editing as E
+    from maskwork.core import editing as E
 
     scene = make_scene("instance")
     project = _project(scene)

@@ -22,7 +22,7 @@ def _window_case(kind: str):
 
     scene = big_scene.make_scene(kind)
     big_scene.app()
-    from gui.main_window import MainWindow  # noqa: F401  (imported before "before")
+    from maskwork.gui.main_window import MainWindow  # noqa: F401  (imported before "before")
 
     def go():
         qapp, window = big_scene.open_window(scene)
@@ -43,7 +43,7 @@ def _empty_window():
     from bench import big_scene
 
     big_scene.app()
-    from gui.main_window import MainWindow
+    from maskwork.gui.main_window import MainWindow
 
     def go():
         big_scene.quiet_dialogs()
@@ -60,7 +60,7 @@ def _many_images():
 
     folder = big_scene.png_project(5000)
     big_scene.app()
-    from gui.main_window import MainWindow
+    from maskwork.gui.main_window import MainWindow
 
     def go():
         big_scene.quiet_dialogs()
@@ -75,9 +75,9 @@ def _many_images():
 
 def _coco(which: str):
     from bench.bench_dataset import coco_20k
-    from core.io.atomic import save_json_atomic
-    from core.io.coco import load_coco
-    from core.io.coco_export import to_coco
+    from maskwork.core.io.atomic import save_json_atomic
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.io.coco_export import to_coco
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_mem_"))
     out = tmp / "export.json"

@@ -18,14 +18,14 @@ import time
 import torch
 
 from bench.common import DATASETS, Timing, machine, machine_line, under_load_note, update_section
-from core.images import read_image
-from core.models.compare import instance_agreement, semantic_agreement
-from core.models.instance import detect
-from core.models.predict import Predictor
-from core.models.quantize import int8_model, state_dict_bytes
-from core.models.registry import MODELS, get_model
-from core.models.semantic import semantic_logits
-from core.models.weights import build_model, load_model
+from maskwork.core.images import read_image
+from maskwork.core.models.compare import instance_agreement, semantic_agreement
+from maskwork.core.models.instance import detect
+from maskwork.core.models.predict import Predictor
+from maskwork.core.models.quantize import int8_model, state_dict_bytes
+from maskwork.core.models.registry import MODELS, get_model
+from maskwork.core.models.semantic import semantic_logits
+from maskwork.core.models.weights import build_model, load_model
 
 DOMAIN = {"nuclei-instance": "nuclei", "nuclei-semantic": "nuclei", "aerial-landcover": "aerial"}
 FOLDERS = {"coco": "coco_sample/val2017", "nuclei": "nuclei/images", "aerial": "aerial/images"}

@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATASETS, machine, machine_line, under_load_note, update_section
-from core.images import read_image
-from core.metrics import accumulate
-from core.models.export import export_onnx
-from core.models.onnx_quant import QuantSettings, int8_onnx, is_int8
-from core.models.onnx_quant_report import OnnxSemantic, session
-from core.models.preprocess import prepare
-from core.training.datasets import from_png_folder
+from maskwork.core.images import read_image
+from maskwork.core.metrics import accumulate
+from maskwork.core.models.export import export_onnx
+from maskwork.core.models.onnx_models.precision import is_int8
+from maskwork.core.models.onnx_quant import QuantSettings, int8_onnx
+from maskwork.core.models.onnx_quant_report import OnnxSemantic, session
+from maskwork.core.models.preprocess import prepare
+from maskwork.core.training.datasets import from_png_folder
 
 AERIAL = DATASETS / "aerial"
 SEED_YOLO = DATASETS.parent / "models" / "yolo11n-seg-quantized.onnx"
@@ -71,7 +72,7 @@ def _agree(a: list, b: list) -> float:
 
 
 def _torch_labels(data) -> list:
-    from core.models.predict import Predictor
+    from maskwork.core.models.predict import Predictor
 
     p = Predictor("aerial-landcover", device="cpu")
     return [p.predict(it.image()).label_map for it in data.items]

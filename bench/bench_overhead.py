@@ -20,10 +20,10 @@ import torch
 
 from bench.common import (DATASETS, Row, Timing, machine, machine_line, ms_text, table, time_it,
                           under_load_note, update_section)
-from core.images import read_image
-from core.models.batch import predict_batch
-from core.models.predict import Predictor
-from core.models.semantic import tile_starts
+from maskwork.core.images import read_image
+from maskwork.core.models.batch import predict_batch
+from maskwork.core.models.predict import Predictor
+from maskwork.core.models.semantic import tile_starts
 
 TITLE = "Predict overhead and batch throughput"
 MODELS = {"nuclei-semantic": "nuclei/images", "aerial-landcover": "aerial/images", "nuclei-instance": "nuclei/images"}
@@ -79,7 +79,7 @@ def overhead_rows(runs: int) -> list[Row]:
         note = f"bare forward {ms_text(t_bare, p95=False)}; input {tuple(x.shape[1:])}"
         if p.spec.input.mode == "tile" and max(x.shape[1:]) > p.spec.input.tile:
             t_win = time_it(lambda: bare_windows(p, x), runs=runs, warmup=1)
-            from core.models.semantic import WHOLE_TILES
+            from maskwork.core.models.semantic import WHOLE_TILES
 
             whole = x.shape[1] * x.shape[2] <= WHOLE_TILES * p.spec.input.tile ** 2
             note += (f"; {'one pass (within the tile policy area)' if whole else 'tiled with overlap'}; "

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from bench.common import DATASETS, Row, machine, machine_line, ms_text, table, time_it, under_load_note, update_section
-from core.images import read_image
-from core.interactive.prompt import Prompt
-from core.interactive.sam.model import PromptModel
+from maskwork.core.images import read_image
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.interactive.sam.model import PromptModel
 
 PHOTO = DATASETS / "coco_sample" / "val2017" / "000000005001.jpg"
 NUCLEI = DATASETS / "nuclei" / "images" / "0121d6759c5adb29.png"

@@ -2,7 +2,7 @@
 
 Each bench publishes its own "## ..." section through bench.common.update_section; sections of
 benches that are not run this time (--only / --skip, or one that failed) are kept as they were, so
-the colleague-owned "Models" section and the hand-written "Performance fixes" notes survive.
+the "Models" section and the hand-written "Performance fixes" notes survive.
 Usage: python -m bench.run_all [--only editing,gui] [--skip models] [--timeout SECONDS]
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ from bench.common import DOC, ROOT, machine, machine_line, split_sections, under
 # sections in the order the document shows them; any other section follows in its current order
 ORDER = ["Editing", "Start-up and navigation", "Dataset scale", "I/O and project store", "Memory", "Models",
          "int8 accuracy on validation sets", "Inference", "Predict overhead and batch throughput",
+         "ONNX models", "ONNX int8", "Interactive", "SAM", "Crash journal",
          "Performance fixes (before / after)"]
-SLOW_LAST = ["bench_models", "bench_predict"]  # long model runs go last so the rest is published early
+SLOW_LAST = ["bench_models", "bench_predict", "bench_interactive"]  # long model runs go last so the rest is published early
 
 
 def discover() -> list[str]:

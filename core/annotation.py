@@ -13,7 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
-from core.masks import Mask
+from maskwork.core.masks import Mask
 
 # Distinct, readable colours for classes without one (tab20-like), as "#RRGGBB".
 DEFAULT_COLORS = [

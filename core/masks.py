@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from maskwork.core.rle import decode_box
+
 
 @dataclass(frozen=True, eq=False)
 class Mask:
@@ -60,10 +62,9 @@ class Mask:
         Strict: counts that do not cover the image exactly raise ValueError (pycocotools would return
         uninitialised memory). Only the object's bounding box is decoded.
         """
-        from core.io.rle import mask_from_coco_rle  # local import: core.io.rle builds Masks
-
         h, w = (int(v) for v in rle["size"])
-        return mask_from_coco_rle(rle, h, w)
+        x0, y0, crop = decode_box(rle, h, w)
+        return Mask(h, w, x0, y0, crop)
 
     # ---- properties ---------------------------------------------------------------------
     @property

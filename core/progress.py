@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Callable, Protocol
 
-from core.errors import Cancelled
+from maskwork.core.errors import Cancelled
 
 
 class ProgressFn(Protocol):

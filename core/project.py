@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.annotation import ClassList, ImageAnnotation
-from core.errors import InputError, ProjectError
-from core.images import image_size, is_image_file, read_image
-from core.io.annotation_json import annotation_from_dict, annotation_to_dict
-from core.io.atomic import json_bytes, write_bytes_atomic
-from core import recovery
-from core.journal import EditJournal
-from core import project_lock
-from core.store_checks import check_classes
+from maskwork.core.annotation import ClassList, ImageAnnotation
+from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.images import image_size, is_image_file, read_image
+from maskwork.core.io.annotation_json import annotation_from_dict, annotation_to_dict
+from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
+from maskwork.core import autosave, recovery
+from maskwork.core.journal import EditJournal
+from maskwork.core import project_lock
+from maskwork.core.store_checks import check_classes
 
 STORE_DIR = ".maskwork"
 PROJECT_FILE = "project.json"
@@ -90,6 +90,8 @@ class Project:
         self._journaled: dict[str, int] = {}
         self._meta_journaled: bytes | None = None
         self._lock = threading.RLock()
+        self._autosave_lock = threading.Lock()  # snapshot writes off the GUI thread (core.autosave)
+        self._autosave_epoch = 0                # bumped by Discard: older snapshots are never written
         self.journal = EditJournal(store / "autosave" / "edits")
         self.read_only = False            # opened to look only: save/autosave/save_as refuse
         self.lock_holder: str | None = None  # who else has it open for writing (core.project_lock)
@@ -145,7 +147,7 @@ class Project:
         store = root / STORE_DIR
         meta_path = store / PROJECT_FILE
         journal = store / "autosave" / PROJECT_FILE
-        from core.io.import_txn import finish_pending  # a killed `import`: rolled forward or back first
+        from maskwork.core.io.import_txn import finish_pending  # a killed `import`: rolled forward or back first
         import_notes = finish_pending(store) if settle else []
         if not meta_path.exists() and not journal.exists():
             plain = cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
@@ -212,18 +214,25 @@ class Project:
     def journal_path(self, name: str) -> Path:
         return self.store / "autosave" / "annotations" / (name + ".json")
 
-    @_locked
     def annotation(self, name: str) -> ImageAnnotation:
-        """The annotation of one image, read on first access and then shared (same object each time)."""
-        ann = self._dirty.get(name) or self._alive.get(name)
-        if ann is None:
-            ann = self._load(name)
-            self._alive[name] = ann
+        """The annotation of one image, read on first access and then shared (same object each time).
+
+        Read outside the lock: a worker decoding a 48 MP label map must not hold up the edits."""
+        with self._lock:
+            ann = self._dirty.get(name) or self._alive.get(name)
+        loaded = self._load(name) if ann is None else None
+        with self._lock:
+            ann = self._dirty.get(name) or self._alive.get(name)
+            if ann is None:  # first reader wins; another thread's copy of the same file is dropped
+                ann = self._alive[name] = loaded if loaded is not None else self._load(name)
+            self._touch(name, ann)
+            return ann
+
+    def _touch(self, name: str, ann: ImageAnnotation) -> None:
         self._recent[name] = ann
         self._recent.move_to_end(name)
         while len(self._recent) > RECENT_CACHE:
             self._recent.popitem(last=False)
-        return ann
 
     def _load(self, name: str) -> ImageAnnotation:
         path = self.annotation_path(name)
@@ -344,24 +353,9 @@ class Project:
     def autosave(self) -> list[str]:
         """Journal unsaved work under .maskwork/autosave/ without touching saved files.
 
-        Only annotations changed since the last autosave are written. Returns their names."""
-        self._check_one_writer()
-        self._check_classes([n for n in self._dirty if self._journaled.get(n) != self._generation.get(n, 0)])
-        written = []
-        meta_key = self._meta_key()
-        if meta_key != self._meta_journaled and (self.has_store or self._dirty):
-            # also for a plain folder with edits: open() finds the journal and recovers the work
-            write_bytes_atomic(self.store / "autosave" / PROJECT_FILE, json_bytes(self._meta()))
-            self._meta_journaled = meta_key
-        for name, ann in sorted(self._dirty.items()):
-            generation = self._generation.get(name, 0)
-            if self._journaled.get(name) == generation:
-                continue
-            write_bytes_atomic(self.journal_path(name), self._snapshot(name, ann))
-            self.journal.compact(name)  # only a long log is worth restarting from the snapshot
-            self._journaled[name] = generation
-            written.append(name)
-        return written
+        Only annotations changed since the last autosave are written. Returns their names. The
+        window splits this into a cheap capture and a write in a worker (core.autosave)."""
+        return autosave.autosave_now(self)
 
     def _snapshot(self, name: str, ann: ImageAnnotation) -> bytes:
         """The stored document of `name`, marked with how much of its crash journal it holds."""
@@ -399,6 +393,8 @@ class Project:
         """The user chose Discard: drop the journal and the autosaved snapshots; saved files stay."""
         if self.read_only or self.lock_holder:
             return  # they belong to the process that holds the project
+        with self._autosave_lock:  # a snapshot being written in a worker finishes first, later ones never
+            self._autosave_epoch += 1
         self.journal.discard()
         self.journal.flush()
         shutil.rmtree(self.store / "autosave", ignore_errors=True)

@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.errors import ProjectError
+from maskwork.core.errors import ProjectError
 
 LOCK_FILE = "lock"
 WAIT_S = 2.0             # a lock being written or being taken over by another process settles within this

@@ -11,12 +11,12 @@ import json
 import os
 from pathlib import Path
 
-from core.annotation import ImageAnnotation
-from core.errors import InputError, ProjectError
-from core.io.annotation_json import annotation_from_dict
-from core.io.atomic import TEMP_SUFFIX
-from core.journal import read_logs
-from core.journal.changes import apply as apply_change
+from maskwork.core.annotation import ImageAnnotation
+from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.io.annotation_json import annotation_from_dict
+from maskwork.core.io.atomic import TEMP_SUFFIX
+from maskwork.core.journal import read_logs
+from maskwork.core.journal.changes import apply as apply_change
 
 
 def _read_json(path: Path) -> dict:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.annotation import ClassList, ImageAnnotation
-from core.errors import ProjectError
+from maskwork.core.annotation import ClassList, ImageAnnotation
+from maskwork.core.errors import ProjectError
 
 
 class UndefinedClassError(ProjectError):

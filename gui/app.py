@@ -7,65 +7,13 @@ folder is never written into. File > Open sample offers each sample.
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
-
-
-def user_samples_folder() -> Path | None:
-    """A writable copy of the bundled samples, made on first start (None when none are bundled)."""
-    if not SAMPLES.is_dir() or not any(SAMPLES.iterdir()):
-        return None
-    data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
-    target = data / "samples"
-    if not target.exists():
-        data.mkdir(parents=True, exist_ok=True)
-        tmp = data / "samples.partial"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(SAMPLES, tmp)
-        tmp.rename(target)  # a half-copied folder never looks like the samples
-    return target
-
-
-# Sample sub-folders that come without a store get one on first start: (task, classes).
-SAMPLE_PROJECTS = {
-    "nuclei": ("instance", [(0, "background", "#000000"), (1, "nucleus", "#FF7F0E")]),
-    "aerial": ("semantic", [(0, "unlabeled", "#9B9B9B"), (1, "building", "#3C1098"), (2, "land", "#8429F6"),
-                            (3, "road", "#6EC1E4"), (4, "vegetation", "#FEDD3A"), (5, "water", "#E2A929")]),
-}
-
-
-def _first_project(folder: Path) -> Path:
-    """The samples folder holds several projects (nuclei, aerial): give each a store, open the first."""
-    from core.annotation import ClassInfo, ClassList
-    from core.project import STORE_DIR, Project
-
-    if (folder / STORE_DIR).is_dir():
-        return folder
-    found = []
-    for name, (task, classes) in SAMPLE_PROJECTS.items():
-        sub = folder / name
-        if sub.is_dir():
-            if not (sub / STORE_DIR).exists():
-                Project.create(sub, ClassList(ClassInfo(*c) for c in classes), task)
-            found.append(sub)
-    others = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return (found or others or [folder])[0]
-
-
-def sample_project(name: str) -> Path | None:
-    """File > Open sample: the user's copy of one sample project (nuclei, aerial), with its store."""
-    samples = user_samples_folder()
-    if samples is None or not (samples / name).is_dir():
-        return None
-    _first_project(samples)  # gives every sample its store on first use
-    return samples / name
-
+from maskwork.gui.samples import first_project, user_samples_folder
 
 def open_at_start(window, paths: list[str]) -> None:
     """The folder given on the command line, else the last project (recent list), else a sample."""
@@ -78,7 +26,7 @@ def open_at_start(window, paths: list[str]) -> None:
     if last and Path(last).is_dir() and session.open_path(Path(last)):
         return
     samples = user_samples_folder()
-    opened = samples is not None and session.open_path(_first_project(samples))
+    opened = samples is not None and session.open_path(first_project(samples))
     if last and not Path(last).is_dir():
         where = f"opened the {window.state.project.root.name} sample" if opened else "open a folder (Ctrl+Shift+O)"
         say(f"The last project {last} is gone (moved or deleted); {where} instead.")
@@ -88,11 +36,14 @@ def open_at_start(window, paths: list[str]) -> None:
 
 def _install_excepthook(window) -> None:
     """A bug in a slot shows a dialog instead of killing the app with unsaved work."""
-    from gui.dialogs.messages import show_error
+    from maskwork.gui.dialogs.messages import show_error
+
+    import logging
 
     previous = sys.excepthook
 
     def hook(kind, value, tb):
+        logging.getLogger("maskwork.gui.app").error("uncaught exception", exc_info=(kind, value, tb))
         previous(kind, value, tb)
         try:
             show_error(window, value)
@@ -127,7 +78,10 @@ def run_app(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-")]])
     app.setOrganizationName("Maskwork")
     app.setApplicationName("Maskwork")
-    from gui.main_window import MainWindow
+    from maskwork.core.logs import setup_logging
+
+    setup_logging("app")  # tracebacks of caught failures go to the log file (Help > Open log folder)
+    from maskwork.gui.main_window import MainWindow
 
     window = MainWindow(panels_now=False)
     window.show()

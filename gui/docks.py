@@ -3,12 +3,14 @@ is not there yet (or fails to import) is skipped with a status-bar message, the 
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
 Area = Qt.DockWidgetArea
+log = logging.getLogger(__name__)
 
 
 class PanelSpec(NamedTuple):
@@ -21,21 +23,21 @@ class PanelSpec(NamedTuple):
 
 
 PANELS = [
-    PanelSpec("gui.panels.model_panel", "ModelPanel", "Model", Area.RightDockWidgetArea,
+    PanelSpec("maskwork.gui.panels.model_panel", "ModelPanel", "Model", Area.RightDockWidgetArea,
               "Run a segmentation model on this image or on all images"),
-    PanelSpec("gui.panels.iou_panel", "IoUPanel", "IoU", Area.RightDockWidgetArea,
+    PanelSpec("maskwork.gui.panels.iou_panel", "IoUPanel", "IoU", Area.RightDockWidgetArea,
               "IoU between the prediction and your correction, live while you paint"),
-    PanelSpec("gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.RightDockWidgetArea,
+    PanelSpec("maskwork.gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.RightDockWidgetArea,
               "IoU of every corrected image; click a row to open it", tab_with="IoU"),
 ]
 
 # Windows opened from the Model menu: (module, class, menu text, shortcut, tooltip)
 WINDOWS = [
-    ("gui.compare.window", "CompareWindow", "Compare float vs int8…", "Ctrl+K",
+    ("maskwork.gui.compare.window", "CompareWindow", "Compare float vs int8…", "Ctrl+K",
      "Run two models (or float and int8) side by side and see where they disagree"),
-    ("gui.dialogs.train_dialog", "TrainDialog", "Train on corrected images…", "Ctrl+T",
+    ("maskwork.gui.dialogs.train_dialog", "TrainDialog", "Train on corrected images…", "Ctrl+T",
      "Fine-tune a model on the images you corrected"),
-    ("gui.dialogs.add_model", "AddModelDialog", "Add model file…", "Ctrl+Shift+M",
+    ("maskwork.gui.dialogs.add_model", "AddModelDialog", "Add model file…", "Ctrl+Shift+M",
      "Register an ONNX file (YOLO-seg, Maskwork export, semantic net) or a Maskwork checkpoint"),
 ]
 
@@ -45,10 +47,12 @@ def load_class(module: str, name: str):
     try:
         return getattr(importlib.import_module(module), name)
     except ModuleNotFoundError as exc:
+        log.warning("%s.%s not loaded", module, name, exc_info=True)
         if exc.name == module:
             return f"{module} is not installed yet"
         return f"{module} cannot be imported: {exc}"
     except Exception as exc:  # a broken panel must not keep the window from opening
+        log.exception("%s.%s failed to load", module, name)
         return f"{module} failed to load: {type(exc).__name__}: {exc}"
 
 
@@ -62,6 +66,7 @@ def add_panels(window, state, specs=None) -> tuple[dict[str, QDockWidget], list[
         try:
             widget = cls(state, window)
         except Exception as exc:
+            log.exception("the %s panel failed to start", spec.title)
             skipped.append(f"{spec.title} panel skipped: {type(exc).__name__}: {exc}")
             continue
         docks[spec.title] = dock(window, widget, spec.title, spec.area, spec.tooltip)

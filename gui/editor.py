@@ -8,15 +8,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-import core.editing as ed
-from core.annotation import Status
-from core.editing.shapes import capsule
-from core.errors import MaskworkError
-from core.masks import Mask
-from core.render import instance_at
-from gui.dialogs import accept_prediction as accept_dialog
-from gui.editor_masks import MaskCommitMixin
-from gui.undo import UndoStacks
+import maskwork.core.editing as ed
+from maskwork.core.annotation import Status
+from maskwork.core.editing.shapes import capsule
+from maskwork.core.errors import MaskworkError
+from maskwork.core.masks import Mask
+from maskwork.core.view.render import instance_at
+from maskwork.gui.dialogs import accept_prediction as accept_dialog
+from maskwork.gui.editor_masks import MaskCommitMixin
+from maskwork.gui.undo import UndoStacks
 
 MIN_RADIUS, MAX_RADIUS = 1, 500
 
@@ -25,6 +25,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
     selection_changed = Signal()
     radius_changed = Signal(int)
     error = Signal(object)  # an exception for the window's error dialog
+    accepted = Signal()     # "accept prediction" changed the corrected layer (gui/review.py may advance)
 
     def __init__(self, state, parent=None) -> None:
         super().__init__(parent)
@@ -71,10 +72,15 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
 
     def _guard(self, fn, *args):
         try:
-            return fn(*args)
+            edit = fn(*args)
         except MaskworkError as exc:
             self.error.emit(exc)
             return None
+        return self.state.flags.vet(edit, self.layer)  # takes back what it did to locked objects
+
+    def shown_layer(self):
+        """The corrected layer without the objects hidden in the Objects panel (for hit tests)."""
+        return self.state.flags.visible(self.layer)
 
     def _label_map(self):
         """The corrected label map, created (all unlabeled) on the first semantic edit."""
@@ -106,7 +112,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         if len(self.selected) == 1:
             return self.selected[0]
         if erase:
-            hit = instance_at(self.layer, *p)
+            hit = instance_at(self.shown_layer(), *p)
             if hit is None:
                 self.state.status_message.emit("Nothing to erase here: start on an instance or select one (S).")
             return None if hit is None else hit.id
@@ -179,7 +185,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
             self.selection_changed.emit()
 
     def select_at(self, p, additive: bool = False) -> None:
-        hit = instance_at(self.layer, *p)
+        hit = instance_at(self.shown_layer(), *p)
         if hit is None:
             self.set_selection(self.selected if additive else [])
         elif additive:
@@ -238,6 +244,8 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
             self.undo.push(self.state, edit)
             self.state.notify_edit(None)
         self.set_selection([])
+        if edit is not None:
+            self.accepted.emit()
 
     def undo_memory(self) -> int:
         return self.undo.memory()

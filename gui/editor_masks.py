@@ -9,11 +9,11 @@ Commit modes (the modifier held at Enter / double-click):
 """
 from __future__ import annotations
 
-import core.editing as ed
-from core.annotation import UNLABELED
-from core.editing.shapes import polygon as polygon_window
-from core.masks import Mask
-from core.render import instance_at
+import maskwork.core.editing as ed
+from maskwork.core.annotation import UNLABELED
+from maskwork.core.editing.shapes import polygon as polygon_window
+from maskwork.core.masks import Mask
+from maskwork.core.view.render import instance_at
 
 MODES = ("new", "add", "cut")
 

@@ -7,16 +7,18 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
-from core.errors import InputError
-from core.io import project_io
-from core.io.coco import load_coco
-from core.io.labelme import import_labelme
-from core.io.yolo_labels import import_yolo
-from core.project import STORE_DIR
-from core.images import IMAGE_SUFFIXES
-from gui.dialogs import messages
-from gui.dialogs.export_dialog import ExportDialog
-from gui.workers import Job, start
+from maskwork.core.errors import InputError
+from maskwork.core.io import project_io
+from maskwork.core.io.coco import load_coco
+from maskwork.core.io.export_scope import any_corrected, export_names
+from maskwork.core.io.labelme import import_labelme
+from maskwork.core.io.yolo_labels import import_yolo
+from maskwork.core.project import STORE_DIR
+from maskwork.core.text import plural
+from maskwork.core.images import IMAGE_SUFFIXES
+from maskwork.gui.dialogs import messages
+from maskwork.gui.dialogs.export_dialog import ExportDialog
+from maskwork.gui.workers import Job, start
 
 
 class FileOps:
@@ -98,16 +100,26 @@ class FileOps:
             return
         fmt, scope, layer, path = dialog.values()
         if path:
-            self.export(fmt, path, selected if scope == "selected" else None, layer)
+            self.export(fmt, path, selected if scope == "selected" else None, layer, dialog.only_corrected())
 
-    def export(self, fmt: str, path, names: list[str] | None = None, layer: str = "corrected") -> Job | None:
-        """Export `names` (None: every image) as fmt (project_io.EXPORT_FORMATS) to path."""
+    def export(self, fmt: str, path, names: list[str] | None = None, layer: str = "corrected",
+               only_corrected: bool | None = None) -> Job | None:
+        """Export `names` (None: every image) as fmt (project_io.EXPORT_FORMATS) to path; only the images
+        with corrections when `only_corrected` (None: the default for the layer, core.io.export_scope)."""
         if self.project is None:
             return None
         self.window.session.remember_view()
         names = list(names) if names else self.project.image_names()
-        return self.run(f"Exporting {fmt}", project_io.export_project, self.project, path, fmt, names, layer,
-                        on_done=lambda rep: self._done(f"Exported {rep.summary()} to {path}", rep.warnings))
+        try:
+            chosen = export_names(self.project, names, layer, only_corrected)
+        except InputError as exc:
+            messages.show_error(self.window, exc)
+            return None
+        left = len(names) - len(chosen)
+        note = f"; {plural(left, 'image')} without corrections left out" if left else ""
+        return self.run(f"Exporting {fmt}", project_io.export_project, self.project, path, fmt, chosen, layer,
+                        only_corrected=False,
+                        on_done=lambda rep: self._done(f"Exported {rep.summary()} to {path}{note}", rep.warnings))
 
     def _done(self, text: str, warnings: list[str]) -> None:
         self.window.state.status_message.emit(text)
@@ -144,6 +156,8 @@ class FileOps:
             self.import_("labelme", path, self._ask_overwrite())
 
     def _ask_overwrite(self) -> bool:
+        if not any_corrected(self.project):  # e.g. a brand-new project: nothing to replace, nothing to ask
+            return False
         answer = QMessageBox.question(self.window, "Import", "Replace corrected work that images already have?\n"
                                       "(No keeps it and skips those images.)")
         return answer == QMessageBox.StandardButton.Yes

@@ -8,23 +8,23 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
 
-from gui import actions as action_table
-from gui import class_keys, docks
-from gui import text_shortcuts
-from gui.canvas.binding import CanvasBinding
-from gui.app import SAMPLE_PROJECTS, sample_project
-from gui.canvas.view import WHEEL_STEP, CanvasView
-from gui.dialogs import messages
-from gui.dialogs.shortcuts import ShortcutsDialog
-from gui.editor import Editor
-from gui.file_ops import FileOps
-from gui.panels.classes_panel import ClassesPanel
-from gui.panels.image_list import ImageListPanel
-from gui.read_only_banner import ReadOnlyBanner
-from gui.session import Session
-from gui.state import AppState
-from gui.status_bar import StatusBar
-from gui.toolbar import ToolBar
+from maskwork.gui import actions as action_table
+from maskwork.gui import class_keys, docks
+from maskwork.gui import text_shortcuts
+from maskwork.gui.canvas.binding import CanvasBinding
+from maskwork.gui.samples import SAMPLE_PROJECTS, sample_project
+from maskwork.gui.canvas.view import WHEEL_STEP, CanvasView
+from maskwork.gui.dialogs import messages
+from maskwork.gui.dialogs.shortcuts import ShortcutsDialog
+from maskwork.gui.editor import Editor
+from maskwork.gui.file_ops import FileOps
+from maskwork.gui.panels.classes_panel import ClassesPanel
+from maskwork.gui.panels.image_list import ImageListPanel
+from maskwork.gui.read_only_banner import ReadOnlyBanner
+from maskwork.gui.session import Session
+from maskwork.gui.state import AppState
+from maskwork.gui.status_bar import StatusBar
+from maskwork.gui.toolbar import ToolBar
 
 OPACITY_STEP = 0.1
 
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.image_list.open_requested.connect(self.session.open_image)
         if hasattr(s, "open_requested"):  # emitted by the dataset panel
             s.open_requested.connect(self.session.open_image)
+        s.select_requested.connect(self.select_instances)  # e.g. a click on an IoU row
         s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
         s.project_changed.connect(self._show_read_only)
         s.project_changed.connect(self._update_class_actions)
@@ -218,6 +219,15 @@ class MainWindow(QMainWindow):
         if n:  # a digit with a selection re-classes it: say so, it is one undo step
             self.state.status_message.emit(f"{n} selected instance{'s' if n > 1 else ''} now "
                                            f"{p.classes.get(class_id).name} (Ctrl+Z undoes).")
+
+    def select_instances(self, ids: list[int]) -> None:
+        """Select these instances of the corrected layer and scroll them into view."""
+        layer = self.editor.layer
+        found = [i for i in (layer.instances if layer is not None else []) if i.id in ids and not i.mask.is_empty]
+        self.editor.set_selection([i.id for i in found])
+        if found:
+            x, y, w, h = found[0].bbox
+            self.view.ensureVisible(x, y, w, h)
 
     def open_sample(self, name: str) -> bool:
         folder = sample_project(name)

@@ -14,14 +14,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from core.errors import InputError, MaskworkError, ProjectError
-from core.images import is_image_file
-from core.models.defaults import default_model_for
-from core.project import Project
-from core.project_lock import ProjectLockedError
-from core.store_checks import UndefinedClassError
-from gui.dialogs import messages
-from gui.dialogs.new_project import ask_new_project
+from maskwork.core.errors import InputError, MaskworkError, ProjectError
+from maskwork.core.images import is_image_file
+from maskwork.core.models.defaults import default_model_for
+from maskwork.core.project import Project
+from maskwork.core.project_lock import ProjectLockedError
+from maskwork.core.store_checks import UndefinedClassError
+from maskwork.gui.dialogs import messages
+from maskwork.gui.dialogs.new_project import ask_new_project
 
 AUTOSAVE_MS = 30_000
 WRITER = "Maskwork window"  # how another program's "open for writing by ..." message names us
@@ -31,11 +31,13 @@ MAX_RECENT = 10
 class Session(QObject):
     title_changed = Signal()
     recent_changed = Signal()
+    saved = Signal()  # project.json and the annotations are on disk (Save, Save to another folder)
 
     def __init__(self, state, editor, view, parent_widget) -> None:
         super().__init__(parent_widget)
         self.state, self.editor, self.view, self.window = state, editor, view, parent_widget
         self.classes_edited = False
+        self.unsaved_sources: list = []  # callables -> list[str]: other unsaved project.json parts (gui/review.py)
         self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
@@ -66,7 +68,8 @@ class Session(QObject):
         p = self.state.project
         if p is None or p.read_only:
             return []  # a read-only project takes no edits, so nothing can be unsaved
-        return list(p.dirty) + (["(class list)"] if self.classes_edited else [])
+        extra = [item for source in self.unsaved_sources for item in source()]
+        return list(p.dirty) + (["(class list)"] if self.classes_edited else []) + extra
 
     # ---- opening --------------------------------------------------------------------------
     def open_path(self, path, task: str | None = None, classes=None) -> bool:
@@ -235,6 +238,7 @@ class Session(QObject):
             messages.show_error(self.window, exc)
             return False
         self.classes_edited = False
+        self.saved.emit()
         self.state.status_message.emit(f"Saved {len(written)} image(s) to {p.store}.")
         self.title_changed.emit()
         return True
@@ -254,6 +258,7 @@ class Session(QObject):
             messages.show_error(self.window, exc)
             return False
         self.classes_edited = False
+        self.saved.emit()
         self.state.status_message.emit(f"Saved to {p.store}.")
         self.title_changed.emit()
         return True

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core.annotation import ImageAnnotation
+from maskwork.core.annotation import ImageAnnotation
+from maskwork.gui.object_flags import ObjectFlags
 
 
 class AppState(QObject):
@@ -21,7 +22,9 @@ class AppState(QObject):
     model_changed = Signal()            # model name / int8 / threshold changed
     status_message = Signal(str)        # short text for the status bar
     open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
+    select_requested = Signal(list)     # a panel asks the canvas to select these instance ids (corrected layer)
     annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
+    reviewed_changed = Signal(list)     # the "reviewed" mark of these images changed (core/review.py)
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,6 +37,7 @@ class AppState(QObject):
         self.int8: bool = False
         self.score_threshold: float = 0.5
         self.last_result = None                  # core.models.results.Result of the current image
+        self.flags = ObjectFlags(self)           # hidden / locked objects and classes (Objects panel)
 
     # Small helpers so every view says the same thing the same way.
     def set_current_class(self, class_id: int) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from core.render import class_at
+from maskwork.core.view.render import class_at
 
 
 class StatusBar(QStatusBar):
@@ -23,7 +23,14 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(label)
         state.status_message.connect(lambda text: self.showMessage(text, 6000))
         session.title_changed.connect(self.refresh_unsaved)
+        # what was under the cursor belongs to the old image: forget it until the cursor moves again
+        state.project_changed.connect(self.clear_cursor)
+        state.image_changed.connect(self.clear_cursor)
         self.refresh_unsaved()
+
+    def clear_cursor(self, *_) -> None:
+        self.cursor.setText("x —, y —")
+        self.klass.setText("")
 
     def refresh_unsaved(self) -> None:
         n = len(self.session.unsaved())
@@ -33,8 +40,7 @@ class StatusBar(QStatusBar):
     def on_cursor(self, x: int, y: int) -> None:
         ann = self.state.annotation
         if ann is None or not (0 <= x < ann.width and 0 <= y < ann.height):
-            self.cursor.setText("x —, y —")
-            self.klass.setText("")
+            self.clear_cursor()
             return
         self.cursor.setText(f"x {x}, y {y}")
         cid = class_at(self.binding.shown_layer(), x, y)

@@ -1,11 +1,11 @@
-"""The tools toolbar: one checkable action per tool (from gui.tools.TOOLS), brush size and opacity."""
+"""The tools toolbar: one checkable action per tool (from maskwork.gui.tools.TOOLS), brush size and opacity."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QToolBar
 
-from gui.tools import TOOLS
+from maskwork.gui.tools import TOOLS
 
 
 def _slider(lo: int, hi: int, value: int, tip: str) -> QSlider:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
-from core.annotation import Status
+from maskwork.core.annotation import Status
 
 
 def journal_edit(state, name: str, bbox) -> None:

@@ -12,12 +12,15 @@ Signals are delivered on the GUI thread, so slots may touch widgets. Usage:
 """
 from __future__ import annotations
 
+import logging
 import traceback
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
-from core.errors import Cancelled, MaskworkError
-from core.progress import CancelToken
+from maskwork.core.errors import Cancelled, MaskworkError
+from maskwork.core.progress import CancelToken
+
+log = logging.getLogger(__name__)
 
 
 class JobSignals(QObject):
@@ -48,6 +51,9 @@ class Job(QRunnable):
         self.token.check()
         self.signals.progress.emit(int(done), int(total), str(message))
 
+    def _name(self) -> str:
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
     def run(self) -> None:  # worker thread
         try:
             if self.pass_progress:
@@ -57,10 +63,13 @@ class Job(QRunnable):
         except Cancelled:
             self.signals.cancelled.emit()
         except MaskworkError as exc:
+            log.warning("job %s failed: %s", self._name(), exc, exc_info=True)
             self.signals.failed.emit(str(exc))
         except MemoryError:
+            log.exception("job %s ran out of memory", self._name())
             self.signals.failed.emit("Out of memory. Close other images or use a smaller model; nothing was lost.")
         except Exception as exc:  # a bug: show it, keep the window alive, keep the user's work
+            log.exception("job %s failed unexpectedly", self._name())
             self.signals.failed.emit(
                 f"Unexpected error: {type(exc).__name__}: {exc}\n\nYour work is safe. Details:\n"
                 + traceback.format_exc(limit=6)

@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Settings, caches and app data of this test run live in a throwaway folder: a test never reads or
 # writes the developer's real QSettings, int8 cache or model list, and parallel runs do not collide.
 _RUN_HOME = Path(tempfile.mkdtemp(prefix="maskwork-tests-"))
-for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"),
+for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state"),
                    ("MASKWORK_CONFIG_DIR", "maskwork-config"), ("MASKWORK_CACHE_DIR", "maskwork-cache")):
     os.environ[_var] = str(_RUN_HOME / _sub)
 

@@ -33,9 +33,9 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.models.registry import get_model
-    from core.project import Project
-    from gui.main_window import MainWindow
+    from maskwork.core.models.registry import get_model
+    from maskwork.core.project import Project
+    from maskwork.gui.main_window import MainWindow
 
     app = QApplication(sys.argv)
     folder = Path(tempfile.mkdtemp(prefix="maskwork-onnx-shot-"))

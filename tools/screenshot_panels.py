@@ -25,10 +25,10 @@ OUT = ROOT / "docs" / "screenshots"
 
 
 def build_project(folder: Path, n: int, model: str):
-    from core.annotation import ClassList, Layer, Status
-    from core.models.predict import Predictor
-    from core.prediction_layer import store_prediction
-    from core.project import Project
+    from maskwork.core.annotation import ClassList, Layer, Status
+    from maskwork.core.models.predict import Predictor
+    from maskwork.core.models.prediction_layer import store_prediction
+    from maskwork.core.project import Project
 
     classes = ClassList.from_list(json.loads((AERIAL / "classes.json").read_text()))
     images = sorted((AERIAL / "images").glob("*.jpg"))[:: max(1, 63 // n)][:n]
@@ -74,10 +74,10 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
-    from gui.compare.window import CompareWindow
-    from gui.panels.dataset_panel import DatasetPanel
-    from gui.panels.iou_panel import IoUPanel
-    from gui.state import AppState
+    from maskwork.gui.compare.window import CompareWindow
+    from maskwork.gui.panels.dataset_panel import DatasetPanel
+    from maskwork.gui.panels.iou_panel import IoUPanel
+    from maskwork.gui.state import AppState
 
     app = QApplication(sys.argv)
     project = build_project(Path(tempfile.mkdtemp(prefix="maskwork-shot-")), args.images, args.model)

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.training.datasets import from_coco, from_png_folder  # noqa: E402
-from core.training.loop import TrainConfig, train  # noqa: E402
+from maskwork.core.training.datasets import from_coco, from_png_folder  # noqa: E402
+from maskwork.core.training.loop import TrainConfig, train  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
 

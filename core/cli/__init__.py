@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
-from core.errors import Cancelled, MaskworkError
+from maskwork.core.errors import Cancelled, MaskworkError
+from maskwork.core.logs import setup_logging
+
+log = logging.getLogger(__name__)
 
 # One module per area; a missing module is skipped so partial installs still give a CLI.
 COMMAND_MODULES = [
-    "core.cli.io_commands",      # import, export, iou
-    "core.cli.model_commands",   # models, register-model, predict
-    "core.cli.train_commands",   # train, evaluate
-    "core.cli.quant_commands",   # quantize, export-model
-    "core.cli.sam_commands",     # sam-models, sam-download, sam-register
-    "core.cli.segment_commands",  # segment (interactive tools, headless)
+    "maskwork.core.cli.io_commands",      # import, export, iou
+    "maskwork.core.cli.model_commands",   # models, register-model, predict
+    "maskwork.core.cli.train_commands",   # train, evaluate
+    "maskwork.core.cli.quant_commands",   # quantize, export-model
+    "maskwork.core.cli.sam_commands",     # sam-models, sam-download, sam-register
+    "maskwork.core.cli.segment_commands",  # segment (interactive tools, headless)
 ]
 
 
@@ -58,14 +62,19 @@ def run(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    setup_logging("cli")  # the one-line messages below; the tracebacks go to the log file
     try:
         return int(args.func(args) or 0)
     except Cancelled as exc:
         print(f"maskwork: cancelled: {exc}", file=sys.stderr)
         return 130
     except MaskworkError as exc:
+        log.warning("%s failed: %s", args.command, exc, exc_info=True)
         print(f"maskwork {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("maskwork: interrupted; nothing partial was written", file=sys.stderr)
         return 130
+    except Exception:  # a bug: logged, then the trace on stderr as before
+        log.exception("%s failed unexpectedly", args.command)
+        raise

@@ -6,13 +6,13 @@ import math
 import sys
 from pathlib import Path
 
-from core.errors import InputError
-from core.io.atomic import save_json_atomic
-from core.progress import TextProgress
+from maskwork.core.errors import InputError
+from maskwork.core.io.atomic import save_json_atomic
+from maskwork.core.progress import TextProgress
 
 
 def cmd_import(args) -> int:
-    from core.project import Project
+    from maskwork.core.project import Project
 
     # One writer per project (core/project_lock.py): refused, exit 2, while a window or another
     # command has it open for writing.
@@ -24,16 +24,16 @@ def cmd_import(args) -> int:
 
 
 def _import_into(project, args) -> int:
-    from core.io.coco import load_coco
-    from core.io.import_txn import commit
-    from core.io.project_io import image_finder, import_coco, import_png_folder
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.io.import_txn import commit
+    from maskwork.core.io.project_io import image_finder, import_coco, import_png_folder
 
     source = Path(args.source)
     _print_warnings(project.warnings)
     fmt = getattr(args, "format", None) or _guess_import_format(source)
     if fmt in ("yolo", "labelme"):  # per-image label files: core/io/yolo_labels.py, core/io/labelme.py
-        from core.io.labelme import import_labelme
-        from core.io.yolo_labels import import_yolo
+        from maskwork.core.io.labelme import import_labelme
+        from maskwork.core.io.yolo_labels import import_yolo
 
         report = (import_yolo if fmt == "yolo" else import_labelme)(project, source, overwrite=args.overwrite,
                                                                     task=args.task)
@@ -53,8 +53,10 @@ def _import_into(project, args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.io.project_io import export_project, select_images
-    from core.project import Project
+    from maskwork.core.io.export_scope import export_names
+    from maskwork.core.io.project_io import export_project, select_images
+    from maskwork.core.text import plural
+    from maskwork.core.project import Project
 
     project = Project.open(args.project)
     _print_warnings(project.warnings)
@@ -66,9 +68,13 @@ def cmd_export(args) -> int:
                          "annotate something first.")
     fmt = args.format or _guess_format(args.out, project.task)
     names = select_images(project, args.images)
-    report = export_project(project, args.out, fmt, names, layer=args.layer, include_scores=args.scores,
-                            progress=TextProgress("exporting"))
+    chosen = export_names(project, names, args.layer, args.only_corrected)
+    report = export_project(project, args.out, fmt, chosen, layer=args.layer, include_scores=args.scores,
+                            progress=TextProgress("exporting"), only_corrected=False)
     print(f"exported {report.summary()} as {fmt} to {args.out}")
+    if len(chosen) < len(names):
+        print(f"{plural(len(names) - len(chosen), 'image')} without corrections not written (--all-images "
+              "writes them without objects)")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -88,7 +94,7 @@ def _guess_import_format(source: Path) -> str:
         return "labelme" if b'"shapes"' in head and b'"imagePath"' in head else "coco"
     if not source.is_dir():
         return "coco"
-    from core.io.label_files import find_label_files
+    from maskwork.core.io.label_files import find_label_files
 
     if find_label_files(source, ".txt", skip_names=("classes.txt",)):
         return "yolo"
@@ -118,7 +124,7 @@ def _print_result(res: dict) -> None:
     else:
         print(f"  truth {res['num_gt']}, predicted {res['num_pred']}, matched {res['matched']} "
               f"(IoU >= {res['iou_threshold']}, score >= {res['score_threshold']})")
-        for key in ("precision", "recall", "f1", "mean_matched_iou"):
+        for key in ("panoptic_quality", "precision", "recall", "f1", "mean_matched_iou"):
             print(f"  {key:<28} {_fmt(res[key])}")
         for key in ("AP", "AP50", "AP75"):
             print(f"  mask {key:<23} {_fmt(res['coco'].get(key))}")
@@ -127,7 +133,7 @@ def _print_result(res: dict) -> None:
 
 
 def cmd_iou(args) -> int:
-    from core.io.compare_files import compare_paths
+    from maskwork.core.io.compare_files import compare_paths
 
     res = compare_paths(args.gt, args.pred, iou_threshold=args.iou_threshold,
                         score_threshold=args.score_threshold, ignore_index=args.ignore_index)
@@ -161,7 +167,14 @@ def register(subparsers) -> None:
     p.add_argument("--images", nargs="+", metavar="NAME", help="only these images (names or glob patterns)")
     p.add_argument("--layer", choices=("corrected", "prediction"), default="corrected")
     p.add_argument("--scores", action="store_true", help="write instance scores into COCO annotations")
-    p.set_defaults(func=cmd_export)
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--only-corrected", dest="only_corrected", action="store_const", const=True,
+                       help="only images with corrections (edited, accepted, imported or marked reviewed): the "
+                       "default for --layer corrected, as an image written without objects reads 'no objects here'")
+    scope.add_argument("--all-images", dest="only_corrected", action="store_const", const=False,
+                       help="every image, uncorrected ones written without objects (the default for --layer "
+                       "prediction)")
+    p.set_defaults(func=cmd_export, only_corrected=None)
 
     p = subparsers.add_parser("iou", help="score predictions against ground truth (IoU, mIoU, mask AP)",
                               description="Two COCO files (instances: matching stats and COCO mask AP) or "

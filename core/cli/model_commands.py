@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.annotation import ImageAnnotation, PredictionInfo, Status
-from core.errors import InputError
-from core.progress import CancelToken, TextProgress
+from maskwork.core.annotation import ImageAnnotation, PredictionInfo, Status
+from maskwork.core.errors import InputError
+from maskwork.core.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
@@ -58,14 +58,14 @@ def _register_flags(p) -> None:
 
 
 def cmd_models(args) -> int:
-    from core.models.int8 import label
-    from core.models.registry import all_models
+    from maskwork.core.models.int8 import label
+    from maskwork.core.models.registry import all_models
 
     if args.action == "add":
         if not args.checkpoint:
             raise InputError("models add: give the model file (a Maskwork .pt checkpoint or an .onnx file).")
         return cmd_register(args)
-    from core.models.weights import model_state
+    from maskwork.core.models.weights import model_state
 
     rows = [("NAME", "TASK", "ARCH", "CLASSES", "STATE")]
     for spec in all_models():
@@ -81,14 +81,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from core.models.user_models import models_file, register_checkpoint
+    from maskwork.core.models.user_models import models_file, register_checkpoint
 
     if Path(args.checkpoint).suffix.lower() == ".onnx":
-        from core.models.onnx_models.register import register_onnx, user_input
+        from maskwork.core.models.onnx_models.register import register_onnx, user_input
 
         user = user_input(args.classes, args.resize, args.tile, args.mean, args.std)
         spec = register_onnx(args.checkpoint, name=args.name, user=user)
-        from core.models.int8 import label
+        from maskwork.core.models.int8 import label
 
         layout = spec.source.layout
         precision = label(spec) or "float"
@@ -103,7 +103,7 @@ def cmd_register(args) -> int:
 
 def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
     """(path, name in the output) for each image; folders give their images, sorted."""
-    from core.images import IMAGE_SUFFIXES
+    from maskwork.core.images import IMAGE_SUFFIXES
 
     found = []
     for item in inputs:
@@ -131,11 +131,11 @@ def _unique_stem(name: str, used: set[str]) -> str:
 
 
 def cmd_predict(args) -> int:
-    from core.models.batch import predict_batch
-    from core.models.int8 import load
+    from maskwork.core.models.batch import predict_batch
+    from maskwork.core.models.int8 import load
 
     if getattr(args, "project", None):
-        from core.cli.predict_project import predict_into_project
+        from maskwork.core.cli.predict_project import predict_into_project
 
         return predict_into_project(args)
     if not args.out or not args.inputs:
@@ -162,7 +162,7 @@ def cmd_predict(args) -> int:
 
 
 def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) -> Path:
-    from core.io.coco import save_json_atomic, to_coco
+    from maskwork.core.io.coco import save_json_atomic, to_coco
 
     target = out if out.suffix.lower() == ".json" else out / "predictions.json"
     anns = []
@@ -179,7 +179,7 @@ def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) 
 
 
 def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
-    from core.io.png import write_classes_json, write_label_png
+    from maskwork.core.io.png import write_classes_json, write_label_png
 
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()

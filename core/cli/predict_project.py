@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from core.errors import InputError
-from core.progress import CancelToken, TextProgress
+from maskwork.core.errors import InputError
+from maskwork.core.progress import CancelToken, TextProgress
 
 
 def project_names(project, inputs: list[str]) -> list[str]:
@@ -30,11 +30,11 @@ def project_names(project, inputs: list[str]) -> list[str]:
 
 
 def predict_into_project(args) -> int:
-    from core.models.batch import predict_batch
-    from core.models.class_map import ClassMap, unknown_warning
-    from core.models.int8 import load
-    from core.prediction_layer import for_project, store_prediction
-    from core.project import Project
+    from maskwork.core.models.batch import predict_batch
+    from maskwork.core.models.class_map import ClassMap, unknown_warning
+    from maskwork.core.models.int8 import load
+    from maskwork.core.models.prediction_layer import for_project, store_prediction
+    from maskwork.core.project import Project
 
     if args.out:
         raise InputError("give either --project (predictions stored in the project) or --out (files), not both.")

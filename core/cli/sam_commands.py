@@ -7,8 +7,8 @@
 """
 from __future__ import annotations
 
-from core.errors import InputError
-from core.progress import TextProgress
+from maskwork.core.errors import InputError
+from maskwork.core.progress import TextProgress
 
 
 def add_model_arguments(p) -> None:
@@ -21,7 +21,7 @@ def add_model_arguments(p) -> None:
 
 
 def choose_model(args):
-    from core.interactive.sam.tool import choose
+    from maskwork.core.interactive.sam.tool import choose
 
     if not args.model:
         raise InputError("--tool sam needs --model NAME (see `python main.py sam-models`) or "
@@ -33,7 +33,7 @@ def choose_model(args):
 
 
 def cmd_sam_models(args) -> int:
-    from core.interactive.sam import catalog
+    from maskwork.core.interactive.sam import catalog
 
     rows = [("name", "model", "layout", "licence", "params", "sha256", "state")]
     for s in catalog.all_specs(include_noncommercial=args.all):
@@ -49,7 +49,7 @@ def cmd_sam_models(args) -> int:
 
 
 def cmd_sam_download(args) -> int:
-    from core.interactive.sam import catalog
+    from maskwork.core.interactive.sam import catalog
 
     spec = catalog.get_spec(args.name)
     enc, dec = catalog.fetch(spec, TextProgress(spec.name), trust=args.trust, allow_download=True,
@@ -59,7 +59,7 @@ def cmd_sam_download(args) -> int:
 
 
 def cmd_sam_register(args) -> int:
-    from core.interactive.sam import catalog
+    from maskwork.core.interactive.sam import catalog
 
     spec = catalog.register(args.name, args.encoder, args.decoder, args.layout)
     catalog.open_model(spec)  # refuse a pair that does not load in its layout now, not at first click

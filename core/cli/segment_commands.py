@@ -11,7 +11,7 @@ import argparse
 import io
 from pathlib import Path
 
-from core.errors import InputError
+from maskwork.core.errors import InputError
 
 
 def _ints(text: str, count: int, what: str, example: str) -> list[int]:
@@ -42,16 +42,16 @@ def cmd_segment(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from core.images import read_image
-    from core.interactive import Prompt, segment
-    from core.io.atomic import write_bytes_atomic
+    from maskwork.core.images import read_image
+    from maskwork.core.interactive import Prompt, segment
+    from maskwork.core.io.atomic import write_bytes_atomic
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise InputError(f"--out {out} must end in .png: the mask is written as a PNG.")
     image = read_image(args.image)
     if args.tool == "sam" or args.model:  # a promptable model: core/interactive/sam (sam_commands.py)
-        from core.cli.sam_commands import choose_model
+        from maskwork.core.cli.sam_commands import choose_model
 
         choose_model(args)
     prompt = Prompt(box=args.box, points=list(args.point), tolerance=args.tolerance)
@@ -66,7 +66,7 @@ def cmd_segment(args) -> int:
 
 
 def register(subparsers) -> None:
-    from core.interactive import TOOLS
+    from maskwork.core.interactive import TOOLS
 
     p = subparsers.add_parser(
         "segment", help="segment one object from a box, clicks or a tolerance (interactive tools, headless)",
@@ -80,7 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--point", type=parse_point, action="append", default=[], metavar="X,Y,1|0")
     p.add_argument("--tolerance", type=float, default=0.5, help="magic wand: 0 (strict) .. 1 (loose); default 0.5")
     p.add_argument("--out", required=True, metavar="MASK.png")
-    from core.cli.sam_commands import add_model_arguments
+    from maskwork.core.cli.sam_commands import add_model_arguments
 
     add_model_arguments(p)
     p.set_defaults(func=cmd_segment)

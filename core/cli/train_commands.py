@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
-from core.progress import CancelToken, TextProgress
+from maskwork.core.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
-    from core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.architectures import ARCHITECTURES
 
     p = subparsers.add_parser("train", help="train a model on labelled images (COCO json, project, PNG folder)")
     p.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES), help="architecture to train")
@@ -54,7 +54,7 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
-    from core.training.loop import TrainConfig, train
+    from maskwork.core.training.loop import TrainConfig, train
 
     cfg = TrainConfig(
         arch=args.arch, data=args.data, val=args.val, val_names=args.val_names, val_fraction=args.val_fraction,
@@ -77,7 +77,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.training.evaluate import evaluate
+    from maskwork.core.training.evaluate import evaluate
 
     table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
                      device=args.device, max_images=args.max_images, only=args.only,

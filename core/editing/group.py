@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotation import Layer
-from core.editing.records import (
+from maskwork.core.annotation import Layer
+from maskwork.core.editing.records import (
     BBox, Edit, InstanceMaskEdit, LabelMapEdit, PixelChange, _RECORD_OVERHEAD, union_bbox,
 )
 

@@ -7,10 +7,10 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from core.annotation import UNLABELED, Layer
-from core.editing import shapes
-from core.editing.records import LabelMapEdit, _label_map
-from core.errors import InputError
+from maskwork.core.annotation import UNLABELED, Layer
+from maskwork.core.editing import shapes
+from maskwork.core.editing.records import LabelMapEdit, _label_map
+from maskwork.core.errors import InputError
 
 
 def _check_class(label_map: np.ndarray, class_id: int) -> int:

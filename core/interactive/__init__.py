@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from core.errors import InputError
-from core.interactive.prompt import Prompt, Stroke
-from core.masks import Mask
+from maskwork.core.errors import InputError
+from maskwork.core.interactive.prompt import Prompt, Stroke
+from maskwork.core.masks import Mask
 
 
 def _lazy(module: str, name: str) -> Callable[[np.ndarray, Prompt], Mask]:
@@ -40,23 +40,23 @@ class ToolSpec:
 TOOLS: dict[str, ToolSpec] = {
     "grabcut": ToolSpec(
         "grabcut", "Box to mask", frozenset({"box", "points", "strokes"}),
-        _lazy("core.interactive.grabcut", "grabcut"),
+        _lazy("maskwork.core.interactive.grabcut", "grabcut"),
         "Drag a box around the object; click inside to add (left) or remove (right) parts; Enter commits.",
         "box"),
     "wand": ToolSpec(
         "wand", "Magic wand", frozenset({"box", "points", "strokes", "tolerance"}),
-        _lazy("core.interactive.wand", "wand"),
+        _lazy("maskwork.core.interactive.wand", "wand"),
         "Click a region of similar colour; the wheel changes the tolerance; right click removes; Enter commits.",
         "point"),
     "scribble": ToolSpec(
         "scribble", "Scribbles", frozenset({"box", "points", "strokes"}),
-        _lazy("core.interactive.scribble", "scribble"),
+        _lazy("maskwork.core.interactive.scribble", "scribble"),
         "Scribble on the object (left) and on the background (right); Enter commits.",
         "stroke"),
     # needs a model chosen first (core.interactive.sam.tool.choose; CLI --model)
     "sam": ToolSpec(
         "sam", "SAM (promptable model)", frozenset({"box", "points", "strokes", "model"}),
-        _lazy("core.interactive.sam.tool", "segment_sam"),
+        _lazy("maskwork.core.interactive.sam.tool", "segment_sam"),
         "Click the object (left) or the background (right), or drag a box; Tab: other candidates; Enter commits.",
         "point"),
 }
@@ -65,7 +65,7 @@ TOOLS: dict[str, ToolSpec] = {
 def _check_image(image: np.ndarray) -> None:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         shape = getattr(image, "shape", None)
-        raise InputError(f"interactive tools need an HxWx3 uint8 RGB image (core.images.read_image), got "
+        raise InputError(f"interactive tools need an HxWx3 uint8 RGB image (maskwork.core.images.read_image), got "
                          f"{getattr(image, 'dtype', type(image).__name__)} {shape}.")
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise InputError(f"the image is {image.shape[1]}x{image.shape[0]} pixels, too small to segment.")
@@ -83,7 +83,7 @@ def segment(tool: str, image: np.ndarray, prompt: Prompt) -> Mask:
 
 def snap_path(image: np.ndarray, p0: tuple[int, int], p1: tuple[int, int]) -> list[tuple[int, int]]:
     """Edge-following path of image pixels (x, y) from p0 to p1, both included."""
-    from core.interactive.scissors import snap_path as _snap
+    from maskwork.core.interactive.scissors import snap_path as _snap
 
     _check_image(image)
     return _snap(image, p0, p1)

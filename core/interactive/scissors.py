@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.errors import InputError
-from core.interactive import window as win
+from maskwork.core.errors import InputError
+from maskwork.core.interactive import window as win
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.errors import InputError
-from core.interactive import window as win
-from core.interactive.prompt import Prompt
-from core.masks import Mask
+from maskwork.core.errors import InputError
+from maskwork.core.interactive import window as win
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.masks import Mask
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from core.annotation import ImageAnnotation, Instance, Layer, PredictionInfo, Source, Status
-from core.errors import InputError
-from core.io.rle import mask_from_coco_rle
-from core.masks import Mask
+from maskwork.core.annotation import ImageAnnotation, Instance, Layer, PredictionInfo, Source, Status
+from maskwork.core.errors import InputError
+from maskwork.core.masks import Mask
 
 FORMAT = "maskwork-annotation"
 VERSION = 1
@@ -62,7 +61,7 @@ def decode_mask(item: dict, height: int, width: int) -> Mask:
     h, w = rle["size"]
     if h == 0 or w == 0:
         return Mask.empty(height, width)
-    crop = mask_from_coco_rle(rle, h, w)  # strict: a damaged RLE raises instead of giving garbage
+    crop = Mask.from_rle(rle)  # strict: a damaged RLE raises instead of giving garbage
     return Mask.from_crop(height, width, int(item["x0"]) + crop.x0, int(item["y0"]) + crop.y0, crop.crop)
 
 

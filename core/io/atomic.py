@@ -13,7 +13,7 @@ import tempfile
 from enum import Enum
 from pathlib import Path, PurePath
 
-from core.errors import ProjectError
+from maskwork.core.errors import ProjectError
 
 TEMP_SUFFIX = ".mwtmp"  # temp files left by a killed process carry this suffix and are ignored
 

@@ -16,13 +16,12 @@ from typing import Callable
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
-from core.errors import InputError
-from core.images import MAX_PIXELS, image_size
-from core.io.coco_values import check_bbox, check_score
-from core.io.rle import mask_from_coco_rle
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
+from maskwork.core.errors import InputError
+from maskwork.core.images import MAX_PIXELS, image_size
+from maskwork.core.io.coco_values import check_bbox, check_score
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
 MAX_SIDE = 100_000  # larger "images" are a typo in the JSON, not a real image
@@ -148,7 +147,7 @@ def _polygon_masks(seg: list, h: int, w: int, path: Path, where: str) -> list[Ma
                         f"(polygon {k} ends past that), far more than any object outline",
                         "Simplify the polygons (fewer, shorter edges) or store the mask as RLE.")
         rle = mask_utils.frPyObjects([[float(v) for v in poly]], h, w)[0]
-        masks.append(mask_from_coco_rle(rle, h, w))
+        masks.append(Mask.from_rle(rle))
     return masks
 
 
@@ -202,7 +201,7 @@ def decode_segmentation(seg, h: int, w: int, path: Path, where: str) -> Mask:
         if isinstance(seg, list):
             return _union(_polygon_masks(seg, h, w, path, where), h, w)
         if isinstance(seg, dict):
-            return mask_from_coco_rle(_rle(seg, h, w, path, where), h, w)  # fills only the object's box
+            return Mask.from_rle(_rle(seg, h, w, path, where))  # fills only the object's box
     except (ValueError, TypeError) as exc:
         raise _fail(path, where, f"the mask cannot be decoded ({exc})", "Fix the RLE.") from exc
     raise _fail(path, where, f"'segmentation' is a {type(seg).__name__}",
@@ -376,11 +375,11 @@ __all__ = ["CocoDataset", "decode_segmentation", "image_in_folder", "load_coco",
 def __getattr__(name: str):
     """to_coco / to_coco_results / save_json_atomic live in their own modules; reachable here too."""
     if name in ("to_coco", "coco_export", "to_coco_results", "ExportReport"):
-        from core.io import coco_export
+        from maskwork.core.io import coco_export
 
         return getattr(coco_export, name)
     if name == "save_json_atomic":
-        from core.io.atomic import save_json_atomic
+        from maskwork.core.io.atomic import save_json_atomic
 
         return save_json_atomic
     raise AttributeError(name)

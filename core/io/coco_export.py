@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from core.annotation import ClassList, ImageAnnotation, Instance, Layer
-from core.errors import InputError
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn, check
-from core.progress import report as report_progress
+from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
+from maskwork.core.errors import InputError
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn, check
+from maskwork.core.progress import report as report_progress
 
 MODES = ("rle", "polygon")
 LAYERS = ("corrected", "prediction")

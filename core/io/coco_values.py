@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from core.errors import InputError
+from maskwork.core.errors import InputError
 
 
 def _number(v) -> bool:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
-from core.io import png
-from core.io.coco import decode_segmentation, load_coco, read_json
-from core.io.coco_export import to_coco_results
-from core.masks import Mask
+from maskwork.core.errors import InputError
+from maskwork.core.io import png
+from maskwork.core.io.coco import decode_segmentation, load_coco, read_json
+from maskwork.core.io.coco_export import to_coco_results
+from maskwork.core.masks import Mask
 
 
 def _listing(items: list[str], n: int = 5) -> str:
@@ -55,7 +55,8 @@ def _decode(det: dict, h: int, w: int, path: Path) -> Mask:
 
 def compare_coco(gt_path: str | Path, pred_path: str | Path, iou_threshold: float = 0.5,
                  score_threshold: float = 0.5) -> dict:
-    from core.metrics import coco_mask_ap, match_instances
+    from maskwork.core.metrics import coco_mask_ap, match_instances
+    from maskwork.core.metrics.instances import panoptic_quality
 
     gt_path, pred_path = Path(gt_path), Path(pred_path)
     gt = load_coco(gt_path)
@@ -95,6 +96,7 @@ def compare_coco(gt_path: str | Path, pred_path: str | Path, iou_threshold: floa
               "precision": tp / p if p else math.nan, "recall": tp / g if g else math.nan,
               "f1": 2 * tp / (g + p) if g + p else math.nan,
               "mean_matched_iou": float(np.mean(matched_ious)) if matched_ious else math.nan,
+              "panoptic_quality": panoptic_quality(matched_ious, g, p),
               "iou_threshold": iou_threshold, "score_threshold": score_threshold, "warnings": warnings}
     result["coco"] = coco_mask_ap(read_json(gt_path), detections) if detections else {}
     return result
@@ -102,7 +104,7 @@ def compare_coco(gt_path: str | Path, pred_path: str | Path, iou_threshold: floa
 
 # ---- semantic -----------------------------------------------------------------------------------
 def compare_png_folders(gt_dir: str | Path, pred_dir: str | Path, ignore_index: int | None = None) -> dict:
-    from core.metrics import accumulate
+    from maskwork.core.metrics import accumulate
 
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     for d in (gt_dir, pred_dir):

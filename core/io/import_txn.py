@@ -19,8 +19,8 @@ import signal
 import time
 from pathlib import Path, PurePosixPath
 
-from core.errors import ProjectError
-from core.io.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
+from maskwork.core.errors import ProjectError
+from maskwork.core.io.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
 
 STAGING = "import-staging"
 COMMIT = "COMMIT"

@@ -30,15 +30,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.annotation import ClassList, Instance, Source
-from core.errors import InputError
-from core.io.coco_export import ExportReport, _objects
-from core.io.label_files import (LabelFile, build_and_write, find_label_files, finish_import, image_matcher,
+from maskwork.core.annotation import ClassList, Instance, Source
+from maskwork.core.errors import InputError
+from maskwork.core.io.coco_export import ExportReport, _objects
+from maskwork.core.io.label_files import (LabelFile, build_and_write, find_label_files, finish_import, image_matcher,
                                  layer_of, real_size, refuse_two_files_for_one_image, refuse_unmatched)
-from core.io.project_io import ImportReport, strict_json_bytes
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn
-from core.project import Project
+from maskwork.core.io.project_io import ImportReport, strict_json_bytes
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn
+from maskwork.core.project import Project
 
 VERSION = "7.1.0"  # the labelme whose loader these files were checked against
 SKIPPED_TYPES = ("circle", "line", "linestrip", "point", "points", "oriented_rectangle")

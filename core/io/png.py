@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from scipy.ndimage import find_objects
 
-from core.annotation import ClassList, Instance, Source, rgb_to_hex
-from core.errors import InputError
-from core.io.atomic import json_bytes, write_bytes_atomic
-from core.masks import Mask
+from maskwork.core.annotation import ClassList, Instance, Source, rgb_to_hex
+from maskwork.core.errors import InputError
+from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
+from maskwork.core.masks import Mask
 
 CLASSES_SIDECAR = "classes.json"
 MAX_CLASS_ID = 65535  # pixel values of a 16-bit label map

@@ -15,16 +15,18 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from core.annotation import ClassList, ImageAnnotation, Layer, Status
-from core.errors import InputError
-from core.images import image_size
-from core.io import png
-from core.io.atomic import _plain, write_bytes_atomic
-from core.io.coco import MAX_CLASS_ID, CocoDataset
-from core.io.coco_export import ExportReport, coco_export
-from core.progress import CancelToken, ProgressFn, check
-from core.progress import report as report_progress
-from core.project import Project
+from maskwork.core.annotation import ClassList, ImageAnnotation, Layer, Status
+from maskwork.core.errors import InputError
+from maskwork.core.images import image_size
+from maskwork.core.io import png
+from maskwork.core.io.atomic import _plain, write_bytes_atomic
+from maskwork.core.io.coco import MAX_CLASS_ID, CocoDataset
+from maskwork.core.io.coco_export import ExportReport, coco_export
+from maskwork.core.io.export_scope import export_names
+from maskwork.core.progress import CancelToken, ProgressFn, check
+from maskwork.core.progress import report as report_progress
+from maskwork.core.project import Project
+from maskwork.core import review
 
 COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
 
@@ -203,6 +205,9 @@ def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
         layer = _to_semantic(ann) if project.task == "semantic" else ann.corrected
         _apply(project, name, layer)
         meta["images"][name] = {"id": dataset.image_ids[ann.file_name], **dataset.image_extras[ann.file_name]}
+        reviewed = review.reviewed_in_coco(dataset.image_extras[ann.file_name])
+        if reviewed is not None:  # the mark our own export wrote (core/review.py)
+            review.set_reviewed(project, [name], reviewed)
         report.images += 1
         report.objects += len(ann.corrected.instances)
     if project.task == "semantic":
@@ -345,13 +350,16 @@ def select_images(project: Project, patterns: list[str] | None) -> list[str]:
 
 def export_project(project: Project, out: str | Path, fmt: str, names: list[str] | None = None,
                    layer: str = "corrected", include_scores: bool = False,
-                   progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> ExportReport:
-    """Write the project's annotations as COCO JSON (file) or PNG masks (folder)."""
+                   progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                   only_corrected: bool | None = None) -> ExportReport:
+    """Write the project's annotations as COCO JSON (file) or PNG masks (folder). `only_corrected`:
+    write only images with corrections (None: yes for the corrected layer; core.io.export_scope)."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    names = export_names(project, names, layer, only_corrected)
     if fmt in ("yolo", "labelme"):  # per-image label files, in their own modules (they import this one)
-        from core.io.labelme import export_labelme
-        from core.io.yolo_labels import export_yolo
+        from maskwork.core.io.labelme import export_labelme
+        from maskwork.core.io.yolo_labels import export_yolo
 
         return (export_yolo if fmt == "yolo" else export_labelme)(project, out, names, layer, progress, cancel)
     out = Path(out)
@@ -362,6 +370,7 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
         images_meta = meta.get("images", {})
         ids = {n: images_meta[n]["id"] for n in names if n in images_meta}
         extras = {n: {k: v for k, v in images_meta[n].items() if k != "id"} for n in names if n in images_meta}
+        extras = review.coco_attributes(project, names, extras)  # the reviewed mark of now on every image
         cat_extra = {int(k): v for k, v in meta.get("categories_extra", {}).items()}
         data, report = coco_export(anns, project.classes, fmt.split("-")[1], layer, include_scores,
                                    info=meta.get("info"), licenses=meta.get("licenses"), image_extras=extras,

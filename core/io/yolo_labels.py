@@ -25,17 +25,17 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from core.annotation import Instance, Source
-from core.errors import InputError
-from core.io.coco import decode_segmentation
-from core.io.coco_export import ExportReport, _objects, _polygon_iou, polygons
-from core.io.label_files import (LabelFile, build_and_write, class_list, export_classes, find_label_files,
+from maskwork.core.annotation import Instance, Source
+from maskwork.core.errors import InputError
+from maskwork.core.io.coco import decode_segmentation
+from maskwork.core.io.coco_export import ExportReport, _objects, _polygon_iou, polygons
+from maskwork.core.io.label_files import (LabelFile, build_and_write, class_list, export_classes, find_label_files,
                                  finish_import, image_matcher, layer_of, real_size, refuse_two_files_for_one_image,
                                  refuse_unmatched)
-from core.io.project_io import ImportReport
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn
-from core.project import Project
+from maskwork.core.io.project_io import ImportReport
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn
+from maskwork.core.project import Project
 
 NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt")  # looked for in this order
 DIGITS = 6  # 1e-6 of the image side: < 0.002 px on a 1388-px image, far below a pixel decision

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotation import ImageAnnotation, Instance, Source, Status
-from core.io.annotation_json import decode_instance, decode_label_map, encode_instance, encode_label_map
+from maskwork.core.annotation import ImageAnnotation, Instance, Source, Status
+from maskwork.core.io.annotation_json import decode_instance, decode_label_map, encode_instance, encode_label_map
 
 _KEEP = object()
 

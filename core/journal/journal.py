@@ -20,10 +20,10 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
-from core.errors import ProjectError
-from core.io.atomic import fsync_dir, write_bytes_atomic
-from core.io.edit_log import frame, read_log
-from core.journal.changes import Seen, capture, encode
+from maskwork.core.errors import ProjectError
+from maskwork.core.io.atomic import fsync_dir, write_bytes_atomic
+from maskwork.core.io.edit_log import frame, read_log
+from maskwork.core.journal.changes import Seen, capture, encode
 
 LOG_SUFFIX = ".log"
 MAX_OPEN = 16          # log files kept open by the writer (one per recently edited image)

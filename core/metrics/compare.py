@@ -7,10 +7,10 @@ from typing import Iterable
 
 import numpy as np
 
-from core.annotation import Layer
-from core.errors import InputError
-from core.metrics.instances import InstanceMatch, match_instances
-from core.metrics.semantic import SemanticScores, semantic_scores
+from maskwork.core.annotation import Layer
+from maskwork.core.errors import InputError
+from maskwork.core.metrics.instances import InstanceMatch, match_instances
+from maskwork.core.metrics.semantic import SemanticScores, semantic_scores
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from core.errors import InputError
-from core.masks import Mask
+from maskwork.core.errors import InputError
+from maskwork.core.masks import Mask
 
 
 def _boxes(masks: Sequence[Mask]) -> np.ndarray:
@@ -75,6 +75,11 @@ class InstanceMatch:
         return self.tp / self.num_gt if self.num_gt else math.nan
 
     @property
+    def panoptic_quality(self) -> float:
+        """PQ over all objects: misses and extra predictions both lower it (see panoptic_quality)."""
+        return panoptic_quality([p[2] for p in self.pairs], self.num_gt, self.num_pred)
+
+    @property
     def f1(self) -> float:
         total = self.num_gt + self.num_pred
         return 2 * self.tp / total if total else math.nan
@@ -82,7 +87,18 @@ class InstanceMatch:
     def to_dict(self) -> dict:
         return {"num_gt": self.num_gt, "num_pred": self.num_pred, "matched": self.tp,
                 "precision": self.precision, "recall": self.recall, "f1": self.f1,
-                "mean_matched_iou": self.mean_matched_iou}
+                "mean_matched_iou": self.mean_matched_iou, "panoptic_quality": self.panoptic_quality}
+
+
+def panoptic_quality(matched_ious: Sequence[float], num_gt: int, num_pred: int) -> float:
+    """Panoptic quality (Kirillov et al., CVPR 2019): sum of the matched pairs' IoU / (TP + FP/2 + FN/2).
+
+    = SQ (mean IoU of the matched pairs) x RQ (the F1 of the matching), so a missed object and an
+    extra prediction each cost as much as half a matched one: one score that counts the unmatched
+    objects on both sides. nan when there is nothing on either side."""
+    tp = len(matched_ious)
+    denominator = tp + 0.5 * (num_gt - tp) + 0.5 * (num_pred - tp)
+    return float(sum(matched_ious)) / denominator if denominator else math.nan
 
 
 def match_instances(gt_masks: Sequence[Mask], pred_masks: Sequence[Mask], iou_threshold: float = 0.5,

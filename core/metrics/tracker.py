@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.editing.records import Edit
-from core.errors import InputError
-from core.metrics.semantic import SemanticScores, confusion_matrix
+from maskwork.core.editing.records import Edit
+from maskwork.core.errors import InputError
+from maskwork.core.metrics.semantic import SemanticScores, confusion_matrix
 
 
 class ConfusionTracker:

@@ -44,7 +44,7 @@ def _tv(name: str, **extra) -> Callable[[int], nn.Module]:
 
 def _light(name: str) -> Callable[[int], nn.Module]:
     def build(num_classes: int) -> nn.Module:
-        from core.models import light
+        from maskwork.core.models import light
 
         return getattr(light, name)(num_classes)
 

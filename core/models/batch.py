@@ -6,21 +6,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from core.errors import InputError
-from core.models.predict import Predictor
-from core.models.preprocess import Prepared
-from core.models.results import Result
-from core.progress import CancelToken, ProgressFn, check, report
-
-
-def read_image(path: Path):
-    from core.images import read_image as read  # io colleague's reader: gray/RGBA/16-bit/EXIF handled
-
-    return read(path)
+from maskwork.core.errors import InputError
+from maskwork.core.images import read_image
+from maskwork.core.models.predict import Predictor
+from maskwork.core.models.preprocess import Prepared
+from maskwork.core.models.results import Result
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 
 def _load(predictor: Predictor, path: Path) -> Prepared:
-    return predictor.prepare(read_image(path), where=str(path))
+    return predictor.prepare(read_image(path), where=str(path))  # gray/RGBA/16-bit/EXIF handled there
 
 
 def predict_batch(predictor: Predictor, paths: Iterable[str | Path], progress: ProgressFn | None = None,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from core.annotation import ClassList
-from core.errors import InputError, ModelError
-from core.io.atomic import write_bytes_atomic
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import InputError, ModelError
+from maskwork.core.io.atomic import write_bytes_atomic
 
 FORMAT = "maskwork-checkpoint"
 VERSION = 1
@@ -52,7 +52,7 @@ SIGNATURES = (
 ZIP_MAGIC = b"PK\x03\x04"
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 GLOBAL_RE = re.compile(r"GLOBAL ([A-Za-z_][\w.]*)")
-RESAVE = ("re-save it with torch.save(model.state_dict(), path) (or core.models.checkpoint.save_checkpoint) in "
+RESAVE = ("re-save it with torch.save(model.state_dict(), path) (or maskwork.core.models.checkpoint.save_checkpoint) in "
           "the code that trained it, and pick that file")
 PICK = "pick a .pt/.pth file saved by Maskwork or a torchvision state dict"
 
@@ -126,7 +126,7 @@ def _zip_complete(path: Path) -> bool:
 
 def check_header(path: str | Path, ckpt: dict) -> None:
     """A Maskwork header must agree with itself: its task is the task of its architecture."""
-    from core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.architectures import ARCHITECTURES
 
     arch, task = ckpt.get("arch"), ckpt.get("task")
     known = ARCHITECTURES.get(arch) if isinstance(arch, str) else None
@@ -135,7 +135,7 @@ def check_header(path: str | Path, ckpt: dict) -> None:
     if task != known.task:
         raise CheckpointError(f"{path} declares task {task} but its architecture {arch} does {known.task} "
                               f"segmentation, so its header is wrong; save it again with task=\"{known.task}\" "
-                              "(core.models.checkpoint.save_checkpoint) or retrain it.")
+                              "(maskwork.core.models.checkpoint.save_checkpoint) or retrain it.")
 
 
 def read_checkpoint(path: str | Path) -> dict:

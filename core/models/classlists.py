@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from core.annotation import ClassInfo, ClassList, rgb_to_hex
+from maskwork.core.annotation import ClassInfo, ClassList, rgb_to_hex
 
 GAP = "N/A"  # torchvision's name for unused COCO indices; kept out of the ClassList, ids keep their gaps
 

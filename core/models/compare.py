@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.models.results import InstanceResult, SemanticResult, TimedRun
-from core.progress import CancelToken, ProgressFn, check
+from maskwork.core.models.results import InstanceResult, SemanticResult, TimedRun
+from maskwork.core.progress import CancelToken, ProgressFn, check
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Comparison:
 
 
 def semantic_agreement(ref: SemanticResult, other: SemanticResult) -> tuple[dict[int, float], float]:
-    from core.metrics import semantic_scores
+    from maskwork.core.metrics import semantic_scores
 
     scores = semantic_scores(ref.label_map, other.label_map, ref.classes.ids(),
                              num_classes=max(ref.classes.ids()) + 1)
@@ -68,7 +68,7 @@ def semantic_agreement(ref: SemanticResult, other: SemanticResult) -> tuple[dict
 def instance_agreement(ref: InstanceResult, other: InstanceResult, score_threshold: float | None = None,
                        iou_threshold: float = 0.5) -> tuple[list[float], float, dict]:
     """IoU of every kept float instance with its int8 match; mean is 1.0 when both found nothing."""
-    from core.metrics import match_instances
+    from maskwork.core.metrics import match_instances
 
     a, b = ref.keep(score_threshold), other.keep(score_threshold)
     match = match_instances([ref.masks[i] for i in a], [other.masks[i] for i in b], iou_threshold,
@@ -79,6 +79,23 @@ def instance_agreement(ref: InstanceResult, other: InstanceResult, score_thresho
     else:  # int8-only detections count as disagreement too
         mean = float(sum(per) / (len(a) + len(match.unmatched_pred)))
     return per, mean, {"float_instances": len(a), "int8_instances": len(b), "f1": match.f1}
+
+
+def in_classes_of(ref, other):
+    """`other` in `ref`'s class ids, matched by name (two different models number their classes their own
+    way); a refusal in one sentence when they share no class at all."""
+    if other.classes == ref.classes:
+        return other
+    from maskwork.core.errors import InputError
+    from maskwork.core.models.class_map import ClassMap
+    from maskwork.core.models.cross_task import map_classes
+
+    cmap = ClassMap(other.classes, ref.classes)
+    if not cmap.matched:
+        raise InputError("the two models share no class name (A: " + ", ".join(ref.classes.names()[:6])
+                         + "; B: " + ", ".join(other.classes.names()[:6]) + "): compare models that "
+                         "segment the same classes, or a model with its own int8 twin.")
+    return map_classes(other, cmap)
 
 
 def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | None, **kw):
@@ -92,8 +109,8 @@ def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | Non
 def predictor_pair(spec_or_name, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, num_images: int | None = None):
     """Float and int8 predictors of one model (torch: sharing the float weights; ONNX: its int8 file or twin)."""
-    from core.models.int8 import int8_of
-    from core.models.predict import Predictor
+    from maskwork.core.models.int8 import int8_of
+    from maskwork.core.models.predict import Predictor
 
     fp = Predictor(spec_or_name, progress=progress, cancel=cancel, device="cpu")
     return fp, int8_of(fp, calibration_images, cache_dir=cache_dir, progress=progress, cancel=cancel,
@@ -105,7 +122,7 @@ def size_bytes(predictor) -> int:
     own = getattr(predictor, "size_bytes", None)
     if own is not None:
         return int(own)
-    from core.models.quantize import state_dict_bytes
+    from maskwork.core.models.quantize import state_dict_bytes
 
     return state_dict_bytes(predictor.model)
 
@@ -126,6 +143,7 @@ def compare(spec_or_predictor_pair, image: np.ndarray, *, score_threshold: float
     qr, q_ms = _timed(qp, image, repeats, cancel, **kw)
     f_run = TimedRun(fr, f_ms, size_bytes(fp), "float")
     q_run = TimedRun(qr, q_ms, size_bytes(qp), "int8")
+    qr = in_classes_of(fr, qr)
     if fp.task == "semantic":
         per_class, mean = semantic_agreement(fr, qr)
         return Comparison(f_run, q_run, "semantic", mean, per_class=per_class)

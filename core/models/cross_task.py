@@ -15,10 +15,10 @@ from dataclasses import fields
 import cv2
 import numpy as np
 
-from core.annotation import UNLABELED, ClassInfo, ClassList, Layer
-from core.masks import Mask
-from core.models.class_map import ClassMap
-from core.models.results import InstanceResult, Result, SemanticResult
+from maskwork.core.annotation import UNLABELED, ClassInfo, ClassList, Layer
+from maskwork.core.masks import Mask
+from maskwork.core.models.class_map import ClassMap
+from maskwork.core.models.results import InstanceResult, Result, SemanticResult
 
 
 def label_dtype(classes: ClassList):

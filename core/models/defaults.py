@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.models.classlists import aerial_classes, nuclei_classes
+from maskwork.core.models.classlists import aerial_classes, nuclei_classes
+from maskwork.core.resources import bundled_models_dir
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # (model name, task, classes): the bundled models of core.models.registry
 BUNDLED = [
@@ -24,7 +24,7 @@ BUNDLED = [
 def bundled_path(name: str) -> Path:
     """Where the bundled checkpoint lives (MASKWORK_MODELS_DIR overrides, as in the registry)."""
     folder = os.environ.get("MASKWORK_MODELS_DIR")
-    return (Path(folder) if folder else ROOT / "resources" / "models") / f"{name}.pt"
+    return (Path(folder) if folder else bundled_models_dir()) / f"{name}.pt"
 
 
 def _key(classes) -> set[tuple[int, str]]:

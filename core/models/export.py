@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import InputError, ModelError
-from core.models.onnx_meta import write_maskwork_metadata
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.errors import InputError, ModelError
+from maskwork.core.models.onnx_meta import write_maskwork_metadata
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 # tolerances of the check against torch (docs/BENCHMARKS.md, "Models", ONNX)
 FLOAT_LOGITS_ATOL = 1e-3  # max |logit difference| allowed, float32 export vs torch
@@ -200,10 +200,10 @@ def export_onnx(spec_or_name, out_path: str | Path, int8: bool = False, opset: i
                 cancel: CancelToken | None = None) -> ExportReport:
     """Export, write the classes JSON, verify in onnxruntime. `model` skips loading the weights;
     `images` (arrays, paths or a folder) calibrate int8 and check the export (default: bundled samples)."""
-    from core.models.quant import calibration
+    from maskwork.core.models.quant import calibration
 
     if isinstance(spec_or_name, str):
-        from core.models.registry import get_model
+        from maskwork.core.models.registry import get_model
 
         spec = get_model(spec_or_name)
     else:
@@ -213,12 +213,12 @@ def export_onnx(spec_or_name, out_path: str | Path, int8: bool = False, opset: i
         raise InputError(f"export: {out_path} should end in .onnx")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if model is None:
-        from core.models.weights import load_model
+        from maskwork.core.models.weights import load_model
 
         model = load_model(spec, progress, cancel)
     model = model.eval().cpu()
     if spec.task == "instance":
-        from core.models.instance import configure
+        from maskwork.core.models.instance import configure
 
         configure(model, spec.input)
     items = calibration.resolve(images, 8, spec.name)

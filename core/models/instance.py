@@ -13,9 +13,9 @@ from torchvision.models.detection.generalized_rcnn import GeneralizedRCNN
 from torchvision.models.detection.roi_heads import expand_boxes, expand_masks
 from torchvision.models.detection.transform import resize_boxes
 
-from core.annotation import ClassList
-from core.masks import Mask
-from core.models.registry import IMAGENET_MEAN, IMAGENET_STD, InputPolicy
+from maskwork.core.annotation import ClassList
+from maskwork.core.masks import Mask
+from maskwork.core.models.specs import IMAGENET_MEAN, IMAGENET_STD, InputPolicy
 
 SCORE_FLOOR = 0.05  # detections kept below the user's threshold so re-thresholding needs no new pass
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from core.errors import ModelError
+from maskwork.core.errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class _Torch:
 
     @staticmethod
     def support(spec) -> Int8Support:
-        from core.models.quant.routes import route_for
+        from maskwork.core.models.quant.routes import route_for
 
         if route_for(spec.arch) is None:
             return Int8Support("none", f"{spec.name} (architecture {spec.arch}) has no int8 route; it runs in float.")
@@ -42,9 +42,9 @@ class _Torch:
     @staticmethod
     def build(fp, calibration=None, *, cache_dir=None, num_images=None, use_cache=True, progress=None,
               cancel=None):
-        from core.models.predict import Predictor
-        from core.models.quant.calibration import DEFAULT_COUNT
-        from core.models.quantize import int8_model
+        from maskwork.core.models.predict import Predictor
+        from maskwork.core.models.quant.calibration import DEFAULT_COUNT
+        from maskwork.core.models.quantize import int8_model
 
         q = int8_model(fp.spec, fp.model, calibration, cache_dir, progress, cancel,
                        num_images=num_images or DEFAULT_COUNT, use_cache=use_cache)
@@ -54,7 +54,7 @@ class _Torch:
 
 
 # ModelSpec.backend -> object with support(spec) and build(float_predictor, calibration, **options)
-BACKENDS = {"torch": _Torch, "onnx": "core.models.onnx_models.int8"}
+BACKENDS = {"torch": _Torch, "onnx": "maskwork.core.models.onnx_models.int8"}
 
 
 def _backend(spec):
@@ -65,7 +65,7 @@ def _backend(spec):
 
 
 def _spec(spec_or_name):
-    from core.models.registry import get_model
+    from maskwork.core.models.registry import get_model
 
     return get_model(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
 
@@ -104,7 +104,7 @@ def int8_of(float_predictor, calibration=None, **options):
 
 def load(spec_or_name, int8: bool = False, calibration=None, device=None, progress=None, cancel=None, **options):
     """A float predictor, or the int8 one calibrated on `calibration` (int8 runs on the CPU)."""
-    from core.models.predict import Predictor
+    from maskwork.core.models.predict import Predictor
 
     fp = Predictor(_spec(spec_or_name), device="cpu" if int8 else device, progress=progress, cancel=cancel)
     return int8_of(fp, calibration, progress=progress, cancel=cancel, **options) if int8 else fp

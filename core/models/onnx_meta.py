@@ -22,7 +22,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from core.errors import ModelError
+from maskwork.core.errors import ModelError
 
 PREFIX = "maskwork."
 FORMAT_VERSION = "1"
@@ -112,7 +112,7 @@ def read_maskwork_metadata(path: str | Path) -> dict | None:
 
 def policy_from_metadata(meta: dict):
     """core.models.registry.InputPolicy from parsed metadata (unknown fields ignored: newer writers)."""
-    from core.models.registry import InputPolicy
+    from maskwork.core.models.specs import InputPolicy
 
     names = {f.name for f in fields(InputPolicy)}
     values = {k: v for k, v in meta["input"].items() if k in names}
@@ -127,6 +127,6 @@ def policy_from_metadata(meta: dict):
 
 
 def classes_from_metadata(meta: dict):
-    from core.annotation import ClassList
+    from maskwork.core.annotation import ClassList
 
     return ClassList.from_list(meta["classes"])

@@ -1,8 +1,8 @@
 """int8 twins of ONNX models: ONNX Runtime static quantization calibrated on the project's images, cached.
 
-    is_int8("yolo11n-seg-quantized.onnx")                 # True: already quantized, label it int8
     q = int8_onnx("aerial.onnx", project_image_paths)     # Int8Onnx(path, from_cache, ...)
-    pair_key("aerial-int8.onnx", read_maskwork_metadata(...)) == pair_key("aerial.onnx", ...)
+
+Whether a file is already int8 and how twins pair: core.models.onnx_models.precision (is_int8, pair_key).
 
 QDQ format, per-channel int8 weights, asymmetric uint8 activations. Calibration images go through the
 model's own preprocessing (a Maskwork export's maskwork.input policy via core.models.quant.calibration;
@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,14 +23,12 @@ from typing import Callable
 
 import numpy as np
 
-from core.errors import ModelError
-from core.models.quant import cache, calibration
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.errors import ModelError
+from maskwork.core.models.onnx_models.precision import is_int8, load_graph
+from maskwork.core.models.quant import cache, calibration
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 QUANT_VERSION = 1  # bump when the recipe changes: old cache files stop matching
-QUANT_OP_TYPES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
-                  "ConvInteger", "QGemm", "QAttention"}
-INT8_SUFFIX = re.compile(r"([-_.](int8|uint8|quantized|quantised|quant|qdq|q8))+$", re.I)
 
 
 @dataclass(frozen=True)
@@ -57,60 +54,6 @@ class Int8Onnx:
     excluded_nodes: list[str] = field(default_factory=list)
 
 
-# ---- what a file is ------------------------------------------------------------------------------
-def _graphs(graph):
-    yield graph
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.g is not None and attr.g.node:
-                yield from _graphs(attr.g)
-            for g in attr.graphs:
-                yield from _graphs(g)
-
-
-def _load_graph(path: str | Path):
-    import onnx
-
-    try:
-        return onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise ModelError(f"{path} is not a readable ONNX file ({type(exc).__name__}).") from exc
-
-
-def is_int8(path: str | Path) -> bool:
-    """True when the file is already quantized: quantize/dequantize or QLinear*/integer nodes, or
-    weights stored mostly as 8-bit integers."""
-    import onnx
-
-    m = _load_graph(path)
-    small = {onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT4, onnx.TensorProto.UINT4}
-    n8 = total = 0
-    for g in _graphs(m.graph):
-        if any(n.op_type in QUANT_OP_TYPES or n.op_type.startswith("QLinear") for n in g.node):
-            return True
-        for t in g.initializer:
-            size = int(np.prod(t.dims)) if t.dims else 1
-            total += size
-            n8 += size if t.data_type in small else 0
-    return total > 0 and n8 >= total / 2
-
-
-def pair_key(path: str | Path, metadata: dict | None = None) -> str:
-    """Name under which a float file and its int8 file pair (case-insensitive).
-
-    Maskwork exports (and their int8 twins, which keep the metadata) pair by maskwork.model; other
-    files by file name with an int8 suffix removed: yolo11n-seg-quantized.onnx and yolo11n-seg.onnx
-    -> "yolo11n-seg"; `-int8`, `_int8`, `.int8`, `-uint8`, `-quantized`, `-quant`, `-qdq`, `-q8` too.
-    `metadata`: read_maskwork_metadata's dict or the raw metadata_props map."""
-    metadata = metadata or {}
-    model = metadata.get("model") or metadata.get("maskwork.model")
-    if model:
-        return str(model).strip().lower()
-    stem = Path(path).name
-    stem = stem[: -len(".onnx")] if stem.lower().endswith(".onnx") else Path(stem).stem
-    return (INT8_SUFFIX.sub("", stem) or stem).lower()
-
-
 def refuse_if_int8(path: str | Path) -> None:
     if is_int8(path):
         raise ModelError(f"{Path(path).name} is already int8 (it holds quantized nodes or weights); quantizing "
@@ -126,7 +69,7 @@ class _Feed:
 
 def default_prepare(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     """RGB -> the array a Maskwork export takes, as its torch model's predictor prepares it."""
-    from core.models.onnx_meta import policy_from_metadata, read_maskwork_metadata
+    from maskwork.core.models.onnx_meta import policy_from_metadata, read_maskwork_metadata
 
     meta = read_maskwork_metadata(path)
     if meta is None:
@@ -199,8 +142,8 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
 
-    from core.models.export import _quiet_export
-    from core.models.onnx_meta import set_metadata
+    from maskwork.core.models.export import _quiet_export
+    from maskwork.core.models.onnx_meta import set_metadata
 
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
@@ -251,7 +194,7 @@ def int8_onnx(src: str | Path, calibration_images: calibration.CalibrationSource
 
     src = Path(src)
     refuse_if_int8(src)
-    from core.models.onnx_meta import raw_metadata
+    from maskwork.core.models.onnx_meta import raw_metadata
 
     name = raw_metadata(src).get("maskwork.model") or src.stem  # picks bundled samples when no images given
     items = calibration.resolve(calibration_images, num_images, name)
@@ -282,7 +225,7 @@ def int8_onnx(src: str | Path, calibration_images: calibration.CalibrationSource
 
 
 def _input_name(path: Path) -> str:
-    m = _load_graph(path)
+    m = load_graph(path)
     inits = {t.name for t in m.graph.initializer}
     names = [i.name for i in m.graph.input if i.name not in inits]
     if len(names) != 1:

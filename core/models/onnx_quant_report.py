@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import ModelError
-from core.models.compare import Comparison, instance_agreement, semantic_agreement
-from core.models.results import SemanticResult, TimedRun
-from core.progress import CancelToken, check
+from maskwork.core.errors import ModelError
+from maskwork.core.models.compare import Comparison, instance_agreement, semantic_agreement
+from maskwork.core.models.results import SemanticResult, TimedRun
+from maskwork.core.progress import CancelToken, check
 
 
 def session(path: str | Path, threads: int | None = None):
@@ -48,7 +48,7 @@ class OnnxSemantic:
     """A Maskwork semantic ONNX export (float or int8) behind predict(rgb) -> SemanticResult."""
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        from core.models.onnx_meta import classes_from_metadata, policy_from_metadata, read_maskwork_metadata
+        from maskwork.core.models.onnx_meta import classes_from_metadata, policy_from_metadata, read_maskwork_metadata
 
         self.path = Path(path)
         meta = read_maskwork_metadata(self.path)
@@ -64,14 +64,14 @@ class OnnxSemantic:
         return self.path.stat().st_size
 
     def logits(self, rgb: np.ndarray, cancel: CancelToken | None = None) -> torch.Tensor:
-        from core.models.preprocess import prepare
-        from core.models.semantic import semantic_logits
+        from maskwork.core.models.preprocess import prepare
+        from maskwork.core.models.semantic import semantic_logits
 
         x = prepare(rgb, "semantic", self.policy).tensor
         return semantic_logits(self.forward, x, self.policy, cancel)
 
     def predict(self, rgb: np.ndarray, cancel: CancelToken | None = None) -> SemanticResult:
-        from core.models.semantic import to_label_map
+        from maskwork.core.models.semantic import to_label_map
 
         start = time.perf_counter()
         labels, conf = to_label_map(self.logits(rgb, cancel), rgb.shape[0], rgb.shape[1])

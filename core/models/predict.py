@@ -14,14 +14,13 @@ import time
 import numpy as np
 import torch
 
-from core.errors import ModelError
-from core.models.instance import SCORE_FLOOR, configure, detect, instance_arrays
-from core.models.preprocess import Prepared, prepare
-from core.models.registry import ModelSpec, get_model
-from core.models.results import InstanceResult, Result, SemanticResult
-from core.models.semantic import semantic_logits, to_label_map
-from core.models.weights import load_model
-from core.progress import CancelToken, ProgressFn, check
+from maskwork.core.models.instance import SCORE_FLOOR, configure, detect, instance_arrays
+from maskwork.core.models.preprocess import Prepared, prepare
+from maskwork.core.models.registry import ModelSpec, get_model
+from maskwork.core.models.results import InstanceResult, Result, SemanticResult
+from maskwork.core.models.semantic import semantic_logits, to_label_map
+from maskwork.core.models.weights import load_model
+from maskwork.core.progress import CancelToken, ProgressFn, check
 
 _threads_set = False
 
@@ -39,16 +38,13 @@ def default_device() -> torch.device:
 
 
 def _int8(spec: ModelSpec, model: torch.nn.Module, progress, cancel) -> torch.nn.Module:
-    try:
-        from core.models.quantize import int8_model  # optional part, imported only when asked
-    except ImportError as exc:
-        raise ModelError(f"int8 models are not available in this installation ({exc}); run {spec.name} "
-                         "without --int8.") from exc
+    from maskwork.core.models.quantize import int8_model  # torch.ao quantization: loaded only when asked
+
     return int8_model(spec, model, progress=progress, cancel=cancel)
 
 
 # ModelSpec.backend -> the predictor class that runs it (same interface and results as Predictor).
-BACKENDS = {"onnx": ("core.models.onnx_models.runner", "OnnxPredictor")}
+BACKENDS = {"onnx": ("maskwork.core.models.onnx_models.runner", "OnnxPredictor")}
 
 
 class Predictor:
@@ -122,10 +118,3 @@ def _ms(start: float) -> float:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return (time.perf_counter() - start) * 1000.0
-
-
-def predict_batch(predictor: Predictor, paths, **kwargs):
-    """See core.models.batch.predict_batch (kept there: it owns the decoding thread pool)."""
-    from core.models.batch import predict_batch as run
-
-    return run(predictor, paths, **kwargs)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.errors import InputError
-from core.models.registry import InputPolicy
+from maskwork.core.errors import InputError
+from maskwork.core.models.specs import InputPolicy
 
 
 def as_rgb(image: np.ndarray, where: str = "image") -> np.ndarray:

@@ -15,18 +15,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.errors import ModelError
-from core.models.quant import build, cache, calibration
-from core.models.quant.quiet import quiet_quantization
-from core.models.quant.routes import ROUTE_VERSION, ROUTES, route_for
-from core.progress import CancelToken, ProgressFn, report
+from maskwork.core.errors import ModelError
+from maskwork.core.models.quant import build, cache, calibration
+from maskwork.core.models.quant.quiet import quiet_quantization
+from maskwork.core.models.quant.routes import ROUTE_VERSION, ROUTES, route_for
+from maskwork.core.progress import CancelToken, ProgressFn, report
 
 __all__ = ["int8_model", "supports_int8", "state_dict_bytes", "ROUTES"]
 
 
 def _spec(spec_or_name):
     if isinstance(spec_or_name, str):
-        from core.models.registry import get_model
+        from maskwork.core.models.registry import get_model
 
         return get_model(spec_or_name)
     return spec_or_name
@@ -49,7 +49,7 @@ def state_dict_bytes(model: nn.Module) -> int:
 def _configure(spec, model: nn.Module) -> None:
     """Calibrate with the input sizes the predictor will use (Mask R-CNN transform)."""
     if spec.task == "instance":
-        from core.models.instance import configure
+        from maskwork.core.models.instance import configure
 
         configure(model, spec.input)
 

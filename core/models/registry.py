@@ -1,192 +1,28 @@
-"""The models Maskwork can run, as a table of ModelSpec declarations.
+"""The models Maskwork can run: the built-in ones (core.models.builtin) and the user's (core.models.user_models).
 
-A spec says what a model is (task, architecture, classes), how images are fed to it (InputPolicy)
-and where its weights come from (TorchvisionWeights, BundledFile, UserCheckpoint). Bundled and
-user checkpoints written by Maskwork describe themselves ("arch", "classes", "input"); when the
-file exists its description wins over the declared defaults. Loading weights: core.models.weights.
+A spec (core.models.specs) says what a model is (task, architecture, classes), how images are fed to it
+(InputPolicy) and where its weights come from. Bundled and user checkpoints written by Maskwork describe
+themselves ("arch", "classes", "input"); when the file exists its description wins over the declared defaults.
+Loading weights: core.models.weights.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Union
 
-from core.annotation import ClassList
-from core.errors import MaskworkError, ModelError
-from core.models.architectures import ARCHITECTURES
-from core.models.classlists import aerial_classes, nuclei_classes, torchvision_classes
+from maskwork.core.errors import MaskworkError, ModelError
+from maskwork.core.models.builtin import MODELS
+from maskwork.core.models.specs import (IMAGENET_MEAN, IMAGENET_STD, OWN_RCNN, OWN_TILE, RCNN, VOC_RESIZE,
+                                        BundledFile, InputPolicy, ModelSpec, OnnxFile, TorchvisionWeights,
+                                        UserCheckpoint, WeightsSource, spec_with_header, weights_file)
+from maskwork.core.models.user_models import user_specs
 
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_DIR = ROOT / "resources" / "models"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class InputPolicy:
-    """How an image of any size reaches the model (see docs/MODELS.md).
-
-    rcnn:   Mask R-CNN's own transform: shorter side to min_size, longer side at most max_size.
-    resize: shorter side to `resize` (torchvision VOC models were trained that way), longer side at most
-            `max_size`; the result is resized back.
-    tile:   windows of `tile` px with `overlap` px shared by neighbours at the training scale
-            (`scale` < 1 shrinks the image first); Maskwork's own semantic models.
-    """
-
-    mode: str
-    min_size: int = 800
-    max_size: int = 1333
-    detections_per_img: int = 100
-    resize: int = 520
-    tile: int = 512
-    overlap: int = 64
-    scale: float = 1.0
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-
-    # checkpoint "input" key -> converter; unknown keys are ignored so newer files still load
-    _KEYS = {"min_size": int, "max_size": int, "detections_per_img": int, "resize": int, "tile": int,
-             "overlap": int, "scale": float, "mean": tuple, "std": tuple}
-
-    def updated(self, values: dict | None) -> "InputPolicy":
-        values = values or {}
-        kwargs = {k: conv(values[k]) for k, conv in self._KEYS.items() if k in values}
-        if self.mode != "rcnn":
-            if "tile" in values:
-                kwargs["mode"] = "tile"
-                kwargs.setdefault("overlap", max(0, int(values["tile"]) // 8))
-            elif "resize" in values:
-                kwargs["mode"] = "resize"
-        policy = replace(self, **kwargs)
-        if policy.mode == "tile" and not 0 <= policy.overlap < policy.tile:
-            raise ModelError(f"input policy: overlap {policy.overlap} must be smaller than the tile {policy.tile}")
-        return policy
-
-    def to_dict(self) -> dict:
-        keys = {"rcnn": ("min_size", "max_size", "detections_per_img"), "resize": ("resize", "max_size"),
-                "tile": ("tile", "overlap", "scale")}[self.mode]
-        return {"mode": self.mode, **{k: getattr(self, k) for k in keys}}
-
-    def describe(self) -> str:
-        d = self.to_dict()
-        return d.pop("mode") + " " + " ".join(f"{k}={v}" for k, v in d.items())
-
-
-@dataclass(frozen=True)
-class TorchvisionWeights:
-    """Pretrained weights named by torchvision's enum, kept in torch hub's cache folder."""
-
-    weights: str  # e.g. "MaskRCNN_ResNet50_FPN_Weights.COCO_V1"
-    frozen_bn_eps: float | None = None  # torchvision builds its pretrained v1 detector with FrozenBatchNorm2d
-
-    def describe(self) -> str:
-        return f"torchvision {self.weights}"
-
-
-@dataclass(frozen=True)
-class BundledFile:
-    """A Maskwork checkpoint shipped under resources/models (MASKWORK_MODELS_DIR overrides the folder)."""
-
-    relpath: str
-
-    @property
-    def path(self) -> Path:
-        override = os.environ.get("MASKWORK_MODELS_DIR")
-        return Path(override) / Path(self.relpath).name if override else ROOT / self.relpath
-
-    def describe(self) -> str:
-        return f"bundled {self.path}"
-
-
-@dataclass(frozen=True)
-class UserCheckpoint:
-    path: str
-
-    def describe(self) -> str:
-        return f"user checkpoint {self.path}"
-
-
-@dataclass(frozen=True)
-class OnnxFile:
-    """An ONNX file run by onnxruntime; `layout` (core.models.onnx_models.layouts.OnnxLayout) says how."""
-
-    path: str
-    layout: object
-    int8_path: str | None = None  # the int8 file paired with this float one (core.models.onnx_quant.pair_key)
-    int8_layout: object = None
-
-    def describe(self) -> str:
-        return f"ONNX file {self.path}" + (f" + int8 file {self.int8_path}" if self.int8_path else "")
-
-
-WeightsSource = Union[TorchvisionWeights, BundledFile, UserCheckpoint, OnnxFile]
-
-
-@dataclass(frozen=True, eq=False)
-class ModelSpec:
-    name: str
-    task: str  # "instance" | "semantic"
-    arch: str  # key of ARCHITECTURES
-    classes: ClassList
-    input: InputPolicy
-    source: WeightsSource
-    description: str = ""
-    backend: str = "torch"  # key of core.models.predict.BACKENDS: who runs it ("torch" | "onnx")
-
-    @property
-    def num_classes(self) -> int:
-        """Outputs of the model's head: class ids index them, background included."""
-        return max(self.classes.ids()) + 1
-
-    def with_input(self, **changes) -> "ModelSpec":
-        return replace(self, input=replace(self.input, **changes))
-
-
-RCNN = InputPolicy("rcnn")
-VOC_RESIZE = InputPolicy("resize", resize=520, max_size=2048)
-OWN_TILE = InputPolicy("tile", tile=512, overlap=64)
-OWN_RCNN = InputPolicy("rcnn", min_size=512, max_size=1024, detections_per_img=400)
-
-_COCO = "MaskRCNN_ResNet50_FPN_Weights.COCO_V1"
-_VOC = "FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1"
-
-
-def _tv(name: str, task: str, weights: str, classes_from: str, policy: InputPolicy, text: str, **src) -> ModelSpec:
-    return ModelSpec(name, task, name, torchvision_classes(classes_from), policy,
-                     TorchvisionWeights(weights, **src), text)
-
-
-def _bundled(name: str, task: str, arch: str, classes: ClassList, policy: InputPolicy, text: str) -> ModelSpec:
-    return ModelSpec(name, task, arch, classes, policy, BundledFile(f"resources/models/{name}.pt"), text)
-
-
-def _declarations() -> list[ModelSpec]:
-    return [
-        _tv("maskrcnn_resnet50_fpn", "instance", _COCO, _COCO, RCNN,
-            "COCO 80 things (people, cars, animals...)", frozen_bn_eps=0.0),
-        _tv("maskrcnn_resnet50_fpn_v2", "instance", "MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1", _COCO, RCNN,
-            "COCO 80 things, improved recipe (more accurate, slower)"),
-        _tv("deeplabv3_resnet50", "semantic", "DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1", _VOC,
-            VOC_RESIZE, "20 Pascal VOC classes"),
-        _tv("deeplabv3_mobilenet_v3_large", "semantic",
-            "DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1", _VOC, VOC_RESIZE,
-            "20 Pascal VOC classes, light"),
-        _tv("lraspp_mobilenet_v3_large", "semantic", "LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
-            _VOC, VOC_RESIZE, "20 Pascal VOC classes, fastest"),
-        _tv("fcn_resnet50", "semantic", _VOC, _VOC, VOC_RESIZE, "20 Pascal VOC classes"),
-        # Maskwork's own models; arch/classes/input are defaults until the checkpoint says otherwise
-        _bundled("nuclei-instance", "instance", "maskrcnn_resnet18_lite", nuclei_classes(), OWN_RCNN,
-                 "cell nuclei, one object each (microscopy)"),
-        _bundled("nuclei-semantic", "semantic", "unet_small", nuclei_classes(), OWN_TILE,
-                 "nucleus vs background (microscopy)"),
-        _bundled("aerial-landcover", "semantic", "unet_small", aerial_classes(), OWN_TILE,
-                 "building, land, road, vegetation, water (drone/aerial)"),
-    ]
-
-
-MODELS: dict[str, ModelSpec] = {s.name: s for s in _declarations()}
+# the types live in core.models.specs; importers of the registry may take them from here
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "MODELS", "OWN_RCNN", "OWN_TILE", "RCNN", "VOC_RESIZE", "BundledFile",
+    "InputPolicy", "ModelSpec", "OnnxFile", "TorchvisionWeights", "UserCheckpoint", "WeightsSource",
+    "all_models", "checkpoint_header", "get_model", "model_names", "resolved", "spec_with_header", "weights_file",
+]
 
 # Checkpoint descriptions read once per file version: (path, mtime, size) -> header dict
 _HEADER_CACHE: dict[tuple, dict] = {}
@@ -194,7 +30,7 @@ _HEADER_CACHE: dict[tuple, dict] = {}
 
 def checkpoint_header(path: Path) -> dict:
     """arch/task/classes/input of a Maskwork checkpoint ({} for a plain state dict)."""
-    from core.models.checkpoint import read_checkpoint
+    from maskwork.core.models.checkpoint import read_checkpoint
 
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
@@ -202,20 +38,6 @@ def checkpoint_header(path: Path) -> dict:
         ckpt = read_checkpoint(path)
         _HEADER_CACHE[key] = {k: ckpt[k] for k in ("arch", "task", "classes", "input") if k in ckpt}
     return _HEADER_CACHE[key]
-
-
-def spec_with_header(spec: ModelSpec, header: dict) -> ModelSpec:
-    """The spec as the checkpoint describes itself (arch, task, classes, input policy)."""
-    if not header:
-        return spec
-    arch = header.get("arch", spec.arch)
-    if arch not in ARCHITECTURES:
-        raise ModelError(f"model {spec.name!r}: its checkpoint names architecture {arch!r}, which this version "
-                         f"of Maskwork does not know ({', '.join(ARCHITECTURES)}). Update Maskwork or retrain.")
-    task = header.get("task", ARCHITECTURES[arch].task)
-    policy = spec.input if task == spec.task else {"instance": OWN_RCNN, "semantic": OWN_TILE}[task]
-    classes = ClassList.from_list(header["classes"]) if header.get("classes") else spec.classes
-    return replace(spec, arch=arch, task=task, classes=classes, input=policy.updated(header.get("input")))
 
 
 def resolved(spec: ModelSpec) -> ModelSpec:
@@ -229,33 +51,18 @@ def resolved(spec: ModelSpec) -> ModelSpec:
         return spec  # listing still works; loading the weights reports the problem in full
 
 
-def weights_file(spec: ModelSpec) -> Path | None:
-    src = spec.source
-    if isinstance(src, BundledFile):
-        return src.path
-    if isinstance(src, (UserCheckpoint, OnnxFile)):
-        return Path(src.path)
-    return None
-
-
 def all_models() -> list[ModelSpec]:
     """Built-in models then the user's registered checkpoints, resolved."""
-    from core.models.user_models import user_specs
-
     return [resolved(s) for s in MODELS.values()] + [resolved(s) for s in user_specs()]
 
 
 def model_names() -> list[str]:
-    from core.models.user_models import user_specs
-
     return list(MODELS) + [s.name for s in user_specs()]
 
 
 def get_model(name: str) -> ModelSpec:
     if name in MODELS:
         return resolved(MODELS[name])
-    from core.models.user_models import user_specs
-
     for spec in user_specs():
         if spec.name == name:
             return resolved(spec)

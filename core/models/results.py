@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotation import ClassList, Instance, Layer, Source
-from core.masks import Mask
+from maskwork.core.annotation import ClassList, Instance, Layer, Source
+from maskwork.core.masks import Mask
 
 
 @dataclass

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.models.registry import InputPolicy
-from core.progress import CancelToken, check
+from maskwork.core.models.specs import InputPolicy
+from maskwork.core.progress import CancelToken, check
 
 BAND_BYTES = 64 << 20  # float32 logits per resize band
 # Tiling bounds memory on big images; an image of up to this many tiles' area runs in one pass,

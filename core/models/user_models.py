@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from core.annotation import ClassList
-from core.errors import InputError, ModelError
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import read_checkpoint
-from core.models.classlists import generic_classes
-from core.models.registry import (MODELS, OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header)
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import InputError, ModelError, ProjectError
+from maskwork.core.io.atomic import save_json_atomic
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.builtin import MODELS
+from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.models.classlists import generic_classes
+from maskwork.core.models.onnx_models.entries import spec_from_entry as onnx_spec
+from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
+from maskwork.core.models.weights import load_model
 
 VERSION = 1
 
@@ -38,7 +41,7 @@ def models_file() -> Path:
     return config_dir() / "models.json"
 
 
-def _read_entries() -> list[dict]:
+def read_entries() -> list[dict]:
     path = models_file()
     if not path.is_file():
         return []
@@ -52,24 +55,19 @@ def _read_entries() -> list[dict]:
                          "it and register your checkpoints again; the checkpoint files themselves are untouched.")
 
 
-def _write_entries(entries: list[dict]) -> None:
+def write_entries(entries: list[dict]) -> None:
     path = models_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="models.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": VERSION, "models": entries}, fh, indent=1)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ModelError(f"cannot save the list of your models to {path}: {exc.strerror or exc}. "
+        save_json_atomic(path, {"version": VERSION, "models": entries}, indent=1)
+    except ProjectError as exc:
+        cause = exc.__cause__
+        raise ModelError(f"cannot save the list of your models to {path}: {getattr(cause, 'strerror', None) or cause}. "
                          "Check that the folder is writable (or set MASKWORK_CONFIG_DIR).") from exc
 
 
 def _spec_from_entry(entry: dict) -> ModelSpec:
-    if entry.get("backend") == "onnx":  # an ONNX file: core.models.onnx_models.register
-        from core.models.onnx_models.register import spec_from_entry
-
-        return spec_from_entry(entry)
+    if entry.get("backend") == "onnx":  # an ONNX file (core.models.onnx_models.register writes these)
+        return onnx_spec(entry)
     arch = entry["arch"]
     task = entry.get("task") or ARCHITECTURES[arch].task
     policy = {"instance": OWN_RCNN, "semantic": OWN_TILE}[task]
@@ -79,7 +77,7 @@ def _spec_from_entry(entry: dict) -> ModelSpec:
 
 
 def user_specs() -> list[ModelSpec]:
-    return [_spec_from_entry(e) for e in _read_entries()]
+    return [_spec_from_entry(e) for e in read_entries()]
 
 
 def _count_classes(state_dict: dict) -> int | None:
@@ -127,17 +125,15 @@ def register_checkpoint(path: str | Path, arch: str | None = None, name: str | N
              "input": input_spec or {}}
     spec = _spec_from_entry(entry)
     if check:
-        from core.models.weights import load_model
-
         load_model(spec)  # raises ModelError with the misfit in one sentence
-    entries = [e for e in _read_entries() if e["name"] != name]
-    _write_entries(entries + [entry])
+    entries = [e for e in read_entries() if e["name"] != name]
+    write_entries(entries + [entry])
     return spec
 
 
 def unregister(name: str) -> None:
-    entries = _read_entries()
+    entries = read_entries()
     kept = [e for e in entries if e["name"] != name]
     if len(kept) == len(entries):
         raise InputError(f"no registered model named {name!r}")
-    _write_entries(kept)
+    write_entries(kept)

@@ -18,12 +18,12 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from core.annotation import ClassList
-from core.errors import Cancelled, ModelError
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import read_checkpoint
-from core.models.registry import BundledFile, ModelSpec, TorchvisionWeights, weights_file
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import Cancelled, ModelError
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.models.specs import BundledFile, ModelSpec, TorchvisionWeights, weights_file
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 HASH_RE = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names end in a sha256 prefix
 CHUNK = 1 << 20

@@ -11,7 +11,7 @@ import random
 import cv2
 import numpy as np
 
-from core.training.datasets import Targets
+from maskwork.core.training.datasets import Targets
 
 PAD = 65535  # label of padded pixels: ignored by the loss
 

@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from core.annotation import ClassList
-from core.errors import InputError
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -56,7 +56,7 @@ class TrainData:
 def read_rgb(path: str | Path) -> np.ndarray:
     """Read an image as RGB uint8, preferring the io colleague's reader when present."""
     try:
-        from core.images import read_image
+        from maskwork.core.images import read_image
     except ImportError:  # pragma: no cover - fallback while core.images is being written
         read_image = None
     if read_image is not None:
@@ -91,7 +91,7 @@ def from_coco(json_path: str | Path, image_dir: str | Path | None = None, task: 
     Read by core.io.coco.load_coco, the importer's strict reader: every image is checked (inside the
     image folder, present, right size) before any mask is decoded, and a damaged RLE or polygon is
     refused instead of giving a different mask on every run."""
-    from core.io.coco import load_coco, read_json
+    from maskwork.core.io.coco import load_coco, read_json
 
     json_path = Path(json_path)
     if not json_path.is_file():
@@ -114,7 +114,7 @@ def _id_order(image_id) -> tuple:
 
 
 def _guess_image_dir(json_path: Path, doc) -> Path:
-    from core.io.coco import image_in_folder
+    from maskwork.core.io.coco import image_in_folder
 
     imgs = doc.get("images") if isinstance(doc, dict) else None
     first = imgs[0].get("file_name") if isinstance(imgs, list) and imgs and isinstance(imgs[0], dict) else None
@@ -188,7 +188,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
 
 def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "done", "reviewed")) -> TrainData:
     """Images of a Maskwork project whose corrected layer is usable (status in `statuses`)."""
-    from core.project import Project
+    from maskwork.core.project import Project
 
     project = Project.open(folder)
     task = project.task

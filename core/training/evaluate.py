@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import InputError
-from core.models.class_map import ClassMap
-from core.progress import CancelToken, ProgressFn, check, report
-from core.training import instance as inst
-from core.training import semantic as sem
-from core.training.datasets import TrainData, load_data, split_by_names
-from core.training.runner import make_predictor
+from maskwork.core.errors import InputError
+from maskwork.core.models.class_map import ClassMap
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.training import instance as inst
+from maskwork.core.training import semantic as sem
+from maskwork.core.training.datasets import TrainData, load_data, split_by_names
+from maskwork.core.training.runner import make_predictor
 
 CALIBRATION_IMAGES = 16  # int8 ranges from images spread over the evaluated ones
 
@@ -70,7 +70,7 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     if not items:
         raise InputError(f"{d.source} has no labelled images to evaluate on")
     if int8:
-        from core.models.int8 import int8_of
+        from maskwork.core.models.int8 import int8_of
 
         picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
         predictor = int8_of(predictor, [it.image() for it in picked], cancel=cancel)

@@ -16,8 +16,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from core.training.augment import instance_sample
-from core.training.datasets import Item
+from maskwork.core.training.augment import instance_sample
+from maskwork.core.training.datasets import Item
 
 MAX_DETS = 300  # crowded microscopy images hold more than COCO's usual 100 objects
 

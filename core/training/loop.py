@@ -39,13 +39,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import Cancelled, InputError, ModelError
-from core.models.architectures import get_architecture
-from core.models.checkpoint import read_checkpoint, save_checkpoint
-from core.progress import CancelToken, ProgressFn, report
-from core.training import instance as inst
-from core.training import semantic as sem
-from core.training.datasets import TrainData, load_data, split, split_by_names
+from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.models.architectures import get_architecture
+from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
+from maskwork.core.progress import CancelToken, ProgressFn, report
+from maskwork.core.training import instance as inst
+from maskwork.core.training import semantic as sem
+from maskwork.core.training.datasets import TrainData, load_data, split, split_by_names
 
 
 @dataclass
@@ -138,8 +138,8 @@ def build(cfg: TrainConfig, num_classes: int) -> torch.nn.Module:
 def _init_state(init: str) -> dict:
     if Path(init).is_file():
         return read_checkpoint(init)["state_dict"]
-    from core.models.registry import get_model  # unknown names get a "did you mean" ModelError
-    from core.models.weights import load_model
+    from maskwork.core.models.registry import get_model  # unknown names get a "did you mean" ModelError
+    from maskwork.core.models.weights import load_model
 
     return load_model(get_model(init)).state_dict()
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.annotation import ClassList
-from core.errors import ModelError
-from core.masks import Mask
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import read_checkpoint
-from core.models.results import InstanceResult, SemanticResult
-from core.training import instance as inst
-from core.training import semantic as sem
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import ModelError
+from maskwork.core.masks import Mask
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.models.results import InstanceResult, SemanticResult
+from maskwork.core.training import instance as inst
+from maskwork.core.training import semantic as sem
 
 
 class CheckpointRunner:
@@ -66,8 +66,8 @@ def make_predictor(model: str | Path, device: str | None = None, int8: bool = Fa
     """The app's Predictor for a registry name or a checkpoint file (described by its own header);
     CheckpointRunner only where core.models.predict is not installed."""
     try:
-        from core.models.predict import Predictor
-        from core.models.registry import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, get_model, spec_with_header
+        from maskwork.core.models.predict import Predictor
+        from maskwork.core.models.registry import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, get_model, spec_with_header
     except ImportError:  # pragma: no cover - partial installation without the model registry
         if Path(model).is_file():
             return CheckpointRunner(model, device)

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.training.augment import PAD, semantic_sample
-from core.training.datasets import Item
+from maskwork.core.training.augment import PAD, semantic_sample
+from maskwork.core.training.datasets import Item
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

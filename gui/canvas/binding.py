@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
 
-from core.render import bgra_lut
+from maskwork.core.view.render import bgra_lut
 
 
 class CanvasBinding(QObject):
@@ -29,10 +29,14 @@ class CanvasBinding(QObject):
         state.project_changed.connect(self.load_image)
         editor.selection_changed.connect(self.rebuild_boxes)
         view.zoom_changed.connect(view.boxes.set_zoom)
+        flags = state.flags  # objects hidden in the Objects panel are left out of what is drawn
+        view.corrected_overlay.view_filter = flags.visible
+        view.prediction_overlay.view_filter = lambda layer: flags.visible(layer, by_id=False)
+        flags.changed.connect(self.on_flags)
 
     def _lut(self):
         classes = self.state.project.classes
-        return bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes]))
+        return self.state.flags.lut(bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes])))
 
     def load_image(self) -> None:
         ann, rgb = self.state.annotation, self.state.image
@@ -76,6 +80,14 @@ class CanvasBinding(QObject):
         if self.state.project is not None and self.state.project.task == "instance":
             self._boxes_timer.start()
 
+    def on_flags(self, bbox) -> None:
+        """An object was hidden or shown (repaint its box) or a class was (new colour table)."""
+        if bbox is None:
+            self.reset_overlays()
+        else:
+            self.view.corrected_overlay.refresh(bbox)
+            self.rebuild_boxes()
+
     # ---- toggles --------------------------------------------------------------------------
     def set_visible(self, which: str, on: bool) -> None:
         setattr(self, which, bool(on))
@@ -109,8 +121,8 @@ class CanvasBinding(QObject):
         if ann is None:
             return None
         if self.show_corrected and not ann.corrected.is_empty():
-            return ann.corrected
-        return ann.prediction if self.show_prediction else None
+            return self.state.flags.visible(ann.corrected)
+        return self.state.flags.visible(ann.prediction, by_id=False) if self.show_prediction else None
 
     def rebuild_boxes(self) -> None:
         self.view.boxes.selected = set(self.editor.selected)

@@ -5,7 +5,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsItemGroup, QGraphicsRectItem, QGraphicsSimpleTextItem
 
-from core.render import instance_rgb
+from maskwork.core.view.render import instance_rgb
 
 
 MIN_LABEL_BOX_PX = 36  # a box narrower than this on screen shows no label

@@ -24,8 +24,11 @@ class ImageItem(QGraphicsPixmapItem):
         self.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.setZValue(0)
         self._small: QPixmap | None = None
+        self.display = None  # rgb -> display copy (brightness/contrast/gamma, gui/panels/tone_panel.py)
 
     def set_image(self, rgb: np.ndarray | None) -> None:
+        if rgb is not None and self.display is not None:
+            rgb = self.display(rgb)  # a copy for the eye only: the data is never changed
         self.setPixmap(QPixmap() if rgb is None else QPixmap.fromImage(rgb_to_qimage(rgb)))
         self._small = None
         if rgb is not None and min(rgb.shape[:2]) >= 4 * MIP:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
-from core.render import render_window
+from maskwork.core.view.render import render_window
 
 TILE = 512
 MIP = 4            # zoomed out below 1/MIP, tiles are drawn from a 1/MIP copy (4x fewer rows to scale)
@@ -28,6 +28,7 @@ class OverlayItem(QGraphicsItem):
         self.layer = None
         self.lut = None
         self.rendered_pixels = 0  # pixels rendered since the last full reset (tests check locality)
+        self.view_filter = None   # layer -> the layer drawn (objects hidden in the Objects panel left out)
 
     # ---- content ------------------------------------------------------------------------
     def reset(self, layer, lut: np.ndarray, width: int, height: int) -> None:
@@ -62,8 +63,9 @@ class OverlayItem(QGraphicsItem):
         bx1, by1 = min(w, bx0 + TILE), min(h, by0 + TILE)
         wx0, wy0, wx1, wy1 = max(box[0], bx0), max(box[1], by0), min(box[2], bx1), min(box[3], by1)
         tile = self._tiles.get((tx, ty))
+        layer = self.layer if self.view_filter is None else self.view_filter(self.layer)
         if tile is None:
-            pixels = render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut)
+            pixels = render_window(layer, (wx0, wy0, wx1, wy1), self.lut)
             self.rendered_pixels += pixels.shape[0] * pixels.shape[1]
             if not pixels[..., 3].any():
                 return  # nothing to show: keep the tile unallocated
@@ -74,7 +76,7 @@ class OverlayItem(QGraphicsItem):
             arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0] = pixels
         else:
             arr = tile[0]
-            render_window(self.layer, (wx0, wy0, wx1, wy1), self.lut,
+            render_window(layer, (wx0, wy0, wx1, wy1), self.lut,
                           out=arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0])
             self.rendered_pixels += (wx1 - wx0) * (wy1 - wy0)
         self._mips.pop((tx, ty), None)  # rebuilt lazily the next time it is drawn zoomed out

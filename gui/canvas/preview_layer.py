@@ -11,8 +11,8 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, \
     QGraphicsRectItem
 
-from core.masks import Mask
-from core.render import mask_bgra
+from maskwork.core.masks import Mask
+from maskwork.core.view.render import mask_bgra
 
 Z = 12  # above the overlays (1, 2) and boxes (3), below the polygon preview and brush outline
 POSITIVE, NEGATIVE = QColor("#32ff6a"), QColor("#ff3b3b")

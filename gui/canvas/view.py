@@ -6,9 +6,9 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsEllipseItem, QGraphicsScene, QGraphicsView
 
-from gui.canvas.boxes_layer import BoxesItem
-from gui.canvas.image_layer import ImageItem
-from gui.canvas.overlay_layer import OverlayItem
+from maskwork.gui.canvas.boxes_layer import BoxesItem
+from maskwork.gui.canvas.image_layer import ImageItem
+from maskwork.gui.canvas.overlay_layer import OverlayItem
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch

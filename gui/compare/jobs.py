@@ -33,16 +33,16 @@ def label_of(name: str, int8: bool) -> str:
 
 def run_compare(a: tuple[str, bool], b: tuple[str, bool], rgb, score_threshold: float, calibration=None,
                 progress=None, cancel=None) -> CompareOutcome:
-    from core.models.compare import compare
-    from gui.panels.model_jobs import load_predictor
+    from maskwork.core.models.compare import compare
+    from maskwork.core.models.predictor_cache import PREDICTORS
 
     predictors = []
     for k, (name, int8) in enumerate((a, b)):
         if progress is not None:
             progress(k, 3, f"loading {label_of(name, int8)}")
-        predictors.append(load_predictor(name, int8, calibration, None, cancel))
+        predictors.append(PREDICTORS.load(name, int8, calibration, None, cancel))
     if predictors[0].task != predictors[1].task:
-        from core.errors import InputError
+        from maskwork.core.errors import InputError
 
         raise InputError(f"{a[0]} is a {predictors[0].task} model and {b[0]} a {predictors[1].task} model: "
                          "pick two models of the same task to compare them.")

@@ -19,7 +19,7 @@ def to_pixmap(arr: np.ndarray) -> QPixmap:
 
 
 def premultiplied_to_pixmap(bgra: np.ndarray) -> QPixmap:
-    """(H, W, 4) premultiplied BGRA bytes (core.render's output) -> QPixmap."""
+    """(H, W, 4) premultiplied BGRA bytes (core.view.render's output) -> QPixmap."""
     bgra = np.ascontiguousarray(bgra, dtype=np.uint8)
     h, w = bgra.shape[:2]
     return QPixmap.fromImage(QImage(bgra.data, w, h, bgra.strides[0], QImage.Format_ARGB32_Premultiplied).copy())

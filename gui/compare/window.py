@@ -18,18 +18,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
                                QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from core.annotation import ClassList
-from core.layer_diff import disagreement, highlight
-from core.models.defaults import default_model_for
-from core.prediction_layer import result_layer
-from core.render import bgra_lut, render_window
-from gui.compare.jobs import CompareOutcome, run_compare
-from gui.compare.qimage import premultiplied_to_pixmap, to_pixmap
-from gui.compare.views import SwipeView, ZoomView, sync_views
-from gui.panels.job_bar import JobBar
-from gui.panels.model_jobs import calibration_paths
-from gui.state import AppState
-from gui.workers import Job
+from maskwork.core.annotation import ClassList
+from maskwork.core.metrics.layer_diff import disagreement, highlight
+from maskwork.core.models.defaults import default_model_for
+from maskwork.core.models.prediction_layer import result_layer
+from maskwork.core.models.predictor_cache import calibration_paths
+from maskwork.core.view.render import bgra_lut, render_window
+from maskwork.gui.compare.jobs import CompareOutcome, run_compare
+from maskwork.gui.compare.qimage import premultiplied_to_pixmap, to_pixmap
+from maskwork.gui.compare.views import SwipeView, ZoomView, sync_views
+from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.state import AppState
+from maskwork.gui.workers import Job
 
 MODES = ("Side by side", "Swipe")
 HERE = ("cached", "bundled", "user")
@@ -202,7 +202,7 @@ class CompareWindow(QWidget):
 
     def load_model_names(self) -> None:
         """Read the registry in a Job (it imports torch) and fill the pickers."""
-        from gui.panels.model_jobs import list_models
+        from maskwork.gui.panels.model_jobs import list_models
 
         self._listed = True
         self.jobs.run(Job(list_models), self._on_listed)

@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
-from core.errors import MaskworkError
-from gui.dialogs import messages
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.dialogs import messages
 
 FILTER = "Models (*.onnx *.pt *.pth);;ONNX (*.onnx);;Maskwork checkpoints (*.pt *.pth)"
 
@@ -75,7 +75,7 @@ class AddModelDialog(QDialog):
             self.form.setRowVisible(widget, on)
 
     def _user(self) -> dict:
-        from core.models.onnx_models.register import user_input
+        from maskwork.core.models.onnx_models.register import user_input
 
         return user_input(self.classes.text(), self.resize_px.value() or None, None,
                           self.mean.text().replace(" ", ""), self.std.text().replace(" ", ""))
@@ -91,7 +91,7 @@ class AddModelDialog(QDialog):
             self.about.setText("Maskwork checkpoint: it describes its architecture and classes.")
             self._show_semantic(False)
             return
-        from core.models.onnx_models.register import describe_file
+        from maskwork.core.models.onnx_models.register import describe_file
 
         try:
             rec, _ = describe_file(path, self._user() if self.classes.text().strip() else None)
@@ -111,11 +111,11 @@ class AddModelDialog(QDialog):
         name = self.name.text().strip() or None
         try:
             if Path(path).suffix.lower() == ".onnx":
-                from core.models.onnx_models.register import register_onnx
+                from maskwork.core.models.onnx_models.register import register_onnx
 
                 self.spec = register_onnx(path, name=name, user=self._user() if self.classes.text().strip() else None)
             else:
-                from core.models.user_models import register_checkpoint
+                from maskwork.core.models.user_models import register_checkpoint
 
                 self.spec = register_checkpoint(path, name=name)
         except (MaskworkError, OSError) as exc:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout
 
-from core.io.project_io import EXPORT_FORMATS
+from maskwork.core.io.export_scope import default_only_corrected
+from maskwork.core.io.project_io import EXPORT_FORMATS
 
 DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "coco-polygon": "COCO JSON, masks as polygons (no holes)",
@@ -35,6 +36,14 @@ class ExportDialog(QDialog):
         self.layer.addItem("Corrected (your work)", "corrected")
         self.layer.addItem("Prediction (model output)", "prediction")
         self.layer.setToolTip("Which layer to export")
+        self.corrected_only = QCheckBox("Only images with corrections")
+        self.corrected_only.setToolTip(
+            "Write only the images you corrected, accepted, imported or marked reviewed. An image written "
+            "without objects reads as 'no objects here', so uncorrected images are left out by default "
+            "when exporting your corrections.")
+        self.corrected_only.setChecked(default_only_corrected("corrected"))
+        self.layer.currentIndexChanged.connect(
+            lambda _i: self.corrected_only.setChecked(default_only_corrected(self.layer.currentData())))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -42,7 +51,11 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.fmt)
         form.addRow("Images", self.scope)
         form.addRow("Layer", self.layer)
+        form.addRow("", self.corrected_only)
         form.addRow(buttons)
+
+    def only_corrected(self) -> bool:
+        return self.corrected_only.isChecked()
 
     def values(self) -> tuple[str, str, str, str]:
         fmt = self.fmt.currentData()

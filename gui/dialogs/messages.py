@@ -1,15 +1,25 @@
 """Every message box of the main window goes through here (one place to style and to test)."""
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtWidgets import QMessageBox
 
-from core.errors import MaskworkError
+from maskwork.core.errors import MaskworkError
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+log = logging.getLogger(__name__)
 
 
 def show_error(parent, error: BaseException | str, title: str = "Maskwork") -> None:
-    """A dialog that says what happened and what to do; unexpected errors add their details."""
+    """A dialog that says what happened and what to do; unexpected errors add their details.
+    What it shows goes to the log file too (core/logs.py), with the traceback when there is one."""
+    if isinstance(error, BaseException):
+        level = logging.WARNING if isinstance(error, MaskworkError) else logging.ERROR
+        log.log(level, "shown to the user: %s: %s", type(error).__name__, error,
+                exc_info=(type(error), error, error.__traceback__))
+    else:
+        log.warning("shown to the user: %s", error)
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)

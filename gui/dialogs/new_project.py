@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem)
 
-from core.annotation import ClassInfo, ClassList, DEFAULT_COLORS
+from maskwork.core.annotation import ClassInfo, ClassList, DEFAULT_COLORS
 
 BACKGROUND = "background"
 DEFAULTS = {"instance": "object", "semantic": "foreground"}

@@ -11,12 +11,12 @@ from pathlib import Path
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QVBoxLayout)
 
-from core.errors import MaskworkError
-from gui.dialogs import train_jobs
-from gui.panels.job_bar import JobBar
-from gui.plot import LineChart
-from gui.state import AppState
-from gui.workers import Job
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.dialogs import train_jobs
+from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.plot import LineChart
+from maskwork.gui.state import AppState
+from maskwork.gui.workers import Job
 
 
 METRIC_NAMES = {"miou": "mean IoU", "ap": "mask AP"}

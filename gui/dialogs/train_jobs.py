@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.annotation import Status
+from maskwork.core.annotation import Status
 
 MODELS_DIR = Path(".maskwork") / "models"  # trained checkpoints live with the project they came from
 
@@ -56,8 +56,8 @@ def count_corrected(project) -> int:
 def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """Architectures of the project's task, and models to start from as (name, TrainConfig.init value,
     architecture): built-in models by name, the user's own by checkpoint path (imports torch)."""
-    from core.models.architectures import ARCHITECTURES
-    from core.models.registry import MODELS, all_models, weights_file
+    from maskwork.core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.registry import MODELS, all_models, weights_file
 
     archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
     models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch)
@@ -66,8 +66,8 @@ def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]
 
 
 def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> TrainOutcome:
-    from core.models.user_models import register_checkpoint
-    from core.training.loop import TrainConfig, train
+    from maskwork.core.models.user_models import register_checkpoint
+    from maskwork.core.training.loop import TrainConfig, train
 
     req.out.parent.mkdir(parents=True, exist_ok=True)
     cfg = TrainConfig(arch=req.arch, data=str(req.project_root), out=str(req.out), val_fraction=req.val_share,
@@ -77,9 +77,9 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
     result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
     name = None
     if req.out.is_file():  # the best epoch so far, also after a cancel
-        from gui.panels.model_jobs import forget
+        from maskwork.core.models.predictor_cache import PREDICTORS
 
         name = register_checkpoint(req.out, name=req.name).name
-        forget(name)  # a model retrained under the same name must not run its old weights
+        PREDICTORS.forget(name)  # a model retrained under the same name must not run its old weights
     return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
                         result.epochs_done)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.models.class_map import ClassMap, fit_warning
+from maskwork.core.models.class_map import ClassMap, fit_warning
 
 SETTING = "class_fit"
 

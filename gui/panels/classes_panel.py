@@ -6,8 +6,8 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from gui import class_edits
-from gui.class_keys import digit_classes
+from maskwork.gui import class_edits
+from maskwork.gui.class_keys import digit_classes
 
 
 def swatch(color: str, size: int = 14) -> QIcon:

@@ -1,6 +1,6 @@
 """Dataset panel: a sortable table of every corrected image that has a prediction, with its IoU.
 
-The scores are computed by core.dataset_scores in a Job; clicking a row asks the main window to open
+The scores are computed by core.metrics.dataset_scores in a Job; clicking a row asks the main window to open
 that image (AppState.request_open).
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from core.dataset_scores import score_annotations
-from core.errors import MaskworkError
-from gui.panels.job_bar import JobBar
-from gui.state import AppState
-from gui.workers import Job
+from maskwork.core.metrics.dataset_scores import score_annotations
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.state import AppState
+from maskwork.gui.workers import Job
 
 SORT_ROLE = Qt.UserRole + 1
 LOAD_BATCH = 25  # annotations read per event-loop turn: the window stays responsive on big projects
@@ -26,7 +26,7 @@ def _fmt_iou(value) -> str:
 
 
 class ScoreTableModel(QAbstractTableModel):
-    """Rows: core.dataset_scores.ImageScore; columns depend on the task (per-class or matching counts)."""
+    """Rows: core.metrics.dataset_scores.ImageScore; columns depend on the task (per-class or matching counts)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

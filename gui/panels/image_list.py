@@ -1,19 +1,23 @@
-"""The project's images with their state (not started / predicted / corrected), a text filter and a
-state filter. Statuses are read lazily (only rows on screen) so a 5,000-image project opens at once."""
+"""The project's images with their state (not started / predicted / corrected) and reviewed mark (✓,
+core/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only rows on screen) so a 5,000-image project opens at once."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QLineEdit, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from core.annotation import Status
-from core.errors import MaskworkError
+from maskwork.core.annotation import Status
+from maskwork.core.errors import MaskworkError
+from maskwork.core.review import reviewed_names
 
 STATUS_COLOURS = {Status.NOT_STARTED: "#9e9e9e", Status.PREDICTED: "#f0a030", Status.CORRECTED: "#4caf50"}
 STATUS_MARKS = {Status.NOT_STARTED: "○", Status.PREDICTED: "◐", Status.CORRECTED: "●"}
 ALL_STATES = "All states"
+REVIEW_FILTERS = {"Reviewed or not": None, "Reviewed": True, "Not reviewed": False}
+REVIEWED_MARK = "✓"
 NameRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
+ReviewedRole = Qt.ItemDataRole.UserRole + 3
 
 
 class ImageListModel(QAbstractListModel):
@@ -22,13 +26,23 @@ class ImageListModel(QAbstractListModel):
         self.project = None
         self.names: list[str] = []
         self._status: dict[str, Status] = {}
+        self.reviewed: set[str] = set()
 
     def set_project(self, project) -> None:
         self.beginResetModel()
         self.project = project
         self.names = project.image_names() if project is not None else []
         self._status = {}
+        self.reviewed = reviewed_names(project) if project is not None else set()
         self.endResetModel()
+
+    def refresh_reviewed(self, names: list[str]) -> None:
+        """The reviewed marks of these images changed (core/review.py)."""
+        self.reviewed = reviewed_names(self.project) if self.project is not None else set()
+        for name in names:
+            if name in self.names:
+                i = self.index(self.names.index(name))
+                self.dataChanged.emit(i, i)
 
     def status(self, name: str) -> Status:
         status = self._status.get(name)
@@ -64,12 +78,14 @@ class ImageListModel(QAbstractListModel):
             return name
         if role == StatusRole:
             return self.status(name).value
+        if role == ReviewedRole:
+            return name in self.reviewed
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{STATUS_MARKS[self.status(name)]}  {name}"
+            return f"{STATUS_MARKS[self.status(name)]}  {name}" + (f"  {REVIEWED_MARK}" if name in self.reviewed else "")
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(STATUS_COLOURS[self.status(name)])
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{name}: {self.status(name).value}"
+            return f"{name}: {self.status(name).value}" + (", reviewed" if name in self.reviewed else "")
         return None
 
 
@@ -77,24 +93,32 @@ class StateFilter(QSortFilterProxyModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.state: str | None = None
+        self.reviewed: bool | None = None  # None: either
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterRole(NameRole)
 
     def set_state(self, state: str | None) -> None:
+        self._change(lambda: setattr(self, "state", state))
+
+    def set_reviewed(self, reviewed: bool | None) -> None:
+        self._change(lambda: setattr(self, "reviewed", reviewed))
+
+    def _change(self, apply) -> None:
         if not hasattr(self, "beginFilterChange"):  # Qt < 6.10
-            self.state = state
+            apply()
             self.invalidateFilter()
             return
         self.beginFilterChange()
-        self.state = state
+        apply()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
         if not super().filterAcceptsRow(row, parent):
             return False
-        if self.state is None:
-            return True
-        return self.sourceModel().index(row, 0, parent).data(StatusRole) == self.state
+        index = self.sourceModel().index(row, 0, parent)
+        if self.reviewed is not None and index.data(ReviewedRole) != self.reviewed:
+            return False
+        return self.state is None or index.data(StatusRole) == self.state
 
 
 class ImageListPanel(QWidget):
@@ -119,21 +143,31 @@ class ImageListPanel(QWidget):
         self.state_combo.setToolTip("Show only images in this state")
         self.state_combo.currentTextChanged.connect(
             lambda t: self._refilter(self.proxy.set_state, None if t == ALL_STATES else t))
+        self.review_combo = QComboBox()
+        self.review_combo.addItems(list(REVIEW_FILTERS))
+        self.review_combo.setToolTip(f"Show only images you marked reviewed ({REVIEWED_MARK}, R), or only the others")
+        self.review_combo.currentTextChanged.connect(
+            lambda t: self._refilter(self.proxy.set_reviewed, REVIEW_FILTERS[t]))
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)  # only visible rows are asked for their state
         self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)  # export "selected images"
-        self.view.setToolTip("Images of the project: ○ not started, ◐ predicted, ● corrected")
+        self.view.setToolTip(f"Images of the project: ○ not started, ◐ predicted, ● corrected; {REVIEWED_MARK} reviewed")
         self.view.selectionModel().currentChanged.connect(self._picked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        for w in (self.filter_edit, self.state_combo, self.view):
-            layout.addWidget(w)
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_combo, 1)
+        filters.addWidget(self.review_combo, 1)
+        layout.addWidget(self.filter_edit)
+        layout.addLayout(filters)
+        layout.addWidget(self.view)
         state.project_changed.connect(lambda: self.model.set_project(state.project))
         state.image_changed.connect(self.select)
         state.layer_changed.connect(lambda _box: self._refresh_current())
         state.prediction_changed.connect(self.model.refresh_all)
         state.annotations_changed.connect(lambda names: [self.model.refresh(n) for n in names])  # "run on all"
+        state.reviewed_changed.connect(self._reviewed_changed)
 
     def _refilter(self, apply, value) -> None:
         """Filtering moves the view's current row; that must not switch the open image."""
@@ -144,6 +178,11 @@ class ImageListPanel(QWidget):
             self._filtering = False
         if self.state.current_name:
             self.select(self.state.current_name)
+
+    def _reviewed_changed(self, names: list[str]) -> None:
+        self.model.refresh_reviewed(names)
+        if self.proxy.reviewed is not None:  # a row may leave or join the filtered list
+            self._refilter(self.proxy.set_reviewed, self.proxy.reviewed)
 
     def _refresh_current(self) -> None:
         if self.state.current_name:

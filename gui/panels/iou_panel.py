@@ -1,6 +1,6 @@
 """IoU panel: the current image's prediction vs its corrected layer, refreshed while the user paints.
 
-core.live_iou.LiveIoU does the counting (a confusion tracker updated on the edit's box only for
+core.metrics.live_iou.LiveIoU does the counting (a confusion tracker updated on the edit's box only for
 semantic layers; only the edited instances' rows for instance layers); this widget only shows it.
 """
 from __future__ import annotations
@@ -11,15 +11,24 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from core.errors import MaskworkError
-from core.live_iou import LiveIoU
-from gui.state import AppState
+from maskwork.core.errors import MaskworkError
+from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.gui.state import AppState
 
 EMPTY_TEXT = {  # LiveIoU.empty_reason -> what the user should do
     "no image": "Open an image.",
     "no prediction": "Run a model to compare: its prediction is measured against your correction.",
     "no correction": "Accept the prediction or draw a correction: IoU compares the two.",
 }
+
+
+HEADLINE_TIP = (
+    "Instances: PQ (panoptic quality) = sum of the matched pairs' IoU / (matched + missed/2 + extra/2).\n"
+    "A pair matches when its IoU is at least 0.5 and the classes agree. PQ = SQ x RQ: SQ is the mean IoU\n"
+    "of the matched pairs, RQ the F1 of the matching. A missed object and an extra (false positive)\n"
+    "prediction both lower it. The rows show each of your objects' IoU with its match (0 when missed).\n\n"
+    "Classes (semantic): mean IoU over the classes present; wrongly predicted pixels lower the IoU of\n"
+    "both the true and the predicted class. Class 0 named unlabeled/void is not scored.")
 
 
 def fmt(value: float) -> str:
@@ -33,7 +42,7 @@ class IoUPanel(QWidget):
         self.live: LiveIoU | None = None
         self.mean_label = QLabel()
         self.mean_label.setAlignment(Qt.AlignCenter)
-        self.mean_label.setToolTip("Mean IoU of the prediction against your correction")
+        self.mean_label.setToolTip(HEADLINE_TIP)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.table = QTableWidget(0, 3)
@@ -46,7 +55,9 @@ class IoUPanel(QWidget):
         header.setStretchLastSection(True)  # the detail column takes what is left; names stay readable
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setToolTip("Per class (semantic) or per corrected instance and its matched prediction")
+        self.table.setToolTip("Per class (semantic) or per corrected instance and its matched prediction; "
+                              "click an instance row to select it on the canvas")
+        self.table.cellClicked.connect(self._on_row_clicked)
         layout = QVBoxLayout(self)
         layout.addWidget(self.mean_label)
         layout.addWidget(self.hint)
@@ -57,6 +68,11 @@ class IoUPanel(QWidget):
         self.rebuild()
 
     # ---- values shown (also read by tests) -----------------------------------------------
+    @property
+    def headline(self) -> tuple[str, float]:
+        """The score the panel leads with (LiveIoU.headline: PQ for instances, mean IoU for classes)."""
+        return self.live.headline() if self.live is not None and self.live.ready else ("", float("nan"))
+
     @property
     def mean_iou(self) -> float:
         return self.live.mean_iou if self.live is not None and self.live.ready else float("nan")
@@ -107,7 +123,8 @@ class IoUPanel(QWidget):
             self.table.setRowCount(0)
             return
         self.hint.hide()
-        self.mean_label.setText(f"<b>mean IoU {fmt(live.mean_iou)}</b>  {live.summary()}")
+        name, value = live.headline()
+        self.mean_label.setText(f"<b>{name} {fmt(value)}</b>  {live.summary()}")
         rows = live.rows()
         if changed_keys is not None and self.table.rowCount() == len(rows):
             # only the edited rows change: keep the rest of the table as is (no flicker, no cost)
@@ -121,6 +138,12 @@ class IoUPanel(QWidget):
             self._set_row(r, row)
         for column in (0, 1):
             self.table.resizeColumnToContents(column)
+
+    def _on_row_clicked(self, r: int, _column: int) -> None:
+        """An instance row selects that object on the canvas (class rows select nothing)."""
+        live = self.live
+        if live is not None and live.kind == "instance" and 0 <= r < len(live.rows()):
+            self.state.select_requested.emit([live.rows()[r].key])
 
     def _set_row(self, r: int, row) -> None:
         name = QTableWidgetItem(row.label)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
 
-from gui.workers import Job, start
+from maskwork.gui.workers import Job, start
 
 
 class JobBar(QWidget):

@@ -10,15 +10,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
-from core.errors import MaskworkError
-from core.models.results import InstanceResult
-from core.prediction_layer import for_project, refilter, store_prediction
-from gui.panels import model_jobs
-from gui.panels.class_fit import ClassFitBar
-from gui.panels.job_bar import JobBar
-from gui.state import AppState
-from gui.workers import Job
+from maskwork.core.errors import MaskworkError
+from maskwork.core.models.results import InstanceResult
+from maskwork.core.models.prediction_layer import for_project, refilter, store_prediction
+from maskwork.core.models.predictor_cache import PREDICTORS, calibration_paths
+from maskwork.gui.panels import model_jobs, model_list
+from maskwork.gui.panels.class_fit import ClassFitBar
+from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.state import AppState
+from maskwork.gui.workers import Job
 
+INT8_NOTES = ("building the int8 model", "int8 model ready")  # info lines about one model's int8
 INT8_TIP = "Run the int8-quantized model: faster on CPU, slightly different masks. The first use builds and caches it."
 MAX_KEPT_RESULTS = 500  # instance results kept per image for instant re-thresholding (masks are cropped)
 
@@ -31,6 +33,7 @@ class ModelPanel(QWidget):
         self._results: dict[str, object] = {}  # image name -> result kept for re-thresholding
         self._pending = None                   # what to run once the predictor is ready
         self.done_names: list[str] = []        # images segmented by the current/last "run on all"
+        self._int8_model: str | None = None    # the model state.int8 was chosen for
 
         self.combo = QComboBox()
         self.combo.setToolTip("Model to run")
@@ -82,6 +85,7 @@ class ModelPanel(QWidget):
         form.addRow("", self.model_info)
         form.addRow("", self.int8_box)
         form.addRow("Score threshold", thr)
+        self.form, self.threshold_row = form, form.rowCount() - 1
         form.addRow("Last run", self.latency_label)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -96,6 +100,7 @@ class ModelPanel(QWidget):
         state.model_changed.connect(self._sync_from_state)
         state.classes_changed.connect(lambda: self.fit_bar.refresh(self.entries.get(self.combo.currentData())))
         self._show_threshold()
+        self._show_threshold_row(None)  # until the list says the model is an instance model
         self._update_enabled()
         self.refresh_models()
 
@@ -111,9 +116,9 @@ class ModelPanel(QWidget):
         wanted = self.state.model_name or self._project_setting("model")
         self.combo.blockSignals(True)
         self.combo.clear()
-        for e in entries:
-            self.combo.addItem(e.name, e.name)
-            self.combo.setItemData(self.combo.count() - 1, e.description or e.name, Qt.ToolTipRole)
+        for e in entries:  # models that need a download are marked (model_list.item_text)
+            self.combo.addItem(model_list.item_text(e), e.name)
+            self.combo.setItemData(self.combo.count() - 1, model_list.item_tooltip(e), Qt.ToolTipRole)
         index = max(self.combo.findData(wanted), 0) if wanted else self._default_index(entries)
         self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
@@ -121,12 +126,9 @@ class ModelPanel(QWidget):
         self._on_model_picked()
 
     def _default_index(self, entries) -> int:
-        """Prefer a model whose task fits the project and whose weights are here."""
-        task = getattr(self.state.project, "task", None)
-        for i, e in enumerate(entries):
-            if e.task == task and e.state in ("cached", "bundled", "user"):
-                return i
-        return 0
+        """The bundled model fitting the project's task and classes, else a local one of the task."""
+        project = self.state.project
+        return model_list.default_index(entries, getattr(project, "task", None), getattr(project, "classes", None))
 
     def select_model(self, name: str) -> None:
         index = self.combo.findData(name)
@@ -137,15 +139,23 @@ class ModelPanel(QWidget):
 
     def _on_model_picked(self, *_):
         name = self.combo.currentData()
+        changed = False
+        if name and name != self._int8_model:  # int8 is chosen per model: another model starts in float
+            self._int8_model, changed = name, self.state.int8
+            self.state.int8 = False
+            if self.info_label.text().startswith(INT8_NOTES):
+                self.info_label.setText("")
         if name and name != self.state.model_name:
-            self.state.model_name = name
+            self.state.model_name, changed = name, True
             self._set_project_setting("model", name)
+        if changed:
             self.state.model_changed.emit()
         entry = self.entries.get(name)
         if entry is not None:
             self.model_info.setText(f"{entry.task}, weights {entry.state}"
                                     + (f": {entry.description}" if entry.description else ""))
         self.fit_bar.refresh(entry)
+        self._show_threshold_row(entry)
         self._show_int8()
 
     def _int8_support(self):
@@ -202,13 +212,13 @@ class ModelPanel(QWidget):
         if self.jobs.busy:
             self._show_info("Wait for the running job to end, or cancel it.")
             return
-        loaded = model_jobs.cached_predictor(*key)
+        loaded = PREDICTORS.get(*key)
         if loaded is not None:
             then(loaded)
             return
         self._pending = then
-        calibration = model_jobs.calibration_paths(self.state.project)
-        self.jobs.run(Job(model_jobs.load_predictor, key[0], key[1], calibration), self._on_predictor,
+        calibration = calibration_paths(self.state.project)
+        self.jobs.run(Job(PREDICTORS.load, key[0], key[1], calibration), self._on_predictor,
                       on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
 
     def _on_predictor(self, predictor) -> None:
@@ -263,7 +273,7 @@ class ModelPanel(QWidget):
             project.mark_dirty(name)
         self.done_names.append(name)
         self._keep(name, result)
-        loaded = model_jobs.cached_predictor(*self._key())
+        loaded = PREDICTORS.get(*self._key())
         int8 = self._key()[1] or bool(getattr(loaded, "int8", False))
         self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if int8 else 'float'}, "
                                    f"{self.state.model_name})")
@@ -293,11 +303,15 @@ class ModelPanel(QWidget):
     def _show_threshold(self) -> None:
         self.threshold_label.setText(f"{self.state.score_threshold:.2f}")
 
+    def _show_threshold_row(self, entry) -> None:
+        """The score threshold only filters instances: hidden for a semantic model."""
+        self.form.setRowVisible(self.threshold_row, getattr(entry, "task", None) == "instance")
+
     def _on_int8(self, checked: bool) -> None:
         self.state.int8 = bool(checked)
         self.state.model_changed.emit()
         key = self._key()
-        if checked and key[0] and model_jobs.cached_predictor(*key) is None and not self.jobs.busy:
+        if checked and key[0] and PREDICTORS.get(*key) is None and not self.jobs.busy:
             self.info_label.setText("building the int8 model (first time only)...")
             self._with_predictor(lambda _p: self.info_label.setText("int8 model ready"))
 
@@ -323,7 +337,8 @@ class ModelPanel(QWidget):
         busy = self.jobs.busy
         has_model = self.combo.currentData() is not None
         self.run_button.setEnabled(not busy and has_model and self.state.image is not None)
-        self.run_all_button.setEnabled(not busy and has_model and self.state.project is not None)
+        has_images = self.state.project is not None and bool(self.state.project.image_names())
+        self.run_all_button.setEnabled(not busy and has_model and has_images)
         self.combo.setEnabled(not busy)
         support = self._int8_support()
         self.int8_box.setEnabled(not busy and (support is None or support.switchable))

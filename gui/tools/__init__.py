@@ -1,16 +1,16 @@
 """Canvas tools, declared in one table: (class, available in semantic mode, in instance mode)."""
 from __future__ import annotations
 
-from gui.tools.accept_tool import AcceptTool
-from gui.tools.box_tool import BoxTool
-from gui.tools.brush import BrushTool, EraserTool
-from gui.tools.fill import FillTool
-from gui.tools.polygon import PolygonTool
-from gui.tools.sam_tool import SamTool
-from gui.tools.scissors_tool import ScissorsTool
-from gui.tools.scribble_tool import ScribbleTool
-from gui.tools.select import SelectTool
-from gui.tools.wand_tool import WandTool
+from maskwork.gui.tools.accept_tool import AcceptTool
+from maskwork.gui.tools.box_tool import BoxTool
+from maskwork.gui.tools.brush import BrushTool, EraserTool
+from maskwork.gui.tools.fill import FillTool
+from maskwork.gui.tools.polygon import PolygonTool
+from maskwork.gui.tools.sam_tool import SamTool
+from maskwork.gui.tools.scissors_tool import ScissorsTool
+from maskwork.gui.tools.scribble_tool import ScribbleTool
+from maskwork.gui.tools.select import SelectTool
+from maskwork.gui.tools.wand_tool import WandTool
 
 TOOLS = [
     (BrushTool, True, True),

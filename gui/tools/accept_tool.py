@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from gui.tools.base import pixel
-from gui.tools.segment_base import PreviewTool
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.segment_base import PreviewTool
 
 HIGHLIGHT = (255, 255, 0)  # collected predictions: not a class colour, they keep their own class
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from gui.tools.base import pixel
-from gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
 
 
 def stroke_radius(canvas) -> int:
@@ -58,7 +58,7 @@ class BoxTool(SegmentTool):
         elif not moved:
             self.change(dataclasses.replace(self.prompt, points=self.prompt.points + [(*start, not negative)]))
         else:
-            from core.interactive.prompt import Stroke
+            from maskwork.core.interactive.prompt import Stroke
 
             stroke = Stroke(drag, positive=not negative, radius=stroke_radius(self.canvas))
             self.change(dataclasses.replace(self.prompt, strokes=self.prompt.strokes + [stroke]))

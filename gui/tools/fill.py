@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from gui.tools.base import Tool, pixel
+from maskwork.gui.tools.base import Tool, pixel
 
 
 class FillTool(Tool):

@@ -5,7 +5,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPolygonItem
 
-from gui.tools.base import Tool, pixel
+from maskwork.gui.tools.base import Tool, pixel
 
 
 class PolygonTool(Tool):

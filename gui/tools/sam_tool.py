@@ -15,10 +15,10 @@ import dataclasses
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from core.errors import MaskworkError
-from gui.tools.base import pixel
-from gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
-from gui.workers import Job, start
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
+from maskwork.gui.workers import Job, start
 
 OPEN_FILES = "Open an encoder and a decoder (.onnx)…"
 TAB_KEYS = (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
@@ -71,7 +71,7 @@ class SamTool(SegmentTool):
     # ---- the model ----------------------------------------------------------------------------------
     def set_model(self, spec, trust: bool = False, accept_licence: bool = False) -> Job:
         """Open `spec` (a core.interactive.sam.catalog.SamSpec) in a worker; the embedding follows."""
-        from core.interactive.sam.catalog import open_model
+        from maskwork.core.interactive.sam.catalog import open_model
 
         if self.cache is not None:
             self.cache.close()
@@ -86,7 +86,7 @@ class SamTool(SegmentTool):
         return job
 
     def _model_ready(self, job, model) -> None:
-        from core.interactive.sam import EmbeddingCache
+        from maskwork.core.interactive.sam import EmbeddingCache
 
         if job is not self._model_job:
             return
@@ -96,7 +96,7 @@ class SamTool(SegmentTool):
 
     def choose_model(self) -> bool:
         """Ask which model to use (the table, or ONNX files); False when the user declined."""
-        from core.interactive.sam import catalog
+        from maskwork.core.interactive.sam import catalog
 
         specs = catalog.all_specs()
         items = [f"{s.name}: {s.family}, {s.licence}, {catalog.state(s)}" for s in specs] + [OPEN_FILES]
@@ -161,7 +161,7 @@ class SamTool(SegmentTool):
             self.run()
 
     def _prefetch_next(self) -> None:
-        from core.images import read_image
+        from maskwork.core.images import read_image
 
         project, name = self.state.project, self._key()
         try:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 
-from core.errors import MaskworkError
-from gui.tools.base import pixel
-from gui.tools.segment_base import PreviewTool
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.segment_base import PreviewTool
 
 THROTTLE_MS = 30
 
@@ -45,7 +45,7 @@ class ScissorsTool(PreviewTool):
         return min(max(x, 0), ann.width - 1), min(max(y, 0), ann.height - 1)
 
     def _snap(self, a, b) -> list[tuple[int, int]]:
-        from core.interactive import snap_path
+        from maskwork.core.interactive import snap_path
 
         try:
             return [tuple(q) for q in snap_path(self.state.image, a, b)]

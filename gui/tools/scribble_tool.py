@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from gui.tools.base import pixel
-from gui.tools.box_tool import stroke_radius
-from gui.tools.segment_base import SegmentTool, is_negative
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.box_tool import stroke_radius
+from maskwork.gui.tools.segment_base import SegmentTool, is_negative
 
 
 class ScribbleTool(SegmentTool):
@@ -41,7 +41,7 @@ class ScribbleTool(SegmentTool):
         self.move(p, event)
         points, positive = self._stroke
         self._stroke = None
-        from core.interactive.prompt import Stroke
+        from maskwork.core.interactive.prompt import Stroke
 
         prompt = self.prompt if self.prompt is not None else self.new_prompt()
         stroke = Stroke(points, positive, stroke_radius(self.canvas))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from core.errors import MaskworkError
-from gui.canvas.preview_layer import PreviewLayer
-from gui.tools.base import Tool
+from maskwork.core.errors import MaskworkError
+from maskwork.gui.canvas.preview_layer import PreviewLayer
+from maskwork.gui.tools.base import Tool
 
 COMMIT_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 CLICK_SLOP = 3  # screen pixels a click may move and still count as a click, not a drag
@@ -119,7 +119,7 @@ class SegmentTool(PreviewTool):
         return self.prompt is not None
 
     def new_prompt(self, **parts):
-        from core.interactive.prompt import Prompt
+        from maskwork.core.interactive.prompt import Prompt
 
         return Prompt(tolerance=self.tolerance(), **parts)
 
@@ -138,7 +138,7 @@ class SegmentTool(PreviewTool):
         image = self.state.image
         if self.prompt is None or image is None:
             return
-        from core.interactive import segment
+        from maskwork.core.interactive import segment
 
         try:
             self.mask = segment(self.kind, image, self.prompt)

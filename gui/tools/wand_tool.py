@@ -7,8 +7,8 @@ import dataclasses
 
 from PySide6.QtCore import Qt
 
-from gui.tools.base import pixel
-from gui.tools.segment_base import SegmentTool, is_negative
+from maskwork.gui.tools.base import pixel
+from maskwork.gui.tools.segment_base import SegmentTool, is_negative
 
 STEP = 0.05  # tolerance per wheel notch
 

@@ -137,14 +137,14 @@ def main() -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui import docks
-    from gui.dialogs import messages
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.dialogs import messages
+    from maskwork.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     docks.PANELS = []  # the model panels load models; editing does not need them
     messages.show_info = lambda *a, **k: None
-    from gui.dialogs import accept_prediction as accept_dialog  # the user's answer, as the script picks it
+    from maskwork.gui.dialogs import accept_prediction as accept_dialog  # the user's answer, as the script picks it
 
     answers = random.Random(seed + 7)
     accept_dialog.ask_accept_mode = lambda *a: answers.choice([accept_dialog.REPLACE, accept_dialog.ADD])

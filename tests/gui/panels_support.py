@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.annotation import Instance, Layer, Status
-from core.masks import Mask
+from maskwork.core.annotation import Instance, Layer, Status
+from maskwork.core.masks import Mask
 
 N_IMAGES = 3
 MODEL_INPUT = {  # small inputs keep CPU forward passes short
@@ -36,8 +36,8 @@ def nuclei_pick(nuclei_val: Path, n: int = N_IMAGES) -> tuple[list[dict], dict]:
 
 def make_nuclei_project(folder: Path, nuclei_val: Path, task: str, n: int = N_IMAGES):
     """A Maskwork project of real nuclei images whose corrected layers are the ground truth."""
-    from core.models.classlists import nuclei_classes
-    from core.project import Project
+    from maskwork.core.models.classlists import nuclei_classes
+    from maskwork.core.project import Project
 
     folder.mkdir(parents=True, exist_ok=True)
     images, anns = nuclei_pick(nuclei_val, n)
@@ -64,10 +64,10 @@ def make_tiny_model(folder: Path, task: str, name: str, seed: int = 0, arch: str
     """Save a random-init checkpoint of a registry architecture and register it; returns its name."""
     import torch
 
-    from core.models.architectures import ARCHITECTURES
-    from core.models.checkpoint import save_checkpoint
-    from core.models.classlists import nuclei_classes
-    from core.models.user_models import register_checkpoint
+    from maskwork.core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.checkpoint import save_checkpoint
+    from maskwork.core.models.classlists import nuclei_classes
+    from maskwork.core.models.user_models import register_checkpoint
 
     default_arch, input_spec = MODEL_INPUT[task]
     arch = arch or default_arch
@@ -83,13 +83,13 @@ def make_tiny_model(folder: Path, task: str, name: str, seed: int = 0, arch: str
 @pytest.fixture
 def isolated_config(tmp_path, monkeypatch):
     """User model list, int8 cache and torch hub in tmp: tests never touch the user's folders."""
-    from gui.panels import model_jobs
+    from maskwork.core.models.predictor_cache import PREDICTORS
 
     for var, sub in (("MASKWORK_CONFIG_DIR", "config"), ("MASKWORK_CACHE_DIR", "cache"), ("TORCH_HOME", "torch")):
         monkeypatch.setenv(var, str(tmp_path / sub))
-    model_jobs.forget_all()  # loaded models of an earlier test must not answer for this one
+    PREDICTORS.clear()  # loaded models of an earlier test must not answer for this one
     yield tmp_path
-    model_jobs.forget_all()
+    PREDICTORS.clear()
 
 
 def open_project(state, project) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from scipy import ndimage
 
-from core.annotation import Instance, Layer, Source
+from maskwork.core.annotation import Instance, Layer, Source
 from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
     CTRL, LEFT, SHIFT, click, inner_point, instances, key, semantic, steps, tool,
 )

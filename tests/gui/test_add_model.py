@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gui.dialogs.add_model import AddModelDialog
-from gui.state import AppState
+from maskwork.gui.dialogs.add_model import AddModelDialog
+from maskwork.gui.state import AppState
 
 YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 
@@ -39,7 +39,7 @@ def test_bad_file_shows_one_sentence_and_registers_nothing(qtbot, config, tmp_pa
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"not an onnx file at all" * 10)
     shown = []
-    monkeypatch.setattr("gui.dialogs.messages.show_error", lambda parent, exc, *a: shown.append(str(exc)))
+    monkeypatch.setattr("maskwork.gui.dialogs.messages.show_error", lambda parent, exc, *a: shown.append(str(exc)))
     dialog = AddModelDialog(AppState())
     qtbot.addWidget(dialog)
     dialog.path.setText(str(bad))

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_startup_path_does_not_import_torch():
     code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
-            "from gui.main_window import MainWindow; w = MainWindow(panels_now=False); w.show(); "
+            "from maskwork.gui.main_window import MainWindow; w = MainWindow(panels_now=False); w.show(); "
             "print('torch' in sys.modules, 'torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
@@ -23,29 +23,29 @@ def test_startup_path_does_not_import_torch():
 
 
 def test_samples_are_copied_once_and_opened_without_writing_the_repo(qtbot, window, tmp_path, monkeypatch):
-    from gui import app
+    from maskwork.gui import samples
 
-    if not app.SAMPLES.is_dir():
+    if not samples.SAMPLES.is_dir():
         return  # a checkout without samples: nothing to test
-    before = sorted(p.relative_to(app.SAMPLES) for p in app.SAMPLES.rglob("*"))
+    before = sorted(p.relative_to(samples.SAMPLES) for p in samples.SAMPLES.rglob("*"))
     monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _loc: str(tmp_path / "data"))
-    folder = app.user_samples_folder()
+    folder = samples.user_samples_folder()
     assert folder == tmp_path / "data" / "samples"
-    project_dir = app._first_project(folder)
+    project_dir = samples.first_project(folder)
     assert window.session.open_path(project_dir)
     project = window.state.project
-    assert project.task == app.SAMPLE_PROJECTS[project_dir.name][0]
+    assert project.task == samples.SAMPLE_PROJECTS[project_dir.name][0]
     assert window.state.current_name in project.image_names() and window.state.image is not None
-    assert sorted(p.relative_to(app.SAMPLES) for p in app.SAMPLES.rglob("*")) == before
+    assert sorted(p.relative_to(samples.SAMPLES) for p in samples.SAMPLES.rglob("*")) == before
     (folder / "marker").write_text("user data")
-    assert app.user_samples_folder() == folder and (folder / "marker").exists()  # not copied again
+    assert samples.user_samples_folder() == folder and (folder / "marker").exists()  # not copied again
 
 
 def test_a_broken_image_shows_a_clear_error_and_keeps_the_current_one(qtbot, window, aerial_dir, tmp_path,
                                                                      monkeypatch):
     from PIL import Image
 
-    from gui.dialogs import messages
+    from maskwork.gui.dialogs import messages
     from tests.gui.window_helpers import aerial_classes
 
     folder = tmp_path / "imgs"
@@ -67,7 +67,7 @@ def test_sigterm_quits_cleanly_releasing_the_lock_without_a_prompt(aerial_dir, t
     import shutil
     import signal
 
-    from core.project import Project
+    from maskwork.core.project import Project
     from tests.gui.window_helpers import aerial_classes
 
     folder = tmp_path / "aerial"

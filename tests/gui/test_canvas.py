@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.editing import brush_segment
-from core.io.coco import load_coco
-from core.render import FILL_ALPHA, OUTLINE_ALPHA, bgra_lut, instance_rgb, render_window
+from maskwork.core.editing import brush_segment
+from maskwork.core.io.coco import load_coco
+from maskwork.core.view.render import FILL_ALPHA, OUTLINE_ALPHA, bgra_lut, instance_rgb, render_window
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, hover, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, view_pos, window,
 )

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from core.models.compare import instance_agreement, semantic_agreement
-from gui.compare.window import CompareWindow
-from gui.state import AppState
+from maskwork.core.models.compare import instance_agreement, semantic_agreement
+from maskwork.gui.compare.window import CompareWindow
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
                                       open_project)
 

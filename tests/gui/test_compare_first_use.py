@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.compare.window import CompareWindow
-from gui.state import AppState
+from maskwork.gui.compare.window import CompareWindow
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import isolated_config, make_nuclei_project, open_image, open_project  # noqa: F401
 
 WAIT_MS = 240_000

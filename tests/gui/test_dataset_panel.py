@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.annotation import Instance, Layer, Status
-from core.masks import Mask
-from core.metrics.compare import compare_layers
-from gui.panels.dataset_panel import DatasetPanel
-from gui.state import AppState
+from maskwork.core.annotation import Instance, Layer, Status
+from maskwork.core.masks import Mask
+from maskwork.core.metrics.compare import compare_layers
+from maskwork.gui.panels.dataset_panel import DatasetPanel
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, open_project
 
 SHIFTS = [6, 1, 3]  # px; a larger shift gives a worse prediction, so the rows have distinct IoUs

@@ -9,9 +9,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from core.annotation import ClassInfo, ClassList, Instance, Layer, Source
-from core.masks import Mask
-from gui.dialogs import accept_prediction as accept_dialog
+from maskwork.core.annotation import ClassInfo, ClassList, Instance, Layer, Source
+from maskwork.core.masks import Mask
+from maskwork.gui.dialogs import accept_prediction as accept_dialog
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos,
     window,

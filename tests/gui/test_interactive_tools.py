@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.annotation import Layer
-from core.interactive import segment
-from core.interactive.prompt import Prompt
-from core.masks import Mask
+from maskwork.core.annotation import Layer
+from maskwork.core.interactive import segment
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.masks import Mask
 from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
     CTRL, LEFT, NONE, RIGHT, SHIFT, WATER, box_of, click, drag, full, inner_point, instances, key, semantic, steps,
     tool, wheel,

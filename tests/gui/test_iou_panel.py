@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import editing
-from core.annotation import Instance, Layer, Status
-from core.masks import Mask
-from core.metrics import tracker as tracker_module
-from core.metrics.compare import compare_layers
-from gui.panels.iou_panel import IoUPanel
-from gui.state import AppState
+from maskwork.core import editing
+from maskwork.core.annotation import Instance, Layer, Status
+from maskwork.core.masks import Mask
+from maskwork.core.metrics import tracker as tracker_module
+from maskwork.core.metrics.compare import compare_layers
+from maskwork.gui.panels.iou_panel import IoUPanel
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, open_image, open_project
 
 SHIFT = (3, -2)  # (dy, dx) of the fake prediction
@@ -125,7 +125,7 @@ def test_semantic_strokes_update_to_core_values(qtbot, semantic_state, monkeypat
 
 
 def test_instance_edit_recomputes_only_the_edited_row(qtbot, instance_state, monkeypatch):
-    import core.live_iou as live_module
+    import maskwork.core.metrics.live_iou as live_module
 
     state, panel = instance_state
     exp = _assert_equal_to_core(state, panel)

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from core.io.coco import load_coco
-from gui.dialogs import messages
-from gui.dialogs.export_dialog import ExportDialog
+from maskwork.core.io.coco import load_coco
+from maskwork.gui.dialogs import messages
+from maskwork.gui.dialogs.export_dialog import ExportDialog
 from tests.gui.window_helpers import no_modal_dialogs, nuclei_folder, wait_job, window  # noqa: F401  (fixtures)
 
 

@@ -8,10 +8,10 @@ import pytest
 from pycocotools.coco import COCO
 from PySide6.QtCore import QPointF, Qt
 
-from core.annotation import Layer, Status
-from core.io.coco import load_coco
-from core.project import Project
-from gui.dialogs import messages
+from maskwork.core.annotation import Layer, Status
+from maskwork.core.io.coco import load_coco
+from maskwork.core.project import Project
+from maskwork.gui.dialogs import messages
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos, wait_job,
     window,
@@ -137,7 +137,7 @@ def test_export_coco_through_the_menu_function_reads_back(qtbot, window, nuclei_
 
 
 def test_export_selected_png(qtbot, window, aerial_folder, aerial_dir, tmp_path):
-    from core.io.png import read_label_png
+    from maskwork.core.io.png import read_label_png
 
     project = open_aerial(window, aerial_folder, aerial_dir)
     stroke(qtbot, window, [view_pos(window, 40, 40), view_pos(window, 90, 70)])
@@ -195,8 +195,8 @@ def test_autosave_is_recovered_after_a_crash(qtbot, window, aerial_folder, aeria
     window.session.autosave()  # what the 30 s timer does; then the app "crashes" (no save)
     shown = []
     monkeypatch.setattr(messages, "show_info", lambda parent, title, text: shown.append(text))
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
     monkeypatch.setattr(docks, "PANELS", [])
     second = MainWindow()
@@ -219,8 +219,8 @@ def test_a_stroke_is_recovered_from_the_journal_without_any_autosave(qtbot, wind
     assert window.state.project.journal.flush()  # what the writer does within a second; then a crash
     shown = []
     monkeypatch.setattr(messages, "show_info", lambda parent, title, text: shown.append(text))
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
     monkeypatch.setattr(docks, "PANELS", [])
     second = MainWindow()
@@ -262,10 +262,10 @@ def test_shortcuts_dialog_lists_every_action(qtbot, window):
 
 
 def test_missing_panel_is_skipped_with_a_message(qtbot, monkeypatch):
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
-    monkeypatch.setattr(docks, "PANELS", [docks.PanelSpec("gui.panels.not_written_yet", "Nope", "Nope",
+    monkeypatch.setattr(docks, "PANELS", [docks.PanelSpec("maskwork.gui.panels.not_written_yet", "Nope", "Nope",
                                                           Qt.DockWidgetArea.RightDockWidgetArea, "")])
     win = MainWindow()
     qtbot.addWidget(win)
@@ -287,7 +287,7 @@ def test_drop_a_folder_opens_it_and_it_becomes_recent(qtbot, window, aerial_fold
     from PySide6.QtCore import QMimeData, QPoint, QUrl
     from PySide6.QtGui import QDropEvent
 
-    from gui import session as session_module
+    from maskwork.gui import session as session_module
 
     classes = aerial_classes(aerial_dir)
     monkeypatch.setattr(session_module, "ask_new_project", lambda parent, folder: ("semantic", classes))
@@ -332,7 +332,7 @@ def test_open_project_refuses_a_plain_folder_with_a_clear_message(qtbot, window,
 
 
 def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_dir, tmp_path, monkeypatch):
-    from gui import file_ops
+    from maskwork.gui import file_ops
 
     open_aerial(window, aerial_folder, aerial_dir)
     real_start = file_ops.start
@@ -345,8 +345,8 @@ def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_di
 
 def test_a_failed_save_keeps_the_work_and_offers_another_folder(qtbot, window, aerial_folder, aerial_dir,
                                                                 tmp_path, monkeypatch):
-    from core.errors import ProjectError
-    from gui import session as session_module
+    from maskwork.core.errors import ProjectError
+    from maskwork.gui import session as session_module
 
     project = open_aerial(window, aerial_folder, aerial_dir)
     stroke(qtbot, window, [view_pos(window, 30, 30), view_pos(window, 60, 50)])
@@ -364,7 +364,7 @@ def test_a_failed_save_keeps_the_work_and_offers_another_folder(qtbot, window, a
     assert window.session.save()
     assert "read-only" in errors[0] and "Nothing is lost" in errors[0]
     assert project.store == elsewhere.resolve() / ".maskwork"
-    from core.project import Project
+    from maskwork.core.project import Project
 
     reopened = Project.open(elsewhere)
     assert np.array_equal(reopened.annotation(window.state.current_name).corrected.label_map, painted)

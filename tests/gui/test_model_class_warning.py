@@ -9,10 +9,10 @@ import os
 
 import numpy as np
 
-from core.models.classlists import aerial_classes
-from gui.panels import model_jobs
-from gui.panels.model_panel import ModelPanel
-from gui.state import AppState
+from maskwork.core.models.classlists import aerial_classes
+from maskwork.core.models.predictor_cache import PREDICTORS
+from maskwork.gui.panels.model_panel import ModelPanel
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import (isolated_config, make_nuclei_project, nuclei_pick, open_image,  # noqa: F401
                                       open_project)
 from tests.unit.real_models import project_of, real_models  # noqa: F401
@@ -49,7 +49,7 @@ def test_nuclei_model_in_an_aerial_project_warns_before_running(qtbot, tmp_path,
     assert bar.label.text() == ("nuclei-semantic knows none of this project's classes (nucleus); its output would "
                                 "be ignored.")
     assert bar.add_button.isVisible() and bar.ignore_button.isVisible()
-    assert model_jobs.cached_predictor("nuclei-semantic", False) is None  # nothing loaded, nothing ran
+    assert PREDICTORS.get("nuclei-semantic", False) is None  # nothing loaded, nothing ran
     assert state.annotation.prediction is None
     if os.environ.get("MASKWORK_SCREENSHOT"):
         panel.resize(420, panel.sizeHint().height())

@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from core.annotation import Layer, Status
-from core.metrics.compare import compare_layers
-from gui.panels.iou_panel import IoUPanel
-from gui.panels.model_panel import ModelPanel
-from gui.state import AppState
+from maskwork.core.annotation import Layer, Status
+from maskwork.core.metrics.compare import compare_layers
+from maskwork.gui.panels.iou_panel import IoUPanel
+from maskwork.gui.panels.model_panel import ModelPanel
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
                                       open_project)
 
@@ -80,7 +80,7 @@ def test_run_on_current_image_fills_prediction_and_iou_panel_equals_core(qtbot, 
 
 
 def test_threshold_slider_refilters_without_forward_pass(qtbot, instance_setup, monkeypatch):
-    from core.models.predict import Predictor
+    from maskwork.core.models.predict import Predictor
 
     calls = []
     original = Predictor.run
@@ -104,7 +104,7 @@ def test_threshold_slider_refilters_without_forward_pass(qtbot, instance_setup, 
 
 
 def test_cancel_run_all_keeps_finished_images(qtbot, semantic_setup, monkeypatch):
-    from core.models.predict import Predictor
+    from maskwork.core.models.predict import Predictor
 
     release = threading.Event()
     calls = []
@@ -172,15 +172,15 @@ def test_panels_do_not_import_torch_on_the_gui_thread():
 
     code = ("import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
             "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
-            "from gui.state import AppState\n"
-            "from gui.panels.model_panel import ModelPanel\n"
-            "from gui.panels.iou_panel import IoUPanel\n"
-            "from gui.panels.dataset_panel import DatasetPanel\n"
-            "from gui.compare.window import CompareWindow\n"
-            "s = AppState(); import gui.panels.model_jobs as mj; mj.list_models = lambda **k: []\n"
+            "from maskwork.gui.state import AppState\n"
+            "from maskwork.gui.panels.model_panel import ModelPanel\n"
+            "from maskwork.gui.panels.iou_panel import IoUPanel\n"
+            "from maskwork.gui.panels.dataset_panel import DatasetPanel\n"
+            "from maskwork.gui.compare.window import CompareWindow\n"
+            "s = AppState(); import maskwork.gui.panels.model_jobs as mj; mj.list_models = lambda **k: []\n"
             "w = [ModelPanel(s), IoUPanel(s), DatasetPanel(s), CompareWindow(s)]\n"
             "print('torch' in sys.modules, flush=True)\n"
-            "from gui.workers import pool; pool().waitForDone(); app.processEvents()\n"
+            "from maskwork.gui.workers import pool; pool().waitForDone(); app.processEvents()\n"
             "os._exit(0)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(
         __import__("pathlib").Path(__file__).resolve().parents[2]), timeout=120)
@@ -212,7 +212,7 @@ def test_project_remembers_model_and_threshold(qtbot, semantic_setup):
     assert project.settings["score_threshold"] == pytest.approx(0.7)
     assert project.settings["model"] == name
     project.save()
-    from core.project import Project
+    from maskwork.core.project import Project
 
     reopened = Project.open(project.root)
     panel.slider.setValue(20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QDialog
 
-from gui.dialogs import new_project
+from maskwork.gui.dialogs import new_project
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, no_modal_dialogs, nuclei_folder, window,
 )

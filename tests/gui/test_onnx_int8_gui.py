@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gui.panels import model_jobs
-from gui.panels.model_panel import ModelPanel
-from gui.state import AppState
+from maskwork.core.models.predictor_cache import PREDICTORS
+from maskwork.gui.panels.model_panel import ModelPanel
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import isolated_config, open_image, open_project  # noqa: F401
 
 WAIT_MS = 240_000
@@ -20,8 +20,8 @@ SEED_YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "
 @pytest.fixture(scope="module")
 def exported(aerial_dir, tmp_path_factory):
     """The bundled aerial model exported by export-model, and its int8 twin saved under another name."""
-    from core.models.export import export_onnx
-    from core.models.onnx_quant import int8_onnx
+    from maskwork.core.models.export import export_onnx
+    from maskwork.core.models.onnx_quant import int8_onnx
 
     images = sorted((aerial_dir / "images").glob("*.jpg"))
     folder = tmp_path_factory.mktemp("files")
@@ -35,8 +35,8 @@ def exported(aerial_dir, tmp_path_factory):
 @pytest.fixture
 def aerial_state(qtbot, tmp_path, aerial_dir, isolated_config):
     """An aerial project of 3 real images (from 3 tiles), the first one open."""
-    from core.models.classlists import aerial_classes
-    from core.project import Project
+    from maskwork.core.models.classlists import aerial_classes
+    from maskwork.core.project import Project
 
     images = sorted((aerial_dir / "images").glob("*.jpg"))
     folder = tmp_path / "proj"
@@ -65,8 +65,8 @@ def _run(qtbot, panel, state):
 
 
 def test_float_export_toggled_to_int8_agrees_with_float(qtbot, aerial_state, exported, isolated_config):
-    from core.models.onnx_models.register import register_onnx
-    from core.models.onnx_quant import is_int8
+    from maskwork.core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.onnx_models.precision import is_int8
 
     state = aerial_state
     register_onnx(exported[0], name="aerial-onnx")
@@ -82,14 +82,14 @@ def test_float_export_toggled_to_int8_agrees_with_float(qtbot, aerial_state, exp
     twins = list((isolated_config / "cache" / "int8" / "onnx").glob("*.int8.onnx"))
     assert len(twins) == 1 and is_int8(twins[0])
     int8_labels = _run(qtbot, panel, state)
-    assert model_jobs.cached_predictor("aerial-onnx", True).spec.source.path == str(twins[0])
+    assert PREDICTORS.get("aerial-onnx", True).spec.source.path == str(twins[0])
     assert (int8_labels == float_labels).mean() >= 0.95
     assert "(int8, aerial-onnx)" in panel.latency_label.text()
     assert state.annotation.prediction_info.int8 is True
 
 
 def test_paired_model_toggle_switches_files(qtbot, aerial_state, exported, isolated_config):
-    from core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.onnx_models.register import register_onnx
 
     state = aerial_state
     register_onnx(exported[0])
@@ -97,17 +97,17 @@ def test_paired_model_toggle_switches_files(qtbot, aerial_state, exported, isola
     panel = _panel(qtbot, state, "aerial")
     assert panel.int8_box.isEnabled() and "its int8 file aerial-int8.onnx" in panel.int8_box.toolTip()
     float_labels = _run(qtbot, panel, state)
-    assert model_jobs.cached_predictor("aerial", False).spec.source.path == str(exported[0])
+    assert PREDICTORS.get("aerial", False).spec.source.path == str(exported[0])
     panel.int8_box.setChecked(True)
     qtbot.waitUntil(lambda: not panel.jobs.busy, timeout=WAIT_MS)
     int8_labels = _run(qtbot, panel, state)
-    assert model_jobs.cached_predictor("aerial", True).spec.source.path == str(exported[1])
+    assert PREDICTORS.get("aerial", True).spec.source.path == str(exported[1])
     assert (int8_labels == float_labels).mean() >= 0.95 and "int8" in panel.latency_label.text()
     assert not (isolated_config / "cache" / "int8").exists()  # the user's int8 file: nothing calibrated
 
 
 def _int8_only(qtbot, state, path: Path, name: str):
-    from core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.onnx_models.register import register_onnx
 
     register_onnx(path, name=name)
     state.int8 = False  # the user never asked for int8
@@ -132,9 +132,9 @@ def test_seed_yolo_toggle_is_int8_and_disabled(qtbot, aerial_state):
 
 
 def test_compare_window_float_vs_int8_onnx(qtbot, aerial_state, exported):
-    from core.models.compare import semantic_agreement
-    from core.models.onnx_models.register import register_onnx
-    from gui.compare.window import CompareWindow
+    from maskwork.core.models.compare import semantic_agreement
+    from maskwork.core.models.onnx_models.register import register_onnx
+    from maskwork.gui.compare.window import CompareWindow
 
     register_onnx(exported[0], name="aerial-onnx")
     win = CompareWindow(aerial_state)

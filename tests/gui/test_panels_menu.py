@@ -20,10 +20,10 @@ def test_closed_panels_come_back_from_the_view_menu(qtbot, window):
 
 
 def test_every_docked_panel_is_in_the_view_menu(qtbot, monkeypatch):
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
-    monkeypatch.setattr(docks, "PANELS", [docks.PanelSpec("gui.panels.classes_panel", "ClassesPanel", "Extra",
+    monkeypatch.setattr(docks, "PANELS", [docks.PanelSpec("maskwork.gui.panels.classes_panel", "ClassesPanel", "Extra",
                                                           Qt.DockWidgetArea.RightDockWidgetArea, "a docked panel")])
     win = MainWindow()
     qtbot.addWidget(win)

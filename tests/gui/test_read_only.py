@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 from PySide6.QtCore import Qt
 
-from core.project import Project
-from gui.dialogs import messages
+from maskwork.core.project import Project
+from maskwork.gui.dialogs import messages
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, stroke, view_pos, window,
 )

@@ -9,8 +9,8 @@ import threading
 import numpy as np
 from PySide6.QtCore import Qt
 
-from core.interactive.prompt import Prompt
-from core.interactive.sam import catalog
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.interactive.sam import catalog
 from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
     CTRL, LEFT, RIGHT, box_of, click, drag, full, instances, key, steps, tool,
 )

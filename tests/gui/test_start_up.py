@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QEvent, QObject, QSettings, QStandardPaths
 
-from gui import app
+from maskwork.gui import app
+from maskwork.gui.samples import SAMPLES
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, isolated_settings, no_modal_dialogs, window,
 )
 
-pytestmark = pytest.mark.skipif(not app.SAMPLES.is_dir(), reason="a checkout without the bundled samples")
+pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="a checkout without the bundled samples")
 
 
 @pytest.fixture
@@ -60,8 +61,8 @@ class PaintSeen(QObject):
 
 
 def test_the_window_paints_before_panels_and_project_load(qtbot, monkeypatch, data_folder):
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
     monkeypatch.setattr(docks, "PANELS", [])  # the model panel's workers are tested on their own
     win = MainWindow(panels_now=False)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.annotation import Status
-from core.editing.shapes import capsule
-from core.io.coco import load_coco
+from maskwork.core.annotation import Status
+from maskwork.core.editing.shapes import capsule
+from maskwork.core.io.coco import load_coco
 from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
     aerial_classes, aerial_folder, hover, image_pixel, isolated_settings, label_map, no_modal_dialogs, nuclei_folder,
     stroke, view_pos, window,
@@ -91,7 +91,7 @@ def test_undo_redo_restore_bit_for_bit(qtbot, semantic):
     qtbot.keyClick(win.view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(label_map(win), second)
     # the overlay follows: its pixels equal a fresh render of the layer
-    from core.render import render_window
+    from maskwork.core.view.render import render_window
 
     h, w = second.shape
     fresh = render_window(win.state.annotation.corrected, (0, 0, w, h), win.view.corrected_overlay.lut)

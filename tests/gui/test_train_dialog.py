@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from gui.dialogs.train_dialog import TrainDialog
-from gui.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
-from gui.state import AppState
+from maskwork.gui.dialogs.train_dialog import TrainDialog
+from maskwork.gui.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
+from maskwork.gui.state import AppState
 from tests.gui.panels_support import isolated_config, make_nuclei_project, open_project  # noqa: F401
 
 WAIT_MS = 240_000
@@ -26,7 +26,7 @@ def dialog(qtbot, tmp_path, nuclei_val, isolated_config):
 
 
 def test_lists_architectures_of_the_project_task(qtbot, dialog):
-    from core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.architectures import ARCHITECTURES
 
     _state, _project, dlg = dialog
     listed = [dlg.arch.itemData(i) for i in range(dlg.arch.count())]
@@ -35,7 +35,7 @@ def test_lists_architectures_of_the_project_task(qtbot, dialog):
 
 
 def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
-    from core.models.registry import get_model
+    from maskwork.core.models.registry import get_model
 
     state, project, dlg = dialog
     dlg.arch.setCurrentIndex(dlg.arch.findData(ARCH))
@@ -80,7 +80,7 @@ def test_cancel_stops_training(qtbot, dialog):
 
 
 def test_starting_from_a_model_selects_its_architecture(qtbot, dialog):
-    from core.models.registry import get_model
+    from maskwork.core.models.registry import get_model
 
     _state, _project, dlg = dialog
     names = [dlg.start_from.itemText(i) for i in range(dlg.start_from.count())]
@@ -90,7 +90,7 @@ def test_starting_from_a_model_selects_its_architecture(qtbot, dialog):
 
 
 def test_refuses_a_builtin_name_and_cleans_odd_characters(qtbot, dialog):
-    from gui.dialogs.train_jobs import safe_name
+    from maskwork.gui.dialogs.train_jobs import safe_name
 
     _state, _project, dlg = dialog
     dlg.out_name.setText("nuclei-semantic")
@@ -100,7 +100,7 @@ def test_refuses_a_builtin_name_and_cleans_odd_characters(qtbot, dialog):
 
 
 def test_no_corrected_image_no_start(qtbot, tmp_path, nuclei_val, isolated_config):
-    from core.annotation import Status
+    from maskwork.core.annotation import Status
 
     project = make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic", n=1)
     for n in project.image_names():

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QStandardPaths, Qt
 
-from core.annotation import ClassList
+from maskwork.core.annotation import ClassList
 
 NUCLEI_NAMES = 3
 AERIAL_SIDE = 320  # aerial images are cropped to this size to keep tests fast
@@ -77,8 +77,8 @@ def aerial_classes(aerial_dir) -> ClassList:
 
 @pytest.fixture
 def window(qtbot, monkeypatch):
-    from gui import docks
-    from gui.main_window import MainWindow
+    from maskwork.gui import docks
+    from maskwork.gui.main_window import MainWindow
 
     monkeypatch.setattr(docks, "PANELS", [])
     win = MainWindow()

@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from core.cli import run
-from core.project import Project
+from maskwork.core.cli import run
+from maskwork.core.project import Project
 
 
 def snapshot(folder: Path) -> dict:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from core.project import Project
+from maskwork.core.project import Project
 p = Project.open(sys.argv[2], writer=sys.argv[3])
 exec(sys.argv[4])
 print("holding", flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models.registry import BUNDLED_DIR
+from maskwork.core.resources import bundled_models_dir
 
 _LOADED: dict[str, object] = {}
 
@@ -26,10 +26,10 @@ def real_models(monkeypatch):
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
     def load(name: str):
-        if not (BUNDLED_DIR / f"{name}.pt").is_file():
-            pytest.skip(f"bundled model {name} not found in {BUNDLED_DIR}")
+        if not (bundled_models_dir() / f"{name}.pt").is_file():
+            pytest.skip(f"bundled model {name} not found in {bundled_models_dir()}")
         if name not in _LOADED:
-            from core.models.predict import Predictor
+            from maskwork.core.models.predict import Predictor
 
             _LOADED[name] = Predictor(name, device="cpu")
         return _LOADED[name]
@@ -39,7 +39,7 @@ def real_models(monkeypatch):
 
 def project_of(folder: Path, images: list[Path], classes, task: str):
     """A saved Maskwork project holding copies of these image files."""
-    from core.project import Project
+    from maskwork.core.project import Project
 
     folder.mkdir(parents=True, exist_ok=True)
     for path in images:

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from core import editing as E
-from core.annotation import Instance, Layer, Source
-from core.errors import InputError
-from core.masks import Mask
+from maskwork.core import editing as E
+from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.errors import InputError
+from maskwork.core.masks import Mask
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import editing as E
-from core.annotation import Instance, Layer, Source
-from core.masks import Mask
+from maskwork.core import editing as E
+from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.masks import Mask
 
 
 @pytest.fixture(scope="module")

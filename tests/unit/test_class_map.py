@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.annotation import ClassInfo, ClassList, Layer
-from core.cli import run
-from core.live_iou import LiveIoU
-from core.models.class_map import ClassMap, fit_warning
-from core.models.classlists import aerial_classes, nuclei_classes
-from core.prediction_layer import for_project, store_prediction
-from core.project import Project
+from maskwork.core.annotation import ClassInfo, ClassList, Layer
+from maskwork.core.cli import run
+from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.core.models.class_map import ClassMap, fit_warning
+from maskwork.core.models.classlists import aerial_classes, nuclei_classes
+from maskwork.core.models.prediction_layer import for_project, store_prediction
+from maskwork.core.project import Project
 from tests.gui.panels_support import nuclei_pick
 from tests.unit.real_models import project_of, real_models  # noqa: F401
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run
-from core.io import png
-from core.project import Project
+from maskwork.core.cli import run
+from maskwork.core.io import png
+from maskwork.core.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,8 +238,8 @@ def test_iou_matches_categories_by_name(nuclei_small, tmp_path, capsys):
 
 
 def test_iou_accepts_a_results_list(nuclei_small, tmp_path, capsys):
-    from core.io.coco import load_coco
-    from core.io.coco_export import to_coco_results
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.io.coco_export import to_coco_results
 
     folder, gt, doc = nuclei_small
     ds = load_coco(gt)
@@ -274,7 +274,7 @@ def test_iou_refuses_broken_results(nuclei_small, tmp_path, capsys, bad, expecte
 
 
 def test_semantic_project_to_coco_one_object_per_class(aerial_small, tmp_path):
-    from core.io.coco import load_coco
+    from maskwork.core.io.coco import load_coco
 
     proj, masks = aerial_small
     assert run(["import", str(masks), str(proj)]) == 0

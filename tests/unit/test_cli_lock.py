@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import run
+from maskwork.core.cli import run
 from tests.unit.lock_fixtures import ROOT, holder
 from tests.unit.test_cli_io import _snapshot, nuclei_small  # noqa: F401  (fixture)
 

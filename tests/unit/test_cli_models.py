@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 from pycocotools.coco import COCO
 
-from core.cli import run
-from core.io.png import read_classes_json, read_label_png
-from core.models.checkpoint import save_checkpoint
-from core.models.registry import MODELS, get_model
-from core.models.weights import build_model
+from maskwork.core.cli import run
+from maskwork.core.io.png import read_classes_json, read_label_png
+from maskwork.core.models.checkpoint import save_checkpoint
+from maskwork.core.models.registry import MODELS, get_model
+from maskwork.core.models.weights import build_model
 from tests.unit.model_fixtures import crop, model_env, real_image, weights_root  # noqa: F401
 
 

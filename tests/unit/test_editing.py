@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
-from core import editing as E
-from core.annotation import Instance, Layer
-from core.errors import InputError
-from core.masks import Mask
+from maskwork.core import editing as E
+from maskwork.core.annotation import Instance, Layer
+from maskwork.core.errors import InputError
+from maskwork.core.masks import Mask
 
 
 # ---- real data --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """main.py: subcommands run headless, paths open the app, typos get the command list."""
 from __future__ import annotations
 
-import main
+from maskwork import main
 
 
 def test_subcommand_wins_over_a_same_named_folder(tmp_path, monkeypatch):

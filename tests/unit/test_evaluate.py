@@ -12,15 +12,15 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from core.annotation import ClassList
-from core.cli import run
-from core.masks import Mask
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import save_checkpoint
-from core.models.results import InstanceResult, SemanticResult
-from core.training import evaluate as ev
-from core.training.datasets import from_png_folder
-from core.training.runner import CheckpointRunner
+from maskwork.core.annotation import ClassList
+from maskwork.core.cli import run
+from maskwork.core.masks import Mask
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.checkpoint import save_checkpoint
+from maskwork.core.models.results import InstanceResult, SemanticResult
+from maskwork.core.training import evaluate as ev
+from maskwork.core.training.datasets import from_png_folder
+from maskwork.core.training.runner import CheckpointRunner
 from tests.unit.training_fixtures import small_aerial, small_nuclei
 
 torch.set_num_threads(1)  # on a busy 2-core machine one thread is fastest
@@ -78,7 +78,7 @@ class _FakeInstance:
     def __init__(self, coco_json):
         self.classes = ClassList.from_names(["background", "nucleus"])
         self.coco = COCO(str(coco_json))
-        from core.images import read_image
+        from maskwork.core.images import read_image
         self.by_pixels = {}
         for img in self.coco.dataset["images"]:
             rgb = read_image(coco_json.parent / "images" / img["file_name"])

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from core.errors import InputError
-from core.io.coco import decode_segmentation, load_coco
-from core.io.compare_files import compare_coco
-from core.io.rle import counts_from_string, mask_from_coco_rle
-from core.training.datasets import from_coco
+from maskwork.core.errors import InputError
+from maskwork.core.io.coco import decode_segmentation, load_coco
+from maskwork.core.io.compare_files import compare_coco
+from maskwork.core.rle import counts_from_string
+from maskwork.core.masks import Mask
+from maskwork.core.training.datasets import from_coco
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 14_000  # a 14000 x 14000 image entry: 196 MP, just under the 200 MP limit
@@ -40,8 +41,8 @@ resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 def hwm_mb():
     line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
-from core.cli import run
-import core.cli.io_commands, core.io.coco, core.io.project_io, core.project  # all that `import` needs
+from maskwork.core.cli import run
+import maskwork.core.cli.io_commands, maskwork.core.io.coco, maskwork.core.io.project_io, maskwork.core.project  # all that `import` needs
 base = hwm_mb()
 start = time.perf_counter()
 rc = run(json.loads(sys.argv[1]))
@@ -168,14 +169,14 @@ def test_overlong_rle_values_are_refused():
     assert counts_from_string(b"o" * 13 + b"0") is None
     assert counts_from_string(b"o" * 200_000 + b"0") is None
     with pytest.raises(ValueError, match="malformed"):
-        mask_from_coco_rle({"size": [3, 3], "counts": b"o" * 20 + b"0"}, 3, 3)
+        Mask.from_rle({"size": [3, 3], "counts": b"o" * 20 + b"0"})
 
 
 def test_huge_runs_cannot_wrap_around_to_the_image_size():
     """Two runs of 2**63 - 1 sum past int64 and wrapped to exactly h*w = 4: the old decoder took this
     damaged RLE as an empty mask. Each run is now checked against the image first."""
     with pytest.raises(ValueError, match="cover"):
-        mask_from_coco_rle({"size": [2, 2], "counts": [2**63 - 1, 2**63 - 1, 6]}, 2, 2)
+        Mask.from_rle({"size": [2, 2], "counts": [2**63 - 1, 2**63 - 1, 6]})
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import images
-from core.errors import InputError
-from core.images import IMAGE_SUFFIXES, image_size, read_image
+from maskwork.core import images
+from maskwork.core.errors import InputError
+from maskwork.core.images import IMAGE_SUFFIXES, image_size, read_image
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.annotation import Instance
-from core.cli import run
-from core.errors import InputError
-from core.io import png
-from core.io.project_io import export_project
-from core.masks import Mask
-from core.project import Project
+from maskwork.core.annotation import Instance
+from maskwork.core.cli import run
+from maskwork.core.errors import InputError
+from maskwork.core.io import png
+from maskwork.core.io.project_io import export_project
+from maskwork.core.masks import Mask
+from maskwork.core.project import Project
 
 
 def _snapshot(folder: Path) -> dict:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import InputError
-from core.images import read_image
-from core.interactive import TOOLS, Prompt, Stroke, segment, snap_path
-from core.interactive.clicks import box_of, next_click, simulate
-from core.io.coco import load_coco
-from core.masks import Mask
+from maskwork.core.errors import InputError
+from maskwork.core.images import read_image
+from maskwork.core.interactive import TOOLS, Prompt, Stroke, segment, snap_path
+from maskwork.core.interactive.clicks import box_of, next_click, simulate
+from maskwork.core.io.coco import load_coco
+from maskwork.core.masks import Mask
 
 
 WEIGHT_FREE = sorted(name for name, spec in TOOLS.items() if "model" not in spec.needs)
@@ -114,7 +114,7 @@ def test_scribbles_on_people(coco_people):
 def test_grabcut_box_alone_recovers_when_the_colour_models_collapse(coco_sample_val):
     """On coco_sample people GrabCut from the box alone often returns (almost) nothing; the tool then
     cuts again from the box centre and gets a usable mask."""
-    from core.interactive.grabcut import GrabCutParams, grabcut
+    from maskwork.core.interactive.grabcut import GrabCutParams, grabcut
 
     ds = load_coco(coco_sample_val)
     person = next(c.id for c in ds.classes if c.name == "person")
@@ -264,7 +264,7 @@ def _box_full(truth: Mask, pad: int) -> np.ndarray:
 
 # ---- the segment command ------------------------------------------------------------------------------
 def test_segment_command_writes_the_mask_png(tmp_path, coco_sample_val, coco_people):
-    from core.cli import run
+    from maskwork.core.cli import run
 
     ds = load_coco(coco_sample_val)
     ann = max(ds.annotations, key=lambda a: max((i.mask.area for i in a.corrected.instances), default=0))
@@ -286,7 +286,7 @@ def test_segment_command_writes_the_mask_png(tmp_path, coco_sample_val, coco_peo
 
 
 def test_segment_command_refuses_a_wand_without_a_click(tmp_path, nuclei_val, capsys):
-    from core.cli import run
+    from maskwork.core.cli import run
 
     src = next((nuclei_val.parent / "images").glob("*.png"))
     assert run(["segment", str(src), "--tool", "wand", "--out", str(tmp_path / "m.png")]) == 2

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import core.editing as ed
-import core.journal.journal as journal_mod
-from core.annotation import ClassList, Layer, Status
-from core.io.coco import load_coco
-from core.io.png import read_classes_json, read_label_png
-from core.project import Project
+import maskwork.core.editing as ed
+import maskwork.core.journal.journal as journal_mod
+from maskwork.core.annotation import ClassList, Layer, Status
+from maskwork.core.io.coco import load_coco
+from maskwork.core.io.png import read_classes_json, read_label_png
+from maskwork.core.project import Project
 
 
 def layer_digest(ann) -> str:

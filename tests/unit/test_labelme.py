@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run
-from core.project import Project
+from maskwork.core.cli import run
+from maskwork.core.project import Project
 from tests.unit.label_fixtures import coco_project, compare, images_only, objects_by_image, snapshot
 
 SOURCES = {"nuclei": ("nuclei/val.json", "nuclei/images"),

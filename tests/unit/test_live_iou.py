@@ -1,4 +1,4 @@
-"""core.live_iou follows random edits and always equals core.metrics.compare_layers (real masks)."""
+"""core.metrics.live_iou follows random edits and always equals core.metrics.compare_layers (real masks)."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import editing
-from core.annotation import ClassList, ImageAnnotation, Instance, Layer
-from core.live_iou import LiveIoU
-from core.masks import Mask
-from core.metrics.compare import compare_layers
+from maskwork.core import editing
+from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
+from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.core.masks import Mask
+from maskwork.core.metrics.compare import compare_layers
 
 CROP = 240
 point = st.tuples(st.integers(-10, CROP + 10), st.integers(-10, CROP + 10))

@@ -1,4 +1,4 @@
-"""core.render.mask_bgra, the interactive tools' preview: class colour inside, white border, nothing
+"""core.view.render.mask_bgra, the interactive tools' preview: class colour inside, white border, nothing
 outside, on a real nucleus mask."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 from scipy import ndimage
 
-from core.masks import Mask
-from core.render import FILL_ALPHA, mask_bgra
+from maskwork.core.masks import Mask
+from maskwork.core.view.render import FILL_ALPHA, mask_bgra
 
 
 def test_mask_bgra_colours_inside_border_and_outside(nuclei_val):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from core.masks import Mask
+from maskwork.core.masks import Mask
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,15 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from core import editing as E
-from core.annotation import Instance, Layer
-from core.errors import Cancelled, InputError
-from core.masks import Mask
-from core.metrics import (
+from maskwork.core import editing as E
+from maskwork.core.annotation import Instance, Layer
+from maskwork.core.errors import Cancelled, InputError
+from maskwork.core.masks import Mask
+from maskwork.core.metrics import (
     ConfusionTracker, accumulate, coco_mask_ap, compare_layers, confusion_matrix, iou_matrix,
     match_instances, semantic_scores,
 )
-from core.progress import CancelToken
+from maskwork.core.progress import CancelToken
 
 AERIAL_IDS = list(range(6))
 
@@ -167,6 +167,23 @@ def test_match_recovers_shifted_copies(nuclei):
     assert match.precision == pytest.approx(len(expected) / (len(pred) + 3))
     assert match.recall == pytest.approx(len(expected) / len(gt))
     assert match.mean_matched_iou == pytest.approx(np.mean([v for *_, v in match.pairs]))
+
+
+def test_panoptic_quality_counts_misses_and_extras(nuclei):
+    """PQ = SQ x RQ: a perfect match of every nucleus plus one false positive is no longer 1."""
+    gt = image_masks(nuclei, by_count(nuclei, 5))
+    perfect = match_instances(gt, list(gt))
+    assert perfect.panoptic_quality == pytest.approx(1.0)
+    h, w = gt[0].shape
+    far = Mask.from_full(cv2.circle(np.zeros((h, w), np.uint8), (3, 3), 2, 1, -1).astype(bool))
+    extra = match_instances(gt, list(gt) + [far])
+    assert extra.mean_matched_iou == pytest.approx(1.0) and extra.tp == len(gt)  # blind to the extra
+    assert extra.panoptic_quality == pytest.approx(len(gt) / (len(gt) + 0.5))
+    missed = match_instances(gt, [shifted(m, 2, 1) for m in gt[3:]])
+    sq = np.mean([v for *_, v in missed.pairs])
+    rq = missed.tp / (missed.tp + 0.5 * len(missed.unmatched_gt) + 0.5 * len(missed.unmatched_pred))
+    assert missed.panoptic_quality == pytest.approx(sq * rq) and missed.panoptic_quality < sq
+    assert math.isnan(match_instances([], []).panoptic_quality)
 
 
 def brute_force_best(ious: np.ndarray, threshold: float) -> float:

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _core_modules() -> list[str]:
-    import core
+    import maskwork.core as core
 
-    return ["core"] + [m.name for m in pkgutil.walk_packages(core.__path__, "core.")]
+    return ["maskwork.core"] + [m.name for m in pkgutil.walk_packages(core.__path__, "maskwork.core.")]
 
 
 def test_no_core_module_imports_qt():

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.errors import Cancelled, ModelError
-from core.progress import CancelToken
+from maskwork.core.errors import Cancelled, ModelError
+from maskwork.core.progress import CancelToken
 
 YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 FLOOR = 0.05  # candidates above this score on both sides (Maskwork's SCORE_FLOOR), so AP compares decoders
@@ -33,7 +33,7 @@ def config(tmp_path, monkeypatch):
 def yolo(config):
     if not YOLO.is_file():
         pytest.skip(f"the seed's YOLO model is not at {YOLO}")
-    from core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.onnx_models.register import register_onnx
 
     return register_onnx(YOLO, name="yolo-seed")
 
@@ -120,7 +120,7 @@ def _reference_person_ap(gt_file: Path) -> float:
 
 
 def test_person_mask_ap_matches_an_independent_decoder(yolo, coco_sample_val):
-    from core.training.evaluate import evaluate
+    from maskwork.core.training.evaluate import evaluate
 
     table = evaluate("yolo-seed", coco_sample_val)
     ours = table.summary["ap_per_class"]["person"]
@@ -136,7 +136,7 @@ def test_register_yolo_describes_itself(yolo, config):
     assert yolo.classes.get(1).name == "person" and len(yolo.classes) == 81  # 80 COCO names + background
     layout = yolo.source.layout
     assert (layout.kind, layout.fixed_size, layout.int8) == ("yolo-seg", (320, 320), True)
-    from core.models.registry import get_model
+    from maskwork.core.models.registry import get_model
 
     again = get_model("yolo-seed")  # read back from models.json
     assert again.source.layout == layout and again.classes == yolo.classes
@@ -145,7 +145,7 @@ def test_register_yolo_describes_itself(yolo, config):
 def test_cli_models_add_and_predict(config, tmp_path, capsys, coco_sample_val):
     if not YOLO.is_file():
         pytest.skip(f"the seed's YOLO model is not at {YOLO}")
-    from core.cli import run as main
+    from maskwork.core.cli import run as main
 
     assert main(["models", "add", str(YOLO), "--name", "yolo-cli"]) == 0
     assert "ONNX yolo-seg, int8, 81 classes" in capsys.readouterr().out
@@ -160,8 +160,8 @@ def test_cli_models_add_and_predict(config, tmp_path, capsys, coco_sample_val):
 
 
 def test_results_at_original_size_threshold_without_new_forward(yolo, coco_sample_val):
-    from core.images import read_image
-    from core.models.predict import Predictor
+    from maskwork.core.images import read_image
+    from maskwork.core.models.predict import Predictor
 
     p = Predictor("yolo-seed")
     img = read_image(sorted((Path(coco_sample_val).parent / "val2017").iterdir())[0])
@@ -179,8 +179,8 @@ def test_results_at_original_size_threshold_without_new_forward(yolo, coco_sampl
 
 
 def test_batch_progress_and_cancel(yolo, coco_sample_val):
-    from core.models.batch import predict_batch
-    from core.models.predict import Predictor
+    from maskwork.core.models.batch import predict_batch
+    from maskwork.core.models.predict import Predictor
 
     paths = sorted((Path(coco_sample_val).parent / "val2017").iterdir())[:3]
     p = Predictor("yolo-seed")
@@ -217,8 +217,8 @@ def _semantic_net(path: Path, inputs=("image",), out_channels=3, size=(None, Non
 
 
 def test_generic_semantic_with_sidecar(config, tmp_path):
-    from core.models.onnx_models.register import register_onnx
-    from core.models.predict import Predictor
+    from maskwork.core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.predict import Predictor
 
     net = _semantic_net(tmp_path / "rgb.onnx")
     (tmp_path / "rgb.json").write_text(json.dumps({"classes": ["red", "green", "blue"],
@@ -235,8 +235,8 @@ def test_generic_semantic_with_sidecar(config, tmp_path):
 
 
 def test_generic_semantic_fixed_input_and_cli_flags(config, tmp_path, capsys):
-    from core.cli import run as main
-    from core.models.predict import Predictor
+    from maskwork.core.cli import run as main
+    from maskwork.core.models.predict import Predictor
 
     net = _semantic_net(tmp_path / "fixed.onnx", size=(64, 64))
     assert main(["register-model", str(net), "--classes", "r,g,b", "--mean", "0,0,0", "--std", "1,1,1"]) == 0
@@ -259,7 +259,7 @@ def test_generic_semantic_fixed_input_and_cli_flags(config, tmp_path, capsys):
     ("maskwork broken", "maskwork.task"),
 ])
 def test_bad_files_refused_in_one_sentence(config, tmp_path, case, words):
-    from core.models.onnx_models.register import register_onnx
+    from maskwork.core.models.onnx_models.register import register_onnx
 
     path = tmp_path / "bad.onnx"
     user = None

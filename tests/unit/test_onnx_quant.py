@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import Cancelled, ModelError
-from core.models.export import export_onnx
-from core.models.onnx_meta import (KEYS, classes_from_metadata, metadata_for, parse_metadata, policy_from_metadata,
+from maskwork.core.errors import Cancelled, ModelError
+from maskwork.core.models.export import export_onnx
+from maskwork.core.models.onnx_meta import (KEYS, classes_from_metadata, metadata_for, parse_metadata, policy_from_metadata,
                                    raw_metadata, read_maskwork_metadata)
-from core.models.onnx_quant import int8_onnx, is_int8, pair_key
-from core.models.onnx_quant_report import OnnxSemantic, compare_onnx
-from core.models.registry import get_model
-from core.progress import CancelToken
+from maskwork.core.models.onnx_models.precision import is_int8, pair_key
+from maskwork.core.models.onnx_quant import int8_onnx
+from maskwork.core.models.onnx_quant_report import OnnxSemantic, compare_onnx
+from maskwork.core.models.registry import get_model
+from maskwork.core.progress import CancelToken
 
 SEED_YOLO = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 CROP = 384  # the aerial model halves images first (scale 0.5): 192 px model inputs keep int8 tests short
@@ -26,7 +27,7 @@ def _images(aerial_dir: Path) -> list[Path]:
 
 
 def _rgb(path: Path) -> np.ndarray:
-    from core.images import read_image
+    from maskwork.core.images import read_image
 
     return read_image(path)
 
@@ -77,7 +78,7 @@ def test_instance_policy_round_trips_through_metadata():
 
 
 def test_exported_aerial_model_gives_torch_labels_on_real_images(aerial_onnx, aerial_dir):
-    from core.models.predict import Predictor
+    from maskwork.core.models.predict import Predictor
 
     torch_model = Predictor("aerial-landcover", device="cpu")
     onnx_model = OnnxSemantic(aerial_onnx)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.annotation import ClassList
-from core.errors import InputError
-from core.io import png
-from core.io.coco import load_coco
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import InputError
+from maskwork.core.io import png
+from maskwork.core.io.coco import load_coco
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_instance_png_round_trip_on_nuclei(nuclei_val, tmp_path):
 
 
 def test_overlaps_are_counted_and_later_instance_wins(tmp_path):
-    from core.annotation import Instance
-    from core.masks import Mask
+    from maskwork.core.annotation import Instance
+    from maskwork.core.masks import Mask
 
     a = np.zeros((10, 10), bool)
     a[2:6, 2:6] = True

@@ -5,11 +5,11 @@ import shutil
 
 import numpy as np
 
-from core.annotation import ClassList
-from core.io import png
-from core.io.coco import load_coco
-from core.io.project_io import import_coco, import_png_folder, select_images
-from core.project import Project
+from maskwork.core.annotation import ClassList
+from maskwork.core.io import png
+from maskwork.core.io.coco import load_coco
+from maskwork.core.io.project_io import import_coco, import_png_folder, select_images
+from maskwork.core.project import Project
 
 
 def test_png_import_remaps_to_the_projects_class_ids(aerial_dir, tmp_path):

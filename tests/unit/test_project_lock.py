@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core import project_lock
-from core.annotation import ClassList
-from core.errors import ProjectError
-from core.project import Project
-from core.project_lock import ProjectLockedError
+from maskwork.core import project_lock
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import ProjectError
+from maskwork.core.project import Project
+from maskwork.core.project_lock import ProjectLockedError
 from tests.unit.lock_fixtures import ROOT, holder, stop
 
 
@@ -216,7 +216,7 @@ RACER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from core.project_lock import acquire, ProjectLockedError
+from maskwork.core.project_lock import acquire, ProjectLockedError
 gate = Path(sys.argv[3])
 print("ready", flush=True)
 while not (gate / "go").exists():
@@ -269,7 +269,7 @@ def test_a_late_taker_never_removes_the_lock_of_the_taker_that_won(saved):
 
 def test_a_window_holding_a_png_training_folder_does_not_turn_it_into_a_project(aerial_dir, tmp_path):
     """The lock makes .maskwork/ in a plain folder: training must still read images/ + masks/ there."""
-    from core.training.datasets import load_data
+    from maskwork.core.training.datasets import load_data
     from tests.unit.training_fixtures import small_aerial
 
     folder = small_aerial(aerial_dir, tmp_path / "pngs")

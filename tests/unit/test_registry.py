@@ -7,14 +7,14 @@ import json
 import pytest
 import torch
 
-from core.errors import InputError, ModelError
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import save_checkpoint
-from core.models.classlists import voc_color
-from core.models.registry import (MODELS, BundledFile, InputPolicy, TorchvisionWeights, all_models, get_model,
+from maskwork.core.errors import InputError, ModelError
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.checkpoint import save_checkpoint
+from maskwork.core.models.classlists import voc_color
+from maskwork.core.models.registry import (MODELS, BundledFile, InputPolicy, TorchvisionWeights, all_models, get_model,
                                   model_names)
-from core.models.user_models import models_file, register_checkpoint, unregister
-from core.models.weights import build_model
+from maskwork.core.models.user_models import models_file, register_checkpoint, unregister
+from maskwork.core.models.weights import build_model
 from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401  (fixtures)
 
 REQUIRED = ["maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large",
@@ -83,7 +83,7 @@ def test_input_policy_takes_the_checkpoint_input():
 def test_bundled_spec_is_described_by_its_checkpoint(model_env, tmp_path, monkeypatch):
     monkeypatch.setenv("MASKWORK_MODELS_DIR", str(tmp_path / "models"))
     declared = get_model("nuclei-semantic")
-    assert declared.source == BundledFile("resources/models/nuclei-semantic.pt")
+    assert declared.source == BundledFile("nuclei-semantic.pt")
     other = get_model("aerial-landcover")
     classes = other.classes
     save_checkpoint(tmp_path / "models" / "nuclei-semantic.pt", arch="lraspp_mobilenet_v3_large", task="semantic",
@@ -101,7 +101,7 @@ def test_unknown_model_name_suggests_the_closest(model_env):
 
 def _semantic_checkpoint(path, classes_n=3):
     spec = get_model("nuclei-semantic")
-    from core.annotation import ClassList
+    from maskwork.core.annotation import ClassList
 
     classes = ClassList.from_names(["background", "cell", "debris"][:classes_n])
     model = ARCHITECTURES[spec.arch].build(classes_n)

@@ -1,4 +1,4 @@
-"""core.render: a window renders exactly the slice of the full render (so partial repaints never
+"""core.view.render: a window renders exactly the slice of the full render (so partial repaints never
 leave seams), colours come from the class palette, hit tests find the topmost instance."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.annotation import ClassList, Layer
-from core.io.coco import load_coco
-from core.render import bgra_lut, class_at, instance_at, render_window
+from maskwork.core.annotation import ClassList, Layer
+from maskwork.core.io.coco import load_coco
+from maskwork.core.view.render import bgra_lut, class_at, instance_at, render_window
 
 
 @pytest.fixture(scope="module")

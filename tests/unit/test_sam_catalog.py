@@ -13,12 +13,12 @@ import time
 import numpy as np
 import pytest
 
-from core.errors import Cancelled, InputError, ModelError
-from core.interactive.sam import catalog
-from core.interactive.sam.cache import EmbeddingCache
-from core.interactive.sam.model import Embedding
-from core.interactive.sam.transforms import Frame
-from core.progress import CancelToken
+from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.interactive.sam import catalog
+from maskwork.core.interactive.sam.cache import EmbeddingCache
+from maskwork.core.interactive.sam.model import Embedding
+from maskwork.core.interactive.sam.transforms import Frame
+from maskwork.core.progress import CancelToken
 from tests.unit.sam_fixtures import tiny_pair  # noqa: F401  (a fixture)
 
 
@@ -204,7 +204,7 @@ def test_a_newer_prefetch_cancels_the_older_one():
 def test_register_a_local_pair_and_segment_from_the_cli(tiny_pair, dirs, tmp_path, capsys):  # noqa: F811
     from PIL import Image
 
-    from core.cli import run
+    from maskwork.core.cli import run
 
     enc, dec = tiny_pair
     assert run(["sam-register", "mine", str(enc), str(dec)]) == 0
@@ -217,8 +217,8 @@ def test_register_a_local_pair_and_segment_from_the_cli(tiny_pair, dirs, tmp_pat
     assert run(["segment", str(img), "--tool", "sam", "--model", "mine", "--point", "60,40,1", "--out", str(out)]) == 0
     mask = np.asarray(Image.open(out))
     assert mask.shape == (90, 130) and set(np.unique(mask)) <= {0, 255}
-    from core.interactive.prompt import Prompt
-    from core.interactive.sam.model import PromptModel
+    from maskwork.core.interactive.prompt import Prompt
+    from maskwork.core.interactive.sam.model import PromptModel
 
     model = PromptModel(enc, dec)
     expected = model.decode(model.encode(np.asarray(Image.open(img))), Prompt(points=[(60, 40, True)])).mask

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.annotation import ClassList, Instance, Layer
-from core.io.coco import load_coco
-from core.masks import Mask
-from core.project import Project
-from core.store_checks import UndefinedClassError
+from maskwork.core.annotation import ClassList, Instance, Layer
+from maskwork.core.io.coco import load_coco
+from maskwork.core.masks import Mask
+from maskwork.core.project import Project
+from maskwork.core.store_checks import UndefinedClassError
 
 
 def _snapshot(folder: Path) -> dict:

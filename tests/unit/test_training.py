@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import InputError
-from core.models.architectures import ARCHITECTURES
-from core.models.checkpoint import read_checkpoint
-from core.progress import CancelToken
-from core.training import instance as inst
-from core.training import semantic as sem
-from core.training.augment import PAD, instance_sample, semantic_sample
-from core.training.datasets import from_coco, from_png_folder, load_data, split, split_by_names
-from core.training.loop import TrainConfig, train
-from core.training.runner import CheckpointRunner
+from maskwork.core.errors import InputError
+from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.progress import CancelToken
+from maskwork.core.training import instance as inst
+from maskwork.core.training import semantic as sem
+from maskwork.core.training.augment import PAD, instance_sample, semantic_sample
+from maskwork.core.training.datasets import from_coco, from_png_folder, load_data, split, split_by_names
+from maskwork.core.training.loop import TrainConfig, train
+from maskwork.core.training.runner import CheckpointRunner
 from tests.unit.training_fixtures import small_aerial, small_nuclei
 
 torch.set_num_threads(1)  # on a busy 2-core machine one thread is fastest
@@ -193,9 +193,9 @@ def test_bad_training_data_is_explained(tmp_path):
 
 
 def test_project_corrected_images_become_training_data(aerial_small, nuclei_small, tmp_path):
-    from core.annotation import Instance, Status
-    from core.masks import Mask
-    from core.project import Project
+    from maskwork.core.annotation import Instance, Status
+    from maskwork.core.masks import Mask
+    from maskwork.core.project import Project
 
     src = from_png_folder(aerial_small)
     folder = tmp_path / "proj"
@@ -246,9 +246,9 @@ def test_project_with_background_class_learns_class_zero(nuclei_val, tmp_path):
 
     from PIL import Image
 
-    from core.annotation import ClassList, Status
-    from core.io.coco import load_coco
-    from core.project import Project
+    from maskwork.core.annotation import ClassList, Status
+    from maskwork.core.io.coco import load_coco
+    from maskwork.core.project import Project
 
     dataset = load_coco(nuclei_val, nuclei_val.parent / "images")
     ann0 = dataset.annotations[0]

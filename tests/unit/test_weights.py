@@ -11,13 +11,13 @@ import pytest
 import torch
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from core.annotation import ClassList
-from core.errors import Cancelled, InputError, ModelError
-from core.models import weights as W
-from core.models.checkpoint import save_checkpoint
-from core.models.registry import MODELS, TorchvisionWeights, get_model
-from core.models.user_models import register_checkpoint
-from core.progress import CancelToken
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.models import weights as W
+from maskwork.core.models.checkpoint import save_checkpoint
+from maskwork.core.models.registry import MODELS, TorchvisionWeights, get_model
+from maskwork.core.models.user_models import register_checkpoint
+from maskwork.core.progress import CancelToken
 from tests.unit.model_fixtures import model_env, torchvision_like_state, weights_root  # noqa: F401
 
 TORCHVISION = [n for n, s in MODELS.items() if isinstance(s.source, TorchvisionWeights)]

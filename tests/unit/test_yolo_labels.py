@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cli import run
-from core.project import Project
+from maskwork.core.cli import run
+from maskwork.core.project import Project
 from tests.unit.label_fixtures import coco_project, compare, has_hole, images_only, objects_by_image, snapshot
 
 SOURCES = {"nuclei": ("nuclei/val.json", "nuclei/images"),

@@ -7,7 +7,7 @@
     result = model.decode(emb, Prompt(points=[(x, y, True)]))   # fast: result.mask (the best);
     # result.mask_at(i) for i in range(len(result)): the other candidates, result.scores: predicted IoU
 """
-from core.interactive.sam.cache import EmbeddingCache
-from core.interactive.sam.model import Embedding, PromptModel, SamResult
+from maskwork.core.interactive.sam.cache import EmbeddingCache
+from maskwork.core.interactive.sam.model import Embedding, PromptModel, SamResult
 
 __all__ = ["EmbeddingCache", "Embedding", "PromptModel", "SamResult"]

@@ -7,6 +7,7 @@ cancels the older (the user moved on). Embeddings belong to one model: one cache
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,9 +15,11 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from core.errors import Cancelled
-from core.interactive.sam.model import Embedding, PromptModel
-from core.progress import CancelToken, ProgressFn
+from maskwork.core.errors import Cancelled
+from maskwork.core.interactive.sam.model import Embedding, PromptModel
+from maskwork.core.progress import CancelToken, ProgressFn
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 512 << 20   # ~128 SAM embeddings (4 MiB) or ~30 SAM 2 ones (16.5 MiB)
 
@@ -67,6 +70,7 @@ class EmbeddingCache:
             except Exception:
                 if image is None and loader is None:
                     raise
+                log.warning("prefetched embedding %r failed; computing it again", key, exc_info=True)
         if image is None:
             if loader is None:
                 raise ValueError(f"no embedding for {key!r} and no image to compute it from")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.errors import InputError, ModelError
-from core.interactive.sam.layouts import LAYOUTS
-from core.progress import CancelToken, ProgressFn
+from maskwork.core.errors import InputError, ModelError
+from maskwork.core.interactive.sam.layouts import LAYOUTS
+from maskwork.core.progress import CancelToken, ProgressFn
 
 LABELME = "https://github.com/wkentaro/labelme/releases/download/sam-20230416/"
 ESAM = "https://github.com/labelmeai/efficient-sam/releases/download/onnx-models-20231225/"
@@ -125,7 +125,7 @@ def state(spec: SamSpec) -> str:
 
 # ---- the user's own pairs -------------------------------------------------------------------------
 def registry_file() -> Path:
-    from core.models.user_models import config_dir
+    from maskwork.core.models.user_models import config_dir
 
     return config_dir() / "sam_models.json"
 
@@ -151,7 +151,7 @@ def registered() -> list[SamSpec]:
 
 def register(name: str, encoder: str | Path, decoder: str | Path, layout: str = "sam") -> SamSpec:
     """Remember a local encoder + decoder pair under `name` (offline machines, your own exports)."""
-    from core.io.atomic import save_json_atomic
+    from maskwork.core.io.atomic import save_json_atomic
 
     if name in SAM_MODELS:
         raise InputError(f"{name!r} is a built-in promptable model; register your files under another name.")
@@ -194,7 +194,7 @@ def pair_spec(text: str, layout: str = "sam") -> SamSpec:
 def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
           trust: bool = False, allow_download: bool | None = None, accept_licence: bool = False) -> tuple[Path, Path]:
     """Paths of the encoder and decoder, downloading what is missing (resumable, sha256-checked)."""
-    from core.models.weights import download_file
+    from maskwork.core.models.weights import download_file
 
     paths = files_of(spec)
     if spec.local:
@@ -226,7 +226,7 @@ def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken
 def open_model(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                **fetch_options):
     """A ready PromptModel (files fetched as needed)."""
-    from core.interactive.sam.model import PromptModel
+    from maskwork.core.interactive.sam.model import PromptModel
 
     if spec.layout not in LAYOUTS:
         raise ModelError(f"{spec.name} uses the {spec.layout} layout, which this Maskwork cannot run.")

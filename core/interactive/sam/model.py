@@ -7,6 +7,7 @@ without running anything again.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import Cancelled, InputError, ModelError
-from core.interactive.prompt import Prompt
-from core.interactive.sam import transforms as T
-from core.interactive.sam.layouts import Layout, get_layout
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.interactive.sam import transforms as T
+from maskwork.core.interactive.sam.layouts import Layout, get_layout
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
+
+log = logging.getLogger(__name__)
 
 STROKE_POINTS = 5          # a scribble becomes this many clicks along it (SAM takes clicks, not strokes)
 LOW_RES = 256              # side of the decoders' mask logits and of mask_input
@@ -102,6 +105,7 @@ def _session(path: Path, what: str):
         try:
             return ort.InferenceSession(str(path), opts, providers=providers())
         except Exception:  # a CUDA provider that is present but unusable (no device, wrong driver)
+            log.warning("%s: GPU providers failed, running on the CPU", path, exc_info=True)
             return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ModelError(f"{path} is not a readable ONNX {what} ({type(exc).__name__}: {str(exc)[:120]}); "

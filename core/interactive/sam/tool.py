@@ -7,19 +7,19 @@ import hashlib
 
 import numpy as np
 
-from core.errors import InputError
-from core.interactive.prompt import Prompt
-from core.interactive.sam.cache import EmbeddingCache
-from core.interactive.sam.model import PromptModel
-from core.masks import Mask
-from core.progress import CancelToken, ProgressFn
+from maskwork.core.errors import InputError
+from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.interactive.sam.cache import EmbeddingCache
+from maskwork.core.interactive.sam.model import PromptModel
+from maskwork.core.masks import Mask
+from maskwork.core.progress import CancelToken, ProgressFn
 
 _CURRENT: dict[str, object] = {}
 
 
 def resolve(text: str, layout: str | None = None):
     """A SamSpec from a model name, or from ENCODER.onnx,DECODER.onnx."""
-    from core.interactive.sam import catalog
+    from maskwork.core.interactive.sam import catalog
 
     if "," in text or text.endswith(".onnx"):
         return catalog.pair_spec(text, layout or "sam")
@@ -32,7 +32,7 @@ def resolve(text: str, layout: str | None = None):
 def choose(text: str, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
            layout: str | None = None, **fetch_options) -> PromptModel:
     """Open the model `text` names (downloading it if needed) and make it the one "sam" uses."""
-    from core.interactive.sam import catalog
+    from maskwork.core.interactive.sam import catalog
 
     model = catalog.open_model(resolve(text, layout), progress, cancel, **fetch_options)
     _CURRENT["model"], _CURRENT["cache"] = model, EmbeddingCache(model)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.errors import InputError
-from core.interactive.sam.layouts import Layout
+from maskwork.core.errors import InputError
+from maskwork.core.interactive.sam.layouts import Layout
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
         raise InputError(f"a promptable model needs an RGB image (height, width, 3); got shape {image.shape}.")
     if image.dtype != np.uint8:
         raise InputError(f"a promptable model needs 8-bit pixels; got {image.dtype} (read the image with "
-                         "core.images.read_image).")
+                         "maskwork.core.images.read_image).")
     return image
 
 

@@ -10,13 +10,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from core.models.registry import ModelSpec, OnnxFile
+from maskwork.core.models.specs import ModelSpec, OnnxFile
 
 TWIN_ROUTE = "onnxruntime static QDQ (per-channel int8 weights, MinMax)"
 
 
 def support(spec: ModelSpec):
-    from core.models.int8 import Int8Support
+    from maskwork.core.models.int8 import Int8Support
 
     src = spec.source
     if src.int8_path:
@@ -36,7 +36,7 @@ def _feed(spec: ModelSpec):
     layout = spec.source.layout
     if layout.kind.startswith("maskwork-"):
         return None, ""
-    from core.models.onnx_models.runner import model_input
+    from maskwork.core.models.onnx_models.runner import model_input
 
     key = json.dumps({"layout": layout.to_dict(), "input": spec.input.to_dict(), "mean": list(spec.input.mean),
                       "std": list(spec.input.std)}, sort_keys=True)
@@ -46,8 +46,8 @@ def _feed(spec: ModelSpec):
 def int8_spec(spec: ModelSpec, calibration=None, *, cache_dir=None, num_images: int | None = None,
               use_cache: bool = True, progress=None, cancel=None) -> tuple[ModelSpec, dict]:
     """The spec that runs the int8 file (paired, already int8, or the twin built now) and how it came."""
-    from core.models.onnx_quant import int8_onnx
-    from core.models.quant.calibration import DEFAULT_COUNT
+    from maskwork.core.models.onnx_quant import int8_onnx
+    from maskwork.core.models.quant.calibration import DEFAULT_COUNT
 
     src = spec.source
     if src.layout.int8:
@@ -65,7 +65,7 @@ def int8_spec(spec: ModelSpec, calibration=None, *, cache_dir=None, num_images: 
 
 def build(float_predictor, calibration=None, **kw):
     """OnnxPredictor of the int8 file of `float_predictor`'s model (CPU, as every int8 model)."""
-    from core.models.onnx_models.runner import OnnxPredictor
+    from maskwork.core.models.onnx_models.runner import OnnxPredictor
 
     spec, info = int8_spec(float_predictor.spec, calibration, **kw)
     if spec is float_predictor.spec:

@@ -17,10 +17,10 @@ import ast
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.annotation import ClassList
-from core.errors import ModelError
-from core.models.onnx_quant import is_int8
-from core.models.registry import InputPolicy
+from maskwork.core.annotation import ClassList
+from maskwork.core.errors import ModelError
+from maskwork.core.models.onnx_models.precision import is_int8
+from maskwork.core.models.specs import InputPolicy
 
 KINDS = ("yolo-seg", "maskwork-semantic", "maskwork-instance", "semantic")
 # generic semantic nets with a dynamic input: shorter side to 512 unless the user says otherwise
@@ -106,7 +106,7 @@ def _fixed(inp) -> tuple[int, int] | None:
 
 
 def _maskwork(path, meta, inp, outputs, names) -> Recognised:
-    from core.models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
+    from maskwork.core.models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
 
     parsed = parse_metadata(meta, path.name)  # export-model's writer owns the format (one sentence when broken)
     task, classes, policy = parsed["task"], classes_from_metadata(parsed), policy_from_metadata(parsed)

@@ -9,17 +9,20 @@ image before anything is written, so a misfit is reported at registration.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError, ModelError
-from core.models.onnx_models.layouts import OnnxLayout, classes_from, policy_from, recognise
-from core.models.onnx_meta import raw_metadata
-from core.models.onnx_models.session import open_session
-from core.models.onnx_quant import is_int8, pair_key
-from core.models.registry import MODELS, ModelSpec, OnnxFile
+from maskwork.core.errors import InputError, ModelError
+from maskwork.core.models.builtin import MODELS
+from maskwork.core.models.onnx_meta import raw_metadata
+from maskwork.core.models.onnx_models.entries import spec_from_entry, spec_of
+from maskwork.core.models.onnx_models.layouts import recognise
+from maskwork.core.models.onnx_models.precision import is_int8, pair_key
+from maskwork.core.models.onnx_models.runner import OnnxPredictor
+from maskwork.core.models.onnx_models.session import open_session
+from maskwork.core.models.specs import ModelSpec
+from maskwork.core.models.user_models import read_entries, write_entries
 
 
 def sidecar(path: Path) -> dict:
@@ -50,9 +53,7 @@ def describe_file(path: str | Path, user: dict | None = None):
 
 def _smoke_test(rec, session, path: Path) -> None:
     """One run on a grey image: the declared layout must really come out of the file."""
-    from core.models.onnx_models.runner import OnnxPredictor
-
-    spec = _spec("check", str(path), rec.task, rec.classes, rec.policy, rec.layout, "")
+    spec = spec_of("check", str(path), rec.task, rec.classes, rec.policy, rec.layout, "")
     grey = np.full((96, 128, 3), 128, np.uint8)
     try:
         OnnxPredictor(spec, model=session).predict(grey)
@@ -68,13 +69,11 @@ def register_onnx(path: str | Path, name: str | None = None, user: dict | None =
 
     The float and the int8 file of one model (same onnx_quant.pair_key) pair under one entry, whichever
     comes first: the entry keeps the float file as its `path` and the int8 one as `int8_path`."""
-    from core.models.user_models import _read_entries, _write_entries
-
     path = Path(path).expanduser().resolve()
     if (name or path.stem) in MODELS:
         raise InputError(f"{name or path.stem!r} is a built-in model name; register {path.name} under another "
                          "name (--name).")
-    entries = _read_entries()
+    entries = read_entries()
     key, partner = _partner(path, entries, name)
     if partner is not None:  # a generic net's int8 file needs no second description
         user = {**_entry_user(partner), **{k: v for k, v in (user or {}).items() if v}}
@@ -85,7 +84,7 @@ def register_onnx(path: str | Path, name: str | None = None, user: dict | None =
              "layout": rec.layout.to_dict(), "description": rec.description, "pair_key": key}
     if partner is not None:
         entry = _paired(partner, entry, path)
-    _write_entries([e for e in entries if e["name"] != entry["name"]] + [entry])
+    write_entries([e for e in entries if e["name"] != entry["name"]] + [entry])
     return spec_from_entry(entry)
 
 
@@ -146,21 +145,6 @@ def _policy_dict(policy) -> dict:
     d = policy.to_dict()
     d.pop("mode")
     return {**d, "mean": list(policy.mean), "std": list(policy.std)}
-
-
-def _spec(name, path, task, classes, policy, layout, description) -> ModelSpec:
-    return ModelSpec(name, task, "onnx", classes, policy, OnnxFile(path, layout), description, backend="onnx")
-
-
-def spec_from_entry(entry: dict) -> ModelSpec:
-    base = policy_from({"mode": entry["input"].get("mode", "resize")})
-    policy = policy_from({k: v for k, v in entry["input"].items() if k != "mode"}, base)
-    spec = _spec(entry["name"], entry["path"], entry["task"], classes_from(entry["classes"]), policy,
-                 OnnxLayout.from_dict(entry["layout"]), entry.get("description", "ONNX model"))
-    if not entry.get("int8_path"):
-        return spec
-    return replace(spec, source=replace(spec.source, int8_path=entry["int8_path"],
-                                        int8_layout=OnnxLayout.from_dict(entry["int8_layout"])))
 
 
 def user_input(classes: str | None = None, resize: int | None = None, tile: int | None = None,

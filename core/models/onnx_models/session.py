@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-from core.errors import ModelError
+from maskwork.core.errors import ModelError
 
 
 def providers(device: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.masks import Mask
+from maskwork.core.masks import Mask
 
 PAD_VALUE = 114  # Ultralytics' grey
 NMS_IOU = 0.7  # Ultralytics' default for predict and val

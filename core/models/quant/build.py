@@ -11,10 +11,10 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from core.errors import ModelError
-from core.models.quant.quiet import QuietPart, quiet_quantization
-from core.models.quant.routes import Part, Route
-from core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.errors import ModelError
+from maskwork.core.models.quant.quiet import QuietPart, quiet_quantization
+from maskwork.core.models.quant.routes import Part, Route
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 ENGINE = "x86"  # measured against "fbgemm" on this CPU class: see docs/adr/0004-int8-route.md
 

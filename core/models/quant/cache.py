@@ -7,16 +7,20 @@ foreign file is treated as a miss: the model is recalibrated and the file rewrit
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from core.errors import ModelError
-from core.models.quant.quiet import quiet_quantization
+from maskwork.core.errors import ModelError, ProjectError
+from maskwork.core.io.atomic import write_bytes_atomic
+from maskwork.core.models.quant.quiet import quiet_quantization
+
+log = logging.getLogger(__name__)
 
 FORMAT = "maskwork-int8"
 
@@ -50,19 +54,14 @@ def cache_path(cache_dir: Path, model_name: str, key: str) -> Path:
 
 def save(path: Path, key: str, state_dict: dict, meta: dict) -> None:
     """Atomic write; a cache that cannot be written costs only speed next time, not the model."""
-    payload = {"format": FORMAT, "key": key, "meta": meta, "state_dict": state_dict}
-    tmp = None
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "key": key, "meta": meta, "state_dict": state_dict}, buffer)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise ModelError(f"cannot write the int8 cache file {path}: {exc.strerror or exc}. Free disk space or "
-                         "set MASKWORK_CACHE_DIR to a writable folder.") from exc
+        write_bytes_atomic(path, buffer.getvalue())
+    except ProjectError as exc:
+        cause = exc.__cause__
+        raise ModelError(f"cannot write the int8 cache file {path}: {getattr(cause, 'strerror', None) or cause}. "
+                         "Free disk space or set MASKWORK_CACHE_DIR to a writable folder.") from exc
 
 
 def load(path: Path, key: str) -> dict | None:
@@ -73,6 +72,7 @@ def load(path: Path, key: str) -> dict | None:
         with quiet_quantization():
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # truncated write, foreign file: rebuild instead
+        log.warning("int8 cache %s unreadable; it will be rebuilt", path, exc_info=True)
         return None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT or obj.get("key") != key:
         return None

@@ -12,10 +12,9 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 import torch
 
-from core.errors import InputError
+from maskwork.core.errors import InputError
+from maskwork.core.resources import samples_dir
 
-ROOT = Path(__file__).resolve().parents[3]
-BUNDLED_DIR = ROOT / "resources" / "samples"  # CC0 nuclei + aerial images shipped with the app
 DEFAULT_COUNT = 16  # enough for stable min/max ranges; each costs one forward pass with observers
 MAX_COUNT = 64
 MAX_SIDE = 1024  # larger calibration images are shrunk first: ranges do not need full resolution
@@ -25,7 +24,7 @@ CalibrationSource = Union[None, str, Path, Sequence[Union[np.ndarray, str, Path]
 
 def _image_suffixes() -> set[str]:
     try:
-        from core.images import IMAGE_SUFFIXES
+        from maskwork.core.images import IMAGE_SUFFIXES
 
         return {s.lower() for s in IMAGE_SUFFIXES}
     except ImportError:
@@ -39,7 +38,7 @@ def _files_in(folder: Path) -> list[Path]:
 
 def _read(path: Path) -> np.ndarray:
     try:
-        from core.images import read_image
+        from maskwork.core.images import read_image
     except ImportError:
         from PIL import Image
 
@@ -58,10 +57,10 @@ def _spread(items: list, count: int) -> list:
 
 def bundled(model_name: str = "") -> list[Path]:
     """Bundled samples; a model named after a sample folder (nuclei-*, aerial-*) gets that folder's."""
-    if not BUNDLED_DIR.is_dir():
+    if not samples_dir().is_dir():
         return []
-    own = BUNDLED_DIR / model_name.split("-")[0] if model_name else None
-    return _files_in(own if own is not None and own.is_dir() else BUNDLED_DIR)
+    own = samples_dir() / model_name.split("-")[0] if model_name else None
+    return _files_in(own if own is not None and own.is_dir() else samples_dir())
 
 
 def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT, model_name: str = "") -> list[np.ndarray | Path]:
@@ -71,7 +70,7 @@ def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT, model_name: s
     if source is None:
         items = bundled(model_name)
         if not items:
-            raise InputError(f"calibration: no bundled sample images in {BUNDLED_DIR}; give calibration images "
+            raise InputError(f"calibration: no bundled sample images in {samples_dir()}; give calibration images "
                              "(a folder or a list of images) to build the int8 model.")
     elif isinstance(source, (str, Path)):
         folder = Path(source)
@@ -109,7 +108,7 @@ def _shrink(rgb: np.ndarray) -> np.ndarray:
 
 def model_input(rgb: np.ndarray, spec, where: str) -> torch.Tensor:
     """(3, h, w) tensor as the predictor feeds the float model; tiled models get one centre tile."""
-    from core.models.preprocess import as_rgb, prepare
+    from maskwork.core.models.preprocess import as_rgb, prepare
 
     t = prepare(_shrink(as_rgb(rgb, where)), spec.task, spec.input, where).tensor
     if spec.task == "semantic" and spec.input.mode == "tile":

@@ -1,16 +1,17 @@
-"""COCO RLE -> Mask without decoding the whole image for every object.
+"""COCO RLE -> the object's bounding box and pixels, without decoding the whole image for every object.
 
 pycocotools.mask.decode writes a full H x W array per object: reading 4,000 nuclei costs 4,000
 full images. Here the counts are read (the compressed string format of pycocotools' maskApi.c
 rleFrString), the object's bounding box is computed from the runs, and only that box is filled:
 a one-pixel object on a 14000 x 14000 image costs one byte, not a column strip of the image.
-Tests check the result against pycocotools on random and real masks.
+Tests check the result against pycocotools on random and real masks. Mask.from_rle wraps the box in a Mask
+(this module knows nothing of Mask, so core.masks can use it without an import cycle).
 """
 from __future__ import annotations
 
 import numpy as np
-from core.masks import Mask
 
+Box = tuple[int, int, np.ndarray]  # (x0, y0, bool crop): a Mask's fields without the image size
 MAX_VALUE_CHARS = 12  # 60 bits: more than any count of an image below 2**32 pixels needs
 
 
@@ -40,8 +41,8 @@ def counts_from_string(s: bytes) -> list[int] | None:
     return counts
 
 
-def mask_from_counts(counts: list[int], h: int, w: int) -> Mask | None:
-    """Mask of uncompressed counts (column-major runs, zeros first); None if they do not fit h x w.
+def box_from_counts(counts: list[int], h: int, w: int) -> Box | None:
+    """Box of uncompressed counts (column-major runs, zeros first); None if they do not fit h x w.
 
     Memory is one byte per pixel of the object's bounding box (plus the runs), never per pixel of
     the image or of the columns the object spans."""
@@ -57,7 +58,7 @@ def mask_from_counts(counts: list[int], h: int, w: int) -> Mask | None:
     keep = on_e > on_s
     on_s, on_e = on_s[keep], on_e[keep]
     if on_s.size == 0:
-        return Mask.empty(h, w)
+        return 0, 0, np.zeros((0, 0), bool)
     col_s, row_s = np.divmod(on_s, h)
     col_e, row_e = np.divmod(on_e - 1, h)  # last pixel of each run
     x0, x1 = int(col_s[0]), int(col_e[-1]) + 1
@@ -77,11 +78,11 @@ def mask_from_counts(counts: list[int], h: int, w: int) -> Mask | None:
     values = np.zeros(lengths.size, bool)
     values[1::2] = True
     crop = np.repeat(values, lengths).reshape(x1 - x0, ch).T  # (rows, columns) of the bounding box
-    return Mask(int(h), int(w), x0, y0, np.ascontiguousarray(crop))
+    return x0, y0, np.ascontiguousarray(crop)
 
 
-def mask_from_coco_rle(rle: dict, h: int, w: int) -> Mask:
-    """A COCO RLE (compressed bytes/str counts or a list) as a Mask; ValueError if it is invalid.
+def decode_box(rle: dict, h: int, w: int) -> Box:
+    """A COCO RLE (compressed bytes/str counts or a list) as a Box; ValueError if it is invalid.
 
     Stricter than pycocotools.mask.decode, which returns uninitialised memory for counts that do
     not cover the image (e.g. b"1" for 3 x 3): here such an RLE is refused."""
@@ -91,11 +92,11 @@ def mask_from_coco_rle(rle: dict, h: int, w: int) -> Mask:
     parsed = counts_from_string(counts) if isinstance(counts, bytes) else list(counts)
     if parsed is None:
         raise ValueError("the compressed counts string is malformed")
-    mask = mask_from_counts(parsed, h, w)
-    if mask is None:
+    box = box_from_counts(parsed, h, w)
+    if box is None:
         if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in parsed):
             raise ValueError("the runs are not all whole numbers")
         if any(v < 0 for v in parsed):
             raise ValueError("the runs hold negative lengths")
         raise ValueError(f"the runs cover {sum(parsed)} pixels but the image has {h}x{w} = {h * w}")
-    return mask
+    return box

@@ -10,7 +10,7 @@ import colorsys
 
 import numpy as np
 
-from core.annotation import UNLABELED, ClassList, Instance, Layer
+from maskwork.core.annotation import UNLABELED, ClassList, Instance, Layer
 
 FILL_ALPHA = 0.55      # semantic areas and instance interiors
 OUTLINE_ALPHA = 1.0    # instance borders stay fully visible so touching nuclei stay apart

@@ -1,9 +1,9 @@
 """Turn a model result into an image's prediction layer (the corrected layer is never touched)."""
 from __future__ import annotations
 
-from core.annotation import ImageAnnotation, Layer, PredictionInfo, Status
-from core.errors import InputError
-from core.models.results import InstanceResult, SemanticResult
+from maskwork.core.annotation import ImageAnnotation, Layer, PredictionInfo, Status
+from maskwork.core.errors import InputError
+from maskwork.core.models.results import InstanceResult, SemanticResult
 
 
 def result_shape(result: SemanticResult | InstanceResult) -> tuple[int, int]:
@@ -22,7 +22,7 @@ def result_layer(result: SemanticResult | InstanceResult, score_threshold: float
 def for_project(result: SemanticResult | InstanceResult, project, unknown: str = "ignore"):
     """(the result in the project's class ids and task, classes added to the project): give that result,
     not the model's own, to store_prediction, so the prediction layer holds PROJECT class ids."""
-    from core.models.cross_task import fit_result
+    from maskwork.core.models.cross_task import fit_result
 
     return fit_result(result, project.classes, project.task, unknown)
 

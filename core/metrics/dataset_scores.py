@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotation import Status
-from core.errors import InputError
-from core.metrics.compare import compare_layers
-from core.metrics.semantic import SemanticScores
-from core.progress import check, report
+from maskwork.core.annotation import Status
+from maskwork.core.errors import InputError
+from maskwork.core.metrics.compare import compare_layers
+from maskwork.core.metrics.semantic import SemanticScores
+from maskwork.core.progress import check, report
 
 
 @dataclass

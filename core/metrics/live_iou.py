@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.annotation import ClassList, ImageAnnotation
-from core.editing.records import PixelChange
-from core.metrics.instances import iou_matrix
-from core.metrics.tracker import ConfusionTracker
+from maskwork.core.annotation import ClassList, ImageAnnotation
+from maskwork.core.editing.records import PixelChange
+from maskwork.core.metrics.instances import iou_matrix, panoptic_quality
+from maskwork.core.metrics.tracker import ConfusionTracker
 
 IOU_THRESHOLD = 0.5  # same default as core.metrics.compare_layers
 
@@ -165,6 +165,8 @@ class LiveIoU:
             self._rows.append(IoURow(inst.id, f"#{inst.id} {name}", float(v), detail, color))
         self.matched, self.num_gt, self.num_pred = len(pairs), len(gt), len(pred)
         self.mean_iou = float(np.mean([r.iou for r in self._rows])) if self._rows else math.nan
+        self.matched_iou = float(np.mean([v for _g, _p, v in pairs])) if pairs else math.nan
+        self.pq = panoptic_quality([v for _g, _p, v in pairs], len(gt), len(pred))
         return changed | {r.key for r in self._rows if old.get(r.key) != (r.iou, r.detail)}
 
     # ---- public -----------------------------------------------------------------------
@@ -189,10 +191,22 @@ class LiveIoU:
             return gt.label_map is None or id(gt.label_map) != self._gt_map_id  # map replaced (accept, undo)
         return gt.label_map is not None and self.ann.prediction.label_map is not None
 
+    def headline(self) -> tuple[str, float]:
+        """(name, value) of the image's one score. Instances: panoptic quality, which counts the
+        unmatched objects on both sides (a mean over the true objects would not see an extra one).
+        Classes: mean IoU, where wrongly predicted pixels already lower each class's IoU."""
+        return ("PQ", self.pq) if self.kind == "instance" else ("mean IoU", self.mean_iou)
+
     def summary(self) -> str:
         if self.kind == "instance":
-            return f"matched {self.matched}/{self.num_gt}, extra {self.num_pred - self.matched}"
+            rq = 2 * self.matched / (self.num_gt + self.num_pred)  # the F1 of the matching
+            return (f"SQ {_fmt(self.matched_iou)} x RQ {_fmt(rq)}; matched {self.matched}/{self.num_gt}, "
+                    f"extra {self.num_pred - self.matched}")
         return ""
+
+
+def _fmt(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
 
 
 def _describe(inst) -> str:

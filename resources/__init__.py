@@ -1,0 +1,1 @@
+"""Bundled models, sample images and their licences, found through importlib.resources (core/resources.py)."""
