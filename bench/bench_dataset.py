@@ -14,8 +14,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.common import (DATASETS, Row, machine, machine_line, ms_text, peak_python_mb, table, time_it,
-                          under_load_note, update_section)
+from bench.common import (
+    DATASETS,
+    Row,
+    machine,
+    machine_line,
+    ms_text,
+    peak_python_mb,
+    table,
+    time_it,
+    under_load_note,
+    update_section,
+)
 
 N_INSTANCES = 20_000
 

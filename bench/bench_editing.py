@@ -23,8 +23,19 @@ import time
 import cv2
 import numpy as np
 
-from bench.common import (Row, Timing, machine, machine_line, max_rss_mb, ms_text, table, time_each, time_it,
-                          under_load_note, update_section)
+from bench.common import (
+    Row,
+    Timing,
+    machine,
+    machine_line,
+    max_rss_mb,
+    ms_text,
+    table,
+    time_each,
+    time_it,
+    under_load_note,
+    update_section,
+)
 
 SEGMENTS = 120          # mouse moves in one timed stroke
 STEP = (6, 2)           # pixels between two mouse events (a brisk stroke at 1:1 zoom)
@@ -32,13 +43,12 @@ STEP = (6, 2)           # pixels between two mouse events (a brisk stroke at 1:1
 
 # ---- core level (no Qt) ---------------------------------------------------------------------
 def core_rows() -> list[Row]:
+    from bench.big_scene import HEIGHT, WIDTH, big_label_map, nuclei_masks
     from maskwork.core import editing as E
-    from maskwork.core.annotation import Instance, Layer
-    from maskwork.core.metrics.live_iou import LiveIoU
-    from maskwork.core.annotation import ImageAnnotation
+    from maskwork.core.annotation import ImageAnnotation, Instance, Layer
     from maskwork.core.masks import Mask
     from maskwork.core.metrics import ConfusionTracker, match_instances
-    from bench.big_scene import HEIGHT, WIDTH, big_label_map, nuclei_masks
+    from maskwork.core.metrics.live_iou import LiveIoU
 
     rows = []
     gt = big_label_map()

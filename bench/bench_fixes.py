@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.common import Row, machine, machine_line, ms_text, table, time_it, under_load_note, update_section
+from bench.common import Row, machine, machine_line, table, time_it, under_load_note, update_section
 
 
 # ---- the replaced code, for the "before" column -------------------------------------------------
@@ -74,10 +74,10 @@ def run() -> list[Row]:
     from pathlib import Path
 
     from bench.big_scene import aerial_classes, big_label_map
+    from maskwork.core.annotation import Layer
     from maskwork.core.images import read_image
     from maskwork.core.metrics.semantic import confusion_matrix
     from maskwork.core.view.render import bgra_lut, render_window
-    from maskwork.core.annotation import Layer
 
     rows = []
     big = big_label_map()

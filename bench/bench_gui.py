@@ -19,8 +19,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import (ROOT, Row, Timing, machine, machine_line, ms_text, table, time_each, time_it,
-                          under_load_note, update_section)
+from bench.common import (
+    ROOT,
+    Row,
+    Timing,
+    machine,
+    machine_line,
+    ms_text,
+    table,
+    time_each,
+    time_it,
+    under_load_note,
+    update_section,
+)
 
 STARTUP_RUNS = 5
 
@@ -89,7 +100,8 @@ def run() -> list[Row]:
         names = [n for n in window.state.project.image_names() if n != "big.jpg"]
         steps = []
         for k in range(1, 3 * len(names)):
-            steps.append(lambda n=names[k % len(names)]: (session.open_image(n), qapp.processEvents()))
+            name = names[k % len(names)]
+            steps.append(lambda n=name: (session.open_image(n), qapp.processEvents()))
         t = time_each(steps)
         rows.append(Row("switch image (real aerial 0.8-4 MP with correction + prediction)", ms_text(t), "", None,
                         "read image, overlays, IoU panel, autosave check"))

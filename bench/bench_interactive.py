@@ -9,7 +9,8 @@ from clicks alone (as each is used in the GUI).
 Latency: every prompt of box + 5 simulated clicks on real objects up to 1000 x 1000 px of an
 8000 x 6000 scene (bench/big_scene.py's upscaled aerial tile and its label map), and snap_path
 between outline points 50-400 px apart.
-Options: --skip-quality / --skip-latency (a partial run prints, it does not publish); BENCH_PROCESSES (default 2) workers for the quality runs.
+Options: --skip-quality / --skip-latency (a partial run prints, it does not publish); BENCH_PROCESSES (default 2)
+workers for the quality runs.
 """
 from __future__ import annotations
 
@@ -23,11 +24,17 @@ from functools import partial
 import cv2
 import numpy as np
 
-from bench.common import (DATASETS, Row, Timing, machine, machine_line, ms_text, table, under_load_note,
-                          update_section)
+from bench.common import DATASETS, Row, Timing, machine, machine_line, ms_text, table, under_load_note, update_section
 from bench.interactive_baselines import BASELINES
-from bench.interactive_eval import (MAX_CLICKS, Summary, coco_objects, evaluate, nuclei_objects,
-                                    polygon_vertices, summarize)
+from bench.interactive_eval import (
+    MAX_CLICKS,
+    Summary,
+    coco_objects,
+    evaluate,
+    nuclei_objects,
+    polygon_vertices,
+    summarize,
+)
 from maskwork.core.interactive import TOOLS, Prompt, segment, snap_path
 from maskwork.core.interactive.clicks import box_of, next_click
 from maskwork.core.masks import Mask

@@ -104,7 +104,8 @@ def main() -> None:
     rows = run()
     print(table(rows))
     body = "\n\n".join([machine_line(info), under_load_note(info["load"], info["cores"]), table(rows),
-                        "Run: `python -m bench.bench_io`. Store format and atomic save: docs/adr/0001-project-store.md."])
+                        "Run: `python -m bench.bench_io`. Store format and atomic save: "
+                        "docs/adr/0001-project-store.md."])
     update_section("I/O and project store", body)
 
 

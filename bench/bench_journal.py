@@ -67,7 +67,8 @@ def semantic_rows() -> list[Row]:
     size0 = project.journal.log_path(scene.name).stat().st_size if project.journal.flush() else 0
     lat = time_it(lambda: (_edit_and_record(project, scene.name, stroke), project.journal.flush()), runs=15)
     size1 = project.journal.log_path(scene.name).stat().st_size
-    rows.append(Row("  ... the edit, record_edit and the wait until fsynced", ms_text(lat), "< 1000 ms", lat.p95 < 1000))
+    rows.append(Row("  ... the edit, record_edit and the wait until fsynced", ms_text(lat), "< 1000 ms",
+                    lat.p95 < 1000))
     rows.append(Row("  ... bytes per stroke record", f"{(size1 - size0) / 17:.0f} B", "", None,
                     "the window of the stroke, PNG-compressed (the image is 48 MP)"))
     fill = Timing([_edit_and_record(project, scene.name, lambda: E.flood_fill(layer, (4000 + 50 * i, 3000), 1 + i % 5))

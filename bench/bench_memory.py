@@ -13,8 +13,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import (ROOT, Row, machine, machine_line, max_rss_mb, peak_python_mb, rss_mb, table,
-                          under_load_note, update_section)
+from bench.common import (
+    ROOT,
+    Row,
+    machine,
+    machine_line,
+    max_rss_mb,
+    peak_python_mb,
+    rss_mb,
+    table,
+    update_section,
+)
 
 
 def _window_case(kind: str):

@@ -15,8 +15,19 @@ import sys
 import tempfile
 import time
 
-from bench.common import (DATASETS, ROOT, Row, Timing, machine, machine_line, ms_text, table, time_it,
-                          under_load_note, update_section)
+from bench.common import (
+    DATASETS,
+    ROOT,
+    Row,
+    Timing,
+    machine,
+    machine_line,
+    ms_text,
+    table,
+    time_it,
+    under_load_note,
+    update_section,
+)
 
 YOLO = ROOT.parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 GOAL = 0.10  # path overhead over a bare session.run loop

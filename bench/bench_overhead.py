@@ -8,7 +8,7 @@ Publishes the "Predict overhead and batch throughput" section of docs/BENCHMARKS
    instance: torchvision's own model([x]), its postprocess included). Overhead = predict / bare - 1.
 2. A folder of real images: predict_batch (decode overlapped, full post-processing) vs a bare loop
    (read + prepare + bare forward, no post-processing) over the same files; images/s and ratio.
-Both are measured in the same process, alternating, so load from colleagues hits both alike.
+Both are measured in the same process, alternating, so load from other processes hits both alike.
 """
 from __future__ import annotations
 
@@ -18,8 +18,18 @@ import time
 
 import torch
 
-from bench.common import (DATASETS, Row, Timing, machine, machine_line, ms_text, table, time_it,
-                          under_load_note, update_section)
+from bench.common import (
+    DATASETS,
+    Row,
+    Timing,
+    machine,
+    machine_line,
+    ms_text,
+    table,
+    time_it,
+    under_load_note,
+    update_section,
+)
 from maskwork.core.images import read_image
 from maskwork.core.models.batch import predict_batch
 from maskwork.core.models.predict import Predictor

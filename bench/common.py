@@ -72,8 +72,8 @@ def under_load_note(load: float, cores: int) -> str:
     if load != load:  # nan
         return ""
     if load > 0.7 * max(cores, 1):
-        return (f"measured under load (1-min load average {load:.1f} on {cores} cores: colleagues were "
-                "using the CPU; numbers are pessimistic)")
+        return (f"measured under load (1-min load average {load:.1f} on {cores} cores: other "
+                "processes were using the CPU; numbers are pessimistic)")
     return f"machine mostly idle (load average {load:.1f})"
 
 

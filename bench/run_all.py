@@ -19,7 +19,8 @@ ORDER = ["Editing", "Start-up and navigation", "Dataset scale", "I/O and project
          "int8 accuracy on validation sets", "Inference", "Predict overhead and batch throughput",
          "ONNX models", "ONNX int8", "Interactive", "SAM", "Crash journal",
          "Performance fixes (before / after)"]
-SLOW_LAST = ["bench_models", "bench_predict", "bench_interactive"]  # long model runs go last so the rest is published early
+# long model runs go last so the rest is published early
+SLOW_LAST = ["bench_models", "bench_predict", "bench_interactive"]
 
 
 def discover() -> list[str]:

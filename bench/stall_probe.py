@@ -10,12 +10,16 @@ timer cannot fire; the lateness of each tick is the stall the user felt. Used by
 """
 from __future__ import annotations
 
+import sys
+import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
 
 INTERVAL_MS = 10
+BLAME_MS = 30  # a tick this late gets its GUI-thread stack sampled (watch(blame=True))
 
 
 class StallProbe(QObject):
@@ -28,6 +32,7 @@ class StallProbe(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
+        self.blamed: Counter = Counter()
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -45,12 +50,17 @@ class StallProbe(QObject):
         return self.late_ms
 
     @contextmanager
-    def watch(self):
+    def watch(self, blame: bool = False):
+        """Probe while the block runs; with `blame`, a sampler thread notes where the GUI thread was
+        whenever it is late (self.blamed: Counter of 'file:line function' -> samples)."""
         self.start()
+        sampler = _Sampler(threading.get_ident(), lambda: self._last, self.interval_ms) if blame else None
         try:
             yield self
         finally:
             self.stop()
+            if sampler is not None:
+                self.blamed = sampler.finish()
 
     @property
     def worst_ms(self) -> float:
@@ -59,6 +69,42 @@ class StallProbe(QObject):
     def over(self, limit_ms: float) -> int:
         """How many ticks came more than limit_ms late."""
         return sum(1 for v in self.late_ms if v > limit_ms)
+
+
+class _Sampler(threading.Thread):
+    """Every few ms: if the GUI thread's last tick is overdue by > BLAME_MS, note its innermost
+    frames of our own code (the sample itself needs the GIL, so a stall caused by a C call holding
+    it shows up as the line right after that call; good enough to find the culprit)."""
+
+    def __init__(self, gui_thread: int, last_tick, interval_ms: int) -> None:
+        super().__init__(daemon=True)
+        self.gui_thread, self.last_tick, self.interval_ms = gui_thread, last_tick, interval_ms
+        self.samples: Counter = Counter()
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.005):
+            late = (time.perf_counter() - self.last_tick()) * 1000 - self.interval_ms
+            frame = sys._current_frames().get(self.gui_thread)
+            if late > BLAME_MS and frame is not None:
+                self.samples[_where(frame)] += 1
+
+    def finish(self) -> Counter:
+        self._done.set()
+        self.join()
+        return self.samples
+
+
+def _where(frame) -> str:
+    """The innermost frames of Maskwork code (not the benchmark, not the probe), outermost first."""
+    parts = []
+    while frame is not None and len(parts) < 3:
+        path = frame.f_code.co_filename
+        if ("/core/" in path or "/gui/" in path) and "site-packages" not in path:
+            parts.append(f"{path.split('/main/')[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(parts) or "(event loop / Qt)"
 
 
 def spin_until(qapp, done, timeout_s: float = 600.0, poll_ms: int = 5) -> float:

@@ -155,6 +155,15 @@ class Source(str, Enum):
     PERSON = "person"
 
 
+Box = tuple[float, float, float, float]  # (x, y, w, h) in pixels
+
+
+def as_box(values) -> Box:
+    """Four numbers (a list, an array row, a Mask.bbox) as a Box of floats."""
+    x, y, w, h = (float(v) for v in values)
+    return (x, y, w, h)
+
+
 @dataclass
 class Instance:
     """One object: its own mask, class, optional box and score, and who made it."""
@@ -163,13 +172,13 @@ class Instance:
     class_id: int
     mask: Mask
     score: float | None = None
-    box: tuple[float, float, float, float] | None = None  # (x, y, w, h); None -> mask bbox
+    box: Box | None = None  # None -> mask bbox
     source: Source = Source.PERSON
     iscrowd: bool = False
 
     @property
-    def bbox(self) -> tuple[float, float, float, float]:
-        return self.box if self.box is not None else tuple(float(v) for v in self.mask.bbox)
+    def bbox(self) -> Box:
+        return self.box if self.box is not None else as_box(self.mask.bbox)
 
 
 @dataclass
@@ -212,6 +221,9 @@ class PredictionInfo:
     int8: bool = False
     latency_ms: float | None = None
     score_threshold: float | None = None
+    # hash of (model weights, settings, image file) of the run that wrote it; a rerun of `predict --engine
+    # ray` skips the image when it matches (core.cluster.run_key). None: written by anything else.
+    run_key: str | None = None
 
 
 @dataclass

@@ -12,7 +12,7 @@ write(project, s)  on any thread: checks the classes, encodes, writes every snap
 Project.autosave() runs both at once (command line, tests); the window runs write() in a worker
 (gui/autosaver.py). A snapshot is stamped with its capture time, so one that lands after a later
 save is older than the saved file and never recovered over it; one captured before Discard is
-never written after it (the discard epoch). See docs/adr/0011-no-stall-on-the-gui-thread.md.
+never written after it (the discard epoch). See docs/adr/0012-no-stall-and-a-lean-start-up.md.
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def log_path() -> Path:
 
 
 def setup_logging(kind: str = "app", level: int = logging.INFO) -> Path | None:
-    """Send the `maskwork` loggers (and warnings) to the rotating file; once per process.
+    """Send the `maskwork` loggers to the rotating file; once per process (warnings still go to stderr).
 
     Returns the file's path, or None when the folder cannot be written (read-only home): logging then
     stays off rather than stopping the app or the command."""
@@ -56,11 +56,9 @@ def setup_logging(kind: str = "app", level: int = logging.INFO) -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter(FORMAT))
-    for name in ("maskwork", "py.warnings"):
-        logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.setLevel(min(logger.level or level, level))
-    logging.captureWarnings(True)
+    logger = logging.getLogger("maskwork")
+    logger.addHandler(handler)
+    logger.setLevel(min(logger.level or level, level))
     _handler = handler
     logging.getLogger("maskwork").info("%s started (pid %d, Python %s)", kind, os.getpid(), sys.version.split()[0])
     return path
@@ -69,3 +67,13 @@ def setup_logging(kind: str = "app", level: int = logging.INFO) -> Path | None:
 def flush() -> None:
     if _handler is not None:
         _handler.flush()
+
+
+def stop_logging() -> None:
+    """Detach and close the file handler (tests; a process that moves its state folder)."""
+    global _handler
+    if _handler is None:
+        return
+    logging.getLogger("maskwork").removeHandler(_handler)
+    _handler.close()
+    _handler = None

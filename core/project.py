@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwork.core import autosave, project_lock, recovery
 from maskwork.core.annotation import ClassList, ImageAnnotation
 from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.images import image_size, is_image_file, read_image
 from maskwork.core.io.annotation_json import annotation_from_dict, annotation_to_dict
 from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
-from maskwork.core import autosave, recovery
 from maskwork.core.journal import EditJournal
-from maskwork.core import project_lock
 from maskwork.core.store_checks import check_classes
 
 STORE_DIR = ".maskwork"
@@ -304,6 +303,12 @@ class Project:
         self.has_store = True
         self._meta_journaled = self._meta_key()
         self._drop_journal(self.store / "autosave" / PROJECT_FILE)
+
+    @_locked
+    def mark_clean(self, name: str) -> None:
+        """`name` in memory equals its saved file again (undo went back to the save, core.saved_state):
+        no longer unsaved; its autosave snapshot and crash log are spent like after a save."""
+        self._saved(name, self._generation.get(name, 0))
 
     def _saved(self, name: str, generation: int) -> None:
         """`name` as of `generation` is on disk: clean unless edited since; snapshot and crash log are

@@ -4,7 +4,7 @@ Stored in the project's settings (project.json, `"reviewed": [sorted image names
 per-image files: the image list shows and filters it for every image without reading 5,000
 annotation files, and a change is journaled at once like a class-list change (Project.journal_classes,
 ADR 0007), so a crash does not lose it. COCO export writes it on each image as
-`"attributes": {"reviewed": true|false}`; COCO import reads it back (ADR 0011).
+`"attributes": {"reviewed": true|false}`; COCO import reads it back (ADR 0013).
 """
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ COCO_ATTRIBUTES = "attributes"  # image-level attributes dict in COCO, as CVAT w
 def reviewed_names(project) -> set[str]:
     """Names of the images marked reviewed (a set: membership tests for the whole list are cheap)."""
     return set(project.settings.get(KEY, []))
+
+
+def saved_reviewed_names(project) -> set[str]:
+    """The marks as the saved project.json has them (none when there is no saved file or it cannot be
+    read): what "unsaved" compares with after unsaved marks were recovered from the journal."""
+    import json
+
+    try:
+        meta = json.loads((project.store / "project.json").read_bytes())
+        return set(meta.get("settings", {}).get(KEY, []))
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def is_reviewed(project, name: str) -> bool:

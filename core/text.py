@@ -8,4 +8,4 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     """`n` and `word`, the plural form when n != 1 (`many`, an irregular form, or word + "s")."""
     if n == 1:
         return f"{n} {word}"
-    return f"{n:,} {many or IRREGULAR.get(word) or word + 's'}"
+    return f"{n} {many or IRREGULAR.get(word) or word + 's'}"

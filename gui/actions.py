@@ -40,6 +40,8 @@ ACTIONS = [
     _("Edit", "merge", "&Merge instances", ("M",), "Merge the selected instances into the first one", "editor.merge_selected"),
     _("Edit", "bigger", "Bigger brush", ("]",), "Grow the brush", "grow_brush"),
     _("Edit", "smaller", "Smaller brush", ("[",), "Shrink the brush", "shrink_brush"),
+    _("Edit", "reviewed", "Mark &reviewed", ("R",), "Mark this image reviewed, or take the mark back (the image list shows ✓ and filters by it)", "features.review.toggle"),
+    _("Edit", "preferences", "&Preferences…", ("Ctrl+,",), "Autosave interval, tool when a project opens, object labels, theme, review pass", "features.open_preferences"),
     _("View", "next", "&Next image", ("D", "Right"), "Go to the next image of the list", "next_image"),
     _("View", "previous", "&Previous image", ("A", "Left"), "Go to the previous image of the list", "previous_image"),
     _("View", "fit", "&Fit to window", ("Ctrl+0",), "Show the whole image", "view.fit"),
@@ -55,6 +57,7 @@ ACTIONS = [
     _("Window", "reset_layout", "&Reset layout", (), "Put every panel back where it was at the first start, shown", "reset_layout"),
     _("Help", "shortcuts", "&Keyboard shortcuts", ("F1",), "List every shortcut", "show_shortcuts"),
     _("Help", "about", "&About Maskwork", (), "Version and licences", "show_about"),
+    _("Help", "log_folder", "Open &log folder", (), "Open the folder of Maskwork's log file: errors with their details, to attach to a report", "features.open_log_folder"),
 ]
 MENUS = ["File", "Edit", "View", "Tools", "Model", "Window", "Help"]
 

@@ -13,11 +13,14 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from maskwork.gui.data_folder import data_folder
 from maskwork.gui.samples import first_project, user_samples_folder
+
 
 def open_at_start(window, paths: list[str]) -> None:
     """The folder given on the command line, else the last project (recent list), else a sample."""
     session, say = window.session, window.state.status_message.emit
+    data_folder()  # moves an old doubled Maskwork/Maskwork folder up before the recent list is read
     if paths:
         session.open_path(Path(paths[0]))
         return
@@ -36,9 +39,9 @@ def open_at_start(window, paths: list[str]) -> None:
 
 def _install_excepthook(window) -> None:
     """A bug in a slot shows a dialog instead of killing the app with unsaved work."""
-    from maskwork.gui.dialogs.messages import show_error
-
     import logging
+
+    from maskwork.gui.dialogs.messages import show_error
 
     previous = sys.excepthook
 
@@ -78,6 +81,9 @@ def run_app(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-")]])
     app.setOrganizationName("Maskwork")
     app.setApplicationName("Maskwork")
+    from maskwork.core.version import version
+
+    app.setApplicationVersion(version())
     from maskwork.core.logs import setup_logging
 
     setup_logging("app")  # tracebacks of caught failures go to the log file (Help > Open log folder)
@@ -88,7 +94,14 @@ def run_app(argv: list[str]) -> int:
     _install_excepthook(window)
     _quit_on_terminate(app, window)
     start_after_paint(window, [a for a in argv if not a.startswith("-")], _startup_probe(app))
-    return app.exec()
+    code = app.exec()  # the window has closed the project: the work is on disk, the lock released
+    from maskwork.gui.fast_exit import exit_now
+
+    if window.state.project is not None:
+        window.state.project.close()  # a quit that did not close the window (closing twice is harmless)
+
+    exit_now(code)  # skips the interpreter teardown (seconds with torch loaded): gui/fast_exit.py
+    return code
 
 
 def start_after_paint(window, paths: list[str], then=lambda: None) -> None:

@@ -3,7 +3,7 @@ of the label map); encoding and the atomic writes run in a worker (core.autosave
 
 One write at a time: a request while one runs becomes one more run after it. Save, Discard,
 closing and opening another project call wait() first, so an autosave never overlaps them (the
-core guards hold anyway: capture-time stamps and the discard epoch, ADR 0011).
+core guards hold anyway: capture-time stamps and the discard epoch, ADR 0012).
 """
 from __future__ import annotations
 

@@ -8,16 +8,25 @@ without an undo step. Each apply emits classes_changed, so the session journals 
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtGui import QUndoCommand
+
+from maskwork.core.class_uses import images_using_class
+from maskwork.core.text import plural
+
+CLOCK_SLACK_NS = 1_000_000_000  # file times may lag the clock by a tick: look a little further back
 
 
 class ClassEditCommand(QUndoCommand):
     """`do(classes)` / `undo(classes)` change the project's ClassList in place; pushed already done."""
 
-    def __init__(self, state, text: str, do, undo) -> None:
+    def __init__(self, state, text: str, do, undo, blocker=None) -> None:
         super().__init__(text)
         self.state, self._do, self._undo = state, do, undo
+        self.blocker = blocker  # () -> why this step cannot be undone now ("" when it can)
         self._done = True
+        self._kept = False      # undone while blocked (not through Edit > Undo): the class stayed
 
     def _apply(self, fn) -> None:
         p = self.state.project
@@ -25,32 +34,55 @@ class ClassEditCommand(QUndoCommand):
             fn(p.classes)
             self.state.classes_changed.emit()
 
+    def refusal(self) -> str:
+        """Why undoing this step now would break the project ("" when it would not)."""
+        return self.blocker() if self.blocker is not None else ""
+
     def redo(self) -> None:
         if not self._done:
-            self._apply(self._do)
-            self._done = True
+            if not self._kept:
+                self._apply(self._do)
+            self._done, self._kept = True, False
 
     def undo(self) -> None:
-        self._apply(self._undo)
+        reason = self.refusal()
+        if reason:  # Edit > Undo asks first (UndoStacks.undo); any other path keeps the labels valid
+            self._kept = True
+            self.state.status_message.emit(reason)
+        else:
+            self._apply(self._undo)
         self._done = False
 
 
-def push(state, undo_stacks, text: str, do, undo) -> None:
+def push(state, undo_stacks, text: str, do, undo, blocker=None) -> None:
     """Record an already-applied class edit as one step of the current image's undo stack."""
     stack = None if undo_stacks is None else undo_stacks.activeStack()
     if stack is not None and state.current_name is not None:
-        stack.push(ClassEditCommand(state, text, do, undo))
+        stack.push(ClassEditCommand(state, text, do, undo, blocker))
 
 
 def add_steps(state, info):
     """Redo adds the class again with the same id, name and colour; undo removes it and stops
-    painting with it (its pixels were made after the add, so their undo steps came first)."""
+    painting with it. Its uses on this image were made after the add, so their undo steps come
+    first; uses on other images would be left naming a class that is gone (a save refuses them),
+    so then the undo is refused with a message saying where (the blocker)."""
+    added_ns = time.time_ns() - CLOCK_SLACK_NS
+
     def undo(classes):
         classes.remove(info.id)
         if state.current_class == info.id:
             rest = [i for i in classes.ids() if i != 0]
             state.set_current_class(rest[0] if rest else 0)
-    return (lambda c: c.add(info.name, info.color, info.id)), undo
+
+    def blocker() -> str:
+        project = state.project
+        used = [] if project is None else images_using_class(project, info.id, added_ns)
+        if not used:
+            return ""
+        shown = ", ".join(used[:3]) + (f" and {len(used) - 3} more" if len(used) > 3 else "")
+        return (f"Class {info.name} was not removed: {plural(len(used), 'image')} use{'s' if len(used) == 1 else ''} "
+                f"it ({shown}). Undo or erase those labels there first, or keep the class.")
+    return (lambda c: c.add(info.name, info.color, info.id)), undo, blocker
 
 
 def rename_steps(class_id: int, old: str, new: str):

@@ -25,10 +25,15 @@ class PanelSpec(NamedTuple):
 PANELS = [
     PanelSpec("maskwork.gui.panels.model_panel", "ModelPanel", "Model", Area.RightDockWidgetArea,
               "Run a segmentation model on this image or on all images"),
+    PanelSpec("maskwork.gui.panels.objects_panel", "ObjectsPanel", "Objects", Area.RightDockWidgetArea,
+              "Objects of this image (classes, semantic): show/hide, lock, select, sort and filter"),
     PanelSpec("maskwork.gui.panels.iou_panel", "IoUPanel", "IoU", Area.RightDockWidgetArea,
               "IoU between the prediction and your correction, live while you paint"),
     PanelSpec("maskwork.gui.panels.dataset_panel", "DatasetPanel", "Dataset", Area.RightDockWidgetArea,
               "IoU of every corrected image; click a row to open it", tab_with="IoU"),
+    PanelSpec("maskwork.gui.panels.tone_panel", "TonePanel", "Image", Area.RightDockWidgetArea,
+              "Brightness, contrast and gamma of the photo, for the eye only (dark microscopy images)",
+              tab_with="IoU"),
 ]
 
 # Windows opened from the Model menu: (module, class, menu text, shortcut, tooltip)

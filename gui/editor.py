@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 import maskwork.core.editing as ed
-from maskwork.core.annotation import Status
+from maskwork.core.editing import box_ops
 from maskwork.core.editing.shapes import capsule
 from maskwork.core.errors import MaskworkError
 from maskwork.core.masks import Mask
@@ -58,6 +58,10 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
             self.set_radius(max(self.radius + 1, round(self.radius * factor)))
         else:
             self.set_radius(min(self.radius - 1, int(self.radius * factor)))
+
+    def stroke_active(self) -> bool:
+        """The mouse is down in a brush stroke (a switch to another image waits for its end)."""
+        return self._stroke is not None
 
     def image_switched(self) -> None:
         self._stroke = None
@@ -177,6 +181,26 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         else:
             self._label_map()
             self._record(self._guard(ed.fill_polygon, self.layer, points, self.state.current_class))
+
+    def add_box(self, p0, p1) -> int | None:
+        """A box-only object of the current class between two corner pixels (core/editing/box_ops.py)."""
+        if self.layer is None or self.state.refuse_read_only():
+            return None
+        if not self.instance_mode:
+            self.state.status_message.emit("Boxes are objects: use them in instance projects.")
+            return None
+        ann = self.state.annotation
+        box = box_ops.box_from_corners(p0, p1, ann.height, ann.width)
+        if box is None:
+            self.state.status_message.emit("Drag a box at least 2 pixels wide and high.")
+            return None
+        edit = self._guard(box_ops.create_box_instance, self.layer, box, self.state.current_class,
+                           ann.height, ann.width)
+        self._record(edit)
+        if edit is None:
+            return None
+        self.set_selection(list(edit.added_ids))
+        return edit.added_ids[0]
 
     # ---- selection and object operations ------------------------------------------------
     def set_selection(self, ids: list[int]) -> None:

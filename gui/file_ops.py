@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from maskwork.core.errors import InputError
+from maskwork.core.images import IMAGE_SUFFIXES
 from maskwork.core.io import project_io
 from maskwork.core.io.coco import load_coco
 from maskwork.core.io.export_scope import any_corrected, export_names
@@ -15,7 +16,6 @@ from maskwork.core.io.labelme import import_labelme
 from maskwork.core.io.yolo_labels import import_yolo
 from maskwork.core.project import STORE_DIR
 from maskwork.core.text import plural
-from maskwork.core.images import IMAGE_SUFFIXES
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.export_dialog import ExportDialog
 from maskwork.gui.workers import Job, start

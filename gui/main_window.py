@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from maskwork.gui import actions as action_table
-from maskwork.gui import class_keys, docks
-from maskwork.gui import text_shortcuts
+from maskwork.gui import class_keys, docks, text_shortcuts, window_features
 from maskwork.gui.canvas.binding import CanvasBinding
-from maskwork.gui.samples import SAMPLE_PROJECTS, sample_project
 from maskwork.gui.canvas.view import WHEEL_STEP, CanvasView
+from maskwork.gui.clean_state import CleanTracker
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.shortcuts import ShortcutsDialog
 from maskwork.gui.editor import Editor
@@ -21,12 +20,14 @@ from maskwork.gui.file_ops import FileOps
 from maskwork.gui.panels.classes_panel import ClassesPanel
 from maskwork.gui.panels.image_list import ImageListPanel
 from maskwork.gui.read_only_banner import ReadOnlyBanner
+from maskwork.gui.samples import SAMPLE_PROJECTS, sample_project
 from maskwork.gui.session import Session
 from maskwork.gui.state import AppState
 from maskwork.gui.status_bar import StatusBar
 from maskwork.gui.toolbar import ToolBar
 
 OPACITY_STEP = 0.1
+START_TOOL = "pan"  # gui/tools/pan.py; Edit > Preferences can pick another (gui/preferences.py)
 
 
 class MainWindow(QMainWindow):
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self.state, self)
         self.binding = CanvasBinding(self.state, self.view, self.editor, self)
         self.session = Session(self.state, self.editor, self.view, self)
+        self.clean_state = CleanTracker(self.session)  # undo back to the save: saved again
         self.files = FileOps(self)
         self.image_list = ImageListPanel(self.state, self)
         self.classes_panel = ClassesPanel(self.state, self, undo=self.editor.undo)
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
         self.left_docks["Classes"] = docks.dock(self, self.classes_panel, "Classes", left,
                                                 "Classes; keys 1-9 pick the listed classes in order")
         self.panel_docks, self.skipped_panels = {}, []
+        self._default_layout: QByteArray | None = None  # the docks as add_panels placed them (Reset layout)
         self.actions_ = action_table.build_actions(self)
         self.toolbar = ToolBar(self)
         self.addToolBar(self.toolbar)
@@ -65,8 +68,9 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self.state, self.session, self.binding, self)
         self.setStatusBar(self.status)
         self._connect()
+        self.features = window_features.Features(self)  # reviewed mark, preferences, log folder
         text_shortcuts.install(self)  # Ctrl+Z reaches the canvas unless a text field is being typed in
-        self.toolbar.select("brush")
+        self.toolbar.select(START_TOOL)  # a first click on the image must not paint
         if panels_now:
             self.add_panels()
 
@@ -142,8 +146,7 @@ class MainWindow(QMainWindow):
         self.session.title_changed.connect(lambda: self.setWindowTitle(self.session.title()))
         self.session.recent_changed.connect(self._fill_recent)
         self.image_list.open_requested.connect(self.session.open_image)
-        if hasattr(s, "open_requested"):  # emitted by the dataset panel
-            s.open_requested.connect(self.session.open_image)
+        s.open_requested.connect(self.session.open_image)  # e.g. a row of the dataset panel
         s.select_requested.connect(self.select_instances)  # e.g. a click on an IoU row
         s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
         s.project_changed.connect(self._show_read_only)
@@ -255,8 +258,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_about(self) -> None:
+        from maskwork.core.version import version
+
         messages.show_info(self, "About Maskwork",
-                           "Maskwork: segment images with a model, correct the masks, measure IoU, "
+                           f"Maskwork {version()}\n\nSegment images with a model, correct the masks, measure IoU, "
                            "compare float and int8 models, train, export COCO.\nMIT licence.")
 
     # ---- window events ------------------------------------------------------------------
@@ -282,9 +287,8 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """Window > Reset layout: the panels as docked at start-up, all shown."""
-        default = getattr(self, "_default_layout", None)
-        if default is not None:
-            self.restoreState(default)
+        if self._default_layout is not None:
+            self.restoreState(self._default_layout)
         for d in [*self.left_docks.values(), *self.panel_docks.values()]:
             d.setFloating(False)
             d.show()

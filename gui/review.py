@@ -15,7 +15,8 @@ UNSAVED_ITEM = "(reviewed marks)"
 class ReviewController:
     def __init__(self, window) -> None:
         self.window, self.state = window, window.state
-        self._saved_marks: set[str] | None = set()  # the marks as on disk; None: not known (recovered)
+        self._saved_marks: set[str] = set()  # the marks as the saved project.json has them
+        self._project = None
         window.session.unsaved_sources.append(self.unsaved)
         window.session.saved.connect(self._remember_saved)
         window.editor.accepted.connect(self.after_accept)
@@ -24,8 +25,11 @@ class ReviewController:
     # ---- unsaved work --------------------------------------------------------------------
     def _project_opened(self) -> None:
         p = self.state.project
-        recovered = p is not None and "project.json" in p.recovered  # marks from the journal are unsaved
-        self._saved_marks = None if recovered else self._marks()
+        if p is self._project:
+            return  # the same project announced again (panels docked late): what is saved has not changed
+        self._project = p
+        recovered = p is not None and "project.json" in p.recovered  # marks from the journal: compare with disk
+        self._saved_marks = review.saved_reviewed_names(p) if recovered else self._marks()
 
     def _remember_saved(self) -> None:
         self._saved_marks = self._marks()
@@ -38,7 +42,7 @@ class ReviewController:
         p = self.state.project
         if p is None or p.read_only:
             return []
-        return [UNSAVED_ITEM] if self._saved_marks is None or self._saved_marks != self._marks() else []
+        return [UNSAVED_ITEM] if self._saved_marks != self._marks() else []
 
     # ---- marking -------------------------------------------------------------------------
     def toggle(self) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-
 from maskwork.core.resources import samples_dir
+from maskwork.gui.data_folder import data_folder
 
 SAMPLES = samples_dir()
 
@@ -16,7 +15,7 @@ def user_samples_folder() -> Path | None:
     """A writable copy of the bundled samples, made on first start (None when none are bundled)."""
     if not SAMPLES.is_dir() or not any(SAMPLES.iterdir()):
         return None
-    data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    data = data_folder()  # <data>/Maskwork, not the doubled Maskwork/Maskwork (gui/data_folder.py)
     target = data / "samples"
     if not target.exists():
         data.mkdir(parents=True, exist_ok=True)

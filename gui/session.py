@@ -2,8 +2,10 @@
 
 Crash safety: every completed edit goes to the project's crash journal (gui/undo.py -> core.journal)
 and is on disk within about a second; class-list changes are journaled as they happen. Every
-AUTOSAVE_MS and on every image switch, project.autosave() also snapshots unsaved work (which
-compacts the journal). The next open recovers both and the window lists what came back.
+AUTOSAVE_MS and on every image switch, unsaved work is also snapshotted (which compacts the journal):
+copied here, encoded and written in a worker (gui/autosaver.py, core/autosave.py). The next open
+recovers both and the window lists what came back. Images above a few MP are decoded in a worker
+(gui/image_loader.py); the current image stays until the new one is ready (ADR 0012).
 Closing with unsaved work asks Save / Discard / Cancel; Discard means discard: the journal and
 the snapshots are deleted and the saved files stay as they were (docs/adr/0007).
 """
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from maskwork.core.errors import InputError, MaskworkError, ProjectError
 from maskwork.core.images import is_image_file
@@ -20,8 +22,11 @@ from maskwork.core.models.defaults import default_model_for
 from maskwork.core.project import Project
 from maskwork.core.project_lock import ProjectLockedError
 from maskwork.core.store_checks import UndefinedClassError
+from maskwork.core.text import plural
+from maskwork.gui.autosaver import Autosaver
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.new_project import ask_new_project
+from maskwork.gui.image_loader import ImageLoader, Prepared, needs_worker
 
 AUTOSAVE_MS = 30_000
 WRITER = "Maskwork window"  # how another program's "open for writing by ..." message names us
@@ -39,6 +44,11 @@ class Session(QObject):
         self.classes_edited = False
         self.unsaved_sources: list = []  # callables -> list[str]: other unsaved project.json parts (gui/review.py)
         self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
+        self.loader = ImageLoader(self, view, self)  # big images: decoded in a worker (ADR 0012)
+        self.loader.failed.connect(lambda message: messages.show_error(self.window, message))
+        self.autosaver = Autosaver(self.autosave, self)  # snapshots encoded and written in a worker
+        self.autosaver.written.connect(lambda names: self.state.status_message.emit(f"Autosaved {plural(len(names), 'image')}."))
+        self.autosaver.failed.connect(lambda message: self.state.status_message.emit(f"Autosave failed: {message}"))
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(self.autosave)
@@ -130,6 +140,7 @@ class Session(QObject):
         return True
 
     def set_project(self, project, select: str | None = None) -> None:
+        self.loader.cancel()  # an image of the previous project still loading is never shown
         self.editor.undo.clear_all()
         self.classes_edited = "project.json" in project.recovered  # recovered classes are unsaved too
         self.views = {}
@@ -167,32 +178,43 @@ class Session(QObject):
 
     def open_image(self, name: str, restore_view: bool = False) -> bool:
         p = self.state.project
-        if p is None or name == self.state.current_name:
+        if p is None:
             return False
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # big images take a moment to decode
+        self.loader.cancel()  # the newest choice wins over an image still loading
+        if name == self.state.current_name:
+            return False
+        if needs_worker(p, name):  # a big image is decoded in a worker; the current one stays till then
+            self.loader.load(p, name, restore_view)
+            return True
         try:
-            annotation = p.annotation(name)
-            rgb = p.image(name)
+            prepared = Prepared(name, p.annotation(name), p.image(name))
         except MaskworkError as exc:
-            QApplication.restoreOverrideCursor()
             messages.show_error(self.window, exc)
             return False
-        QApplication.restoreOverrideCursor()
+        self.show_image(prepared, restore_view)
+        return True
+
+    def show_image(self, prepared: Prepared, restore_view: bool = False) -> None:
+        """Make a read image the current one (small ones from open_image, big ones from the loader)."""
+        p, name = self.state.project, prepared.name
         self.view.set_tool(self.view.tool)  # ends a polygon in progress
         self.remember_view()
         self.autosave()
-        self.state.current_name, self.state.annotation, self.state.image = name, annotation, rgb
+        self.state.current_name, self.state.annotation, self.state.image = name, prepared.annotation, prepared.rgb
         self.state.last_result = None
         p.settings["current_image"] = name
         self.editor.image_switched()
-        self.state.image_changed.emit(name)
+        self.state.prepared = prepared  # what the loading worker made for the views (gui/image_loader.py)
+        try:
+            self.state.image_changed.emit(name)
+        finally:
+            self.state.prepared = None
         view = p.settings.get("view") if restore_view else self.views.get(name)
         if view and view.get("image") == name:
             self.view.restore_view(view)
         else:
             self.view.fit()
         self.title_changed.emit()
-        return True
 
     def remember_view(self) -> None:
         p = self.state.project
@@ -208,7 +230,7 @@ class Session(QObject):
         names = names if names is not None else p.image_names()
         if not names:
             return
-        cur = self.state.current_name
+        cur = self.loader.target or self.state.current_name  # D pressed twice while loading: two steps
         i = names.index(cur) + direction if cur in names else 0
         if 0 <= i < len(names):
             self.open_image(names[i])
@@ -220,6 +242,7 @@ class Session(QObject):
         p = self.state.project
         if p is None:
             return True
+        self.autosaver.wait()
         if p.read_only:  # the Save action is disabled then; this is Ctrl+S reaching us anyway
             messages.show_error(self.window, f"Nothing was saved: {p.root} is open read-only because "
                                              f"{p.lock_holder or 'another program'} has it open for writing.")
@@ -239,7 +262,7 @@ class Session(QObject):
             return False
         self.classes_edited = False
         self.saved.emit()
-        self.state.status_message.emit(f"Saved {len(written)} image(s) to {p.store}.")
+        self.state.status_message.emit(f"Saved {plural(len(written), 'image')} to {p.store}.")
         self.title_changed.emit()
         return True
 
@@ -248,6 +271,7 @@ class Session(QObject):
         p = self.state.project
         if p is None:
             return True
+        self.autosaver.wait()
         folder = folder or QFileDialog.getExistingDirectory(self.window, "Folder for the annotations")
         if not folder:
             return False
@@ -271,18 +295,13 @@ class Session(QObject):
         if files is not None and files.jobs:
             return  # an import/export worker is using the project; the next tick autosaves
         self.remember_view()
-        try:
-            written = p.autosave()
-        except MaskworkError as exc:
-            self.state.status_message.emit(f"Autosave failed: {exc}")
-            return
-        if written:
-            self.state.status_message.emit(f"Autosaved {len(written)} image(s).")
+        self.autosaver.run(p)  # a cheap copy here; encoded and written in a worker (gui/autosaver.py)
 
     def close_project(self) -> bool:
         """Ask about unsaved work; False when the user cancels."""
         if self.state.project is None:
             return True
+        self.autosaver.wait()  # Discard or Save never race a snapshot being written
         unsaved = self.unsaved()
         if unsaved:
             answer = messages.ask_save(self.window, unsaved)

@@ -37,6 +37,7 @@ class AppState(QObject):
         self.int8: bool = False
         self.score_threshold: float = 0.5
         self.last_result = None                  # core.models.results.Result of the current image
+        self.prepared = None                     # gui.image_loader.Prepared while image_changed is emitted
         self.flags = ObjectFlags(self)           # hidden / locked objects and classes (Objects panel)
 
     # Small helpers so every view says the same thing the same way.

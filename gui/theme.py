@@ -36,8 +36,8 @@ def apply(name: str) -> None:
     """Switch the running application's look (no restart)."""
     global _system
     app = QApplication.instance()
-    if app is None or name not in THEMES:
-        return
+    if app is None or name not in THEMES or (name == "system" and _system is None):
+        return  # unknown, or the system look that is already there
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
     if name == "system":

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QToolBar
+from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar
 
+from maskwork.gui.editor import MAX_RADIUS, MIN_RADIUS
 from maskwork.gui.tools import TOOLS
 
 
@@ -41,6 +42,14 @@ class ToolBar(QToolBar):
         self.brush.valueChanged.connect(window.editor.set_radius)
         window.editor.radius_changed.connect(self._radius_changed)
         self.addWidget(self.brush)
+        self.brush_size = QSpinBox()  # the exact number, and sizes past the slider's end (up to MAX_RADIUS)
+        self.brush_size.setRange(MIN_RADIUS, MAX_RADIUS)
+        self.brush_size.setValue(window.editor.radius)
+        self.brush_size.setSuffix(" px")
+        self.brush_size.setToolTip("Brush radius in image pixels: type a number ([ and ] change it)")
+        self.brush_size.setKeyboardTracking(False)  # typing "25" sets 25, not 2 then 25
+        self.brush_size.valueChanged.connect(window.editor.set_radius)
+        self.addWidget(self.brush_size)
         self._wand_widgets = [self.addWidget(QLabel(" Tolerance "))]
         self.tolerance = _slider(0, 100, round(self.tools["wand"].tolerance() * 100),
                                  "Magic wand tolerance: 0 strict .. 100 loose (Ctrl+wheel over the image)")
@@ -54,9 +63,10 @@ class ToolBar(QToolBar):
         self.addWidget(self.opacity)
 
     def _radius_changed(self, radius: int) -> None:
-        self.brush.blockSignals(True)
-        self.brush.setValue(min(radius, self.brush.maximum()))
-        self.brush.blockSignals(False)
+        for widget in (self.brush, self.brush_size):
+            widget.blockSignals(True)
+            widget.setValue(min(radius, widget.maximum()))
+            widget.blockSignals(False)
         self.window_.view.set_brush_radius(radius)
 
     def _tolerance_changed(self, value: float) -> None:
@@ -78,7 +88,7 @@ class ToolBar(QToolBar):
             self.tool_actions[cls.name].setEnabled(instance if task == "instance" else semantic)
         current = self.window_.view.tool
         if current is None or not self.tool_actions[current.name].isEnabled():
-            self.select("brush")
+            self.select("pan")  # available for both tasks, edits nothing
 
     def tool_action_list(self) -> list[QAction]:
         return list(self.tool_actions.values())

@@ -7,6 +7,7 @@ crash journal (core.journal) here, the one place all of them pass.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from maskwork.core.annotation import Status
@@ -53,7 +54,11 @@ class EditCommand(QUndoCommand):
 
 
 class UndoStacks(QUndoGroup):
-    """One QUndoStack per image, kept while the project is open; the current image's stack is active."""
+    """One QUndoStack per image, kept while the project is open; the current image's stack is active.
+    A save marks every stack clean (QUndoStack.setClean); undo or redo back to that point emits
+    clean_reached(image name), and the session checks the image against its saved file."""
+
+    clean_reached = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -66,7 +71,31 @@ class UndoStacks(QUndoGroup):
         stack = self._stacks.get(name)
         if stack is None:
             stack = self._stacks[name] = QUndoStack(self)
+            stack.cleanChanged.connect(self._stack_clean)  # a bound slot: dropped with this group
         self.setActiveStack(stack)
+
+    def undo(self) -> None:
+        """Edit > Undo. A step that cannot be undone now says why in the status bar and stays done
+        (undoing "add class" while other images use the class: gui/class_edits.py)."""
+        stack = self.activeStack()
+        if stack is not None and stack.canUndo():
+            step = stack.command(stack.index() - 1)
+            reason = step.refusal() if hasattr(step, "refusal") else ""
+            if reason:
+                step.state.status_message.emit(reason)
+                return
+        super().undo()
+
+    def _stack_clean(self, clean: bool) -> None:
+        stack = self.sender()
+        name = next((n for n, s in self._stacks.items() if s is stack), None)
+        if clean and name is not None:
+            self.clean_reached.emit(name)
+
+    def mark_saved(self) -> None:
+        """Everything in memory is on disk now: each image's current step is its saved state."""
+        for stack in self._stacks.values():
+            stack.setClean()
 
     def clear_all(self) -> None:
         for stack in self._stacks.values():

@@ -90,11 +90,14 @@ _QUIT_HOOKED = False
 
 
 def _stop_all_on_quit() -> None:
-    """At quit, cancel what still runs and let the workers end before Qt objects are destroyed
-    (a worker emitting on a deleted object would crash the exit)."""
+    """At quit, cancel what still runs and give the workers a short grace to stop; the app then ends
+    without destroying Qt objects (gui/fast_exit.py), so a worker still in a model pass cannot emit
+    on a deleted object, and the user does not wait for it."""
+    from maskwork.gui.fast_exit import WORKER_GRACE_MS
+
     for job in list(_RUNNING):
         job.cancel()
-    pool().waitForDone(10_000)
+    pool().waitForDone(WORKER_GRACE_MS)
 
 
 def running_jobs() -> int:

@@ -12,8 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Settings, caches and app data of this test run live in a throwaway folder: a test never reads or
 # writes the developer's real QSettings, int8 cache or model list, and parallel runs do not collide.
 _RUN_HOME = Path(tempfile.mkdtemp(prefix="maskwork-tests-"))
-for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state"),
-                   ("MASKWORK_CONFIG_DIR", "maskwork-config"), ("MASKWORK_CACHE_DIR", "maskwork-cache")):
+for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"),
+                   ("XDG_STATE_HOME", "state"), ("MASKWORK_CONFIG_DIR", "maskwork-config"),
+                   ("MASKWORK_CACHE_DIR", "maskwork-cache")):
     os.environ[_var] = str(_RUN_HOME / _sub)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +41,8 @@ def aerial_dir(datasets) -> Path:
 @pytest.fixture(scope="session")
 def coco_sample_val(datasets) -> Path:
     return datasets / "coco_sample" / "instances_val2017.json"
+
+
+# Fixtures that unit and GUI tests share; their helpers live beside them.
+from tests.unit.real_models import real_models  # noqa: E402, F401
+from tests.unit.sam_fixtures import tiny_pair  # noqa: E402, F401

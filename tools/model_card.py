@@ -45,7 +45,8 @@ CARDS = {
 
 EVAL_COMMAND = {
     "nuclei-semantic": "python main.py evaluate --model nuclei-semantic --data ../shared/datasets/nuclei/val.json",
-    "aerial-landcover": "python main.py evaluate --model aerial-landcover --data ../shared/datasets/aerial --only tile7_",
+    "aerial-landcover":
+        "python main.py evaluate --model aerial-landcover --data ../shared/datasets/aerial --only tile7_",
     "nuclei-instance": "python main.py evaluate --model nuclei-instance --data ../shared/datasets/nuclei/val.json",
 }
 
@@ -106,7 +107,8 @@ def main() -> int:
         *(["| run | continued from its .last.pt (`--resume`; `--epochs` extends a run whose planned epochs were "
             "done, at the low end of the cosine schedule); the first part ran without these two options |"]
           if "--resume" in tr.get("command", "") else []),
-        f"| training | {tr.get('epochs')} epochs x {conf.get('steps_per_epoch')} steps, batch {conf.get('batch_size')}, "
+        f"| training | {tr.get('epochs')} epochs x {conf.get('steps_per_epoch')} steps, "
+        f"batch {conf.get('batch_size')}, "
         f"crop {conf.get('crop')} px, AdamW lr {conf.get('lr')} (warm-up, cosine), best epoch {tr.get('best_epoch')} |",
         f"| training time / machine | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('machine', '?')}, shared with "
         f"other jobs (finished {tr.get('time', '?')}) |",

@@ -9,6 +9,7 @@ from pathlib import Path
 from maskwork.core.errors import InputError
 from maskwork.core.io.atomic import save_json_atomic
 from maskwork.core.progress import TextProgress
+from maskwork.core.text import plural
 
 
 def cmd_import(args) -> int:
@@ -46,7 +47,7 @@ def _import_into(project, args) -> int:
         raise InputError(f"{source} is not a {fmt} source (COCO: a .json file; png, yolo: a folder; labelme: a "
                          ".json file or a folder); check the path or --format.")
     commit(project)  # all or nothing on disk, even when killed (core/io/import_txn.py)
-    print(f"{report.summary()} into {project.root} ({project.task} project, {len(project.classes)} classes)")
+    print(f"{report.summary()} into {project.root} ({project.task} project, {plural(len(project.classes), 'class')})")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -55,7 +56,6 @@ def _import_into(project, args) -> int:
 def cmd_export(args) -> int:
     from maskwork.core.io.export_scope import export_names
     from maskwork.core.io.project_io import export_project, select_images
-    from maskwork.core.text import plural
     from maskwork.core.project import Project
 
     project = Project.open(args.project)

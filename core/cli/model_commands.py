@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from maskwork.core.annotation import ImageAnnotation, PredictionInfo, Status
+from maskwork.core.annotation import PredictionInfo
 from maskwork.core.errors import InputError
 from maskwork.core.progress import CancelToken, TextProgress
 
@@ -42,6 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--score-threshold", type=float, default=0.5, help="keep objects scoring at least this")
     p.add_argument("--mask-threshold", type=float, default=0.5, help="soft-mask cut for instance masks")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    _engine_flags(p)
     p.set_defaults(func=cmd_predict)
 
 
@@ -120,20 +121,22 @@ def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
     return found
 
 
-def _unique_stem(name: str, used: set[str]) -> str:
-    stem = Path(name).stem
-    out, n = stem, 1
-    while out in used:
-        n += 1
-        out = f"{stem}_{n}"
-    used.add(out)
-    return out
+def _engine_flags(p) -> None:
+    from maskwork.core.cluster.options import add_engine_flags  # argparse only: Ray is imported when used
+
+    add_engine_flags(p)
 
 
 def cmd_predict(args) -> int:
+    from maskwork.core.cluster.options import refuse_ray_flags_without_ray
     from maskwork.core.models.batch import predict_batch
     from maskwork.core.models.int8 import load
 
+    refuse_ray_flags_without_ray(args)
+    if args.engine == "ray":
+        from maskwork.core.cluster.predict_job import predict_on_ray
+
+        return predict_on_ray(args)
     if getattr(args, "project", None):
         from maskwork.core.cli.predict_project import predict_into_project
 
@@ -162,28 +165,21 @@ def cmd_predict(args) -> int:
 
 
 def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) -> Path:
-    from maskwork.core.io.coco import save_json_atomic, to_coco
+    from maskwork.core.cli.prediction_files import coco_target, predicted_annotation, write_coco
 
-    target = out if out.suffix.lower() == ".json" else out / "predictions.json"
-    anns = []
-    for path, result in batch:
-        ann = ImageAnnotation(names[path], result.width, result.height, status=Status.PREDICTED)
-        ann.prediction = result.to_layer()
-        ann.prediction_info = PredictionInfo(info.model, info.int8, result.latency_ms, info.score_threshold)
-        anns.append(ann)
-    data = to_coco(anns, predictor.classes, mode="rle", layer="prediction", include_scores=True)
-    data["info"] = {**data.get("info", {}), "description": f"Maskwork predictions of {info.model}",
-                    "score_threshold": info.score_threshold, "int8": info.int8}
-    save_json_atomic(target, data)
+    target = coco_target(out)
+    anns = [predicted_annotation(names[path], result, info) for path, result in batch]
+    write_coco(target, anns, predictor.classes, info)
     return target
 
 
 def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
+    from maskwork.core.cli.prediction_files import unique_stem
     from maskwork.core.io.png import write_classes_json, write_label_png
 
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     for path, result in batch:
-        write_label_png(out / f"{_unique_stem(names[path], used)}.png", result.label_map, predictor.classes)
+        write_label_png(out / f"{unique_stem(names[path], used)}.png", result.label_map, predictor.classes)
     write_classes_json(out / "classes.json", predictor.classes)
     return out

@@ -29,9 +29,27 @@ def project_names(project, inputs: list[str]) -> list[str]:
     return picked
 
 
+def fit_project_classes(project, predictor, unknown_classes: str) -> None:
+    """Model classes the project lacks: added to it ("add") or ignored, with a warning; and a note when
+    the model's task is not the project's (also used by core.cluster.predict_job)."""
+    from maskwork.core.models.class_map import ClassMap, unknown_warning
+
+    cmap = ClassMap(predictor.classes, project.classes)
+    unmatched = cmap.unmatched_names()
+    if unknown_classes == "add":
+        cmap.add_unmatched()
+    warning = unknown_warning(predictor.spec.name, unmatched, unknown_classes)
+    if warning:
+        print(warning, file=sys.stderr)
+    if predictor.task != project.task:
+        how = "painted into label maps" if predictor.task == "instance" else "one object per connected region"
+        article = "an" if predictor.task == "instance" else "a"
+        print(f"note: {predictor.spec.name} is {article} {predictor.task} model and {project.root.name} a "
+              f"{project.task} project: its output is {how}.", file=sys.stderr)
+
+
 def predict_into_project(args) -> int:
     from maskwork.core.models.batch import predict_batch
-    from maskwork.core.models.class_map import ClassMap, unknown_warning
     from maskwork.core.models.int8 import load
     from maskwork.core.models.prediction_layer import for_project, store_prediction
     from maskwork.core.project import Project
@@ -46,18 +64,7 @@ def predict_into_project(args) -> int:
         names = project_names(project, args.inputs)
         predictor = load(args.model, args.int8, [project.image_path(n) for n in names], args.device,
                          TextProgress("weights"))  # int8 calibrated on the project's images
-        cmap = ClassMap(predictor.classes, project.classes)
-        unmatched = cmap.unmatched_names()
-        if args.unknown_classes == "add":
-            cmap.add_unmatched()
-        warning = unknown_warning(predictor.spec.name, unmatched, args.unknown_classes)
-        if warning:
-            print(warning, file=sys.stderr)
-        if predictor.task != project.task:
-            how = "painted into label maps" if predictor.task == "instance" else "one object per connected region"
-            article = "an" if predictor.task == "instance" else "a"
-            print(f"note: {predictor.spec.name} is {article} {predictor.task} model and {project.root.name} a "
-                  f"{project.task} project: its output is {how}.", file=sys.stderr)
+        fit_project_classes(project, predictor, args.unknown_classes)
         by_path = {str(project.image_path(n)): n for n in names}
         errors: list = []
         done = 0

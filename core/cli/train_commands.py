@@ -50,6 +50,9 @@ def register(subparsers) -> None:
     e.add_argument("--device", default=None)
     e.add_argument("--int8", action="store_true", help="score the int8 model (compare with a float run)")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
+    from maskwork.core.cluster.options import add_engine_flags  # argparse only: Ray is imported when used
+
+    add_engine_flags(e)
     e.set_defaults(func=cmd_evaluate)
 
 
@@ -77,14 +80,20 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from maskwork.core.cluster.options import refuse_ray_flags_without_ray
     from maskwork.core.training.evaluate import evaluate
 
-    table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
-                     device=args.device, max_images=args.max_images, only=args.only,
-                     int8=args.int8)
+    refuse_ray_flags_without_ray(args)
+    if args.engine == "ray":
+        from maskwork.core.cluster.evaluate_job import evaluate_on_ray
+
+        table = evaluate_on_ray(args)
+    else:
+        table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
+                         device=args.device, max_images=args.max_images, only=args.only, int8=args.int8)
     if args.json:
         print(json.dumps({"task": table.task, "model": table.model, "data": table.data, "summary": table.summary,
                           "mapping": table.mapping, "per_image": table.per_image}, indent=1, default=str))
     else:
         print(table.format())
-    return 0
+    return 1 if table.summary.get("skipped_images") else 0

@@ -8,16 +8,36 @@ Part of a prediction: predicted_region + accept_region, accept_instances.
 One mouse stroke = one undo step: EditGroup.add(...) then finish(layer).
 """
 from maskwork.core.editing.accept_ops import (
-    Region, accept_instances, accept_region, accept_unmatched, has_corrections, predicted_region,
+    Region,
+    accept_instances,
+    accept_region,
+    accept_unmatched,
+    has_corrections,
+    predicted_region,
 )
 from maskwork.core.editing.group import EditGroup, merge_window_edits
 from maskwork.core.editing.instance_ops import (
-    create_instance, delete_instances, edit_instance_window, fill_instance_holes, instance_segment,
-    merge_instances, polygon_instance, remove_empty_instances, replace_layer, set_instance_class,
+    create_instance,
+    delete_instances,
+    edit_instance_window,
+    fill_instance_holes,
+    instance_segment,
+    merge_instances,
+    polygon_instance,
+    remove_empty_instances,
+    replace_layer,
+    set_instance_class,
 )
 from maskwork.core.editing.label_ops import brush_segment, erase_segment, fill_polygon, flood_fill, paint_window
 from maskwork.core.editing.records import (
-    BBox, Edit, InstanceMaskEdit, InstancesEdit, LabelMapEdit, LayerEdit, PixelChange, union_bbox,
+    BBox,
+    Edit,
+    InstanceMaskEdit,
+    InstancesEdit,
+    LabelMapEdit,
+    LayerEdit,
+    PixelChange,
+    union_bbox,
 )
 
 __all__ = [

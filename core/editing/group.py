@@ -12,7 +12,13 @@ import numpy as np
 
 from maskwork.core.annotation import Layer
 from maskwork.core.editing.records import (
-    BBox, Edit, InstanceMaskEdit, LabelMapEdit, PixelChange, _RECORD_OVERHEAD, union_bbox,
+    _RECORD_OVERHEAD,
+    BBox,
+    Edit,
+    InstanceMaskEdit,
+    LabelMapEdit,
+    PixelChange,
+    union_bbox,
 )
 
 

@@ -82,7 +82,9 @@ def fill_instance_holes(layer: Layer, instance_id: int) -> InstanceMaskEdit | No
 
 
 def remove_empty_instances(layer: Layer) -> InstancesEdit | None:
-    ids = [i.id for i in layer.instances if i.mask.is_empty]
+    """Delete instances erased to nothing; box-only objects (a box, no mask yet: box_ops) stay. An
+    erased instance has lost its box with its first erased pixel (edit_instance_window)."""
+    ids = [i.id for i in layer.instances if i.mask.is_empty and i.box is None]
     return delete_instances(layer, ids, label="Remove empty") if ids else None
 
 

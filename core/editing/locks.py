@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskwork.core.annotation import Instance, Layer
-from maskwork.core.editing.group import EditGroup
+from maskwork.core.editing.group import EditGroup, merge_window_edits
 from maskwork.core.editing.records import Edit, InstanceMaskEdit, InstancesEdit, LabelMapEdit, LayerEdit
 
 
@@ -101,15 +101,22 @@ def _layer(edit: LayerEdit, layer: Layer, locks: EditLocks) -> tuple[Edit | None
 
 
 def _group(edit: EditGroup, layer: Layer, locks: EditLocks) -> tuple[Edit | None, str]:
-    """Replay the parts one by one, each restricted in the state right after it."""
+    """Window edits of one target are merged and restricted as one; a mixed group is all or nothing
+    (its parts' stored windows cannot be replayed one by one once an earlier part is restricted)."""
+    merged = merge_window_edits(edit.edits, layer, edit.label)
+    if merged is not None:
+        return restrict(merged, layer, locks)
     edit.undo(layer)
-    kept, why = EditGroup(label=edit.label), ""
     for part in edit.edits:
         part.redo(layer)
-        part, reason = restrict(part, layer, locks)
-        kept.add(part)
-        why = why or reason
-    return kept.finish(layer), why
+        kept, why = restrict(part, layer, locks)
+        if why:  # take the whole group back: restrict() already took back this part
+            if kept is not None:
+                kept.undo(layer)
+            for done in reversed(edit.edits[: edit.edits.index(part)]):
+                done.undo(layer)
+            return None, why
+    return edit, ""
 
 
 _RULES = [

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from maskwork.core.annotation import ImageAnnotation, Instance, Layer, PredictionInfo, Source, Status
+from maskwork.core.annotation import ImageAnnotation, Instance, Layer, PredictionInfo, Source, Status, as_box
 from maskwork.core.errors import InputError
 from maskwork.core.masks import Mask
 
@@ -74,7 +74,7 @@ def encode_instance(inst: Instance) -> dict:
 def decode_instance(item: dict, height: int, width: int) -> Instance:
     return Instance(id=int(item["id"]), class_id=int(item["class_id"]), mask=decode_mask(item, height, width),
                     score=None if item.get("score") is None else float(item["score"]),
-                    box=None if item.get("box") is None else tuple(float(v) for v in item["box"]),
+                    box=None if item.get("box") is None else as_box(item["box"]),
                     source=Source(item.get("source", Source.PERSON.value)), iscrowd=bool(item.get("iscrowd")))
 
 

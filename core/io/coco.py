@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from maskwork.core.annotation import ClassList, DEFAULT_COLORS, ImageAnnotation, Instance, Layer, Source, Status
+from maskwork.core.annotation import DEFAULT_COLORS, ClassList, ImageAnnotation, Instance, Layer, Source, Status
 from maskwork.core.errors import InputError
 from maskwork.core.images import MAX_PIXELS, image_size
 from maskwork.core.io.coco_values import check_bbox, check_score
@@ -74,7 +74,8 @@ def read_json(path: Path) -> object:
 
 
 def _int(value, path: Path, where: str, key: str, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value)):
         raise _fail(path, where, f"'{key}' is {value!r}, not a whole number", "Fix that value in the file.")
     if minimum is not None and value < minimum:
         raise _fail(path, where, f"'{key}' is {value!r}, below {minimum}", "Fix that value in the file.")
@@ -265,7 +266,8 @@ def _check_found_images(images: list[dict], find_image, path: Path) -> None:
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InputError(f"{path}: {len(missing)} image(s) are not in the project folder: "
-                         f"{', '.join(map(str, missing[:5]))}{more}. Nothing was imported; copy the images there first.")
+                         f"{', '.join(map(str, missing[:5]))}{more}. Nothing was imported; copy the images there "
+                         "first.")
     for file, img in files.values():
         w, h = int(img["width"]), int(img["height"])
         real_w, real_h = image_size(file)  # header only; an image above the pixel limit is refused there

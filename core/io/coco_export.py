@@ -14,10 +14,12 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
+from maskwork.core.editing.box_ops import is_box_only
 from maskwork.core.errors import InputError
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
+from maskwork.core.text import plural
 
 MODES = ("rle", "polygon")
 LAYERS = ("corrected", "prediction")
@@ -43,7 +45,7 @@ class ExportReport:
         return float(np.min(self.polygon_ious)) if self.polygon_ious else None
 
     def summary(self) -> str:
-        text = f"{self.images} images" + (f", {self.objects} objects" if self.objects else "")
+        text = plural(self.images, "image") + (f", {plural(self.objects, 'object')}" if self.objects else "")
         if self.polygon_ious:
             text += (f"; polygons re-rasterised vs masks: mean IoU {self.mean_polygon_iou:.4f}, "
                      f"min {self.min_polygon_iou:.4f}")
@@ -122,6 +124,8 @@ def _rle(mask: Mask) -> dict:
 
 
 def _segmentation(inst: Instance, mode: str, report: ExportReport) -> dict | list:
+    if is_box_only(inst):
+        return []  # a COCO bbox without segmentation (core/editing/box_ops.py); read back as a box
     if mode == "rle" or inst.iscrowd:
         if mode == "polygon":
             report.kept_as_rle += 1
@@ -154,7 +158,7 @@ def _area_bbox(inst: Instance, file_name: str) -> tuple[float, list[float]]:
         if not all(math.isfinite(v) for v in box):
             raise InputError(f"{file_name}: object {inst.id} is a box {box} with a value that is not a finite "
                              "number; nothing was written. Delete or redraw that object and export again.")
-        return 0.0, box
+        return (box[2] * box[3] if is_box_only(inst) else 0.0), box  # a box's area: detection datasets' rule
     rle = _coco_rle(inst.mask)
     return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle)]
 
@@ -235,8 +239,9 @@ def to_coco_results(annotations: list[ImageAnnotation], image_ids: dict[str, obj
         for inst in [] if lay is None else _objects(ann, lay):
             if inst.mask.is_empty:
                 continue
+            score = default_score if inst.score is None else inst.score
             item = {"image_id": ids[ann.file_name], "category_id": inst.class_id,
-                    "segmentation": _rle(inst.mask), "score": float(default_score if inst.score is None else inst.score)}
+                    "segmentation": _rle(inst.mask), "score": float(score)}
             if with_bbox:
                 item["bbox"] = [float(v) for v in inst.mask.bbox]
             results.append(item)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from maskwork.core.annotation import Box, as_box
 from maskwork.core.errors import InputError
 
 
@@ -12,7 +13,7 @@ def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def check_bbox(value, path: Path, where: str, box_only: bool) -> tuple[float, ...] | None:
+def check_bbox(value, path: Path, where: str, box_only: bool) -> Box | None:
     """[x, y, width, height]: 4 finite numbers; not negative when the box is the object (written back on
     export). Boxes beside a mask are only checked for form: export recomputes them from the mask."""
     if value is None:
@@ -23,7 +24,7 @@ def check_bbox(value, path: Path, where: str, box_only: bool) -> tuple[float, ..
     if box_only and min(value) < 0:
         raise InputError(f"{path}: {where}: 'bbox' {value} has a negative value. Boxes are [x, y, width, height] "
                          "inside the image; fix the box.")
-    return tuple(float(v) for v in value)
+    return as_box(value)
 
 
 def check_score(value, path: Path, where: str) -> float | None:

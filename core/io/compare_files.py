@@ -26,7 +26,7 @@ def _listing(items: list[str], n: int = 5) -> str:
 def _pred_detections(pred_path: Path, gt) -> tuple[list[dict], list[str]]:
     """Prediction as detections with the truth's image/category ids; also warnings."""
     doc = read_json(pred_path)
-    warnings = []
+    warnings: list[str] = []
     if isinstance(doc, list):
         return doc, warnings
     pred = load_coco(pred_path)

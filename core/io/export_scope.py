@@ -36,8 +36,8 @@ def export_names(project, names: list[str] | None, layer: str, only_corrected: b
     kept = corrected_names(project, names)
     if names and not kept:
         raise InputError(f"none of the {len(names)} images to export has corrections, so nothing was written. "
-                         "Correct or accept some images first, or export every image (the GUI's 'All images "
-                         "(also uncorrected)', the CLI's --all-images) to write the uncorrected ones as empty.")
+                         "Correct or accept some images first, or export every image (untick 'Only images with "
+                         "corrections' in the Export dialog; --all-images on the command line) to write them empty.")
     return kept
 
 

@@ -14,8 +14,16 @@ from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
 from maskwork.core.errors import InputError
 from maskwork.core.images import image_size
 from maskwork.core.io.atomic import write_bytes_atomic
-from maskwork.core.io.project_io import (ImportReport, _apply, _check_class_ids, _check_conflicts, _listing, _new_project_task,
-                                _to_semantic, merge_classes)
+from maskwork.core.io.project_io import (
+    ImportReport,
+    _apply,
+    _check_class_ids,
+    _check_conflicts,
+    _listing,
+    _new_project_task,
+    _to_semantic,
+    merge_classes,
+)
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
 from maskwork.core.project import Project

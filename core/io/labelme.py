@@ -33,8 +33,17 @@ from PIL import Image, ImageDraw
 from maskwork.core.annotation import ClassList, Instance, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco_export import ExportReport, _objects
-from maskwork.core.io.label_files import (LabelFile, build_and_write, find_label_files, finish_import, image_matcher,
-                                 layer_of, real_size, refuse_two_files_for_one_image, refuse_unmatched)
+from maskwork.core.io.label_files import (
+    LabelFile,
+    build_and_write,
+    find_label_files,
+    finish_import,
+    image_matcher,
+    layer_of,
+    real_size,
+    refuse_two_files_for_one_image,
+    refuse_unmatched,
+)
 from maskwork.core.io.project_io import ImportReport, strict_json_bytes
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn

@@ -16,7 +16,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from scipy.ndimage import find_objects
 
 from maskwork.core.annotation import ClassList, Instance, Source, rgb_to_hex
 from maskwork.core.errors import InputError
@@ -210,6 +209,8 @@ def read_instance_png(path: str | Path) -> list[Instance]:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{side} is damaged ({exc}); fix or delete it.") from exc
     h, w = arr.shape
+    from scipy.ndimage import find_objects  # here, not at the top: scipy.ndimage costs ~0.3 s of start-up
+
     boxes = find_objects(arr.astype(np.int32))  # bounding slices per value: no full-image scan each
     values = sorted({v + 1 for v, sl in enumerate(boxes) if sl is not None} | set(meta))
     out = []

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from maskwork.core import review
 from maskwork.core.annotation import ClassList, ImageAnnotation, Layer, Status
 from maskwork.core.errors import InputError
 from maskwork.core.images import image_size
@@ -25,8 +26,8 @@ from maskwork.core.io.coco_export import ExportReport, coco_export
 from maskwork.core.io.export_scope import export_names
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
+from maskwork.core.text import plural
 from maskwork.core.project import Project
-from maskwork.core import review
 
 COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
 
@@ -39,7 +40,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"imported {self.images} images" + (f", {self.objects} objects" if self.objects else " (label maps)")
+        text = f"imported {plural(self.images, 'image')}" + (f", {plural(self.objects, 'object')}" if self.objects
+                                                              else " (label maps)")
         if self.class_remap:
             text += f"; class ids remapped to the project's {self.class_remap}"
         return text
@@ -132,7 +134,7 @@ def _check_conflicts(project: Project, names: list[str], overwrite: bool) -> Non
         return
     busy = [n for n in names if not project.annotation(n).corrected.is_empty()]
     if busy:
-        raise InputError(f"{len(busy)} image(s) already have corrected work in {project.root}: {_listing(busy)}. "
+        raise InputError(f"{plural(len(busy), 'image')} already {'has' if len(busy) == 1 else 'have'} corrected work in {project.root}: {_listing(busy)}. "
                          "Nothing was imported; pass --overwrite to replace that work, or import into "
                          "another project.")
 

@@ -29,9 +29,19 @@ from maskwork.core.annotation import Instance, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import decode_segmentation
 from maskwork.core.io.coco_export import ExportReport, _objects, _polygon_iou, polygons
-from maskwork.core.io.label_files import (LabelFile, build_and_write, class_list, export_classes, find_label_files,
-                                 finish_import, image_matcher, layer_of, real_size, refuse_two_files_for_one_image,
-                                 refuse_unmatched)
+from maskwork.core.io.label_files import (
+    LabelFile,
+    build_and_write,
+    class_list,
+    export_classes,
+    find_label_files,
+    finish_import,
+    image_matcher,
+    layer_of,
+    real_size,
+    refuse_two_files_for_one_image,
+    refuse_unmatched,
+)
 from maskwork.core.io.project_io import ImportReport
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn

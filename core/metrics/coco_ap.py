@@ -6,7 +6,6 @@ import io
 import math
 
 import numpy as np
-
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval

@@ -9,6 +9,7 @@ import numpy as np
 
 from maskwork.core.annotation import Layer
 from maskwork.core.errors import InputError
+from maskwork.core.metrics.box_objects import BoxTally, split_box_only
 from maskwork.core.metrics.instances import InstanceMatch, match_instances
 from maskwork.core.metrics.semantic import SemanticScores, semantic_scores
 
@@ -30,6 +31,7 @@ class LayerComparison:
     # true instances (0 for missed ones)
     per_class: dict[int, float] = field(default_factory=dict)
     mean_iou: float = math.nan  # semantic mean IoU, else mean over true instances (misses count 0)
+    boxes: BoxTally = field(default_factory=BoxTally)  # box-only objects left out (core.metrics.box_objects)
 
 
 def compare_layers(gt: Layer, pred: Layer, class_ids: Iterable[int], iou_threshold: float = 0.5,
@@ -42,6 +44,8 @@ def compare_layers(gt: Layer, pred: Layer, class_ids: Iterable[int], iou_thresho
         out.semantic = semantic_scores(gt.label_map, pred.label_map, class_ids, ignore_index, num_classes=k)
         out.per_class, out.mean_iou = dict(out.semantic.per_class), out.semantic.mean_iou
     if gt.instances or pred.instances:
+        gt_inst, pred_inst, out.boxes = split_box_only(gt.instances, pred.instances, iou_threshold)
+        gt, pred = Layer(gt.label_map, gt_inst), Layer(pred.label_map, pred_inst)  # boxes have no pixels to score
         shapes = {i.mask.shape for i in gt.instances + pred.instances}
         if len(shapes) > 1:
             raise InputError(f"truth and prediction instances come from images of different sizes {sorted(shapes)}")

@@ -16,6 +16,7 @@ from maskwork.core.errors import InputError
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.core.metrics.semantic import SemanticScores
 from maskwork.core.progress import check, report
+from maskwork.core.text import plural
 
 
 @dataclass
@@ -37,12 +38,13 @@ class DatasetReport:
 
     def summary(self) -> str:
         if not self.scores:
-            return (f"No image has both a prediction and a correction yet ({self.skipped} images skipped): "
+            return (f"No image has both a prediction and a correction yet ({plural(self.skipped, 'image')} skipped): "
                     "run a model, then accept or correct its output.")
         iou = "-" if math.isnan(self.dataset_iou) else f"{self.dataset_iou:.3f}"
-        text = f"{len(self.scores)} images scored, dataset IoU {iou}; {self.skipped} without prediction/correction."
+        text = (f"{plural(len(self.scores), 'image')} scored, dataset IoU {iou}; {self.skipped} without "
+                "prediction/correction.")
         if self.errors:
-            text += f" {len(self.errors)} could not be compared: " + "; ".join(self.errors[:3])
+            text += f" {plural(len(self.errors), 'image')} could not be compared: " + "; ".join(self.errors[:3])
         return text
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from maskwork.core.annotation import ClassList, ImageAnnotation
 from maskwork.core.editing.records import PixelChange
+from maskwork.core.metrics.box_objects import split_box_only
 from maskwork.core.metrics.instances import iou_matrix, panoptic_quality
 from maskwork.core.metrics.tracker import ConfusionTracker
 
@@ -139,7 +140,8 @@ class LiveIoU:
 
     # ---- instances --------------------------------------------------------------------
     def _refresh_instances(self) -> set[int]:
-        gt, pred = self.ann.corrected.instances, self.ann.prediction.instances
+        gt, pred, self.boxes = split_box_only(self.ann.corrected.instances, self.ann.prediction.instances,
+                                              self.iou_threshold)  # box-only objects: no pixels to score
         pred_masks = [p.mask for p in pred]
         if getattr(self, "_pred_masks", None) != [id(m) for m in pred_masks]:
             self._inst_cache = {}  # another prediction: every row is stale
@@ -199,9 +201,11 @@ class LiveIoU:
 
     def summary(self) -> str:
         if self.kind == "instance":
-            rq = 2 * self.matched / (self.num_gt + self.num_pred)  # the F1 of the matching
+            total = self.num_gt + self.num_pred  # 0 when every object is a box (box_objects.py)
+            rq = 2 * self.matched / total if total else math.nan  # the F1 of the matching
+            boxes = f"; {self.boxes.summary()}" if self.boxes else ""
             return (f"SQ {_fmt(self.matched_iou)} x RQ {_fmt(rq)}; matched {self.matched}/{self.num_gt}, "
-                    f"extra {self.num_pred - self.matched}")
+                    f"extra {self.num_pred - self.matched}{boxes}")
         return ""
 
 

@@ -63,8 +63,10 @@ ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in [
         Architecture("maskrcnn_resnet50_fpn", "instance", _tv("maskrcnn_resnet50_fpn"), "Mask R-CNN ResNet50-FPN (v1)"),
-        Architecture("maskrcnn_resnet50_fpn_v2", "instance", _tv("maskrcnn_resnet50_fpn_v2"), "Mask R-CNN ResNet50-FPN v2"),
-        Architecture("maskrcnn_resnet18_fpn", "instance", _maskrcnn_light("resnet18"), "Mask R-CNN ResNet18-FPN (light)"),
+        Architecture("maskrcnn_resnet50_fpn_v2", "instance", _tv("maskrcnn_resnet50_fpn_v2"),
+                     "Mask R-CNN ResNet50-FPN v2"),
+        Architecture("maskrcnn_resnet18_fpn", "instance", _maskrcnn_light("resnet18"),
+                     "Mask R-CNN ResNet18-FPN (light)"),
         Architecture("maskrcnn_mobilenet_v3_large_fpn", "instance", _maskrcnn_light("mobilenet_v3_large"),
                      "Mask R-CNN MobileNetV3-Large-FPN (light)"),
         Architecture("deeplabv3_resnet50", "semantic", _tv("deeplabv3_resnet50", aux_loss=False), "DeepLabV3 ResNet50"),

@@ -27,11 +27,11 @@ def predict_batch(predictor: Predictor, paths: Iterable[str | Path], progress: P
     A file that cannot be read raises InputError, or, when `errors` is a list, is recorded there as
     (path, message) and skipped. Cancelling stops before the next image; queued decodes are dropped.
     """
-    paths = [Path(p) for p in paths]
-    total = len(paths)
+    files = [Path(p) for p in paths]
+    total = len(files)
     queue: deque[tuple[Path, Future]] = deque()
     pool = ThreadPoolExecutor(max_workers=max(1, prefetch), thread_name_prefix="maskwork-decode")
-    todo = iter(paths)
+    todo = iter(files)
 
     def submit_next() -> None:
         path = next(todo, None)

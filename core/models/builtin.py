@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.models.classlists import aerial_classes, nuclei_classes, torchvision_classes
-from maskwork.core.models.specs import (OWN_RCNN, OWN_TILE, RCNN, VOC_RESIZE, BundledFile, InputPolicy, ModelSpec,
-                                        TorchvisionWeights)
+from maskwork.core.models.specs import (
+    OWN_RCNN,
+    OWN_TILE,
+    RCNN,
+    VOC_RESIZE,
+    BundledFile,
+    InputPolicy,
+    ModelSpec,
+    TorchvisionWeights,
+)
 
 _COCO = "MaskRCNN_ResNet50_FPN_Weights.COCO_V1"
 _VOC = "FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1"

@@ -14,13 +14,13 @@ import re
 import zipfile
 from pathlib import Path
 
-import torch
-
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.io.atomic import write_bytes_atomic
+from maskwork.core.models.headers import FORMAT, header_of, write_sidecar
 
-FORMAT = "maskwork-checkpoint"
+# torch is imported by save_checkpoint and read_checkpoint, not here: listing the models imports this
+# module (through core.models.user_models) and must not cost a torch import (ADR 0012).
 VERSION = 1
 
 
@@ -32,9 +32,12 @@ def save_checkpoint(path: str | Path, *, arch: str, task: str, classes: ClassLis
         "classes": classes.to_list(), "state_dict": state_dict,
         "training": training or {}, "input": input_spec or {}, "extra": extra or {},
     }
+    import torch
+
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     write_bytes_atomic(path, buffer.getvalue())  # temp file + fsync + rename; ProjectError says what to do
+    write_sidecar(path, header_of(payload))  # the model list reads it without torch (core.models.headers)
 
 
 class CheckpointError(ModelError, InputError):
@@ -52,8 +55,8 @@ SIGNATURES = (
 ZIP_MAGIC = b"PK\x03\x04"
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 GLOBAL_RE = re.compile(r"GLOBAL ([A-Za-z_][\w.]*)")
-RESAVE = ("re-save it with torch.save(model.state_dict(), path) (or maskwork.core.models.checkpoint.save_checkpoint) in "
-          "the code that trained it, and pick that file")
+RESAVE = ("re-save it with torch.save(model.state_dict(), path) (or maskwork.core.models.checkpoint.save_checkpoint) "
+          "in the code that trained it, and pick that file")
 PICK = "pick a .pt/.pth file saved by Maskwork or a torchvision state dict"
 
 
@@ -147,6 +150,8 @@ def read_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    import torch
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, truncated zip, non-torch file

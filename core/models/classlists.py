@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from maskwork.core.annotation import ClassInfo, ClassList, rgb_to_hex
+from maskwork.core.models.torchvision_meta import WEIGHTS
 
 GAP = "N/A"  # torchvision's name for unused COCO indices; kept out of the ClassList, ids keep their gaps
 
@@ -36,6 +37,9 @@ def from_torchvision_categories(categories: list[str]) -> ClassList:
 
 @lru_cache(maxsize=None)
 def _tv_categories(weights_name: str) -> tuple[str, ...]:
+    """The weights' category names: our copy (no torch at start-up), else torchvision's enum."""
+    if weights_name in WEIGHTS:
+        return WEIGHTS[weights_name][1]
     from torchvision.models import get_weight  # the enum's meta is static: no download
 
     return tuple(get_weight(weights_name).meta["categories"])

@@ -12,7 +12,6 @@ from pathlib import Path
 from maskwork.core.models.classlists import aerial_classes, nuclei_classes
 from maskwork.core.resources import bundled_models_dir
 
-
 # (model name, task, classes): the bundled models of core.models.registry
 BUNDLED = [
     ("nuclei-instance", "instance", nuclei_classes),

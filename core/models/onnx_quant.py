@@ -139,8 +139,13 @@ def _excluded(model, settings: QuantSettings) -> list[str]:
 
 def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str]:
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     from maskwork.core.models.export import _quiet_export
     from maskwork.core.models.onnx_meta import set_metadata
@@ -155,7 +160,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
         n.name = f"mw_node_{k}"
     excluded = _excluded(model, settings)
     # no CalibMaxIntermediateOutputs: onnxruntime 1.32 drops the flushed outputs without merging their ranges
-    extra = {"ActivationSymmetric": False}
+    extra: dict[str, bool | float] = {"ActivationSymmetric": False}
     if settings.method == "percentile":
         extra["CalibPercentile"] = settings.percentile
     wrapped = type("Reader", (CalibrationDataReader,), {"get_next": lambda self: reader.get_next()})()

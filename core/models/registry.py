@@ -12,9 +12,25 @@ from pathlib import Path
 
 from maskwork.core.errors import MaskworkError, ModelError
 from maskwork.core.models.builtin import MODELS
-from maskwork.core.models.specs import (IMAGENET_MEAN, IMAGENET_STD, OWN_RCNN, OWN_TILE, RCNN, VOC_RESIZE,
-                                        BundledFile, InputPolicy, ModelSpec, OnnxFile, TorchvisionWeights,
-                                        UserCheckpoint, WeightsSource, spec_with_header, weights_file)
+from maskwork.core.models.checkpoint import check_header
+from maskwork.core.models.headers import read_header
+from maskwork.core.models.specs import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    OWN_RCNN,
+    OWN_TILE,
+    RCNN,
+    VOC_RESIZE,
+    BundledFile,
+    InputPolicy,
+    ModelSpec,
+    OnnxFile,
+    TorchvisionWeights,
+    UserCheckpoint,
+    WeightsSource,
+    spec_with_header,
+    weights_file,
+)
 from maskwork.core.models.user_models import user_specs
 
 # the types live in core.models.specs; importers of the registry may take them from here
@@ -29,14 +45,14 @@ _HEADER_CACHE: dict[tuple, dict] = {}
 
 
 def checkpoint_header(path: Path) -> dict:
-    """arch/task/classes/input of a Maskwork checkpoint ({} for a plain state dict)."""
-    from maskwork.core.models.checkpoint import read_checkpoint
-
+    """arch/task/classes/input of a Maskwork checkpoint ({} for a plain state dict), read without torch
+    (core.models.headers: the sidecar, else the pickle with its tensors left out)."""
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key not in _HEADER_CACHE:
-        ckpt = read_checkpoint(path)
-        _HEADER_CACHE[key] = {k: ckpt[k] for k in ("arch", "task", "classes", "input") if k in ckpt}
+        header = read_header(path)
+        check_header(path, header)  # a task that contradicts the architecture: refused as torch.load's route does
+        _HEADER_CACHE[key] = header
     return _HEADER_CACHE[key]
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList, Instance, Layer, Source
+from maskwork.core.annotation import ClassList, Instance, Layer, Source, as_box
 from maskwork.core.masks import Mask
 
 
@@ -53,7 +53,7 @@ class InstanceResult:
                 class_id=int(self.class_ids[i]),
                 mask=self.masks[i],
                 score=float(self.scores[i]),
-                box=tuple(float(v) for v in self.boxes[i]),
+                box=as_box(self.boxes[i]),
                 source=Source.MODEL,
             )
             for n, i in enumerate(self.keep(score_threshold))

@@ -56,6 +56,7 @@ def tiled_logits(model: torch.nn.Module, x: torch.Tensor, policy: InputPolicy,
             if out is None:
                 out = torch.empty((logits.shape[0], h, w), dtype=logits.dtype, device=logits.device)
             out[:, ya:yb, xa:xb] = logits[:, ya - ty : yb - ty, xa - tx : xb - tx]
+    assert out is not None  # the image has at least one tile
     return out
 
 

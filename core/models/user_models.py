@@ -19,7 +19,6 @@ from maskwork.core.models.checkpoint import read_checkpoint
 from maskwork.core.models.classlists import generic_classes
 from maskwork.core.models.onnx_models.entries import spec_from_entry as onnx_spec
 from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
-from maskwork.core.models.weights import load_model
 
 VERSION = 1
 
@@ -52,7 +51,8 @@ def read_entries() -> list[dict]:
         return entries
     except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
         raise ModelError(f"the list of your models {path} is damaged ({exc}). Fix it in a text editor or delete "
-                         "it and register your checkpoints again; the checkpoint files themselves are untouched.")
+                         "it and register your checkpoints again; the checkpoint files themselves are untouched."
+                         ) from exc
 
 
 def write_entries(entries: list[dict]) -> None:
@@ -125,6 +125,8 @@ def register_checkpoint(path: str | Path, arch: str | None = None, name: str | N
              "input": input_spec or {}}
     spec = _spec_from_entry(entry)
     if check:
+        from maskwork.core.models.weights import load_model  # torch: only when registering, never to list (ADR 0012)
+
         load_model(spec)  # raises ModelError with the misfit in one sentence
     entries = [e for e in read_entries() if e["name"] != name]
     write_entries(entries + [entry])

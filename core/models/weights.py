@@ -20,6 +20,7 @@ from torch import nn
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import Cancelled, ModelError
+from maskwork.core.models import availability
 from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.checkpoint import read_checkpoint
 from maskwork.core.models.specs import BundledFile, ModelSpec, TorchvisionWeights, weights_file
@@ -52,17 +53,15 @@ def weights_path(spec: ModelSpec) -> Path:
     """The file the weights of `spec` are (or will be) read from."""
     if isinstance(spec.source, TorchvisionWeights):
         return hub_checkpoint_dir() / os.path.basename(urlparse(torchvision_url(spec.source)).path)
-    return weights_file(spec)
+    path = weights_file(spec)
+    assert path is not None  # every source that is not torchvision's names its file
+    return path
 
 
 def model_state(spec: ModelSpec) -> str:
-    """"cached" | "bundled" | "needs download" | "missing", for the model list."""
-    present = weights_path(spec).is_file()
-    if isinstance(spec.source, TorchvisionWeights):
-        return "cached" if present else "needs download"
-    if isinstance(spec.source, BundledFile):
-        return "bundled" if present else "missing"
-    return "cached" if present else "missing"
+    """"cached" | "bundled" | "needs download" | "missing" (the model list asks core.models.availability,
+    which answers the same without torch)."""
+    return availability.state(spec, weights_path(spec).is_file())
 
 
 def download_file(url: str, dest: Path, progress: ProgressFn | None = None, cancel: CancelToken | None = None,

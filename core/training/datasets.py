@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import InputError
+from maskwork.core.images import read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -51,22 +53,6 @@ class TrainData:
 
     def names(self) -> list[str]:
         return [it.name for it in self.items]
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Read an image as RGB uint8, preferring the io colleague's reader when present."""
-    try:
-        from maskwork.core.images import read_image
-    except ImportError:  # pragma: no cover - fallback while core.images is being written
-        read_image = None
-    if read_image is not None:
-        return read_image(path)
-    from PIL import Image
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except OSError as exc:
-        raise InputError(f"cannot read image {path}: {exc}. Check the file is a valid image.") from exc
 
 
 def read_label_png(path: str | Path) -> np.ndarray:
@@ -146,7 +132,7 @@ def _coco_item(ann, path: Path, cat_to_class: dict, task: str) -> Item:
                 lm[i.mask.y0:i.mask.y1, i.mask.x0:i.mask.x1][i.mask.crop] = cat_to_class[i.class_id]
         return lm
 
-    image = lambda: read_rgb(path)  # noqa: E731
+    image = lambda: read_image(path)  # noqa: E731
     if task == "semantic":
         return Item(ann.file_name, image, label_map=label_map)
     return Item(ann.file_name, image, instances=targets)
@@ -169,7 +155,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
         if not mp.is_file():
             missing.append(p.name)
             continue
-        items.append(Item(p.name, (lambda p=p: read_rgb(p)), label_map=(lambda mp=mp: read_label_png(mp))))
+        items.append(Item(p.name, (lambda p=p: read_image(p)), label_map=(lambda mp=mp: read_label_png(mp))))
     if not items:
         raise InputError(f"{folder}: no image in {images}/ has a label PNG in {masks}/")
     if classes_file.is_file():
@@ -198,7 +184,7 @@ def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "
         status = getattr(ann.status, "value", ann.status)
         if str(status).lower() not in statuses or ann.corrected.is_empty():
             continue
-        img = (lambda n=name: project.image(n))
+        img = partial(project.image, name)
         if task == "semantic":
             if ann.corrected.label_map is None:
                 continue

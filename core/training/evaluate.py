@@ -59,6 +59,30 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile);
     `int8`: score the model's int8 version (built calibrated on the dataset's images, or its int8 file)
     to see its accuracy drop."""
+    ev = prepare(model, data, device, max_images, only, int8, cancel)
+    run = _semantic if ev.task == "semantic" else _instance
+    return run(ev, per_image, progress, cancel)
+
+
+@dataclass
+class Evaluation:
+    """What scoring needs, whichever engine runs it (here, or Ray actors: core.cluster.evaluate_job)."""
+
+    predictor: object
+    float_model: object  # the torch float module an int8 predictor was built from (None otherwise)
+    task: str
+    label: str
+    data: TrainData
+    items: list
+    cmap: ClassMap
+
+    @property
+    def num_classes(self) -> int:
+        return max(max(self.data.classes.ids()), max(self.predictor.classes.ids())) + 1
+
+
+def prepare(model: str, data, device: str | None = None, max_images: int | None = None,
+            only: list[str] | None = None, int8: bool = False, cancel: CancelToken | None = None) -> Evaluation:
     predictor = make_predictor(model, device)
     task = _task_of(predictor)
     d = data if isinstance(data, TrainData) else load_data(data, task)
@@ -69,17 +93,16 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     items = d.items[:max_images] if max_images else d.items
     if not items:
         raise InputError(f"{d.source} has no labelled images to evaluate on")
+    float_model = None
     if int8:
         from maskwork.core.models.int8 import int8_of
 
         picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+        float_model = getattr(predictor, "model", None)
         predictor = int8_of(predictor, [it.image() for it in picked], cancel=cancel)
     label = f"{model} (int8)" if int8 or getattr(predictor, "int8", False) else model
     cmap = ClassMap(predictor.classes, d.classes)  # by name, not by number
-    run = _semantic if task == "semantic" else _instance
-    table = run(predictor, label, d, items, per_image, progress, cancel, cmap)
-    table.mapping = cmap.mapping_lines("dataset")
-    return table
+    return Evaluation(predictor, float_model, task, str(label), d, items, cmap)
 
 
 def _task_of(predictor) -> str:
@@ -93,41 +116,73 @@ def _names(classes) -> dict:
     return {c.id: c.name for c in classes}
 
 
-def _semantic(predictor, model, d: TrainData, items, per_image, progress, cancel, cmap: ClassMap) -> EvalTable:
-    n = max(max(d.classes.ids()), max(predictor.classes.ids())) + 1
-    total = np.zeros((n, n), np.int64)
-    rows = []
-    for i, it in enumerate(items):
-        check(cancel)
-        truth = it.label_map()
-        pred = cmap.apply_label_map(predictor.predict(it.image()).label_map)
-        if pred.shape != truth.shape:
-            raise InputError(f"{it.name}: the model's label map is {pred.shape}, the truth is {truth.shape}")
-        conf = sem.confusion(truth, pred, n)
-        total += conf
-        if per_image:
-            s = sem.iou_from_confusion(conf, d.ignore_index)
-            rows.append({"image": it.name, "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"]})
-        report(progress, i + 1, len(items), it.name)
+def semantic_confusion(predictor, item, cmap: ClassMap, n: int) -> np.ndarray:
+    """One image's (n, n) confusion counts, rows = truth, in the data's class ids."""
+    truth = item.label_map()
+    pred = cmap.apply_label_map(predictor.predict(item.image()).label_map)
+    if pred.shape != truth.shape:
+        raise InputError(f"{item.name}: the model's label map is {pred.shape}, the truth is {truth.shape}")
+    return sem.confusion(truth, pred, n)
+
+
+def semantic_row(name: str, conf: np.ndarray, ignore_index: int | None) -> dict:
+    s = sem.iou_from_confusion(conf, ignore_index)
+    return {"image": name, "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"]}
+
+
+def semantic_table(ev: Evaluation, images: int, total: np.ndarray, rows: list[dict]) -> EvalTable:
+    """The summary of the summed confusion counts (the dataset's IoU, not the mean of images')."""
+    d = ev.data
     s = sem.iou_from_confusion(total, d.ignore_index)
-    names = _names(d.classes)
-    summary = {"images": len(items), "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"],
-               "iou": {names.get(c, str(c)): v for c, v in s["iou"].items()}, "confusion": total.tolist()}
-    return EvalTable("semantic", str(model), d.source, summary, rows)
+    classes = _names(d.classes)
+    summary = {"images": images, "miou": s["miou"], "pixel_accuracy": s["pixel_accuracy"],
+               "iou": {classes.get(c, str(c)): v for c, v in s["iou"].items()}, "confusion": total.tolist()}
+    table = EvalTable("semantic", ev.label, d.source, summary, rows)
+    table.mapping = ev.cmap.mapping_lines("dataset")
+    return table
 
 
-def _instance(predictor, model, d: TrainData, items, per_image, progress, cancel, cmap: ClassMap) -> EvalTable:
-    gt, images = inst.gt_coco(items, d.classes)
-    dets = []
-    for img_id, it in enumerate(items, start=1):
-        check(cancel)
-        res = predictor.predict(it.image(), score_threshold=0.0)
-        keep = res.keep(0.0)
-        ids, known = cmap.apply_class_ids(res.class_ids[keep])  # model classes the data lacks are dropped
-        keep, ids = keep[known], ids[known]
-        masks = np.stack([res.masks[i].to_full() for i in keep]) if len(keep) else np.zeros((0, res.height, res.width), bool)
-        dets += inst.detections(img_id, masks, res.scores[keep], ids)
-        report(progress, img_id, len(items), it.name)
+def instance_detections(predictor, img_id: int, item, cmap: ClassMap) -> list[dict]:
+    """One image's COCO result records, in the data's class ids (model classes it lacks are dropped)."""
+    res = predictor.predict(item.image(), score_threshold=0.0)
+    keep = res.keep(0.0)
+    ids, known = cmap.apply_class_ids(res.class_ids[keep])
+    keep, ids = keep[known], ids[known]
+    empty = np.zeros((0, res.height, res.width), bool)
+    masks = np.stack([res.masks[i].to_full() for i in keep]) if len(keep) else empty
+    return inst.detections(img_id, masks, res.scores[keep], ids)
+
+
+def instance_table(ev: Evaluation, gt_records: list, detections: list[list[dict]], per_image: bool) -> EvalTable:
+    """COCO mask AP of per-image ground truth (core.training.instance.gt_records) and detections, in image order."""
+    gt, _ = inst.gt_document(gt_records, ev.data.classes)
+    dets = [d for image_dets in detections for d in image_dets]
     s = inst.coco_mask_ap(gt, dets, per_image=per_image)
     rows = [{"image": name, **v} for name, v in s.pop("per_image", {}).items()]
-    return EvalTable("instance", str(model), d.source, {"images": len(items), **s}, rows)
+    table = EvalTable("instance", ev.label, ev.data.source, {"images": len(gt_records), **s}, rows)
+    table.mapping = ev.cmap.mapping_lines("dataset")
+    return table
+
+
+def _semantic(ev: Evaluation, per_image, progress, cancel) -> EvalTable:
+    n = ev.num_classes
+    total = np.zeros((n, n), np.int64)
+    rows = []
+    for i, it in enumerate(ev.items):
+        check(cancel)
+        conf = semantic_confusion(ev.predictor, it, ev.cmap, n)
+        total += conf
+        if per_image:
+            rows.append(semantic_row(it.name, conf, ev.data.ignore_index))
+        report(progress, i + 1, len(ev.items), it.name)
+    return semantic_table(ev, len(ev.items), total, rows)
+
+
+def _instance(ev: Evaluation, per_image, progress, cancel) -> EvalTable:
+    records = [inst.gt_records(img_id, it) for img_id, it in enumerate(ev.items, start=1)]
+    detections = []
+    for img_id, it in enumerate(ev.items, start=1):
+        check(cancel)
+        detections.append(instance_detections(ev.predictor, img_id, it, ev.cmap))
+        report(progress, img_id, len(ev.items), it.name)
+    return instance_table(ev, records, detections, per_image)

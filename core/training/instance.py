@@ -65,20 +65,33 @@ def predict(model, rgb: np.ndarray, device="cpu") -> dict:
     return {k: v.cpu() for k, v in out.items()}
 
 
-def gt_coco(items: list[Item], classes) -> tuple[dict, list[dict]]:
-    """A COCO ground-truth dict of the items (RLE masks); also returns the image records."""
+def gt_records(img_id: int, item: Item) -> tuple[dict, list[dict]]:
+    """One image's COCO image record and ground-truth annotations (without ids: gt_document numbers them)."""
+    t = item.instances()
+    h, w = t.masks.shape[1:] if len(t.masks) else item.image().shape[:2]
+    image = {"id": img_id, "file_name": item.name, "height": int(h), "width": int(w)}
+    anns = []
+    for m, c, crowd in zip(t.masks, t.class_ids, t.iscrowd):
+        rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+        anns.append({"image_id": img_id, "category_id": int(c), "segmentation": rle,
+                     "area": float(mask_utils.area(rle)), "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                     "iscrowd": int(crowd)})
+    return image, anns
+
+
+def gt_document(records: list[tuple[dict, list[dict]]], classes) -> tuple[dict, list[dict]]:
+    """The COCO ground-truth dict of gt_records in image order; also returns the image records."""
     images, anns = [], []
-    for img_id, it in enumerate(items, start=1):
-        t = it.instances()
-        h, w = t.masks.shape[1:] if len(t.masks) else it.image().shape[:2]
-        images.append({"id": img_id, "file_name": it.name, "height": int(h), "width": int(w)})
-        for m, c, crowd in zip(t.masks, t.class_ids, t.iscrowd):
-            rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
-            anns.append({"id": len(anns) + 1, "image_id": img_id, "category_id": int(c), "segmentation": rle,
-                         "area": float(mask_utils.area(rle)), "bbox": [float(v) for v in mask_utils.toBbox(rle)],
-                         "iscrowd": int(crowd)})
+    for image, image_anns in records:
+        images.append(image)
+        anns += [{"id": len(anns) + k + 1, **a} for k, a in enumerate(image_anns)]
     cats = [{"id": c.id, "name": c.name} for c in classes if c.id != 0]
     return {"images": images, "annotations": anns, "categories": cats}, images
+
+
+def gt_coco(items: list[Item], classes) -> tuple[dict, list[dict]]:
+    """A COCO ground-truth dict of the items (RLE masks); also returns the image records."""
+    return gt_document([gt_records(img_id, it) for img_id, it in enumerate(items, start=1)], classes)
 
 
 def detections(img_id: int, masks: np.ndarray, scores, class_ids) -> list[dict]:

@@ -154,7 +154,8 @@ def _input_spec(cfg: TrainConfig, task: str) -> dict:
 def _machine(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelToken | None = None,

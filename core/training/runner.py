@@ -16,7 +16,10 @@ from maskwork.core.errors import ModelError
 from maskwork.core.masks import Mask
 from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.models.predict import Predictor
+from maskwork.core.models.registry import get_model
 from maskwork.core.models.results import InstanceResult, SemanticResult
+from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 
@@ -63,15 +66,7 @@ class CheckpointRunner:
 
 
 def make_predictor(model: str | Path, device: str | None = None, int8: bool = False):
-    """The app's Predictor for a registry name or a checkpoint file (described by its own header);
-    CheckpointRunner only where core.models.predict is not installed."""
-    try:
-        from maskwork.core.models.predict import Predictor
-        from maskwork.core.models.registry import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, get_model, spec_with_header
-    except ImportError:  # pragma: no cover - partial installation without the model registry
-        if Path(model).is_file():
-            return CheckpointRunner(model, device)
-        raise ModelError(f"model {model!r} is not a checkpoint file and the model registry is not installed")
+    """The app's Predictor for a registry name or a checkpoint file (described by its own header)."""
     if not Path(model).is_file():
         return Predictor(get_model(str(model)), int8=int8, device=device)
     ckpt = read_checkpoint(model)

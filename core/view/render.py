@@ -11,6 +11,7 @@ import colorsys
 import numpy as np
 
 from maskwork.core.annotation import UNLABELED, ClassList, Instance, Layer
+from maskwork.core.editing.box_ops import box_only_at
 
 FILL_ALPHA = 0.55      # semantic areas and instance interiors
 OUTLINE_ALPHA = 1.0    # instance borders stay fully visible so touching nuclei stay apart
@@ -85,14 +86,15 @@ def _paint_instance(inst: Instance, window: tuple[int, int, int, int], out: np.n
 
 
 def instance_at(layer: Layer | None, x: int, y: int) -> Instance | None:
-    """The topmost instance covering pixel (x, y), or None (hit test for the select tool)."""
+    """The topmost instance covering pixel (x, y), else the smallest box-only object around it, or None
+    (hit test for the select tool)."""
     if layer is None:
         return None
     for inst in reversed(layer.instances):
         m = inst.mask
         if not m.is_empty and m.x0 <= x < m.x1 and m.y0 <= y < m.y1 and m.crop[y - m.y0, x - m.x0]:
             return inst
-    return None
+    return box_only_at(layer, x, y)
 
 
 def class_at(layer: Layer | None, x: int, y: int) -> int | None:

@@ -13,7 +13,6 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-
 MAX_CONTRAST = 4.0
 
 

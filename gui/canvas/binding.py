@@ -6,9 +6,26 @@ on every mouse move.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
 from maskwork.core.view.render import bgra_lut
+from maskwork.gui import image_loader
+from maskwork.gui.canvas import image_layer
+from maskwork.gui.canvas.overlay_layer import render_tiles
+
+
+def prepare_canvas(project, ann, rgb) -> dict:
+    """What load_image() draws, made ahead in gui/image_loader.py's worker: the picture and the
+    tiles of both layers, each with the layer and colour table it was made from (used only if
+    they still match when the image is shown: same layer objects, same colours, nothing hidden)."""
+    classes = project.classes
+    lut = bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes]))
+    ready = {"picture": image_layer.prepare(rgb)}
+    for key in ("corrected", "prediction"):
+        layer = getattr(ann, key)
+        ready[key] = (layer, lut, render_tiles(layer, lut, ann.width, ann.height))
+    return ready
 
 
 class CanvasBinding(QObject):
@@ -40,7 +57,8 @@ class CanvasBinding(QObject):
 
     def load_image(self) -> None:
         ann, rgb = self.state.annotation, self.state.image
-        self.view.image_item.set_image(rgb)
+        ready = image_loader.ready(self.state, "canvas", ann) or {}  # made in the loading worker
+        self.view.image_item.set_image(rgb, ready.get("picture"))
         if ann is None:
             self.view.set_image_size(0, 0)
             self.view.corrected_overlay.reset(None, None, 0, 0)
@@ -48,15 +66,18 @@ class CanvasBinding(QObject):
             self.rebuild_boxes()
             return
         self.view.set_image_size(ann.width, ann.height)
-        self.reset_overlays()
+        self.reset_overlays(ready)
 
-    def reset_overlays(self) -> None:
+    def reset_overlays(self, ready: dict | None = None) -> None:
         ann = self.state.annotation
         if ann is None or self.state.project is None:
             return
         lut = self._lut()
-        self.view.corrected_overlay.reset(ann.corrected, lut, ann.width, ann.height)
-        self.view.prediction_overlay.reset(ann.prediction, lut, ann.width, ann.height)
+        for overlay, key in ((self.view.corrected_overlay, "corrected"), (self.view.prediction_overlay, "prediction")):
+            layer, made = getattr(ann, key), (ready or {}).get(key)
+            usable = (made is not None and made[0] is layer and np.array_equal(made[1], lut)
+                      and (overlay.view_filter is None or overlay.view_filter(layer) is layer))
+            overlay.reset(layer, lut, ann.width, ann.height, made[2] if usable else None)
         self.apply_visibility()
         self.rebuild_boxes()
 

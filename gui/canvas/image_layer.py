@@ -1,44 +1,73 @@
-"""The photo under the overlays: one QPixmap item built from the RGB array (no copy kept)."""
+"""The photo under the overlays: a QImage in the screen's 32-bit format, drawn as it is (no QPixmap).
+
+`prepare(rgb)` makes the full-size image and its 1/4 copy from the RGB array; it runs in any
+thread, so for a big image gui/image_loader.py calls it in the worker that decoded the file and the
+GUI thread only installs the result (a QPixmap would cost a 192 MB conversion there for 48 MP).
+"""
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem
-
-
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """Wrap an (H, W, 3) uint8 array as a QImage and detach it (the array may be freed later)."""
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
-
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem
 
 MIP = 4  # zoomed out below 1/MIP, draw a 1/MIP copy (area-averaged: less aliasing, 16x fewer pixels)
 
 
-class ImageItem(QGraphicsPixmapItem):
+class Picture:
+    """A QImage over a BGRA numpy buffer it keeps alive (no copy; OpenCV releases the GIL converting)."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.pixels = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGRA)  # = Qt's RGB32 layout
+        h, w = self.pixels.shape[:2]
+        self.image = QImage(self.pixels.data, w, h, self.pixels.strides[0], QImage.Format.Format_RGB32)
+
+
+def prepare(rgb: np.ndarray | None) -> tuple[Picture, Picture | None] | None:
+    """The full-size picture and its 1/MIP copy (None when the image is too small to need one)."""
+    if rgb is None:
+        return None
+    small = None
+    if min(rgb.shape[:2]) >= 4 * MIP:
+        h, w = rgb.shape[:2]
+        small = Picture(cv2.resize(rgb, (max(1, w // MIP), max(1, h // MIP)), interpolation=cv2.INTER_AREA))
+    return Picture(rgb), small
+
+
+class ImageItem(QGraphicsItem):
     def __init__(self) -> None:
         super().__init__()
-        self.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.setZValue(0)
-        self._small: QPixmap | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._full: Picture | None = None
+        self._small: Picture | None = None
         self.display = None  # rgb -> display copy (brightness/contrast/gamma, gui/panels/tone_panel.py)
 
-    def set_image(self, rgb: np.ndarray | None) -> None:
-        if rgb is not None and self.display is not None:
-            rgb = self.display(rgb)  # a copy for the eye only: the data is never changed
-        self.setPixmap(QPixmap() if rgb is None else QPixmap.fromImage(rgb_to_qimage(rgb)))
-        self._small = None
-        if rgb is not None and min(rgb.shape[:2]) >= 4 * MIP:
-            h, w = rgb.shape[:2]
-            small = cv2.resize(rgb, (max(1, w // MIP), max(1, h // MIP)), interpolation=cv2.INTER_AREA)
-            self._small = QPixmap.fromImage(rgb_to_qimage(small))
+    def set_image(self, rgb: np.ndarray | None, prepared=None) -> None:
+        """Show `rgb`; `prepared` = prepare(rgb) made earlier (in a worker) when there is one."""
+        shown = rgb if rgb is None or self.display is None else self.display(rgb)
+        if shown is not rgb:  # a copy for the eye only (the data never changes); the worker's picture is
+            rgb, prepared = shown, None  # of the data as it is, so this one is made here
+        self.prepareGeometryChange()
+        self._full, self._small = (prepared or prepare(rgb) or (None, None)) if rgb is not None else (None, None)
+        self.update()
+
+    def has_image(self) -> bool:
+        return self._full is not None
+
+    def boundingRect(self) -> QRectF:
+        if self._full is None:
+            return QRectF()
+        return QRectF(0, 0, self._full.image.width(), self._full.image.height())
 
     def paint(self, painter, option, widget=None) -> None:
-        if self._small is not None and option.levelOfDetailFromTransform(painter.worldTransform()) < 1 / MIP:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawPixmap(self.boundingRect(), self._small, QRectF(self._small.rect()))
+        if self._full is None:
             return
-        super().paint(painter, option, widget)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self._small is not None and option.levelOfDetailFromTransform(painter.worldTransform()) < 1 / MIP:
+            painter.drawImage(self.boundingRect(), self._small.image, QRectF(self._small.image.rect()))
+            return
+        exposed = option.exposedRect.intersected(self.boundingRect())  # only what is on screen
+        painter.drawImage(exposed, self._full.image, exposed)
+

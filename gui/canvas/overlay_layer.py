@@ -17,6 +17,30 @@ MIP = 4            # zoomed out below 1/MIP, tiles are drawn from a 1/MIP copy (
 MIP_BELOW = 1 / MIP
 
 
+def _wrap(arr: np.ndarray) -> tuple[np.ndarray, QImage]:
+    """A QImage over a BGRA array (no copy: the array is kept next to it)."""
+    return arr, QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0], QImage.Format.Format_ARGB32_Premultiplied)
+
+
+def _mip_of(arr: np.ndarray) -> tuple[np.ndarray, QImage]:
+    return _wrap(np.ascontiguousarray(arr[::MIP, ::MIP]))
+
+
+def render_tiles(layer, lut: np.ndarray, width: int, height: int) -> tuple[dict, dict]:
+    """The tiles reset() would render for this layer and their zoomed-out copies (numpy and QImage
+    only: gui/image_loader.py calls this in a worker, so a 48 MP layer costs the GUI thread nothing)."""
+    tiles: dict = {}
+    if layer is None or layer.is_empty() or lut is None:
+        return tiles, {}
+    for by0 in range(0, height, TILE):
+        for bx0 in range(0, width, TILE):
+            box = (bx0, by0, min(width, bx0 + TILE), min(height, by0 + TILE))
+            arr = render_window(layer, box, lut)
+            if arr[..., 3].any():
+                tiles[(bx0 // TILE, by0 // TILE)] = _wrap(arr)
+    return tiles, {key: _mip_of(arr) for key, (arr, _) in tiles.items()}
+
+
 class OverlayItem(QGraphicsItem):
     def __init__(self, z: float) -> None:
         super().__init__()
@@ -31,15 +55,19 @@ class OverlayItem(QGraphicsItem):
         self.view_filter = None   # layer -> the layer drawn (objects hidden in the Objects panel left out)
 
     # ---- content ------------------------------------------------------------------------
-    def reset(self, layer, lut: np.ndarray, width: int, height: int) -> None:
-        """New image or new layer: drop every tile and render all content once."""
+    def reset(self, layer, lut: np.ndarray, width: int, height: int, made: tuple | None = None) -> None:
+        """New image or new layer: drop every tile and render all content once (or take `made`,
+        render_tiles() of the same layer, lut and size, made in a worker)."""
         self.prepareGeometryChange()
         self._size = (width, height)
         self._tiles.clear()
         self._mips.clear()
         self.layer, self.lut = layer, lut
         self.rendered_pixels = 0
-        if layer is not None and not layer.is_empty():
+        if made is not None:
+            self._tiles.update(made[0])
+            self._mips.update(made[1])
+        elif layer is not None and not layer.is_empty():
             self.refresh((0, 0, width, height))
         self.update()
 
@@ -84,10 +112,7 @@ class OverlayItem(QGraphicsItem):
     def _mip(self, key) -> QImage:
         mip = self._mips.get(key)
         if mip is None:
-            small = np.ascontiguousarray(self._tiles[key][0][::MIP, ::MIP])
-            image = QImage(small.data, small.shape[1], small.shape[0], small.strides[0],
-                           QImage.Format.Format_ARGB32_Premultiplied)
-            self._mips[key] = mip = (small, image)
+            self._mips[key] = mip = _mip_of(self._tiles[key][0])
         return mip[1]
 
     def pixels(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:

@@ -139,7 +139,7 @@ class CanvasView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
-            self._space and event.button() == Qt.MouseButton.LeftButton
+            (self._space or getattr(self.tool, "pans", False)) and event.button() == Qt.MouseButton.LeftButton
         ):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -190,6 +190,9 @@ class CanvasView(QGraphicsView):
             return
         if self.tool is not None and self.tool.key_press(event):
             return
+        if event.key() == Qt.Key.Key_Escape and self.tool is not None and self.tool.editor.selected:
+            self.tool.editor.set_selection([])  # Esc the tool did not use: drop the selection
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
@@ -203,6 +206,8 @@ class CanvasView(QGraphicsView):
         if self.tool is not None:
             self.tool.cancel()
         self.tool = tool
+        if tool is not None:
+            tool.activate()
         self._apply_tool_cursor()
         self._update_outline(None)
 

@@ -6,7 +6,7 @@ separate pixmap items, so toggles never recompose pixels.
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen, QColor
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem
 
 ZOOM_STEP = 1.25

@@ -14,9 +14,22 @@ import math
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.metrics.layer_diff import disagreement, highlight
@@ -152,7 +165,7 @@ class CompareWindow(QWidget):
 
         self.stack = QStackedWidget()
         side = QSplitter()
-        for title, view, stats in (("A", self.view_a, self.stats_a), ("B", self.view_b, self.stats_b)):
+        for view, stats in ((self.view_a, self.stats_a), (self.view_b, self.stats_b)):
             box = QWidget()
             col = QVBoxLayout(box)
             col.setContentsMargins(0, 0, 0, 0)

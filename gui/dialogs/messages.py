@@ -6,6 +6,7 @@ import logging
 from PySide6.QtWidgets import QMessageBox
 
 from maskwork.core.errors import MaskworkError
+from maskwork.core.text import plural
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def ask_save(parent, names: list[str]) -> str:
     shown = "\n".join(names[:10]) + (f"\n… and {len(names) - 10} more" if len(names) > 10 else "")
     answer = QMessageBox.question(
         parent, "Unsaved work",
-        f"{len(names)} image(s) have unsaved changes:\n{shown}\n\nSave them before closing?\n"
+        f"{plural(len(names), 'item')} {'has' if len(names) == 1 else 'have'} unsaved changes:\n{shown}\n\nSave them before closing?\n"
         "(Discard throws these changes away for good; the saved files stay as they were.)",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Save)

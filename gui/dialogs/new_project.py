@@ -6,10 +6,18 @@ object) and is added by Maskwork; the names typed get ids 1, 2, 3, ... in order.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+)
 
-from maskwork.core.annotation import ClassInfo, ClassList, DEFAULT_COLORS
+from maskwork.core.annotation import DEFAULT_COLORS, ClassInfo, ClassList
 
 BACKGROUND = "background"
 DEFAULTS = {"instance": "object", "semantic": "foreground"}
@@ -19,6 +27,7 @@ class NewProjectDialog(QDialog):
     def __init__(self, folder: str, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New project")
+        self.setMinimumWidth(560)  # the fixed "0 background (...)" row reads in full, no side scrolling
         self.task = QComboBox()
         self.task.addItems(["instance", "semantic"])
         self.task.setToolTip("instance: separate objects (nuclei, cars); semantic: a class per pixel (land cover)")

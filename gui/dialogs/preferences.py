@@ -2,8 +2,7 @@
 at once (no OK needed), Restore defaults puts the table's defaults back."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox,
-                               QVBoxLayout)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QVBoxLayout
 
 from maskwork.gui import preferences
 

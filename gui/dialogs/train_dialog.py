@@ -8,16 +8,26 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from maskwork.core.errors import MaskworkError
+from maskwork.core.training.schedule import suggest
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.plot import LineChart
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
-
 
 METRIC_NAMES = {"miou": "mean IoU", "ap": "mask AP"}
 
@@ -40,11 +50,19 @@ class TrainDialog(QDialog):
         self.start_from.setToolTip("Start from scratch or from a model's weights (heads are replaced when "
                                    "the classes differ); picking a model picks its architecture")
         self.start_from.currentIndexChanged.connect(self._follow_start_model)
+        self.start_from.currentIndexChanged.connect(self._apply_schedule)
         self._arch_of: dict = {}
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(10)
-        self.epochs.setToolTip("Passes over the training images")
+        self.epochs.setToolTip("Epochs: the validation images are measured and the best model kept after each")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 100_000)
+        self.steps.setValue(25)
+        self.steps.setToolTip("Batches of random crops per epoch (at least one pass over the training images)")
+        self.schedule_note = QLabel("")
+        self.schedule_note.setWordWrap(True)
+        self._schedule = suggest(getattr(state.project, "task", "semantic"), True)
         self.val_share = QDoubleSpinBox()
         self.val_share.setRange(0.05, 0.5)
         self.val_share.setSingleStep(0.05)
@@ -78,6 +96,8 @@ class TrainDialog(QDialog):
         form.addRow("Architecture", self.arch)
         form.addRow("Start from", self.start_from)
         form.addRow("Epochs", self.epochs)
+        form.addRow("Batches per epoch", self.steps)
+        form.addRow("", self.schedule_note)
         form.addRow("Validation share", self.val_share)
         form.addRow("Crop size", self.crop)
         form.addRow("New model name", self.out_name)
@@ -123,6 +143,12 @@ class TrainDialog(QDialog):
         for name, init, arch in models:
             self.start_from.addItem(name, init)
             self._arch_of[init] = arch
+        project = self.state.project  # start from the model in use, else the task's bundled model
+        start = train_jobs.default_start([m[0] for m in models], getattr(project, "task", "semantic"),
+                                         getattr(project, "classes", None), self.state.model_name)
+        self.start_from.setCurrentIndex(max(self.start_from.findText(start), 0) if start else 0)
+        self._follow_start_model()
+        self._apply_schedule()
         self.status.setText("")
         self._on_busy(False)
 
@@ -132,6 +158,17 @@ class TrainDialog(QDialog):
         index = self.arch.findData(arch) if arch else -1
         if index >= 0:
             self.arch.setCurrentIndex(index)
+
+    def _apply_schedule(self, *_):
+        """A fine-tune from a model is short and gentle, a run from random weights longer (core.training.schedule)."""
+        task = getattr(self.state.project, "task", "semantic")
+        self._schedule = suggest(task, self.start_from.currentData() is not None)
+        train_images = max(1, round(self.n_corrected * (1 - self.val_share.value())))
+        self.epochs.setValue(self._schedule.epochs)
+        self.steps.setValue(self._schedule.steps_per_epoch(train_images, train_jobs.TrainRequest.batch_size))
+        kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
+        self.schedule_note.setText(f"Suggested for {kind}: "
+                                   + self._schedule.describe(train_images, train_jobs.TrainRequest.batch_size))
 
     # ---- training ---------------------------------------------------------------------
     def start(self) -> None:
@@ -155,7 +192,8 @@ class TrainDialog(QDialog):
         request = train_jobs.TrainRequest(
             project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
             val_share=self.val_share.value(), name=name, start_from=self.start_from.currentData(),
-            crop=self.crop.value())
+            crop=self.crop.value(), steps_per_epoch=self.steps.value(), lr=self._schedule.lr,
+            warmup_steps=self._schedule.warmup_steps)
         self.request = request
         job = Job(train_jobs.run_training, request)
         job.kwargs["on_epoch"] = job.signals.item.emit  # per-epoch records come back on the GUI thread
@@ -194,7 +232,7 @@ class TrainDialog(QDialog):
 
     def _on_busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy and self.arch.count() > 0 and self.n_corrected > 0)
-        for w in (self.arch, self.start_from, self.epochs, self.val_share, self.crop, self.out_name):
+        for w in (self.arch, self.start_from, self.epochs, self.steps, self.val_share, self.crop, self.out_name):
             w.setEnabled(not busy)
 
     def closeEvent(self, event) -> None:

@@ -20,6 +20,9 @@ class TrainRequest:
     start_from: str | None = None
     crop: int = 256          # training crop (semantic: also the tile the predictor uses)
     batch_size: int = 4
+    steps_per_epoch: int | None = None  # None: one pass over the training images
+    lr: float = 1e-3
+    warmup_steps: int = 20
 
     @property
     def out(self) -> Path:
@@ -72,7 +75,8 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
     req.out.parent.mkdir(parents=True, exist_ok=True)
     cfg = TrainConfig(arch=req.arch, data=str(req.project_root), out=str(req.out), val_fraction=req.val_share,
                       epochs=req.epochs, init=req.start_from, crop=req.crop, tile=req.crop,
-                      batch_size=req.batch_size, warmup_steps=min(50, req.epochs * 2),
+                      batch_size=req.batch_size, warmup_steps=req.warmup_steps, lr=req.lr,
+                      steps_per_epoch=req.steps_per_epoch,
                       command=f"GUI: train {req.arch} on {req.project_root}")
     result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
     name = None
@@ -83,3 +87,16 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
         PREDICTORS.forget(name)  # a model retrained under the same name must not run its old weights
     return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
                         result.epochs_done)
+
+
+def default_start(model_names: list[str], task: str, classes, in_use: str | None) -> str | None:
+    """The model training starts from: the one in use when it can be trained, else the bundled model
+    of the project's task (the one fitting its classes first); None (scratch) when there is neither."""
+    from maskwork.core.models.defaults import BUNDLED, default_model_for
+
+    fitting = default_model_for(task, classes) if classes is not None else None
+    bundled = [name for name, model_task, _classes in BUNDLED if model_task == task]
+    for name in (in_use, fitting, *bundled):
+        if name and name in model_names:
+            return name
+    return None

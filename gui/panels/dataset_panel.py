@@ -11,8 +11,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from maskwork.core.metrics.dataset_scores import score_annotations
 from maskwork.core.errors import MaskworkError
+from maskwork.core.metrics.dataset_scores import score_annotations
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job

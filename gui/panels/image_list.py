@@ -1,5 +1,6 @@
 """The project's images with their state (not started / predicted / corrected) and reviewed mark (✓,
-core/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only rows on screen) so a 5,000-image project opens at once."""
+core/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only
+rows on screen) so a 5,000-image project opens at once."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
@@ -81,7 +82,8 @@ class ImageListModel(QAbstractListModel):
         if role == ReviewedRole:
             return name in self.reviewed
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{STATUS_MARKS[self.status(name)]}  {name}" + (f"  {REVIEWED_MARK}" if name in self.reviewed else "")
+            mark = f"  {REVIEWED_MARK}" if name in self.reviewed else ""
+            return f"{STATUS_MARKS[self.status(name)]}  {name}{mark}"
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(STATUS_COLOURS[self.status(name)])
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -152,7 +154,8 @@ class ImageListPanel(QWidget):
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)  # only visible rows are asked for their state
         self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)  # export "selected images"
-        self.view.setToolTip(f"Images of the project: ○ not started, ◐ predicted, ● corrected; {REVIEWED_MARK} reviewed")
+        self.view.setToolTip("Images of the project: ○ not started, ◐ predicted, ● corrected; "
+                             f"{REVIEWED_MARK} reviewed (R)")
         self.view.selectionModel().currentChanged.connect(self._picked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)

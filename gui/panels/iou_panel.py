@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.gui.image_loader import ready
 from maskwork.gui.state import AppState
 
 EMPTY_TEXT = {  # LiveIoU.empty_reason -> what the user should do
@@ -29,6 +30,17 @@ HEADLINE_TIP = (
     "prediction both lower it. The rows show each of your objects' IoU with its match (0 when missed).\n\n"
     "Classes (semantic): mean IoU over the classes present; wrongly predicted pixels lower the IoU of\n"
     "both the true and the predicted class. Class 0 named unlabeled/void is not scored.")
+
+
+def prepare_live(project, ann, rgb):
+    """LiveIoU of an image about to be shown, built in gui/image_loader.py's worker, with the
+    layers and classes it was built from (rebuild() uses it only if they are still the same)."""
+    classes = project.classes
+    try:
+        live = LiveIoU(ann, classes)
+    except MaskworkError as exc:
+        live = exc
+    return ann.corrected, ann.prediction, classes.to_list(), live
 
 
 def fmt(value: float) -> str:
@@ -86,7 +98,14 @@ class IoUPanel(QWidget):
         project, ann = self.state.project, self.state.annotation
         classes = getattr(project, "classes", None)
         try:
-            self.live = LiveIoU(ann, classes) if ann is not None else None
+            made = ready(self.state, "iou", ann)
+            if (made is not None and classes is not None and made[0] is ann.corrected
+                    and made[1] is ann.prediction and made[2] == classes.to_list()):
+                if isinstance(made[3], MaskworkError):
+                    raise made[3]
+                self.live = made[3]  # built in the worker that loaded the image (gui/image_loader.py)
+            else:
+                self.live = LiveIoU(ann, classes) if ann is not None else None
         except MaskworkError as exc:  # e.g. a prediction of another size: say it, keep the window alive
             self._show_problem(str(exc))
             return

@@ -1,7 +1,8 @@
 """Work the model panel runs in worker threads: thin calls into core.models (no logic of its own).
 Loaded models live in core.models.predictor_cache.PREDICTORS.
 
-Everything here imports torch lazily, so the first torch import happens off the GUI thread.
+Listing the models never imports torch; loading and running one does, in the worker, the first time a
+model runs (ADR 0012).
 """
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ class ModelEntry:
 
 
 def list_models(progress=None, cancel=None) -> list[ModelEntry]:
-    from maskwork.core.models import registry, weights
+    """Without torch (core.models.headers, core.models.availability): listing must not cost ~700 MB."""
+    from maskwork.core.models import availability, registry
     from maskwork.core.models.int8 import support
 
     entries = []
     for spec in registry.all_models():
         try:
-            state = weights.model_state(spec)
+            state = availability.model_state(spec)
         except Exception as exc:  # a broken user entry must not hide the others
             log.warning("model %s: state unknown", spec.name, exc_info=True)
             state = f"unavailable ({type(exc).__name__})"

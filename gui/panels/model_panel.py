@@ -7,13 +7,23 @@ touched. Moving the score threshold re-filters the kept instance result: no new 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from maskwork.core.errors import MaskworkError
-from maskwork.core.models.results import InstanceResult
 from maskwork.core.models.prediction_layer import for_project, refilter, store_prediction
 from maskwork.core.models.predictor_cache import PREDICTORS, calibration_paths
+from maskwork.core.models.results import InstanceResult
+from maskwork.core.text import plural
 from maskwork.gui.panels import model_jobs, model_list
 from maskwork.gui.panels.class_fit import ClassFitBar
 from maskwork.gui.panels.job_bar import JobBar
@@ -122,13 +132,15 @@ class ModelPanel(QWidget):
         index = max(self.combo.findData(wanted), 0) if wanted else self._default_index(entries)
         self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
-        self.info_label.setText(f"{len(entries)} models")
+        self.info_label.setText(plural(len(entries), "model"))
         self._on_model_picked()
 
     def _default_index(self, entries) -> int:
         """The bundled model fitting the project's task and classes, else a local one of the task."""
         project = self.state.project
-        return model_list.default_index(entries, getattr(project, "task", None), getattr(project, "classes", None))
+        if project is None:
+            return model_list.default_index(entries, None, None)
+        return model_list.default_index(entries, project.task, project.classes)
 
     def select_model(self, name: str) -> None:
         index = self.combo.findData(name)
@@ -160,7 +172,7 @@ class ModelPanel(QWidget):
 
     def _int8_support(self):
         entry = self.entries.get(self.combo.currentData())
-        return getattr(entry, "int8", None)  # core.models.int8.Int8Support
+        return None if entry is None else entry.int8  # core.models.int8.Int8Support
 
     def _key(self) -> tuple[str | None, bool]:
         """(model, int8) as it will run: an int8 file runs in int8, a model without int8 in float."""
@@ -245,14 +257,14 @@ class ModelPanel(QWidget):
                       on_item=lambda item: self._apply(*item))
 
     def _on_batch_cancelled(self, total: int) -> None:
-        self._show_info(f"stopped: {len(self.done_names)} of {total} images segmented (kept)")
+        self._show_info(f"stopped: {len(self.done_names)} of {plural(total, 'image')} segmented (kept)")
         self.state.annotations_changed.emit(list(self.done_names))
 
     def _on_batch_done(self, outcome) -> None:
         self.state.annotations_changed.emit(list(self.done_names))  # e.g. the image list refreshes states
-        text = f"{outcome.done} images segmented"
+        text = f"{plural(outcome.done, 'image')} segmented"
         if outcome.errors:
-            text += f"; {len(outcome.errors)} could not be read:\n" + "\n".join(m for _p, m in outcome.errors[:5])
+            text += f"; {plural(len(outcome.errors), 'image')} could not be read:\n" + "\n".join(m for _p, m in outcome.errors[:5])
         self._show_info(text)
 
     def _apply(self, name: str, result) -> None:
@@ -274,7 +286,7 @@ class ModelPanel(QWidget):
         self.done_names.append(name)
         self._keep(name, result)
         loaded = PREDICTORS.get(*self._key())
-        int8 = self._key()[1] or bool(getattr(loaded, "int8", False))
+        int8 = self._key()[1] or (loaded is not None and loaded.int8)
         self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if int8 else 'float'}, "
                                    f"{self.state.model_name})")
         if is_current:
@@ -305,7 +317,7 @@ class ModelPanel(QWidget):
 
     def _show_threshold_row(self, entry) -> None:
         """The score threshold only filters instances: hidden for a semantic model."""
-        self.form.setRowVisible(self.threshold_row, getattr(entry, "task", None) == "instance")
+        self.form.setRowVisible(self.threshold_row, entry is not None and entry.task == "instance")
 
     def _on_int8(self, checked: bool) -> None:
         self.state.int8 = bool(checked)
@@ -349,10 +361,9 @@ class ModelPanel(QWidget):
         self.state.status_message.emit(text.splitlines()[0] if text else "")
 
     def _project_setting(self, key: str):
-        settings = getattr(self.state.project, "settings", None)
-        return settings.get(key) if isinstance(settings, dict) else None
+        project = self.state.project
+        return None if project is None else project.settings.get(key)
 
     def _set_project_setting(self, key: str, value) -> None:
-        settings = getattr(self.state.project, "settings", None)
-        if isinstance(settings, dict):
-            settings[key] = value
+        if self.state.project is not None:
+            self.state.project.settings[key] = value

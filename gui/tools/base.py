@@ -31,6 +31,9 @@ class Tool:
         """Return True when the key was used (Enter/Esc for polygons)."""
         return False
 
+    def activate(self) -> None:
+        """The tool was picked (the canvas calls this after cancel() of the previous one)."""
+
     def cancel(self) -> None:
         """Abandon a gesture in progress (tool switch, image switch)."""
 

@@ -8,12 +8,7 @@ from PySide6.QtCore import Qt
 from scipy import ndimage
 
 from maskwork.core.annotation import Instance, Layer, Source
-from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
-    CTRL, LEFT, SHIFT, click, inner_point, instances, key, semantic, steps, tool,
-)
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_folder, isolated_settings, no_modal_dialogs, nuclei_folder, window,
-)
+from tests.gui.interactive_helpers import CTRL, LEFT, SHIFT, click, inner_point, key, steps, tool
 
 
 # ---- accept what the model found ------------------------------------------------------------------

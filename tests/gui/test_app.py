@@ -7,8 +7,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
 
-from tests.gui.window_helpers import isolated_settings, no_modal_dialogs, window  # noqa: F401
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -30,7 +28,7 @@ def test_samples_are_copied_once_and_opened_without_writing_the_repo(qtbot, wind
     before = sorted(p.relative_to(samples.SAMPLES) for p in samples.SAMPLES.rglob("*"))
     monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _loc: str(tmp_path / "data"))
     folder = samples.user_samples_folder()
-    assert folder == tmp_path / "data" / "samples"
+    assert folder == tmp_path / "data" / "Maskwork" / "samples"  # gui/data_folder.py: not Maskwork/Maskwork
     project_dir = samples.first_project(folder)
     assert window.session.open_path(project_dir)
     project = window.state.project

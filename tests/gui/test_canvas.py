@@ -8,9 +8,7 @@ from PySide6.QtCore import Qt
 from maskwork.core.editing import brush_segment
 from maskwork.core.io.coco import load_coco
 from maskwork.core.view.render import FILL_ALPHA, OUTLINE_ALPHA, bgra_lut, instance_rgb, render_window
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, hover, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, view_pos, window,
-)
+from tests.gui.window_helpers import aerial_classes, hover, label_map, view_pos
 
 
 def open_aerial(window, aerial_folder, aerial_dir, tmp_path):

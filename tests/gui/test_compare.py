@@ -9,8 +9,7 @@ import pytest
 from maskwork.core.models.compare import instance_agreement, semantic_agreement
 from maskwork.gui.compare.window import CompareWindow
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
-                                      open_project)
+from tests.gui.panels_support import make_nuclei_project, make_tiny_model, open_image, open_project
 
 WAIT_MS = 240_000
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from maskwork.gui.compare.window import CompareWindow
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import isolated_config, make_nuclei_project, open_image, open_project  # noqa: F401
+from tests.gui.panels_support import make_nuclei_project, open_image, open_project
 
 WAIT_MS = 240_000
 PROJECT_NUCLEUS = "#00C853"  # not the bundled model's own nucleus colour

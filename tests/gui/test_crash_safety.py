@@ -25,7 +25,7 @@ from maskwork.core.annotation import Layer
 from maskwork.core.io.coco import load_coco
 from maskwork.core.project import Project
 from tests.gui.crash_child import project_digest
-from tests.gui.window_helpers import aerial_classes, aerial_folder, nuclei_folder  # noqa: F401  (fixtures)
+from tests.gui.window_helpers import aerial_classes
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS_PER_TASK = int(os.environ.get("MASKWORK_CRASH_RUNS", "25"))  # 50 kills in all
@@ -103,8 +103,8 @@ def _with_prediction(project: Project, name: str, layer: Layer) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_loses_at_most_the_last_second(tmp_path, aerial_folder, aerial_dir,  # noqa: F811
-                                                                  nuclei_folder, nuclei_val):  # noqa: F811
+def test_sigkill_at_random_moments_loses_at_most_the_last_second(tmp_path, aerial_folder, aerial_dir,
+                                                                  nuclei_folder, nuclei_val):
     semantic = Project.create(aerial_folder, aerial_classes(aerial_dir), task="semantic")
     for name in semantic.image_names():  # the "model" output Accept copies: the true masks
         truth = np.array(Image.open(tmp_path / "aerial_masks" / name))

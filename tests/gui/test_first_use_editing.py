@@ -12,10 +12,7 @@ from PySide6.QtWidgets import QApplication
 from maskwork.core.annotation import ClassInfo, ClassList, Instance, Layer, Source
 from maskwork.core.masks import Mask
 from maskwork.gui.dialogs import accept_prediction as accept_dialog
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos,
-    window,
-)
+from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos
 
 NUCLEI = ClassList([ClassInfo(0, "background", "#000000"), ClassInfo(1, "nucleus", "#FF7F0E")])
 

@@ -12,13 +12,24 @@ from maskwork.core.annotation import Layer
 from maskwork.core.interactive import segment
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.masks import Mask
-from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
-    CTRL, LEFT, NONE, RIGHT, SHIFT, WATER, box_of, click, drag, full, inner_point, instances, key, semantic, steps,
-    tool, wheel,
+from tests.gui.interactive_helpers import (
+    CTRL,
+    LEFT,
+    NONE,
+    RIGHT,
+    SHIFT,
+    WATER,
+    box_of,
+    click,
+    drag,
+    full,
+    inner_point,
+    key,
+    steps,
+    tool,
+    wheel,
 )
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_folder, hover, isolated_settings, no_modal_dialogs, nuclei_folder, view_pos, window,
-)
+from tests.gui.window_helpers import hover, view_pos
 
 
 # ---- box (GrabCut) -------------------------------------------------------------------------------

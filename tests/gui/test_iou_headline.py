@@ -14,7 +14,6 @@ from maskwork.core.metrics import match_instances
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, open_image, open_project
-from tests.gui.window_helpers import isolated_settings, no_modal_dialogs, nuclei_folder, window  # noqa: F401
 
 
 def _false_positive(h: int, w: int, instance_id: int) -> Instance:

@@ -9,7 +9,7 @@ import pytest
 from maskwork.core.io.coco import load_coco
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.export_dialog import ExportDialog
-from tests.gui.window_helpers import no_modal_dialogs, nuclei_folder, wait_job, window  # noqa: F401  (fixtures)
+from tests.gui.window_helpers import wait_job
 
 
 @pytest.mark.parametrize("fmt", ["yolo", "labelme"])

@@ -1,8 +1,6 @@
 """Main window on real images: open, navigate, classes, view restore, export, close prompt, autosave."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from pycocotools.coco import COCO
@@ -12,10 +10,7 @@ from maskwork.core.annotation import Layer, Status
 from maskwork.core.io.coco import load_coco
 from maskwork.core.project import Project
 from maskwork.gui.dialogs import messages
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, nuclei_folder, stroke, view_pos, wait_job,
-    window,
-)
+from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos, wait_job
 
 
 def open_aerial(window, aerial_folder, aerial_dir):
@@ -193,6 +188,7 @@ def test_autosave_is_recovered_after_a_crash(qtbot, window, aerial_folder, aeria
     stroke(qtbot, window, [view_pos(window, 100, 100), view_pos(window, 150, 120)])
     painted = label_map(window).copy()
     window.session.autosave()  # what the 30 s timer does; then the app "crashes" (no save)
+    assert window.session.autosaver.wait()  # the snapshot is written in a worker
     shown = []
     monkeypatch.setattr(messages, "show_info", lambda parent, title, text: shown.append(text))
     from maskwork.gui import docks
@@ -338,7 +334,7 @@ def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_di
     real_start = file_ops.start
     monkeypatch.setattr(file_ops, "start", lambda job: (job.cancel(), real_start(job))[1])  # Cancel at once
     out = tmp_path / "never.json"
-    job = window.files.export("coco-polygon", out)
+    job = window.files.export("coco-polygon", out, only_corrected=False)  # nothing is corrected yet
     qtbot.waitUntil(lambda: job.outcome is not None, timeout=30000)
     assert job.outcome[0] == "cancelled" and not out.exists()
 

@@ -13,9 +13,8 @@ from maskwork.core.models.classlists import aerial_classes
 from maskwork.core.models.predictor_cache import PREDICTORS
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import (isolated_config, make_nuclei_project, nuclei_pick, open_image,  # noqa: F401
-                                      open_project)
-from tests.unit.real_models import project_of, real_models  # noqa: F401
+from tests.gui.panels_support import make_nuclei_project, nuclei_pick, open_image, open_project
+from tests.unit.real_models import project_of
 from tests.unit.test_class_map import permuted_aerial
 
 WAIT_MS = 120_000

@@ -12,8 +12,7 @@ from maskwork.core.metrics.compare import compare_layers
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import (isolated_config, make_nuclei_project, make_tiny_model, open_image,  # noqa: F401
-                                      open_project)
+from tests.gui.panels_support import make_nuclei_project, make_tiny_model, open_image, open_project
 
 WAIT_MS = 120_000
 

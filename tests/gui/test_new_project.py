@@ -6,9 +6,7 @@ import pytest
 from PySide6.QtWidgets import QDialog
 
 from maskwork.gui.dialogs import new_project
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, no_modal_dialogs, nuclei_folder, window,
-)
+from tests.gui.window_helpers import aerial_classes
 
 
 def fill_in(monkeypatch, task: str, names: str, shown: list):

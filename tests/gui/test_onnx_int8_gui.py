@@ -11,7 +11,7 @@ import pytest
 from maskwork.core.models.predictor_cache import PREDICTORS
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import isolated_config, open_image, open_project  # noqa: F401
+from tests.gui.panels_support import open_image, open_project
 
 WAIT_MS = 240_000
 SEED_YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
@@ -65,8 +65,8 @@ def _run(qtbot, panel, state):
 
 
 def test_float_export_toggled_to_int8_agrees_with_float(qtbot, aerial_state, exported, isolated_config):
-    from maskwork.core.models.onnx_models.register import register_onnx
     from maskwork.core.models.onnx_models.precision import is_int8
+    from maskwork.core.models.onnx_models.register import register_onnx
 
     state = aerial_state
     register_onnx(exported[0], name="aerial-onnx")

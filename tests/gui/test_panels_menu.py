@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, no_modal_dialogs, window,
-)
+from tests.gui.window_helpers import aerial_classes
 
 
 def test_closed_panels_come_back_from_the_view_menu(qtbot, window):

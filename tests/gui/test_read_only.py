@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import json
-import signal
-
 import shutil
+import signal
 
 import numpy as np
 from PySide6.QtCore import Qt
 
 from maskwork.core.project import Project
 from maskwork.gui.dialogs import messages
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, isolated_settings, label_map, no_modal_dialogs, stroke, view_pos, window,
-)
+from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos
 from tests.unit.lock_fixtures import holder
 
 

@@ -11,13 +11,8 @@ from PySide6.QtCore import Qt
 
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import catalog
-from tests.gui.interactive_helpers import (  # noqa: F401  (fixtures)
-    CTRL, LEFT, RIGHT, box_of, click, drag, full, instances, key, steps, tool,
-)
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    hover, isolated_settings, no_modal_dialogs, nuclei_folder, window,
-)
-from tests.unit.sam_fixtures import tiny_pair  # noqa: F401  (fixture)
+from tests.gui.interactive_helpers import CTRL, RIGHT, box_of, click, drag, full, key, steps, tool
+from tests.gui.window_helpers import hover
 
 
 def _ready_tool(qtbot, win, pair):
@@ -41,7 +36,7 @@ def _digest(image) -> str:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest()
 
 
-def test_sam_click_tab_enter_undo_and_esc(qtbot, instances, tiny_pair):  # noqa: F811
+def test_sam_click_tab_enter_undo_and_esc(qtbot, instances, tiny_pair):
     win = instances
     sam, encoded = _ready_tool(qtbot, win, tiny_pair)
     # a click before the embedding exists is kept, then answered by the worker's result
@@ -83,7 +78,7 @@ def test_sam_click_tab_enter_undo_and_esc(qtbot, instances, tiny_pair):  # noqa:
     assert len(win.state.annotation.corrected.instances) == before and steps(win) == 1   # only the undone step
 
 
-def test_sam_prefetches_the_next_image(qtbot, instances, tiny_pair):  # noqa: F811
+def test_sam_prefetches_the_next_image(qtbot, instances, tiny_pair):
     win = instances
     sam, encoded = _ready_tool(qtbot, win, tiny_pair)
     hover(win.view.viewport(), win.view.viewport().rect().center())   # pointing at the image starts it

@@ -10,10 +10,8 @@ from PIL import Image
 
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import isolated_config, make_nuclei_project, open_image, open_project  # noqa: F401
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, hover, isolated_settings, no_modal_dialogs, nuclei_folder, view_pos, window,
-)
+from tests.gui.panels_support import make_nuclei_project, open_image, open_project
+from tests.gui.window_helpers import aerial_classes, hover, view_pos
 
 WAIT_MS = 120_000
 

@@ -10,10 +10,7 @@ from PySide6.QtCore import Qt
 from maskwork.core.annotation import Status
 from maskwork.core.editing.shapes import capsule
 from maskwork.core.io.coco import load_coco
-from tests.gui.window_helpers import (  # noqa: F401  (fixtures)
-    aerial_classes, aerial_folder, hover, image_pixel, isolated_settings, label_map, no_modal_dialogs, nuclei_folder,
-    stroke, view_pos, window,
-)
+from tests.gui.window_helpers import aerial_classes, hover, image_pixel, label_map, stroke, view_pos
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from maskwork.gui.dialogs.train_dialog import TrainDialog
 from maskwork.gui.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
 from maskwork.gui.state import AppState
-from tests.gui.panels_support import isolated_config, make_nuclei_project, open_project  # noqa: F401
+from tests.gui.panels_support import make_nuclei_project, open_project
 
 WAIT_MS = 240_000
 ARCH = "unet_small"  # the lightest registry architecture: two epochs take seconds on a CPU

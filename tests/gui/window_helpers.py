@@ -1,5 +1,5 @@
 """Fixtures for the main-window tests: small real images copied from ../shared/datasets into tmp_path,
-and a MainWindow without the other engineer's panels (they load models; tested on their own)."""
+and a MainWindow without the dockable panels (they load models; tested on their own)."""
 from __future__ import annotations
 
 import json
@@ -88,6 +88,7 @@ def window(qtbot, monkeypatch):
     qtbot.waitExposed(win)
     win.activateWindow()
     win.session.close_project = lambda: True  # no prompt when pytest-qt closes it (a test may del this)
+    win.toolbar.select("brush")  # tests paint with stroke(); the app itself starts on Pan (issue 12)
     yield win
 
 

@@ -23,7 +23,6 @@ from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
 from maskwork.core.models.registry import get_model
 from maskwork.core.models.user_models import models_file, register_checkpoint
 from maskwork.core.models.weights import load_model
-from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401
 from tests.unit.training_fixtures import small_nuclei
 
 torch.set_num_threads(1)

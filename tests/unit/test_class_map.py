@@ -15,7 +15,7 @@ from maskwork.core.models.classlists import aerial_classes, nuclei_classes
 from maskwork.core.models.prediction_layer import for_project, store_prediction
 from maskwork.core.project import Project
 from tests.gui.panels_support import nuclei_pick
-from tests.unit.real_models import project_of, real_models  # noqa: F401
+from tests.unit.real_models import project_of
 
 AERIAL_IMAGES = ["tile1_001.jpg", "tile3_004.jpg"]
 

@@ -24,22 +24,6 @@ def _snapshot(folder: Path) -> dict:
 
 
 @pytest.fixture
-def nuclei_small(nuclei_val, tmp_path):
-    """8 real nuclei images copied into a project folder, and their COCO file."""
-    doc = json.loads(nuclei_val.read_text())
-    doc["images"] = sorted(doc["images"], key=lambda i: i["width"] * i["height"])[:8]
-    keep = {i["id"] for i in doc["images"]}
-    doc["annotations"] = [a for a in doc["annotations"] if a["image_id"] in keep]
-    folder = tmp_path / "nuclei"
-    folder.mkdir()
-    for img in doc["images"]:
-        shutil.copy(nuclei_val.parent / "images" / img["file_name"], folder / img["file_name"])
-    gt = tmp_path / "gt.json"
-    gt.write_text(json.dumps(doc))
-    return folder, gt, doc
-
-
-@pytest.fixture
 def aerial_small(aerial_dir, tmp_path):
     """3 aerial images (project folder) and their palette masks + classes.json (mask folder)."""
     proj, masks = tmp_path / "aerial", tmp_path / "masks"

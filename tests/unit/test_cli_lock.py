@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from maskwork.core.cli import run
 from tests.unit.lock_fixtures import ROOT, holder
-from tests.unit.test_cli_io import _snapshot, nuclei_small  # noqa: F401  (fixture)
-
-
+from tests.unit.test_cli_io import _snapshot
 
 
 def test_import_into_a_project_held_by_a_window_is_refused_with_exit_2(nuclei_small, capsys):

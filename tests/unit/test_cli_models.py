@@ -13,7 +13,7 @@ from maskwork.core.io.png import read_classes_json, read_label_png
 from maskwork.core.models.checkpoint import save_checkpoint
 from maskwork.core.models.registry import MODELS, get_model
 from maskwork.core.models.weights import build_model
-from tests.unit.model_fixtures import crop, model_env, real_image, weights_root  # noqa: F401
+from tests.unit.model_fixtures import crop, real_image
 
 
 @pytest.fixture()

@@ -9,12 +9,11 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import load_coco, masks_as_array
@@ -96,7 +95,7 @@ def test_polygons_cannot_hold_holes_and_say_so():
     mask = Mask.from_full(full)
     polys, holes = polygons(mask)
     assert holes == 1 and len(polys) == 1
-    from maskwork.core.annotation import ImageAnnotation, Instance, Layer, ClassList
+    from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
 
     ann = ImageAnnotation("x.png", 50, 40, corrected=Layer(instances=[Instance(1, 1, mask)]))
     _data, report = coco_export([ann], ClassList.from_names(["bg", "thing"]), mode="polygon")

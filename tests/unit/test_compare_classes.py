@@ -9,7 +9,6 @@ from maskwork.core.errors import InputError
 from maskwork.core.images import read_image
 from maskwork.core.models.compare import compare
 from maskwork.core.models.results import SemanticResult
-from tests.unit.real_models import real_models  # noqa: F401
 
 
 class Renumbered:

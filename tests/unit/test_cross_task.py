@@ -8,10 +8,9 @@ import pytest
 from maskwork.core.metrics.live_iou import LiveIoU
 from maskwork.core.models.classlists import nuclei_classes
 from maskwork.core.models.cross_task import PaintedInstances, fit_result
-from maskwork.core.models.results import InstanceResult
 from maskwork.core.models.prediction_layer import for_project, refilter, store_prediction
+from maskwork.core.models.results import InstanceResult
 from tests.gui.panels_support import make_nuclei_project
-from tests.unit.real_models import real_models  # noqa: F401
 
 
 def expected_paint(result: InstanceResult, threshold: float) -> np.ndarray:

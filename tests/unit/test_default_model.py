@@ -45,7 +45,8 @@ def test_table_matches_the_registry():
 
 
 def test_it_does_not_import_torch():
-    code = ("import sys; from maskwork.core.models.defaults import default_model_for; from maskwork.core.annotation import ClassList; "
+    code = ("import sys; from maskwork.core.models.defaults import default_model_for; "
+            "from maskwork.core.annotation import ClassList; "
             "default_model_for('semantic', ClassList()); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

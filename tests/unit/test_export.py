@@ -14,7 +14,6 @@ from maskwork.core.models import export as ex
 from maskwork.core.models.export import export_onnx
 from maskwork.core.models.predict import Predictor
 from maskwork.core.models.registry import get_model
-from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401
 from tests.unit.quant_fixtures import nuclei_crops, nuclei_semantic_model
 
 

@@ -23,8 +23,8 @@ from pycocotools import mask as mask_utils
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import decode_segmentation, load_coco
 from maskwork.core.io.compare_files import compare_coco
-from maskwork.core.rle import counts_from_string
 from maskwork.core.masks import Mask
+from maskwork.core.rle import counts_from_string
 from maskwork.core.training.datasets import from_coco
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,8 @@ def hwm_mb():
     line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
 from maskwork.core.cli import run
-import maskwork.core.cli.io_commands, maskwork.core.io.coco, maskwork.core.io.project_io, maskwork.core.project  # all that `import` needs
+# all that `import` needs
+import maskwork.core.cli.io_commands, maskwork.core.io.coco, maskwork.core.io.project_io, maskwork.core.project
 base = hwm_mb()
 start = time.perf_counter()
 rc = run(json.loads(sys.argv[1]))

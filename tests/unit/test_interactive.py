@@ -15,7 +15,6 @@ from maskwork.core.interactive.clicks import box_of, next_click, simulate
 from maskwork.core.io.coco import load_coco
 from maskwork.core.masks import Mask
 
-
 WEIGHT_FREE = sorted(name for name, spec in TOOLS.items() if "model" not in spec.needs)
 
 

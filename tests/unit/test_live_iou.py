@@ -12,9 +12,9 @@ from PIL import Image
 
 from maskwork.core import editing
 from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
-from maskwork.core.metrics.live_iou import LiveIoU
 from maskwork.core.masks import Mask
 from maskwork.core.metrics.compare import compare_layers
+from maskwork.core.metrics.live_iou import LiveIoU
 
 CROP = 240
 point = st.tuples(st.integers(-10, CROP + 10), st.integers(-10, CROP + 10))

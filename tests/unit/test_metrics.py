@@ -23,8 +23,14 @@ from maskwork.core.annotation import Instance, Layer
 from maskwork.core.errors import Cancelled, InputError
 from maskwork.core.masks import Mask
 from maskwork.core.metrics import (
-    ConfusionTracker, accumulate, coco_mask_ap, compare_layers, confusion_matrix, iou_matrix,
-    match_instances, semantic_scores,
+    ConfusionTracker,
+    accumulate,
+    coco_mask_ap,
+    compare_layers,
+    confusion_matrix,
+    iou_matrix,
+    match_instances,
+    semantic_scores,
 )
 from maskwork.core.progress import CancelToken
 
@@ -354,7 +360,8 @@ def test_confusion_tracker_equals_recomputation(aerial_pair, edited):
         elif kind == 3:  # a stroke grouped into one step
             group = E.EditGroup("Brush")
             for k in range(8):
-                group.add(E.brush_segment(layer, (a[0] + 6 * k, a[1] + 3 * k), (a[0] + 6 * k + 6, a[1] + 3 * k + 3), 5, c))
+                start, end = (a[0] + 6 * k, a[1] + 3 * k), (a[0] + 6 * k + 6, a[1] + 3 * k + 3)
+                group.add(E.brush_segment(layer, start, end, 5, c))
             edit = group.finish(layer)
         else:  # undo the last step, then redo it
             if history:

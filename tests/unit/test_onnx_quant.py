@@ -10,8 +10,15 @@ import pytest
 
 from maskwork.core.errors import Cancelled, ModelError
 from maskwork.core.models.export import export_onnx
-from maskwork.core.models.onnx_meta import (KEYS, classes_from_metadata, metadata_for, parse_metadata, policy_from_metadata,
-                                   raw_metadata, read_maskwork_metadata)
+from maskwork.core.models.onnx_meta import (
+    KEYS,
+    classes_from_metadata,
+    metadata_for,
+    parse_metadata,
+    policy_from_metadata,
+    raw_metadata,
+    read_maskwork_metadata,
+)
 from maskwork.core.models.onnx_models.precision import is_int8, pair_key
 from maskwork.core.models.onnx_quant import int8_onnx
 from maskwork.core.models.onnx_quant_report import OnnxSemantic, compare_onnx

@@ -72,7 +72,8 @@ def _fill(project: Project, nuclei) -> dict:
 def _same_layer(x: Layer, y: Layer) -> bool:
     if (x.label_map is None) != (y.label_map is None):
         return False
-    if x.label_map is not None and not (x.label_map.dtype == y.label_map.dtype and np.array_equal(x.label_map, y.label_map)):
+    if x.label_map is not None and y.label_map is not None and not (
+            x.label_map.dtype == y.label_map.dtype and np.array_equal(x.label_map, y.label_map)):
         return False
     return len(x.instances) == len(y.instances) and all(
         (i.id, i.class_id, i.score, i.source, i.iscrowd) == (j.id, j.class_id, j.score, j.source, j.iscrowd)

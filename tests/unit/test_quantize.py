@@ -11,12 +11,11 @@ from maskwork.core.errors import Cancelled, InputError, ModelError
 from maskwork.core.metrics import accumulate
 from maskwork.core.models.compare import compare, instance_agreement
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.quantize import int8_model, state_dict_bytes
 from maskwork.core.models.quant.routes import route_for
+from maskwork.core.models.quantize import int8_model, state_dict_bytes
 from maskwork.core.models.registry import MODELS, get_model
 from maskwork.core.models.results import InstanceResult
 from maskwork.core.progress import CancelToken
-from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401
 from tests.unit.quant_fixtures import nuclei_crops, nuclei_semantic_model
 
 
@@ -192,9 +191,10 @@ def test_maskrcnn_int8_keeps_detector_outputs(nuclei_val, tmp_path):
 
 def test_instance_agreement_matches_masks_on_real_nuclei(nuclei_val):
     """Ground-truth nuclei as a 'float' result; int8 losing one instance lowers agreement by its share."""
+    from scipy import ndimage
+
     from maskwork.core.annotation import ClassList
     from maskwork.core.masks import Mask
-    from scipy import ndimage
 
     rgb, label = nuclei_crops(nuclei_val, 1)[0]
     comps, n = ndimage.label(label)

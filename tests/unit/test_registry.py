@@ -11,11 +11,17 @@ from maskwork.core.errors import InputError, ModelError
 from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.checkpoint import save_checkpoint
 from maskwork.core.models.classlists import voc_color
-from maskwork.core.models.registry import (MODELS, BundledFile, InputPolicy, TorchvisionWeights, all_models, get_model,
-                                  model_names)
+from maskwork.core.models.registry import (
+    MODELS,
+    BundledFile,
+    InputPolicy,
+    TorchvisionWeights,
+    all_models,
+    get_model,
+    model_names,
+)
 from maskwork.core.models.user_models import models_file, register_checkpoint, unregister
 from maskwork.core.models.weights import build_model
-from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401  (fixtures)
 
 REQUIRED = ["maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large",
             "lraspp_mobilenet_v3_large", "fcn_resnet50", "nuclei-instance", "nuclei-semantic", "aerial-landcover"]

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
-from maskwork.core.rle import box_from_counts
 from maskwork.core.masks import Mask
+from maskwork.core.rle import box_from_counts
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,7 +19,6 @@ from maskwork.core.interactive.sam.cache import EmbeddingCache
 from maskwork.core.interactive.sam.model import Embedding
 from maskwork.core.interactive.sam.transforms import Frame
 from maskwork.core.progress import CancelToken
-from tests.unit.sam_fixtures import tiny_pair  # noqa: F401  (a fixture)
 
 
 # ---- a local server that honours Range and can be "killed" part-way ------------------------------------
@@ -201,7 +200,7 @@ def test_a_newer_prefetch_cancels_the_older_one():
 
 
 # ---- registering a local pair and the CLI --------------------------------------------------------------
-def test_register_a_local_pair_and_segment_from_the_cli(tiny_pair, dirs, tmp_path, capsys):  # noqa: F811
+def test_register_a_local_pair_and_segment_from_the_cli(tiny_pair, dirs, tmp_path, capsys):
     from PIL import Image
 
     from maskwork.core.cli import run

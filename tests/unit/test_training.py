@@ -256,8 +256,8 @@ def test_project_with_background_class_learns_class_zero(nuclei_val, tmp_path):
     project = Project.create(tmp_path, ClassList.from_names(["background", "nucleus"]), "semantic")
     ann = project.annotation(ann0.file_name)
     label = np.zeros((ann.height, ann.width), np.uint8)
-    for inst in ann0.corrected.instances:
-        label[inst.mask.to_full()] = 1
+    for obj in ann0.corrected.instances:
+        label[obj.mask.to_full()] = 1
     ann.corrected.label_map, ann.status = label, Status.CORRECTED
     project.mark_dirty(ann0.file_name)
     project.save()

@@ -18,7 +18,7 @@ from maskwork.core.models.checkpoint import save_checkpoint
 from maskwork.core.models.registry import MODELS, TorchvisionWeights, get_model
 from maskwork.core.models.user_models import register_checkpoint
 from maskwork.core.progress import CancelToken
-from tests.unit.model_fixtures import model_env, torchvision_like_state, weights_root  # noqa: F401
+from tests.unit.model_fixtures import torchvision_like_state
 
 TORCHVISION = [n for n, s in MODELS.items() if isinstance(s.source, TorchvisionWeights)]
 BUNDLED = [n for n in MODELS if n not in TORCHVISION]
@@ -30,7 +30,8 @@ def test_cache_path_is_torch_hub_with_the_enum_file_name(model_env):
     spec = MODELS["maskrcnn_resnet50_fpn"]
     path = W.weights_path(spec)
     assert path.parent == W.hub_checkpoint_dir() == Path(torch.hub.get_dir()) / "checkpoints"
-    assert path.name == os.path.basename(get_weight(spec.source.weights).url) == "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth"
+    expected = "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth"
+    assert path.name == os.path.basename(get_weight(spec.source.weights).url) == expected
     assert str(path).startswith(os.environ["TORCH_HOME"])
 
 

@@ -59,7 +59,7 @@ SAM_DECODER = {
     "orig_im_size": ("orig_im_size",),
 }
 
-LAYOUTS: dict[str, Layout] = {l.name: l for l in [
+LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in [
     Layout(
         "sam", "segment-anything ONNX (SAM ViT-B/L/H, MobileSAM): encoder [1,3,1024,1024] normalised and padded, "
         "or [H,W,3] raw pixels (samexporter); decoder = segment-anything's SamOnnxModel",

@@ -18,5 +18,6 @@ def spec_from_entry(entry: dict) -> ModelSpec:
                    OnnxLayout.from_dict(entry["layout"]), entry.get("description", "ONNX model"))
     if not entry.get("int8_path"):
         return spec
-    return replace(spec, source=replace(spec.source, int8_path=entry["int8_path"],
-                                        int8_layout=OnnxLayout.from_dict(entry["int8_layout"])))
+    paired = OnnxFile(entry["path"], OnnxLayout.from_dict(entry["layout"]), entry["int8_path"],
+                      OnnxLayout.from_dict(entry["int8_layout"]))
+    return replace(spec, source=paired)

@@ -1,8 +1,11 @@
 """Ultralytics YOLO-seg: letterbox in, per-class NMS and masks at the original resolution out.
 
-Same arithmetic as Ultralytics' LetterBox / non_max_suppression / process_mask, except that each
-mask is sampled once, straight from the prototype grid to the original image inside its box
-(one bilinear warp instead of upsample-to-input, unpad, resize), so a big image costs its objects' size.
+Same arithmetic as Ultralytics' LetterBox / non_max_suppression / process_mask_native (its
+`retina_masks=True` path, masks at the image's resolution): the prototype logits are upsampled by 1, 2
+or 4, the letterbox padding is cut on whole cells, the rest is stretched bilinearly to the image, cut
+at the threshold and cropped to the box. Maskwork computes that only for the pixels inside each box
+(yolo_masks.py), so a big image costs its objects' size. Checked pixel for pixel against ultralytics
+8.4 (tests/unit/test_onnx_ultralytics.py).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskwork.core.masks import Mask
+from maskwork.core.models.onnx_models.yolo_masks import mask_in_box, native_grid
 
 PAD_VALUE = 114  # Ultralytics' grey
 NMS_IOU = 0.7  # Ultralytics' default for predict and val
@@ -100,9 +103,9 @@ def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_f
     protos = proto[0]
     c, mh, mw = protos.shape
     maps = (coef @ protos.reshape(c, -1)).reshape(-1, mh, mw).astype(np.float32)
-    in_h, in_w = lb.tensor.shape[2:]
+    grid = native_grid(mh, mw, lb)
     for k in range(len(sel)):
-        m = _mask_in_box(maps[k], img[k], lb, mw / in_w, mh / in_h, logit_cut)
+        m = mask_in_box(maps[k], img[k], grid, lb.height, lb.width, logit_cut)
         if not m.is_empty:
             masks.append(m)
             kept.append(k)
@@ -110,23 +113,3 @@ def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_f
     xywh[:, 2:] -= xywh[:, :2]
     return masks, xywh, cls[kept], scores[kept]
 
-
-def _mask_in_box(logits: np.ndarray, box: np.ndarray, lb: Letterboxed, fx: float, fy: float,
-                 cut: float) -> Mask:
-    """Sample the prototype-grid logits at the centres of the image pixels inside `box` (bilinear,
-    border clamped, as F.interpolate(align_corners=False)) and cut at the threshold's logit."""
-    x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
-    x1, y1 = int(np.ceil(box[2])), int(np.ceil(box[3]))
-    if x1 <= x0 or y1 <= y0:
-        return Mask.empty(lb.height, lb.width)
-    ax, ay = lb.sx * fx, lb.sy * fy  # proto cells per image pixel
-    bx = ((x0 + 0.5) * lb.sx + lb.left) * fx - 0.5
-    by = ((y0 + 0.5) * lb.sy + lb.top) * fy - 0.5
-    warp = np.array([[ax, 0, bx], [0, ay, by]], np.float64)
-    crop = cv2.warpAffine(logits, warp, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
-    inside = crop > cut
-    # the box is in continuous coordinates: pixels whose centre lies outside it are cut (crop_mask)
-    xs, ys = np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5
-    inside &= ((ys >= box[1]) & (ys < box[3]))[:, None] & ((xs >= box[0]) & (xs < box[2]))[None, :]
-    return Mask.from_crop(lb.height, lb.width, x0, y0, inside)

@@ -9,31 +9,43 @@ forward signature and outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
+
+# torch is imported inside the functions that trace a model: the model list asks route_for() whether an
+# architecture has an int8 route, and that must not cost a torch import at start-up (ADR 0012).
 
 ROUTE_VERSION = 3  # bump when a route changes: it is part of the cache key
 
 
 def _image(model: nn.Module) -> tuple:
+    import torch
+
     return (torch.zeros(1, 3, 256, 256),)
 
 
 def _fpn_rois(size: int) -> Callable[[nn.Module], tuple]:
     def example(model: nn.Module) -> tuple:
+        import torch
+
         return (torch.zeros(2, model.backbone.out_channels, size, size),)
 
     return example
 
 
 def _rpn_level(model: nn.Module) -> tuple:
+    import torch
+
     return (torch.zeros(1, model.backbone.out_channels, 32, 32),)
 
 
 def _first_conv_input(path: str) -> Callable[[nn.Module], tuple]:
     def example(model: nn.Module) -> tuple:
+        import torch
+        from torch import nn
+
         conv = next(m for m in model.get_submodule(path).modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
         return (torch.zeros(1, conv.in_channels, 32, 32),)
 
@@ -46,6 +58,8 @@ def _blocks(*paths: str) -> tuple[Part, ...]:
 
 def dilated_depthwise(module: nn.Module) -> list[str]:
     """Dilated depthwise convolutions: 5-10x slower in int8 than float on x86 (no fast kernel)."""
+    from torch import nn
+
     return [name for name, m in module.named_modules()
             if isinstance(m, nn.Conv2d) and m.groups > 1 and max(m.dilation) > 1]
 

@@ -1,0 +1,162 @@
+"""Where `predict --engine ray` puts results, as they arrive on the driver (one table row per output).
+
+- ProjectWriter: each image's prediction layer in a Maskwork project, saved by the project store's own
+  atomic writer after every batch; the resume key goes into prediction_info.run_key.
+- CocoWriter: an instance model's COCO JSON: each result appended to a progress log beside it
+  (core.cluster.ledger), the JSON assembled from the log at the end, in input order.
+- PngWriter: a semantic model's palette PNGs, written as they arrive, plus the progress log.
+
+Every writer: `done(tasks)` (indices whose stored key matches: a rerun skips them), `write(rows)`
+(a batch of (task, result)), `finish()` (the final file(s); a line for the user), `close()`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from maskwork.core.annotation import PredictionInfo
+from maskwork.core.cli.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
+from maskwork.core.cluster.ledger import Ledger
+from maskwork.core.errors import InputError
+
+
+class ProjectWriter:
+    def __init__(self, project, info: PredictionInfo) -> None:
+        self.project, self.info = project, info
+
+    def _stored(self, name: str, dirty: set[str]) -> dict | None:
+        """The prediction_info on disk (or of unsaved recovered work) without decoding any mask."""
+        p = self.project
+        if name in dirty:
+            ann = p.annotation(name)
+            return None if ann.prediction_info is None else vars(ann.prediction_info)
+        path = p.annotation_path(name)
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_bytes()).get("prediction_info")
+        except (OSError, ValueError, AttributeError):
+            return None  # damaged: predict it again (the save reports what is wrong if it still is)
+
+    def done(self, tasks) -> set[int]:
+        found, dirty = set(), set(self.project.dirty)
+        for t in tasks:
+            info = self._stored(t.name, dirty)
+            if info and info.get("run_key") == t.key and info.get("score_threshold") == self.info.score_threshold:
+                found.add(t.index)
+        return found
+
+    def write(self, rows) -> list[tuple]:
+        """Store and save a batch; returns (task, message) of images that could not be stored."""
+        from maskwork.core.models.prediction_layer import store_prediction
+
+        failed, names = [], []
+        for task, result in rows:
+            ann = self.project.annotation(task.name)
+            try:
+                store_prediction(ann, result, self.info.model, self.info.int8, self.info.score_threshold)
+            except InputError as exc:  # the image changed size on disk since the project listed it
+                failed.append((task, str(exc)))
+                continue
+            ann.prediction_info.run_key = task.key
+            self.project.mark_dirty(task.name)
+            names.append(task.name)
+        if names:
+            self.project.save(names)
+        return failed
+
+    def finish(self, tasks) -> str:
+        self.project.save([])  # project.json (classes added with --unknown-classes add)
+        p = self.project
+        return f"stored predictions in {p.root} ({p.task} project, {len(p.classes)} classes)"
+
+    def close(self) -> None:
+        pass
+
+
+class _LoggedFiles:
+    """A progress log beside the output: which images are done, under which key."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.ledger = Ledger(log_path)
+        self.records = self.ledger.read()
+
+    def _matches(self, task) -> bool:
+        rec = self.records.get(task.name)
+        return rec is not None and rec.get("key") == task.key
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+class CocoWriter(_LoggedFiles):
+    def __init__(self, out: Path, classes, info: PredictionInfo) -> None:
+        self.target = coco_target(out)
+        super().__init__(self.target.with_name(self.target.name + ".progress"))
+        self.classes, self.info = classes, info
+
+    def done(self, tasks) -> set[int]:
+        return {t.index for t in tasks if self._matches(t)}
+
+    def write(self, rows) -> list[tuple]:
+        from maskwork.core.io.annotation_json import encode_layer
+
+        records = [{"name": t.name, "key": t.key, "width": r.width, "height": r.height,
+                    "latency_ms": float(r.latency_ms), "layer": encode_layer(r.to_layer())} for t, r in rows]
+        self.ledger.append(records)
+        self.records.update((rec["name"], rec) for rec in records)
+        return []
+
+    def finish(self, tasks) -> str:
+        from maskwork.core.io.annotation_json import decode_layer
+
+        anns = []
+        for t in tasks:  # input order, as the single-process command writes them
+            if not self._matches(t):
+                continue  # skipped (unreadable) images are not in the output
+            rec = self.records[t.name]
+            h, w = int(rec["height"]), int(rec["width"])
+            layer = decode_layer(rec["layer"], h, w, f"{self.ledger.path} ({t.name})")
+            anns.append(predicted_annotation(t.name, _Stored(layer, h, w, rec["latency_ms"]), self.info))
+        write_coco(self.target, anns, self.classes, self.info)
+        return f"wrote {self.target} (progress log {self.ledger.path.name} beside it: a rerun skips what it holds)"
+
+
+class _Stored:
+    """A result as the progress log keeps it: its layer at the run's threshold."""
+
+    def __init__(self, layer, height: int, width: int, latency_ms: float) -> None:
+        self.layer, self.height, self.width, self.latency_ms = layer, height, width, latency_ms
+
+    def to_layer(self):
+        return self.layer
+
+
+class PngWriter(_LoggedFiles):
+    LOG = ".maskwork-predict.progress"
+
+    def __init__(self, out: Path, classes, tasks) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        super().__init__(out / self.LOG)
+        self.out, self.classes = out, classes
+        used: set[str] = set()
+        self.stems = {t.name: unique_stem(t.name, used) for t in tasks}  # input order: stable across reruns
+
+    def done(self, tasks) -> set[int]:
+        return {t.index for t in tasks if self._matches(t) and (self.out / f"{self.stems[t.name]}.png").is_file()}
+
+    def write(self, rows) -> list[tuple]:
+        from maskwork.core.io.png import write_label_png
+
+        for task, result in rows:  # each PNG is durable (atomic) before the log says it is done
+            write_label_png(self.out / f"{self.stems[task.name]}.png", result.label_map, self.classes)
+        records = [{"name": t.name, "key": t.key, "png": f"{self.stems[t.name]}.png"} for t, _ in rows]
+        self.ledger.append(records)
+        self.records.update((rec["name"], rec) for rec in records)
+        return []
+
+    def finish(self, tasks) -> str:
+        from maskwork.core.io.png import write_classes_json
+
+        write_classes_json(self.out / "classes.json", self.classes)
+        return f"wrote {self.out}"

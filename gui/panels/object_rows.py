@@ -1,0 +1,77 @@
+"""Rows of the Objects panel and its filter, kept apart from the widgets.
+
+Filter text: words that must all match. `score<0.5`, `area>=200`, `id=12` compare a number
+(<, <=, >, >=, =); `hidden`, `locked` match flagged rows; any other word is looked for in the class
+name, the source (model / person) and the object's "#id".
+"""
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+
+from maskwork.core.view.objects import class_areas
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "==": operator.eq}
+_COMPARE = re.compile(r"^(score|area|id)(<=|>=|==|<|>|=)(-?\d+(?:\.\d*)?|-?\.\d+)$")
+FILTER_HELP = ("Filter: class or source words, #id, hidden, locked, or score<0.5, area>=200, id=12 "
+               "(all words must match)")
+
+
+@dataclass
+class Row:
+    kind: str                  # "object" or "class"
+    class_id: int
+    class_name: str
+    area: int
+    id: int | None = None      # instance id (objects)
+    source: str = ""
+    score: float | None = None
+    hidden: bool = False
+    locked: bool = False
+
+    def text(self) -> str:
+        tag = f"#{self.id}" if self.id is not None else ""
+        return f"{self.class_name} {self.source} {tag}".lower()
+
+
+def class_name(classes, class_id: int) -> str:
+    try:
+        return classes.get(class_id).name
+    except (KeyError, AttributeError):
+        return f"class {class_id}"
+
+
+def object_rows(layer, classes, flags) -> list[Row]:
+    """One row per non-empty instance of `layer` (the corrected layer of the current image)."""
+    rows = []
+    for inst in [] if layer is None else layer.instances:
+        if inst.mask.is_empty:
+            continue
+        rows.append(Row("object", inst.class_id, class_name(classes, inst.class_id), inst.mask.area, inst.id,
+                        getattr(inst.source, "value", str(inst.source)), inst.score,
+                        flags.is_hidden(inst), flags.is_locked(inst)))
+    return rows
+
+
+def class_rows(layer, classes, flags, keep=()) -> list[Row]:
+    """Semantic: one row per class present in the label map (plus `keep`: hidden or locked ones)."""
+    areas = class_areas(None if layer is None else layer.label_map)
+    ids = sorted(set(areas) | set(keep))
+    return [Row("class", c, class_name(classes, c), areas.get(c, 0), hidden=c in flags.hidden_classes,
+                locked=c in flags.locked_classes) for c in ids]
+
+
+def parse_filter(text: str):
+    """A predicate Row -> bool for the filter text (an unknown comparison is matched as a word)."""
+    tests = []
+    for word in text.lower().split():
+        m = _COMPARE.match(word)
+        if m:
+            field, op, value = m.group(1), _OPS[m.group(2)], float(m.group(3))
+            tests.append(lambda r, f=field, op=op, v=value: getattr(r, f) is not None and op(getattr(r, f), v))
+        elif word in ("hidden", "locked"):
+            tests.append(lambda r, w=word: getattr(r, w))
+        else:
+            tests.append(lambda r, w=word: w in r.text())
+    return lambda row: all(t(row) for t in tests)
