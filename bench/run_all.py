@@ -15,7 +15,7 @@ import time
 from bench.common import DOC, ROOT, machine, machine_line, split_sections, under_load_note
 
 # sections in the order the document shows them; any other section follows in its current order
-ORDER = ["Editing", "Start-up and navigation", "Dataset scale", "I/O and project store", "Memory", "Models",
+ORDER = ["Editing", "Start-up and navigation", "Quitting", "Dataset scale", "I/O and project store", "Memory", "Models",
          "int8 accuracy on validation sets", "Inference", "Predict overhead and batch throughput",
          "ONNX models", "ONNX int8", "Interactive", "SAM", "Crash journal",
          "Performance fixes (before / after)"]

@@ -164,7 +164,8 @@ class Project:
         if meta.get("format") != FORMAT:
             raise InputError(f"{meta_path} is not a Maskwork project file; move it away and open the folder again.")
         if int(meta.get("version", 0)) > VERSION:
-            raise InputError(f"{meta_path} was written by a newer Maskwork (version {meta['version']}); update Maskwork.")
+            raise InputError(f"{meta_path} was written by a newer Maskwork (version {meta['version']}); "
+                             "update Maskwork.")
         image_root = Path(meta["image_root"]) if meta.get("image_root") else root
         if not image_root.is_dir():
             raise ProjectError(f"the images of the project {root} are missing: {image_root} (image_root in "

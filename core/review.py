@@ -4,7 +4,7 @@ Stored in the project's settings (project.json, `"reviewed": [sorted image names
 per-image files: the image list shows and filters it for every image without reading 5,000
 annotation files, and a change is journaled at once like a class-list change (Project.journal_classes,
 ADR 0007), so a crash does not lose it. COCO export writes it on each image as
-`"attributes": {"reviewed": true|false}`; COCO import reads it back (ADR 0013).
+`"attributes": {"reviewed": true|false}` (once any image is marked); COCO import reads it back (ADR 0013).
 """
 from __future__ import annotations
 
@@ -58,16 +58,20 @@ def next_unreviewed(names: list[str], current: str | None, marks: set[str]) -> s
 
 
 def coco_attributes(project, names: Iterable[str], carried: dict[str, dict]) -> dict[str, dict]:
-    """Per-image extras for COCO export: what was carried from an import, with the reviewed mark
-    of now (an imported "attributes" dict keeps its other keys)."""
+    """Per-image extras for COCO export: what was carried from an import, with the reviewed mark of now.
+
+    Once the project marks any image, every image says `"attributes": {"reviewed": true|false}` (other
+    attributes carried from an import are kept). A project that never marked one writes its images as
+    they came (an imported dataset goes back out unchanged), except where the import carried a mark."""
     marks = reviewed_names(project)
     out = {}
     for name in names:
         extra = dict(carried.get(name, {}))
         attributes = extra.get(COCO_ATTRIBUTES)
         attributes = dict(attributes) if isinstance(attributes, dict) else {}
-        attributes[KEY] = name in marks
-        extra[COCO_ATTRIBUTES] = attributes
+        if marks or KEY in attributes:
+            attributes[KEY] = name in marks
+            extra[COCO_ATTRIBUTES] = attributes
         out[name] = extra
     return out
 

@@ -37,8 +37,16 @@ def saved_annotation(project, name: str, ann: ImageAnnotation) -> ImageAnnotatio
     return annotation_from_dict(json.loads(path.read_bytes()), str(path))
 
 
-def matches_saved(project, name: str) -> bool:
-    ann = project.annotation(name)
+def edit_generation(project, name: str) -> int:
+    """Counts every change of `name` in memory (Project.mark_dirty): equal before and after means untouched."""
+    with project._lock:
+        return project._generation.get(name, 0)
+
+
+def matches_saved(project, name: str, ann: ImageAnnotation | None = None) -> bool:
+    """`ann` (default: the live annotation; a private copy when called off the GUI thread, see
+    core.autosave.private_copy) equals the saved file of `name`. Reading a 48 MP file takes ~0.5 s."""
+    ann = project.annotation(name) if ann is None else ann
     saved = saved_annotation(project, name, ann)
     return (Status(ann.status) == Status(saved.status) and _same_layer(ann.corrected, saved.corrected)
             and _same_layer(ann.prediction, saved.prediction) and ann.prediction_info == saved.prediction_info)

@@ -1,7 +1,8 @@
 """Maskwork's version, from the installed package's metadata (pyproject.toml's `version`), never typed twice."""
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 
 DIST = "maskwork"
 

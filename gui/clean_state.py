@@ -3,42 +3,56 @@ star return to clean.
 
 A save marks every undo stack clean (QUndoStack.setClean). When undo or redo reaches that point
 again (QUndoStack.cleanChanged), the image is compared with its saved file (core.saved_state: a
-model run or an import since the save changed it without an undo step) and, when equal, the project
-stops counting it as unsaved. The class list likewise, against the saved project.json.
+model run or an import since the save changed it without an undo step). Reading the file of a big
+image takes about half a second, so the comparison runs in a worker on a private copy; the image is
+marked clean only if, when the answer comes, it has not changed since and its stack is still at the
+save point. The class list is compared with the saved project.json at once (a small file).
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from maskwork.core.errors import MaskworkError
-from maskwork.core.saved_state import classes_match_saved, matches_saved
+from maskwork.core.autosave import private_copy
+from maskwork.core.saved_state import classes_match_saved, edit_generation, matches_saved
+from maskwork.gui.workers import Job, start
 
 
 class CleanTracker(QObject):
     def __init__(self, session) -> None:
         super().__init__(session)
         self.session = session
-        undo = session.editor.undo
-        session.saved.connect(undo.mark_saved)
-        undo.clean_reached.connect(self.on_clean_reached)
+        self.undo = session.editor.undo
+        self.jobs: list[Job] = []  # comparisons in flight (kept alive until they answer)
+        session.saved.connect(self.undo.mark_saved)
+        self.undo.clean_reached.connect(self.on_clean_reached)
 
     def on_clean_reached(self, name: str) -> None:
         session, project = self.session, self.session.state.project
         if project is None or project.read_only:
             return
-        changed = False
         if session.classes_edited and classes_match_saved(project):  # e.g. an added class undone
-            session.classes_edited, changed = False, True
-        if name in project.dirty and self._matches(project, name):
-            session.autosaver.wait()  # a snapshot being written now must not outlive the clean state
-            project.mark_clean(name)
-            changed = True
-        if changed:
+            session.classes_edited = False
             session.title_changed.emit()
+        if name not in project.dirty:
+            return
+        copy, generation = private_copy(project.annotation(name)), edit_generation(project, name)
+        job = Job(matches_saved, project, name, copy, pass_progress=False)
+        job.signals.finished.connect(lambda same, j=job: self._settle(j, project, name, generation, same))
+        job.signals.failed.connect(lambda _message, j=job: self._forget(j))  # unreadable file: stays unsaved
+        self.jobs.append(job)
+        start(job)
 
-    @staticmethod
-    def _matches(project, name: str) -> bool:
-        try:
-            return matches_saved(project, name)
-        except MaskworkError:  # an unreadable saved file: keep counting the image as unsaved
-            return False
+    def _settle(self, job: Job, project, name: str, generation: int, same: bool) -> None:
+        self._forget(job)
+        session = self.session
+        if not same or session.state.project is not project or edit_generation(project, name) != generation:
+            return
+        if not self.undo.is_clean(name) or name not in project.dirty:
+            return
+        session.autosaver.wait()  # a snapshot being written now must not outlive the clean state
+        project.mark_clean(name)
+        session.title_changed.emit()
+
+    def _forget(self, job: Job) -> None:
+        if job in self.jobs:
+            self.jobs.remove(job)

@@ -144,14 +144,16 @@ class FileOps:
     def import_yolo_dialog(self) -> None:
         if self.project is None:
             return
-        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of YOLO .txt labels", str(self.project.root))
+        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of YOLO .txt labels",
+                                                str(self.project.root))
         if path:
             self.import_("yolo", path, self._ask_overwrite())
 
     def import_labelme_dialog(self) -> None:
         if self.project is None:
             return
-        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of labelme .json files", str(self.project.root))
+        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of labelme .json files",
+                                                str(self.project.root))
         if path:
             self.import_("labelme", path, self._ask_overwrite())
 

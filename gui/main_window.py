@@ -54,8 +54,8 @@ class MainWindow(QMainWindow):
         self.image_list = ImageListPanel(self.state, self)
         self.classes_panel = ClassesPanel(self.state, self, undo=self.editor.undo)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
-        self.left_docks = {"Images": docks.dock(self, self.image_list, "Images", left,
-                                                "Images of the project with their state; D / A go to the next / previous")}
+        self.left_docks = {"Images": docks.dock(self, self.image_list, "Images", left, "Images of the project with "
+                                                "their state; D / A go to the next / previous")}
         self.left_docks["Classes"] = docks.dock(self, self.classes_panel, "Classes", left,
                                                 "Classes; keys 1-9 pick the listed classes in order")
         self.panel_docks, self.skipped_panels = {}, []

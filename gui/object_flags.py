@@ -5,7 +5,7 @@ hit tests for this session only: a reopened project shows everything (an object 
 and forgotten would look deleted). Locks protect reviewed work, so they persist in the project's
 settings (`settings["locks"]` in .maskwork/project.json, journaled like the class list) and travel
 with the project. Editor._guard passes every edit through `vet` (core/editing/locks.py): what an
-edit did to a locked object is taken back and the status bar says why. See docs/adr/0012.
+edit did to a locked object is taken back and the status bar says why. See docs/adr/0015.
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from maskwork.gui.autosaver import Autosaver
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.new_project import ask_new_project
 from maskwork.gui.image_loader import ImageLoader, Prepared, needs_worker
+from maskwork.gui.release import release_later
 
 AUTOSAVE_MS = 30_000
 WRITER = "Maskwork window"  # how another program's "open for writing by ..." message names us
@@ -47,7 +48,8 @@ class Session(QObject):
         self.loader = ImageLoader(self, view, self)  # big images: decoded in a worker (ADR 0012)
         self.loader.failed.connect(lambda message: messages.show_error(self.window, message))
         self.autosaver = Autosaver(self.autosave, self)  # snapshots encoded and written in a worker
-        self.autosaver.written.connect(lambda names: self.state.status_message.emit(f"Autosaved {plural(len(names), 'image')}."))
+        self.autosaver.written.connect(
+            lambda names: self.state.status_message.emit(f"Autosaved {plural(len(names), 'image')}."))
         self.autosaver.failed.connect(lambda message: self.state.status_message.emit(f"Autosave failed: {message}"))
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
@@ -159,7 +161,8 @@ class Session(QObject):
         if names:
             self.open_image(current if current in names else names[0], restore_view=True)
         else:
-            self.state.status_message.emit(f"No images in {project.root}: drop image files there or open another folder.")
+            self.state.status_message.emit(f"No images in {project.root}: drop image files there or open another "
+                                           "folder.")
         self.title_changed.emit()
         self._report_recovery(project)  # over the image, so the recovered work is seen behind the note
 
@@ -167,9 +170,10 @@ class Session(QObject):
         lines = []
         if project.recovered:
             edits = project.recovered_edits
-            shown = "\n".join(f"{n} ({edits[n]} edit(s) from the crash journal)" if n in edits else n
+            shown = "\n".join(f"{n} ({plural(edits[n], 'edit')} from the crash journal)" if n in edits else n
                               for n in project.recovered[:15])
-            lines.append(f"Unsaved work from the last session was recovered for {len(project.recovered)} item(s):\n"
+            count = plural(len(project.recovered), "item")
+            lines.append(f"Unsaved work from the last session was recovered for {count}:\n"
                          f"{shown}\n\nCheck it, then save (Ctrl+S) to keep it.")
         if project.warnings:
             lines.append("Warnings:\n" + "\n".join(project.warnings[:10]))
@@ -200,6 +204,7 @@ class Session(QObject):
         self.view.set_tool(self.view.tool)  # ends a polygon in progress
         self.remember_view()
         self.autosave()
+        release_later([self.state.image])  # the previous pixels (144 MB at 48 MP) are freed off this thread
         self.state.current_name, self.state.annotation, self.state.image = name, prepared.annotation, prepared.rgb
         self.state.last_result = None
         p.settings["current_image"] = name

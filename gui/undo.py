@@ -92,6 +92,11 @@ class UndoStacks(QUndoGroup):
         if clean and name is not None:
             self.clean_reached.emit(name)
 
+    def is_clean(self, name: str) -> bool:
+        """The image's undo stack stands where it stood at the last save (no stack: never edited here)."""
+        stack = self._stacks.get(name)
+        return stack is None or stack.isClean()
+
     def mark_saved(self) -> None:
         """Everything in memory is on disk now: each image's current step is its saved state."""
         for stack in self._stacks.values():

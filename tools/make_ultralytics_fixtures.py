@@ -9,10 +9,10 @@ packages, for example
     YOLO_AUTOINSTALL=false YOLO_OFFLINE=true /tmp/ul/bin/python tools/make_ultralytics_fixtures.py
 
 What it writes (tests/unit/test_onnx_ultralytics.py reads it, without ultralytics installed):
-- three ONNX files built from Ultralytics' own yolo11 model YAMLs at a tiny width (no download, random
-  weights from a fixed seed, tamed so that boxes, masks and scores look like a trained model's): a segmentation
+- four ONNX files built from Ultralytics' own model YAMLs at a tiny width (no download, random weights from
+  a fixed seed, tamed so that boxes, masks and scores look like a trained model's): a YOLO11 segmentation
   model exported with a dynamic input size, the same weights exported at a fixed non-square 256x320 input,
-  and a detection (boxes only) model;
+  a YOLO11 detection (boxes only) model, and a YOLO26 segmentation model exported NMS-free (end2end);
 - `<model>.json`: what Ultralytics' `YOLO(file).predict(..., retina_masks=True)` returns on three coco_sample
   images for each segmentation file, and for the seed's yolo11n-seg-quantized.onnx when --seed-model points at it
   (the seed model itself is never copied here): classes, scores, boxes (xyxy, image pixels) and masks at
@@ -45,7 +45,8 @@ FIXED = (256, 320)  # (h, w) of the non-square fixed export
 
 
 def _build(yaml_name: str, seed: int = 0):
-    """YOLO from Ultralytics' own yolo11 YAML at SCALE with random weights (fixed seed), nothing downloaded."""
+    """YOLO from Ultralytics' own YAML (yolo11-seg.yaml: models/11/...) at SCALE with random weights (fixed
+    seed), nothing downloaded."""
     import tempfile
 
     import torch
@@ -53,7 +54,8 @@ def _build(yaml_name: str, seed: int = 0):
     import yaml
     from ultralytics import YOLO
 
-    cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg" / "models" / "11" / yaml_name).read_text())
+    family = "26" if yaml_name.startswith("yolo26") else "11"
+    cfg = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg" / "models" / family / yaml_name).read_text())
     cfg["scales"] = {"t": SCALE}
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,9 +78,9 @@ def _tame(model, images: list[np.ndarray]) -> float:
 
     With random weights the activations blow up: every box spans the image, every mask fills its box and
     the scores saturate, which would test nothing. So BatchNorm statistics are measured on the images
-    (cumulative average), and the head's last convolutions are rescaled to unit-spread outputs: box
-    distributions biased towards short distances (boxes of a few strides), mask coefficients centred,
-    class logits shifted by one amount so that about TARGET_BOXES anchors per image score above CONF."""
+    (cumulative average), and the head's last convolutions (both branches of an NMS-free head) are rescaled
+    to unit-spread outputs: box distances of a few strides, mask coefficients centred, class logits shifted
+    by one amount so that about TARGET_BOXES anchors per image score above CONF."""
     import torch
 
     net = model.model
@@ -92,40 +94,48 @@ def _tame(model, images: list[np.ndarray]) -> float:
             net(_tensor(rgb))
     net.eval()
     head = net.model[-1]
-    bins = head.reg_max
-    finals = {"box": [q[-1] for q in head.cv2], "cls": [q[-1] for q in head.cv3],
-              "mask": [q[-1] for q in getattr(head, "cv4", [])]}
-    for kind, convs in finals.items():
-        for conv in convs:
-            outs = []
-            hook = conv.register_forward_hook(lambda _m, _i, o: outs.append(o.detach()))
-            with torch.no_grad():
-                for rgb in images:
-                    net(_tensor(rgb))
-            hook.remove()
-            o = torch.cat([x.flatten(2) for x in outs], 2)[0]  # (channels, positions)
+    finals = {kind: [q[-1] for name in (attr, "one2one_" + attr) for q in (getattr(head, name, None) or [])]
+              for kind, attr in (("box", "cv2"), ("cls", "cv3"), ("mask", "cv4"))}
+
+    def outputs(convs) -> list[list[torch.Tensor]]:
+        """Per image, each conv's output (channels, positions)."""
+        got = []
+        hooks = [c.register_forward_hook(lambda _m, _i, o: got.append(o.detach()[0].flatten(1))) for c in convs]
+        per_image = []
+        with torch.no_grad():
+            for rgb in images:
+                got.clear()
+                net(_tensor(rgb))
+                per_image.append(list(got))
+        for h in hooks:
+            h.remove()
+        return per_image
+
+    for kind in ("box", "mask", "cls"):
+        for conv in finals[kind]:
+            o = torch.cat([outs[0] for outs in outputs([conv])], 1)
             mean, scale = o.mean(1), 1.0 / float(o.std())
             want = torch.zeros_like(mean)
-            if kind == "box":  # DFL channels are side * reg_max + bin: favour the short bins
-                want = -0.4 * (torch.arange(len(mean)) % bins).float()
+            if kind == "box" and head.reg_max > 1:  # DFL channels are side * reg_max + bin: favour the short bins
+                want = -0.4 * (torch.arange(len(mean)) % head.reg_max).float()
+            elif kind == "box":  # plain distances (YOLO26): 1.5 +- 0.5 strides
+                want, scale = torch.full_like(mean, 1.5), scale * 0.5
             conv.weight.data *= scale
             conv.bias.data = (conv.bias.data - mean) * scale + want
+    head_cls = [getattr(head, "one2one_cv3", None) or head.cv3][0]  # the branch the export runs
     best = []
-    with torch.no_grad():
-        for rgb in images:
-            out = net(_tensor(rgb))[0]
-            out = out[0] if isinstance(out, tuple) else out  # segment: (predictions, prototypes)
-            s = out[0, 4 : 4 + head.nc].amax(0).clamp(1e-7, 1 - 1e-7)
-            best.append(torch.sort(torch.log(s / (1 - s)), descending=True).values[TARGET_BOXES].item())
+    for outs in outputs([q[-1] for q in head_cls]):
+        logits = torch.cat(outs, 1)[: head.nc].amax(0)  # best class logit per anchor
+        best.append(torch.sort(logits, descending=True).values[TARGET_BOXES].item())
     shift = math.log(CONF / (1 - CONF)) - float(np.median(best))
     for conv in finals["cls"]:
         conv.bias.data += shift
     return shift
 
 
-def _export(model, name: str, imgsz, dynamic: bool) -> Path:
+def _export(model, name: str, imgsz, dynamic: bool, **options) -> Path:
     """Ultralytics' own exporter (no onnxslim: it would be installed on the fly), copied into OUT."""
-    made = Path(model.export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False, batch=1))
+    made = Path(model.export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False, batch=1, **options))
     target = OUT / f"{name}.onnx"
     target.write_bytes(made.read_bytes())
     made.unlink()
@@ -178,6 +188,9 @@ def main() -> None:
     made = {"tiny-seg-dynamic": (_export(seg, "tiny-seg-dynamic", 320, True), 320, TINY_OBJECTS),
             "tiny-seg-256x320": (_export(seg, "tiny-seg-256x320", list(FIXED), False), list(FIXED), TINY_OBJECTS)}
     _export(det, "tiny-detect", 320, False)
+    seg26 = _build("yolo26-seg.yaml")
+    _tame(seg26, calibration)
+    made["tiny-seg26-end2end"] = (_export(seg26, "tiny-seg26-end2end", 320, False, end2end=True), 320, TINY_OBJECTS)
     if args.seed_model.is_file():
         made["yolo11n-seg-quantized"] = (args.seed_model, 320, None)
     for name, (path, imgsz, wanted) in made.items():
@@ -186,7 +199,8 @@ def main() -> None:
         result = _predict(path, imgsz, images, wanted)
         (OUT / f"{name}.json").write_text(json.dumps(result, separators=(",", ":")) + "\n")
         n = sum(len(s["objects"]) for s in result["images"])
-        print(f"{name}: {n} objects on {', '.join(s['file'][-10:-4] for s in result['images'])} ({path.stat().st_size / 1e6:.2f} MB)")
+        files = ", ".join(s["file"][-10:-4] for s in result["images"])
+        print(f"{name}: {n} objects on {files} ({path.stat().st_size / 1e6:.2f} MB)")
     print(f"class bias shift {shift:+.2f}; files in {OUT}")
 
 

@@ -58,7 +58,6 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from maskwork.gui.main_window import MainWindow
-    from tests.gui.objects_support import inside
 
     app = QApplication(sys.argv)
     app.setApplicationName("Maskwork")
@@ -72,7 +71,6 @@ def main() -> int:
     panel = win.panel_docks["Objects"].widget()
     layer = win.state.annotation.corrected
     flags = win.state.flags
-    steps = []
 
     def review() -> None:  # a reviewer sorts by score, hides one object, locks one, selects one
         scored = sorted((i for i in layer.instances if i.score is not None), key=lambda i: i.score)
@@ -81,14 +79,15 @@ def main() -> int:
         flags.set_hidden(hidden.id, True, (x0, y0, x0 + w, y0 + h))
         flags.set_locked(locked.id, True)
         panel.tree.sortByColumn(4, Qt.SortOrder.AscendingOrder)  # lowest scores first: the ones to check
-        win.resizeDocks([win.panel_docks["Objects"]], [520], Qt.Orientation.Vertical)
+        win.resizeDocks([win.panel_docks["Objects"]], [470], Qt.Orientation.Vertical)
         win.state.select_requested.emit([picked.id])
         panel.tree.scrollToTop()
 
     def outline() -> None:
         win.toolbar.select("outline")
         mask = layer.instance(holed).mask
-        cx, cy = inside(mask)
+        ys, xs = mask.crop.nonzero()
+        cx, cy = mask.x0 + int(xs[len(xs) // 2]), mask.y0 + int(ys[len(ys) // 2])  # a pixel of the nucleus
         win.view.set_zoom(9)
         win.view.centerOn(mask.x0 + mask.crop.shape[1] / 2, mask.y0 + mask.crop.shape[0] / 2)
         tool = win.view.tool

@@ -165,7 +165,7 @@ def cmd_predict(args) -> int:
 
 
 def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) -> Path:
-    from maskwork.core.cli.prediction_files import coco_target, predicted_annotation, write_coco
+    from maskwork.core.io.prediction_files import coco_target, predicted_annotation, write_coco
 
     target = coco_target(out)
     anns = [predicted_annotation(names[path], result, info) for path, result in batch]
@@ -174,8 +174,8 @@ def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) 
 
 
 def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
-    from maskwork.core.cli.prediction_files import unique_stem
     from maskwork.core.io.png import write_classes_json, write_label_png
+    from maskwork.core.io.prediction_files import unique_stem
 
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()

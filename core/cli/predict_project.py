@@ -43,9 +43,10 @@ def fit_project_classes(project, predictor, unknown_classes: str) -> None:
         print(warning, file=sys.stderr)
     if predictor.task != project.task:
         how = "painted into label maps" if predictor.task == "instance" else "one object per connected region"
-        article = "an" if predictor.task == "instance" else "a"
-        print(f"note: {predictor.spec.name} is {article} {predictor.task} model and {project.root.name} a "
-              f"{project.task} project: its output is {how}.", file=sys.stderr)
+        article = {"instance": "an", "semantic": "a"}
+        print(f"note: {predictor.spec.name} is {article[predictor.task]} {predictor.task} model and "
+              f"{project.root.name} {article[project.task]} {project.task} project: its output is {how}.",
+              file=sys.stderr)
 
 
 def predict_into_project(args) -> int:

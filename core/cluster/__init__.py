@@ -6,7 +6,7 @@ the driver) and reads its images itself. Results stream back to the driver, whic
 arrive. Modules: `session` (connect / start Ray), `shipping` (model to actors), `actors` (the map
 classes), `codec` (results on the wire), `run_key` (resume hashes), `ledger` + `writers` (outputs),
 `engine` (streaming loop, retries, Ctrl-C), `predict_job` / `evaluate_job` (the two commands).
-See docs/SCALING.md and docs/adr/0011-ray-engine.md. Ray is optional: `pip install 'maskwork[cluster]'`.
+See docs/SCALING.md and docs/adr/0014-ray-engine.md. Ray is optional: `pip install 'maskwork[cluster]'`.
 """
 from __future__ import annotations
 

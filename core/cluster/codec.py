@@ -24,7 +24,10 @@ def _png(label_map: np.ndarray) -> bytes:
 
 
 def _unpng(data: bytes, dtype: str) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).astype(dtype, copy=False)
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ValueError("a label map sent by a worker cannot be decoded")
+    return arr.astype(dtype, copy=False)
 
 
 def _mask(m: Mask) -> tuple:
@@ -42,6 +45,7 @@ def _unmask(height: int, width: int, item: tuple) -> Mask:
 
 def encode(result) -> bytes:
     """Bytes of a SemanticResult or InstanceResult (a subclass, e.g. PaintedInstances, keeps its type)."""
+    doc: dict[str, object]
     if isinstance(result, SemanticResult):
         doc = {"kind": "semantic", "png": _png(result.label_map), "dtype": result.label_map.dtype.str}
     else:
@@ -57,7 +61,8 @@ def decode(data: bytes):
     doc = pickle.loads(data)
     classes = ClassList.from_list(doc["classes"])
     if doc["kind"] == "semantic":
-        return SemanticResult(_unpng(doc["png"], doc["dtype"]), None, classes, doc["latency_ms"])
+        return SemanticResult(_unpng(doc["png"], doc["dtype"]), None, classes,  # type: ignore[arg-type]
+                              doc["latency_ms"])  # no confidence: see the module's note
     h, w = doc["height"], doc["width"]
     masks = [_unmask(h, w, item) for item in doc["masks"]]
     cls = doc["type"] if issubclass(doc["type"], InstanceResult) else InstanceResult

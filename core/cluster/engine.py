@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from maskwork.core.errors import Cancelled, MaskworkError, ModelError
 
-
 MAX_BLOCKS = 20_000  # beyond this, a block holds several batches (block metadata costs the driver memory)
 
 
@@ -75,12 +74,13 @@ def _last_error_line(text: str) -> str:
 
 def _user_error(exc: BaseException) -> MaskworkError | None:
     """A Maskwork error raised inside an actor (e.g. a model that cannot be rebuilt), unwrapped."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, MaskworkError):
-            return exc
-        exc = getattr(exc, "cause", None) or exc.__cause__
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MaskworkError):
+            return current
+        current = getattr(current, "cause", None) or current.__cause__
     return None
 
 

@@ -3,12 +3,13 @@
 One framed, checksummed record per image done (core.io.edit_log: a process killed mid-append leaves a
 torn last record, which is ignored), appended as results arrive and fsynced per batch. The final
 output is assembled from it; a rerun reads it to skip images whose key still matches. Later records
-of an image replace earlier ones.
+of an image (by its path) replace earlier ones.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from maskwork.core.errors import ProjectError
 from maskwork.core.io.edit_log import frame, read_log
@@ -19,17 +20,17 @@ HEADER = {"log": "maskwork-predict-progress", "version": 1}
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._file = None
+        self._file: BinaryIO | None = None
         self.torn = False
 
     def read(self) -> dict[str, dict]:
-        """name -> its latest record (empty when there is no log yet)."""
+        """image path -> its latest record (empty when there is no log yet)."""
         if not self.path.is_file():
             return {}
         records, self.torn = read_log(self.path)
         if records and records[0].get("log") == HEADER["log"]:
             records = records[1:]
-        return {r["name"]: r for r in records if isinstance(r, dict) and "name" in r}
+        return {r["path"]: r for r in records if isinstance(r, dict) and "path" in r}
 
     def append(self, records: list[dict]) -> None:
         """Append and make durable (one fsync for the batch)."""
@@ -41,11 +42,12 @@ class Ledger:
                 if self.torn:
                     self._drop_torn_tail()
                 self._file = open(self.path, "ab")
-                if self._file.tell() == 0:
-                    self._file.write(frame(HEADER))
-            self._file.write(b"".join(frame(r) for r in records))
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            f = self._file
+            if f.tell() == 0:
+                f.write(frame(HEADER))
+            f.write(b"".join(frame(r) for r in records))
+            f.flush()
+            os.fsync(f.fileno())
         except OSError as exc:
             raise ProjectError(f"cannot write the progress log {self.path}: {exc.strerror or exc}. Free disk space "
                                "or make the folder writable, then rerun: finished images are skipped.") from exc

@@ -29,7 +29,8 @@ def _is_project(folder: Path) -> bool:
 def _file_tasks(inputs: list[str]) -> list[Task]:
     from maskwork.core.cli.model_commands import image_files
 
-    seen, tasks = set(), []
+    seen: set[Path] = set()
+    tasks: list[Task] = []
     for path, name in image_files(inputs):
         resolved = path.resolve()
         if resolved not in seen:  # the same file named twice is predicted once

@@ -16,13 +16,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from maskwork.core.errors import ModelError
 
 
 @dataclass(frozen=True)
 class Parcel:
-    spec: object              # ModelSpec (picklable dataclasses)
+    spec: Any                 # ModelSpec (picklable dataclasses)
     int8: bool
     blobs: dict               # name -> bytes
     fingerprint: str          # sha256 of the spec's identity and every blob: "the same model"
@@ -84,7 +85,10 @@ def _unpack_torch(parcel: Parcel, device: str):
 
     _configure(spec, model)
     with quiet_quantization():  # the same steps as a hit in the int8 cache (core.models.quantize)
-        q = rebuild(model, route_for(spec.arch), spec.arch)
+        route = route_for(spec.arch)
+        if route is None:
+            raise ModelError(f"{spec.name}: architecture {spec.arch} has no int8 route in this Maskwork")
+        q = rebuild(model, route, spec.arch)
         q.load_state_dict(_torch_state(parcel.blobs["int8"]), strict=True)
     _configure(spec, q)
     return Predictor(spec, int8=True, device="cpu", model=q.eval())

@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 
 from maskwork.core.annotation import PredictionInfo
-from maskwork.core.cli.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
 from maskwork.core.cluster.ledger import Ledger
 from maskwork.core.errors import InputError
+from maskwork.core.io.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
 
 
 class ProjectWriter:
@@ -54,7 +54,7 @@ class ProjectWriter:
         for task, result in rows:
             ann = self.project.annotation(task.name)
             try:
-                store_prediction(ann, result, self.info.model, self.info.int8, self.info.score_threshold)
+                store_prediction(ann, result, self.info.model, self.info.int8, float(self.info.score_threshold or 0.0))
             except InputError as exc:  # the image changed size on disk since the project listed it
                 failed.append((task, str(exc)))
                 continue
@@ -75,14 +75,14 @@ class ProjectWriter:
 
 
 class _LoggedFiles:
-    """A progress log beside the output: which images are done, under which key."""
+    """A progress log beside the output: which image files are done (by path), under which key."""
 
     def __init__(self, log_path: Path) -> None:
         self.ledger = Ledger(log_path)
         self.records = self.ledger.read()
 
     def _matches(self, task) -> bool:
-        rec = self.records.get(task.name)
+        rec = self.records.get(task.path)
         return rec is not None and rec.get("key") == task.key
 
     def close(self) -> None:
@@ -101,10 +101,10 @@ class CocoWriter(_LoggedFiles):
     def write(self, rows) -> list[tuple]:
         from maskwork.core.io.annotation_json import encode_layer
 
-        records = [{"name": t.name, "key": t.key, "width": r.width, "height": r.height,
+        records = [{"path": t.path, "name": t.name, "key": t.key, "width": r.width, "height": r.height,
                     "latency_ms": float(r.latency_ms), "layer": encode_layer(r.to_layer())} for t, r in rows]
         self.ledger.append(records)
-        self.records.update((rec["name"], rec) for rec in records)
+        self.records.update((rec["path"], rec) for rec in records)
         return []
 
     def finish(self, tasks) -> str:
@@ -114,7 +114,7 @@ class CocoWriter(_LoggedFiles):
         for t in tasks:  # input order, as the single-process command writes them
             if not self._matches(t):
                 continue  # skipped (unreadable) images are not in the output
-            rec = self.records[t.name]
+            rec = self.records[t.path]
             h, w = int(rec["height"]), int(rec["width"])
             layer = decode_layer(rec["layer"], h, w, f"{self.ledger.path} ({t.name})")
             anns.append(predicted_annotation(t.name, _Stored(layer, h, w, rec["latency_ms"]), self.info))
@@ -140,19 +140,21 @@ class PngWriter(_LoggedFiles):
         super().__init__(out / self.LOG)
         self.out, self.classes = out, classes
         used: set[str] = set()
-        self.stems = {t.name: unique_stem(t.name, used) for t in tasks}  # input order: stable across reruns
+        # by path: two inputs may share a name (a/x.png, b/x.png): x.png and x_2.png, as single-process
+        self.stems = {t.path: unique_stem(t.name, used) for t in tasks}  # input order: stable across reruns
 
     def done(self, tasks) -> set[int]:
-        return {t.index for t in tasks if self._matches(t) and (self.out / f"{self.stems[t.name]}.png").is_file()}
+        return {t.index for t in tasks if self._matches(t) and (self.out / f"{self.stems[t.path]}.png").is_file()}
 
     def write(self, rows) -> list[tuple]:
         from maskwork.core.io.png import write_label_png
 
         for task, result in rows:  # each PNG is durable (atomic) before the log says it is done
-            write_label_png(self.out / f"{self.stems[task.name]}.png", result.label_map, self.classes)
-        records = [{"name": t.name, "key": t.key, "png": f"{self.stems[t.name]}.png"} for t, _ in rows]
+            write_label_png(self.out / f"{self.stems[task.path]}.png", result.label_map, self.classes)
+        records = [{"path": t.path, "name": t.name, "key": t.key, "png": f"{self.stems[t.path]}.png"}
+                   for t, _ in rows]
         self.ledger.append(records)
-        self.records.update((rec["name"], rec) for rec in records)
+        self.records.update((rec["path"], rec) for rec in records)
         return []
 
     def finish(self, tasks) -> str:

@@ -78,11 +78,11 @@ def trace_mask(mask: Mask, seed: Point | None = None) -> Outline | None:
     padded = np.pad(part.crop, 1).astype(np.uint8)
     contours, _ = cv2.findContours(padded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     contour = max(contours, key=len)
-    points, tolerance = _simplify(contour)
-    if len(set(points)) < 3:
+    simplified, tolerance = _simplify(contour)
+    if len(set(simplified)) < 3:
         return None
-    offset = (part.x0 - 1, part.y0 - 1)  # undo the padding, back to image pixels
-    points = tuple((x + offset[0], y + offset[1]) for x, y in points)
+    dx, dy = part.x0 - 1, part.y0 - 1  # undo the padding, back to image pixels
+    points: tuple[Point, ...] = tuple((x + dx, y + dy) for x, y in simplified)
     return Outline(points, part, _holes_of(part), tolerance)
 
 
@@ -137,7 +137,7 @@ def _as_points(points: Iterable) -> tuple[Point, ...]:
 
 def _edges(points: Sequence[Point]) -> set[tuple[Point, Point]]:
     n = len(points)
-    return {tuple(sorted((points[i], points[(i + 1) % n]))) for i in range(n)}
+    return {(min(a, b), max(a, b)) for a, b in ((points[i], points[(i + 1) % n]) for i in range(n))}
 
 
 def reshape(outline: Outline, points: Sequence[Point]) -> Reshape | None:
@@ -196,7 +196,8 @@ def apply_instance_outline(layer: Layer, instance_id: int, outline: Outline, poi
 
 
 def apply_region_outline(layer: Layer, class_id: int, outline: Outline, points: Sequence[Point],
-                         protect: Iterable[int] = (), label: str = "Edit outline") -> tuple[LabelMapEdit, Reshape] | None:
+                         protect: Iterable[int] = (), label: str = "Edit outline"
+                         ) -> tuple[LabelMapEdit, Reshape] | None:
     """Reshape a connected region of `class_id` in the label map: pixels the new polygon leaves become
     unlabeled, pixels it takes get the class (except `protect` classes, and the region's holes)."""
     label_map = _label_map(layer)
@@ -223,7 +224,7 @@ def apply_region_outline(layer: Layer, class_id: int, outline: Outline, points: 
 def closest_edge(points: Sequence[Point], p: tuple[float, float]) -> tuple[int, tuple[float, float], float]:
     """(k, q, d): the edge points[k] -> points[k+1] (closing edge included) nearest to p, the nearest
     point q on it, and the distance; a new vertex at q goes in at index k + 1."""
-    best = (0, tuple(points[0]), math.inf)
+    best: tuple[int, tuple[float, float], float] = (0, (float(points[0][0]), float(points[0][1])), math.inf)
     n = len(points)
     px, py = p
     for k in range(n):

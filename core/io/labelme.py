@@ -166,14 +166,16 @@ def read_shapes(path: Path, doc: dict, w: int, h: int, class_ids: dict[str, int]
         if kind == "polygon" and len(xy) < 3:
             skipped["polygon of fewer than 3 points"] = skipped.get("polygon of fewer than 3 points", 0) + 1
             continue
-        if kind == "polygon" and (np.abs(np.diff(xy[:, 1], append=xy[:1, 1])).sum() + len(xy)) * len(xy) > MAX_ROW_SPANS:
+        spans = (np.abs(np.diff(xy[:, 1], append=xy[:1, 1])).sum() + len(xy)) * len(xy) if kind == "polygon" else 0
+        if spans > MAX_ROW_SPANS:
             raise _fail(path, where, "the polygon is far longer than any object outline; simplify it")
         key = (shape["label"], gid) if gid is not None else (shape["label"], "shape", n)
         group = groups.setdefault(key, {"masks": [], "boxes": []})
         if kind == "rectangle":
             group["boxes"].append(xy)
         else:
-            group["masks"].append(draw_polygon(xy, w, h) if kind == "polygon" else _mask_shape(shape, xy, path, where, w, h))
+            mask = draw_polygon(xy, w, h) if kind == "polygon" else _mask_shape(shape, xy, path, where, w, h)
+            group["masks"].append(mask)
     instances = []
     for (label, *_), group in groups.items():
         if group["masks"]:

@@ -26,8 +26,8 @@ from maskwork.core.io.coco_export import ExportReport, coco_export
 from maskwork.core.io.export_scope import export_names
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
-from maskwork.core.text import plural
 from maskwork.core.project import Project
+from maskwork.core.text import plural
 
 COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
 
@@ -40,8 +40,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"imported {plural(self.images, 'image')}" + (f", {plural(self.objects, 'object')}" if self.objects
-                                                              else " (label maps)")
+        objects = f", {plural(self.objects, 'object')}" if self.objects else " (label maps)"
+        text = f"imported {plural(self.images, 'image')}{objects}"
         if self.class_remap:
             text += f"; class ids remapped to the project's {self.class_remap}"
         return text
@@ -134,7 +134,9 @@ def _check_conflicts(project: Project, names: list[str], overwrite: bool) -> Non
         return
     busy = [n for n in names if not project.annotation(n).corrected.is_empty()]
     if busy:
-        raise InputError(f"{plural(len(busy), 'image')} already {'has' if len(busy) == 1 else 'have'} corrected work in {project.root}: {_listing(busy)}. "
+        verb = "has" if len(busy) == 1 else "have"
+        raise InputError(f"{plural(len(busy), 'image')} already {verb} corrected work in {project.root}: "
+                         f"{_listing(busy)}. "
                          "Nothing was imported; pass --overwrite to replace that work, or import into "
                          "another project.")
 
@@ -354,8 +356,7 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
                    layer: str = "corrected", include_scores: bool = False,
                    progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                    only_corrected: bool | None = None) -> ExportReport:
-    """Write the project's annotations as COCO JSON (file) or PNG masks (folder). `only_corrected`:
-    write only images with corrections (None: yes for the corrected layer; core.io.export_scope)."""
+    """Write annotations as COCO JSON (file) or PNG masks (folder); only_corrected: core.io.export_scope."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
     names = export_names(project, names, layer, only_corrected)
@@ -365,7 +366,6 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
 
         return (export_yolo if fmt == "yolo" else export_labelme)(project, out, names, layer, progress, cancel)
     out = Path(out)
-    names = project.image_names() if names is None else names
     anns = [project.annotation(n) for n in names]
     if fmt.startswith("coco"):
         meta = project.settings.get(COCO_META, {})

@@ -10,11 +10,14 @@ parser below; anything else is refused with a pointer to classes.txt.
 
 Coordinates are in the continuous image frame (0 = left edge of the first pixel), as Ultralytics'
 COCO converter writes them (COCO polygon / width), so polygons are rasterised by pycocotools as COCO
-polygons are, and the export writes core.io.coco_export.polygons (which pycocotools reproduces
-exactly, holes aside). An object in several parts is written as one line whose parts are joined by
+polygons are, and the export writes the outlines core.io.coco_export.traced_rings traces (which
+pycocotools reproduces exactly). An object in several parts is written as one line whose parts are joined by
 zero-width bridges walked both ways (as Ultralytics' converter merges segments); the rasteriser does
-not fill them. Holes are filled and counted in the report, as for COCO polygons. Crowd regions are
-skipped (Ultralytics' converter skips them too); box-only objects have no polygon and are skipped.
+not fill them. Holes are kept the same way (core.io.holed_outlines: each hole spliced into its part's
+outline by a bridge walked there and back), so every object comes back pixel for pixel, through
+pycocotools here and through Ultralytics' loader up to its integer vertices; the report counts them.
+Crowd regions are skipped (Ultralytics' converter skips them too); box-only objects have no polygon and
+are skipped.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ import numpy as np
 from maskwork.core.annotation import Instance, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import decode_segmentation
-from maskwork.core.io.coco_export import ExportReport, _objects, _polygon_iou, polygons
+from maskwork.core.io.coco_export import ExportReport, _objects, _polygon_iou
+from maskwork.core.io.holed_outlines import outlines_with_holes
 from maskwork.core.io.label_files import (
     LabelFile,
     build_and_write,
@@ -318,7 +322,7 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
             if inst.iscrowd or inst.mask.is_empty:
                 skipped["crowd" if inst.iscrowd else "box"] += 1
                 continue
-            parts, holes = polygons(inst.mask)
+            parts, holes = outlines_with_holes(inst.mask)
             skipped["holes"] += holes > 0
             skipped["split"] += len(parts) > 1
             poly = one_ring(parts)
@@ -346,6 +350,7 @@ def _report_skips(report: ExportReport, skipped: dict[str, int]) -> None:
     texts = {"crowd": "crowd regions were left out (YOLO has no crowd flag; Ultralytics' converter skips them)",
              "box": "box-only objects were left out (they have no polygon)",
              "split": "objects in several parts were written as one line each, parts joined by zero-width bridges",
-             "holes": "objects had holes that YOLO polygons cannot express (filled in the export)"}
+             "holes": "objects had holes, kept by zero-width bridges into their outline (Ultralytics' loader and "
+                      "pycocotools leave them empty; tools that fill each outline whole would not)"}
     report.warnings += [f"{n} {texts[key]}" for key, n in skipped.items() if n]
 

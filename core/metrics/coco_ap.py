@@ -33,6 +33,8 @@ def _normalise_gt(gt_coco: dict) -> dict:
                              "or category_id")
         a = dict(a)
         a.setdefault("iscrowd", 0)
+        if a["segmentation"] == []:  # a box-only object (bbox, no segmentation; ADR 0013)
+            a = _box_only_as_crowd(a)
         if renumber:
             a["id"] = n + 1
         if "area" not in a:
@@ -42,6 +44,17 @@ def _normalise_gt(gt_coco: dict) -> dict:
             a["area"] = float(_area(a["segmentation"], img["height"], img["width"]))
         anns.append(a)
     return {"images": gt_coco["images"], "annotations": anns, "categories": gt_coco["categories"]}
+
+
+def _box_only_as_crowd(a: dict) -> dict:
+    """A box has no pixels to score: its box becomes a crowd region, so a detection on it is neither
+    a hit nor a false positive and the box is no miss (as core.metrics.box_objects rules for IoU)."""
+    box = a.get("bbox")
+    if not isinstance(box, list) or len(box) != 4:
+        raise InputError(f"ground-truth annotation {a.get('id')} has neither a segmentation nor a bbox; "
+                         "give it one of them or remove it")
+    x, y, w, h = (float(v) for v in box)
+    return {**a, "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]], "iscrowd": 1, "area": w * h}
 
 
 def _area(segmentation, height: int, width: int) -> int:

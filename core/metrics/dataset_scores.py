@@ -44,7 +44,7 @@ class DatasetReport:
         text = (f"{plural(len(self.scores), 'image')} scored, dataset IoU {iou}; {self.skipped} without "
                 "prediction/correction.")
         if self.errors:
-            text += f" {plural(len(self.errors), 'image')} could not be compared: " + "; ".join(self.errors[:3])
+            text += f" {len(self.errors)} could not be compared: " + "; ".join(self.errors[:3])
         return text
 
 

@@ -9,7 +9,8 @@ import numpy as np
 from maskwork.core.annotation import Layer
 
 
-def visible_layer(layer: Layer | None, hidden_ids: Iterable[int] = (), hidden_classes: Iterable[int] = ()) -> Layer | None:
+def visible_layer(layer: Layer | None, hidden_ids: Iterable[int] = (),
+                  hidden_classes: Iterable[int] = ()) -> Layer | None:
     """The layer without hidden instances (by id or by class), sharing its masks and label map; the
     layer itself when nothing of it is hidden. Hidden label-map classes are left to the colour table
     (bgra_lut entries made transparent), so no label map is ever copied."""

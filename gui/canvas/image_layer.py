@@ -12,6 +12,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
+from maskwork.gui.release import release_later
+
 MIP = 4  # zoomed out below 1/MIP, draw a 1/MIP copy (area-averaged: less aliasing, 16x fewer pixels)
 
 
@@ -50,6 +52,7 @@ class ImageItem(QGraphicsItem):
         if shown is not rgb:  # a copy for the eye only (the data never changes); the worker's picture is
             rgb, prepared = shown, None  # of the data as it is, so this one is made here
         self.prepareGeometryChange()
+        release_later([self._full, self._small])  # the previous picture (192 MB at 48 MP) is freed elsewhere
         self._full, self._small = (prepared or prepare(rgb) or (None, None)) if rgb is not None else (None, None)
         self.update()
 

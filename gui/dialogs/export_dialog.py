@@ -12,7 +12,7 @@ DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "coco-polygon": "COCO JSON, masks as polygons (no holes)",
                 "png": "PNG label maps (class id per pixel)",
                 "instance-png": "16-bit instance PNGs + JSON",
-                "yolo": "YOLO segmentation labels (.txt + data.yaml, no holes)",
+                "yolo": "YOLO segmentation labels (.txt + data.yaml, holes bridged)",
                 "labelme": "labelme JSON, one per image (holes as mask shapes)"}
 FOLDER_TITLES = {"yolo": "Folder for the YOLO labels (labels/ and data.yaml)",
                  "labelme": "Folder for the labelme files (the project folder puts them beside the images)"}
@@ -26,7 +26,7 @@ class ExportDialog(QDialog):
         self.fmt = QComboBox()
         for key in EXPORT_FORMATS:
             self.fmt.addItem(DESCRIPTIONS.get(key, key), key)
-        self.fmt.setToolTip("RLE is lossless; polygons cannot hold holes (the report says how close they are)")
+        self.fmt.setToolTip("RLE is lossless; COCO polygons cannot hold holes (the report says how close they are)")
         self.scope = QComboBox()
         self.scope.addItem(f"All {len(project.image_names())} images", "all")
         if n_selected > 1:

@@ -41,7 +41,8 @@ def ask_save(parent, names: list[str]) -> str:
     shown = "\n".join(names[:10]) + (f"\n… and {len(names) - 10} more" if len(names) > 10 else "")
     answer = QMessageBox.question(
         parent, "Unsaved work",
-        f"{plural(len(names), 'item')} {'has' if len(names) == 1 else 'have'} unsaved changes:\n{shown}\n\nSave them before closing?\n"
+        f"{plural(len(names), 'item')} {'has' if len(names) == 1 else 'have'} unsaved changes:\n{shown}\n\n"
+        "Save them before closing?\n"
         "(Discard throws these changes away for good; the saved files stay as they were.)",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Save)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from maskwork.core.errors import MaskworkError
+from maskwork.core.text import plural
 from maskwork.core.training.schedule import suggest
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.panels.job_bar import JobBar
@@ -126,7 +127,7 @@ class TrainDialog(QDialog):
         folder = Path(getattr(project, "root", ".")).name or "project"
         self.out_name.setText(f"{folder}-{task}-{stamp}")
         n = self.n_corrected = train_jobs.count_corrected(project) if project is not None else 0
-        self.available.setText(f"{n} corrected images" if n else "none yet: correct some images first")
+        self.available.setText(plural(n, "corrected image") if n else "none yet: correct some images first")
         self.start_button.setEnabled(False)
         self.status.setText("reading the architectures...")
         self.jobs.run(Job(train_jobs.choices, task), self._on_choices)

@@ -264,7 +264,8 @@ class ModelPanel(QWidget):
         self.state.annotations_changed.emit(list(self.done_names))  # e.g. the image list refreshes states
         text = f"{plural(outcome.done, 'image')} segmented"
         if outcome.errors:
-            text += f"; {plural(len(outcome.errors), 'image')} could not be read:\n" + "\n".join(m for _p, m in outcome.errors[:5])
+            listed = "\n".join(m for _p, m in outcome.errors[:5])
+            text += f"; {plural(len(outcome.errors), 'image')} could not be read:\n" + listed
         self._show_info(text)
 
     def _apply(self, name: str, result) -> None:

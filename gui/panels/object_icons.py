@@ -72,7 +72,8 @@ def eye(shown: bool, text: str, faint: str, selected_text: str) -> QIcon:
 @lru_cache(maxsize=None)
 def padlock(locked: bool, faint: str, selected_text: str) -> QIcon:
     """Closed orange padlock, or an open faint one."""
-    return _two_modes(_padlock(locked, LOCKED if locked else faint), _padlock(locked, LOCKED if locked else selected_text))
+    return _two_modes(_padlock(locked, LOCKED if locked else faint),
+                      _padlock(locked, LOCKED if locked else selected_text))
 
 
 @lru_cache(maxsize=512)

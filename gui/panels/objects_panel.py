@@ -145,7 +145,8 @@ class ObjectsPanel(QWidget):
     def refresh(self) -> None:
         self._timer.stop()
         rows = self.rows()
-        shown = [r for r in rows if parse_filter(self.filter.text())(r)]
+        keep = parse_filter(self.filter.text())
+        shown = [r for r in rows if keep(r)]
         collapsed = {self.tree.topLevelItem(i).data(0, KEY).class_id
                      for i in range(self.tree.topLevelItemCount()) if not self.tree.topLevelItem(i).isExpanded()}
         scroll = self.tree.verticalScrollBar().value()
@@ -159,7 +160,7 @@ class ObjectsPanel(QWidget):
         if self.instance_mode:
             self._fill_objects(shown, collapsed)
         else:
-            self._fill_classes(shown)
+            self._fill_classes(shown, total=sum(r.area for r in rows) or 1)
         self.tree.setSortingEnabled(True)
         self.tree.setUpdatesEnabled(True)
         self.tree.verticalScrollBar().setValue(scroll)
@@ -178,15 +179,15 @@ class ObjectsPanel(QWidget):
                 continue
             head = Row("class", cid, _name(p, cid), sum(r.area for r in members),
                        hidden=cid in self.flags.hidden_classes, locked=cid in self.flags.locked_classes)
-            parent = self._item(head, f"{head.class_name}  ({len(members)})", _class_rgb(p, cid))
+            parent = self._item(head, head.class_name, _class_rgb(p, cid))
+            parent.setText(SOURCE, _plural(len(members), "object"))
             self.tree.addTopLevelItem(parent)
             for r in members:
                 parent.addChild(self._item(r, f"#{r.id}", instance_rgb(r.id)))
             parent.setExpanded(cid not in collapsed)
 
-    def _fill_classes(self, rows: list[Row]) -> None:
+    def _fill_classes(self, rows: list[Row], total: int) -> None:
         p = self.state.project
-        total = sum(r.area for r in self.rows()) or 1
         for r in rows:
             item = self._item(r, r.class_name, _class_rgb(p, r.class_id), flags=r.class_id != UNLABELED)
             item.setText(AREA, f"{r.area:,}  {100 * r.area / total:.1f}%")

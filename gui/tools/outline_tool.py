@@ -18,10 +18,10 @@ class OutlineTool(Tool):
     name = "outline"
     label = "Outline"
     shortcut = "V"
-    tooltip = ("Edit outline (V): drag a vertex of the selected object's outline; press on an edge to add one, "
-               "Shift+click or Delete removes one; one undo step per drag")
-    hint = ("Outline (V): click an object, then drag its vertices (the mask follows, holes stay); press on an "
-            "edge to add a vertex, Shift+click or Delete removes one. Semantic: edits the clicked region of a class.")
+    tooltip = ("Edit outline (V): drag a vertex of the selected object's outline (semantic: of the clicked region "
+               "of a class); press on an edge to add one, Shift+click or Delete removes one; one undo step per drag")
+    hint = ("Outline (V): click an object, drag its vertices (the mask follows, holes stay); press on an edge "
+            "to add one, Shift+click or Delete removes one.")
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)

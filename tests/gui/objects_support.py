@@ -69,7 +69,8 @@ def drag(qtbot, window, start: tuple[float, float], end: tuple[float, float], st
     a, b = view_pos(window, *start), view_pos(window, *end)
     qtbot.mousePress(vp, Qt.MouseButton.LeftButton, modifier, pos=a)
     for k in range(1, steps + 1):
-        qtbot.mouseMove(vp, QPoint(round(a.x() + (b.x() - a.x()) * k / steps), round(a.y() + (b.y() - a.y()) * k / steps)))
+        x, y = a.x() + (b.x() - a.x()) * k / steps, a.y() + (b.y() - a.y()) * k / steps
+        qtbot.mouseMove(vp, QPoint(round(x), round(y)))
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, modifier, pos=b)
 
 

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from maskwork.core.view.objects import class_areas
 from maskwork.gui.panels.objects_panel import AREA, EYE, KEY, LOCK, SCORE
-from tests.gui.objects_support import (
-    click, drag, inside, look_at, open_aerial_truth, open_holed_nuclei, objects_dock,  # noqa: F401 (fixture)
-)
+from tests.gui.objects_support import click, drag, inside, look_at, open_aerial_truth, open_holed_nuclei
 from tests.gui.window_helpers import label_map, stroke, view_pos
 
 
 def _rows(panel):
     """(item, Row) of every row shown, in order, once the panel has caught up with the last edit."""
-    from pytestqt.qtbot import QtBot
-
-    QtBot(None).waitUntil(lambda: not panel._timer.isActive(), timeout=2000)
+    for _ in range(100):  # the list follows edits after a short batching delay
+        if not panel._timer.isActive():
+            break
+        QTest.qWait(20)
+    assert not panel._timer.isActive()
     out = []
     for i in range(panel.tree.topLevelItemCount()):
         top = panel.tree.topLevelItem(i)
@@ -58,7 +59,7 @@ def test_instance_rows_and_selection_both_ways(qtbot, window, nuclei_val, tmp_pa
         inst = by_id[r.id]
         assert (r.area, r.score, r.source) == (inst.mask.area, inst.score, inst.source.value)
     head = panel.tree.topLevelItem(0)
-    assert head.text(2) == f"nucleus  ({len(rows)})"
+    assert (head.text(2), head.text(3)) == ("nucleus", f"{len(rows)} objects")
     assert {r.source for r in rows} == {"model", "person"}
 
     target = max(layer.instances, key=lambda i: i.mask.area)
@@ -199,3 +200,17 @@ def test_semantic_classes_with_areas_eye_and_lock(qtbot, window, aerial_folder, 
     assert (after != truth).any()                                     # the rest was painted
     _press(qtbot, panel, next(i for i, r in _rows(panel) if r.class_id == cid), 2)  # a row picks its class
     assert window.state.current_class == cid
+
+
+def test_the_objects_panel_is_docked_from_the_table_and_listed_in_the_view_menu(qtbot, window, monkeypatch):
+    from maskwork.gui import docks
+    from tests.gui.objects_support import OBJECTS_SPEC
+
+    monkeypatch.setattr(docks, "PANELS", [OBJECTS_SPEC])
+    window.add_panels()
+    assert "Objects" in window.panel_docks
+    view = {a.text(): a for a in window.menus["View"].actions()}
+    dock = window.panel_docks["Objects"]
+    dock.close()
+    view["Objects"].trigger()
+    assert dock.isVisible()

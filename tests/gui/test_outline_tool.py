@@ -20,7 +20,7 @@ from tests.gui.objects_support import (
     open_aerial_truth,
     open_holed_nuclei,
 )
-from tests.gui.window_helpers import label_map, view_pos
+from tests.gui.window_helpers import label_map
 
 
 def _outline_tool(qtbot, win):

@@ -2,6 +2,8 @@
 
 The status bar's class under the cursor, the int8 toggle and its "ready" note, the score threshold
 (instances only) and the model the panel starts on all follow the project and model now in use.
+Also two items of defect 12 in the same panel: models that need a download are marked in the list,
+and "Run on all images" is off for a folder without images.
 """
 from __future__ import annotations
 

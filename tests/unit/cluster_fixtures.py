@@ -22,7 +22,7 @@ def local_ray():
 
 
 @pytest.fixture()
-def bundled(monkeypatch):
+def shipped_models(monkeypatch):
     """The bundled models as shipped (real weights), offline, 2 threads in this process."""
     from maskwork.core.resources import bundled_models_dir
 

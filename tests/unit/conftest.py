@@ -1,10 +1,11 @@
 """Fixtures of the unit tests: small real checkpoints in a private weights folder (model_fixtures), a small real
-nuclei project for the CLI tests."""
+nuclei project for the CLI tests; a local Ray instance for the `--engine ray` tests (cluster_fixtures)."""
 import json
 import shutil
 
 import pytest
 
+from tests.unit.cluster_fixtures import local_ray, shipped_models  # noqa: F401
 from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401
 
 

@@ -115,3 +115,22 @@ def test_a_box_nobody_found_is_still_left_out_of_mask_iou(nuclei):
     cmp = compare_layers(truth.corrected, truth.prediction, [1])
     assert cmp.boxes.boxes == 1 and cmp.boxes.found == 0 and cmp.mean_iou == pytest.approx(1.0)
     assert np.isclose(cmp.instances.panoptic_quality, 1.0)
+
+
+def test_coco_mask_ap_takes_a_box_as_a_region_to_ignore(nuclei):
+    """COCOeval on a truth with a box-only object: a detection on the box is no false positive and the
+    box is no miss (it becomes a crowd region), the other nuclei score as before."""
+    from maskwork.core.annotation import Instance
+    from maskwork.core.io.coco_export import to_coco_results
+    from maskwork.core.masks import Mask
+    from maskwork.core.metrics.coco_ap import coco_mask_ap
+
+    truth = copy.deepcopy(nuclei)
+    box_ops.create_box_instance(truth.corrected, (2, 2, 12, 9), 1, truth.height, truth.width)
+    gt, _ = coco_export([truth], CLASSES)
+    on_box = np.zeros((truth.height, truth.width), bool)
+    on_box[2:11, 2:14] = True
+    truth.prediction = copy.deepcopy(nuclei.corrected)
+    truth.prediction.instances.append(Instance(999, 1, Mask.from_full(on_box), score=0.99))
+    ap = coco_mask_ap(gt, to_coco_results([truth], layer="prediction"))
+    assert ap["AP"] == pytest.approx(1.0)

@@ -34,16 +34,16 @@ def test_progress_log_keeps_intact_records_after_a_torn_one(tmp_path):
 
     log = Ledger(tmp_path / "p.progress")
     log.read()
-    log.append([{"name": "a.png", "key": "1"}, {"name": "b.png", "key": "2"}])
+    log.append([{"path": "/d/a.png", "key": "1"}, {"path": "/d/b.png", "key": "2"}])
     log.close()
     with open(log.path, "ab") as f:
         f.write(b"MW\x00\x00\x01\x00garbage")  # a process killed in the middle of an append
     again = Ledger(log.path)
-    assert sorted(again.read()) == ["a.png", "b.png"] and again.torn
-    again.append([{"name": "c.png", "key": "3"}, {"name": "a.png", "key": "4"}])  # later records win
+    assert sorted(again.read()) == ["/d/a.png", "/d/b.png"] and again.torn
+    again.append([{"path": "/d/c.png", "key": "3"}, {"path": "/d/a.png", "key": "4"}])  # later records win
     again.close()
     records = Ledger(log.path).read()
-    assert sorted(records) == ["a.png", "b.png", "c.png"] and records["a.png"]["key"] == "4"
+    assert sorted(records) == ["/d/a.png", "/d/b.png", "/d/c.png"] and records["/d/a.png"]["key"] == "4"
 
 
 def test_results_cross_the_wire_unchanged(nuclei_val):

@@ -10,17 +10,16 @@ import time
 
 import pytest
 
-from tests.unit.cluster_fixtures import bundled, cli, copy_images, local_ray, nuclei_images, same_pngs  # noqa: F401
-from tests.unit.cluster_fixtures import read_ledger
+from tests.unit.cluster_fixtures import cli, copy_images, nuclei_images, read_ledger, same_pngs
 
-COUNT = 16
+COUNT = 12
 RAY = ("--engine", "ray", "--workers", "2", "--threads-per-worker", "1", "--batch-size", "2")
 LOG = ".maskwork-predict.progress"
 
 
 @pytest.fixture(scope="module")
 def reference(nuclei_val, tmp_path_factory):
-    """16 real nuclei images and the single-process command's label PNGs of them."""
+    """12 real nuclei images and the single-process command's label PNGs of them."""
     from maskwork.core.cli import run
 
     folder = tmp_path_factory.mktemp("faults")
@@ -89,7 +88,7 @@ def _exactly_once(out, images, reference_pngs):
     assert same_pngs(reference_pngs, out) == []
 
 
-def test_actor_killed_by_ray_kill_has_its_images_retried(local_ray, bundled, reference, tmp_path, capsys,
+def test_actor_killed_by_ray_kill_has_its_images_retried(local_ray, shipped_models, reference, tmp_path, capsys,
                                                          monkeypatch):
     images, reference_pngs = reference
     registry = _recording_actors(monkeypatch, local_ray)
@@ -110,7 +109,7 @@ def test_actor_killed_by_ray_kill_has_its_images_retried(local_ray, bundled, ref
     local_ray.kill(registry)
 
 
-def test_worker_process_sigkilled_has_its_images_retried(local_ray, bundled, reference, tmp_path, capsys,
+def test_worker_process_sigkilled_has_its_images_retried(local_ray, shipped_models, reference, tmp_path, capsys,
                                                          monkeypatch):
     images, reference_pngs = reference
     registry = _recording_actors(monkeypatch, local_ray)
@@ -130,7 +129,7 @@ def test_worker_process_sigkilled_has_its_images_retried(local_ray, bundled, ref
     local_ray.kill(registry)
 
 
-def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(local_ray, bundled, reference, tmp_path, capsys):
+def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(local_ray, shipped_models, reference, tmp_path, capsys):
     images, reference_pngs = reference
     out = tmp_path / "out"
     watcher = _when_written(out / LOG, 2, lambda: os.kill(os.getpid(), signal.SIGINT))

@@ -67,7 +67,8 @@ def test_locked_instance_refuses_pixels_delete_merge_reclass(nuclei):
 def test_locked_class_refuses_new_objects_and_replace(nuclei):
     locks = EditLocks(class_ids=frozenset({1}))
     h, w = nuclei.instances[0].mask.shape
-    kept, why = restrict(ed.create_instance(nuclei, Mask.from_crop(h, w, 0, 0, np.ones((4, 4), bool)), 1), nuclei, locks)
+    new = ed.create_instance(nuclei, Mask.from_crop(h, w, 0, 0, np.ones((4, 4), bool)), 1)
+    kept, why = restrict(new, nuclei, locks)
     assert kept is None and why == "its class is locked" and len(nuclei.instances) == 6
     kept, why = restrict(ed.replace_layer(nuclei, Layer(None, [])), nuclei, locks)
     assert kept is None and "6 locked instances" in why and len(nuclei.instances) == 6

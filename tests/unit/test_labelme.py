@@ -83,7 +83,8 @@ def labelme_folder(nuclei_val, tmp_path):
     buf = io.BytesIO()
     Image.fromarray(patch).save(buf, format="PNG")
     shapes = [
-        {"label": "nucleus", "points": [[10, 10], [30, 10], [30, 20], [10, 20]], "shape_type": "polygon", "group_id": 1},
+        {"label": "nucleus", "points": [[10, 10], [30, 10], [30, 20], [10, 20]], "shape_type": "polygon",
+         "group_id": 1},
         {"label": "nucleus", "points": [[40, 10], [50, 10], [50, 20]], "shape_type": "polygon", "group_id": 1},
         {"label": "nucleus", "points": [[60.0, 60.0], [67.0, 65.0]], "shape_type": "mask", "group_id": None,
          "mask": base64.b64encode(buf.getvalue()).decode()},
@@ -124,7 +125,8 @@ BAD = {
                              f.rename(folder / "other.json"),
                              r"cannot be matched.*other\.json \(imagePath 'other\.png'\) matches no image"),
     "two files for one image": (lambda f, folder: (folder / "sub").mkdir() or shutil.copy(f, folder / "sub" / "x.json")
-                                or _edit(folder / "sub" / "x.json", lambda d: d.update(imagePath="../" + d["imagePath"])),
+                                or _edit(folder / "sub" / "x.json",
+                                         lambda d: d.update(imagePath="../" + d["imagePath"])),
                                 r"1 image\(s\) have more than one label file: .*json and .*json -> "),
     "point NaN": (lambda f, folder: f.write_text(f.read_text().replace("[10, 10]", "[NaN, 10]")),
                   r"\.json: shapes\[0\]: 'points' must be a list of \[x, y\] pairs of finite numbers"),

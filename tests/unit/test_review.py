@@ -75,6 +75,8 @@ def test_next_unreviewed_walks_forward_and_wraps():
 
 def test_coco_export_writes_the_mark_and_import_reads_it_back(nuclei_val, tmp_path):
     project, names = nuclei_project(nuclei_val, tmp_path / "p")
+    export_project(project, tmp_path / "unmarked.json", "coco-rle")  # nothing marked: images as they came
+    assert not any("attributes" in img for img in json.loads((tmp_path / "unmarked.json").read_text())["images"])
     review.set_reviewed(project, [names[0], names[2]])
     out = tmp_path / "export.json"
     export_project(project, out, "coco-rle")

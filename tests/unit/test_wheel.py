@@ -78,7 +78,8 @@ def test_installed_maskwork_lists_bundled_models_and_predicts(installed, tmp_pat
 
     sample = sorted((installed / "maskwork" / "resources" / "samples" / "nuclei").glob("*.png"))[0]
     code = ("import sys\nfrom maskwork.main import main\n"
-            f"sys.exit(main(['predict', '--model', 'nuclei-semantic', '--device', 'cpu', '--out', 'out', {str(sample)!r}]))\n")
+            "sys.exit(main(['predict', '--model', 'nuclei-semantic', '--device', 'cpu', '--out', 'out', "
+            f"{str(sample)!r}]))\n")
     out = run_installed(installed, code, tmp_path)
     assert out.returncode == 0, out.stderr
     labels = np.asarray(Image.open(tmp_path / "out" / sample.name))

@@ -7,10 +7,12 @@ import re
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from maskwork.core.cli import run
+from maskwork.core.masks import Mask
 from maskwork.core.project import Project
 from tests.unit.label_fixtures import coco_project, compare, has_hole, images_only, objects_by_image, snapshot
 
@@ -34,19 +36,37 @@ def exported(request, datasets, tmp_path_factory):
 
 def test_round_trip_keeps_counts_categories_and_masks(exported):
     """Polygons are traced on the 2x-upsampled mask, which pycocotools redraws pixel for pixel (see
-    coco_export.polygons), and 6 decimals move a vertex < 0.002 px off its .25/.75 px position: every
-    object without a hole comes back exactly. Holes are filled (a polygon cannot hold them); on this
-    data they are < 5% of their object's area."""
+    coco_export.traced_rings), and 6 decimals move a vertex < 0.002 px off its .25/.75 px position; holes
+    are spliced into their object's outline by zero-width bridges (holed_outlines), which the even-odd
+    fill leaves empty: every object comes back exactly, those with holes included."""
     name, source, _out, back = exported
     ious, holed = compare(source, back)
     assert len(ious) == sum(map(len, objects_by_image(source).values()))
-    exact = [iou for iou, obj in zip(ious, (o for objs in objects_by_image(source).values() for o in objs))
-             if not has_hole(obj.mask)]
-    assert min(exact) == 1.0 and len(exact) == len(ious) - holed
-    assert min(ious) >= 0.95 and float(np.median(ious)) == 1.0
-    assert holed >= 1  # both datasets have objects with holes: the filled ones are really tested
+    assert min(ious) == 1.0
+    assert holed >= 1  # both datasets have objects with holes: they are really tested
     crowd = sum(i.iscrowd for objs in objects_by_image(source, with_crowd=True).values() for i in objs)
     assert crowd == (5 if name == "coco_sample" else 0)  # skipped on export, as Ultralytics' converter does
+
+
+def test_holes_stay_empty_in_ultralytics_rasteriser(exported):
+    """Ultralytics' loader draws a label line with cv2.fillPoly on int32 pixel vertices
+    (ultralytics.data.utils.polygon2mask, 8.4): the bridged holes stay empty there too. (Run by hand with
+    ultralytics' own verify_image_label + resample_segments + polygon2mask: docs/MODELS.md.)"""
+    _name, source, out, _back = exported
+    ious = []
+    for image, objs in objects_by_image(source).items():
+        holed = [k for k, o in enumerate(objs) if has_hole(o.mask)]
+        if not holed:
+            continue
+        lines = (out / "labels" / Path(image).with_suffix(".txt")).read_text().splitlines()
+        assert len(lines) == len(objs)
+        for k in holed:
+            m = objs[k].mask
+            xy = np.array(lines[k].split()[1:], np.float64).reshape(-1, 2) * (m.width, m.height)
+            drawn = np.zeros((m.height, m.width), np.uint8)
+            cv2.fillPoly(drawn, [xy.astype(np.int32)], 1)
+            ious.append(m.iou(Mask.from_full(drawn.astype(bool))))
+    assert ious and min(ious) >= 0.99, sorted(ious)[:3]  # holes filled in would give 0.965 on nuclei
 
 
 def test_files_follow_the_ultralytics_format(exported):

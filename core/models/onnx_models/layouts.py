@@ -4,6 +4,8 @@ KINDS (the layout's `kind`):
 - yolo-seg:           Ultralytics segmentation export. Metadata task=segment, names, imgsz, stride;
                       output [1, 4+C+P, anchors] (cx, cy, w, h in input pixels, C class scores, P mask
                       coefficients) and prototypes [1, P, h, w]. Input RGB 0..1, letterboxed (grey 114).
+                      NMS-free exports (YOLO26, metadata end2end=True): output [1, K, 6+P] instead
+                      (x1, y1, x2, y2, score, class, P coefficients; the file's own top K, best first).
 - maskwork-semantic:  `maskwork export-model` semantic file: normalised [N, 3, H, W] -> logits [N, C, H, W].
 - maskwork-instance:  `maskwork export-model` Mask R-CNN: [3, H, W] in 0..1 -> boxes, labels, scores, masks.
 - semantic:           any other one-input net giving logits [1, C, h, w]; the user names the classes and
@@ -36,6 +38,7 @@ class OnnxLayout:
     imgsz: tuple[int, int] = (640, 640)  # YOLO: letterbox target of a dynamic input
     stride: int = 32
     int8: bool = False  # the file holds quantized operators
+    end2end: bool = False  # YOLO without NMS (YOLO26): [1, K, 6+P] rows, already chosen and sorted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +47,8 @@ class OnnxLayout:
     def from_dict(d: dict) -> "OnnxLayout":
         fixed = d.get("fixed_size")
         return OnnxLayout(d["kind"], d["input_name"], tuple(d["output_names"]), tuple(fixed) if fixed else None,
-                          tuple(d.get("imgsz") or (640, 640)), int(d.get("stride", 32)), bool(d.get("int8")))
+                          tuple(d.get("imgsz") or (640, 640)), int(d.get("stride", 32)), bool(d.get("int8")),
+                          bool(d.get("end2end")))
 
 
 @dataclass(frozen=True)
@@ -147,11 +151,17 @@ def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
                          f"prototypes [1, 32, h, w]; the file has {_shapes(outputs)}.")
     det = next(o for o in outputs if len(o.shape) == 3)
     proto = next(o for o in outputs if len(o.shape) == 4)
-    want = 4 + len(labels) + (_dims(proto.shape)[1] or 32)
-    if _dims(det.shape)[1] not in (None, want):
+    coefs = _dims(proto.shape)[1] or 32
+    end2end = str(meta.get("end2end")) == "True"
+    if end2end and _dims(det.shape)[2] not in (None, 6 + coefs):
+        raise ModelError(f"{path.name}: an NMS-free (end2end) YOLO segmentation model gives rows of x1, y1, x2, y2, "
+                         f"score, class and {coefs} mask coefficients; output {det.name} is {list(det.shape)}.")
+    want = 4 + len(labels) + coefs
+    if not end2end and _dims(det.shape)[1] not in (None, want):
         raise ModelError(f"{path.name}: its metadata names {len(labels)} classes, so output {det.name} should have "
                          f"{want} channels; it has {det.shape[1]}.")
-    layout = OnnxLayout("yolo-seg", inp.name, (det.name, proto.name), _fixed(inp), imgsz, stride, is_int8(path))
+    layout = OnnxLayout("yolo-seg", inp.name, (det.name, proto.name), _fixed(inp), imgsz, stride, is_int8(path),
+                        end2end)
     size = max(layout.fixed_size or imgsz)
     policy = InputPolicy("resize", resize=size, max_size=size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     classes = ClassList.from_names(["background", *labels])

@@ -85,7 +85,7 @@ class OnnxPredictor:
         if kind == "yolo-seg":
             out = self.forward(prepared.tensor)
             masks, boxes, idx, scores = decode(out, prepared, len(self.classes) - 1, self.score_floor,
-                                               mask_threshold)
+                                               mask_threshold, self.layout.end2end)
             return InstanceResult(masks, boxes, (idx + 1).astype(np.int64), scores, self.classes, prepared.height,
                                   prepared.width, _ms(start), score_threshold)
         if kind == "maskwork-instance":

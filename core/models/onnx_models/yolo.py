@@ -75,12 +75,12 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float)
     return np.asarray(keep, np.int64)
 
 
-def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_floor: float,
-           mask_threshold: float = 0.5):
-    """(masks, boxes xywh float32, class indices 0.., scores) of one image, highest score first.
-
-    outputs: [1, 4+C+P, A] predictions and [1, P, mh, mw] prototypes (either order)."""
-    pred, proto = (outputs[0], outputs[1]) if outputs[0].ndim == 3 else (outputs[1], outputs[0])
+def _candidates(pred: np.ndarray, num_classes: int, score_floor: float, end2end: bool):
+    """(boxes xyxy in input pixels, scores, class indices, mask coefficients) of the detections, best first."""
+    if end2end:  # NMS-free file: its own top K rows, best first (Ultralytics keeps those above conf, no NMS)
+        rows = pred[0][pred[0][:, 4] >= score_floor][:MAX_DET]
+        return (rows[:, :4].astype(np.float32), rows[:, 4].astype(np.float32), np.rint(rows[:, 5]).astype(np.int64),
+                rows[:, 6:])
     p = pred[0]  # (4+C+P, A): anchors are columns; selecting them first keeps the work small
     cls_scores = p[4 : 4 + num_classes]
     scores = cls_scores.max(0)
@@ -92,8 +92,16 @@ def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_f
     cx, cy, bw, bh = sel[:, 0], sel[:, 1], sel[:, 2], sel[:, 3]
     xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).astype(np.float32)
     keep = _nms(xyxy, scores, cls, NMS_IOU)[:MAX_DET]
-    sel, xyxy, cls, scores = sel[keep], xyxy[keep], cls[keep], scores[keep]
-    coef = sel[:, 4 + num_classes :]
+    return xyxy[keep], scores[keep], cls[keep], sel[keep, 4 + num_classes :]
+
+
+def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_floor: float,
+           mask_threshold: float = 0.5, end2end: bool = False):
+    """(masks, boxes xywh float32, class indices 0.., scores) of one image, highest score first.
+
+    outputs: [1, 4+C+P, A] predictions (end2end: [1, K, 6+P]) and [1, P, mh, mw] prototypes (either order)."""
+    pred, proto = (outputs[0], outputs[1]) if outputs[0].ndim == 3 else (outputs[1], outputs[0])
+    xyxy, scores, cls, coef = _candidates(pred, num_classes, score_floor, end2end)
     # input pixels -> image pixels: undo the padding, then the resize; clip to the image
     img = (xyxy - np.array([lb.left, lb.top, lb.left, lb.top], np.float32)) / np.array(
         [lb.sx, lb.sy, lb.sx, lb.sy], np.float32)
@@ -104,7 +112,7 @@ def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_f
     c, mh, mw = protos.shape
     maps = (coef @ protos.reshape(c, -1)).reshape(-1, mh, mw).astype(np.float32)
     grid = native_grid(mh, mw, lb)
-    for k in range(len(sel)):
+    for k in range(len(coef)):
         m = mask_in_box(maps[k], img[k], grid, lb.height, lb.width, logit_cut)
         if not m.is_empty:
             masks.append(m)

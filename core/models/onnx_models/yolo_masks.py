@@ -21,6 +21,7 @@ import numpy as np
 
 from maskwork.core.masks import Mask
 
+
 @dataclass(frozen=True)
 class NativeGrid:
     """The upsampled prototype grid's content (letterbox padding cut) that is stretched onto the image."""
