@@ -29,8 +29,10 @@ from maskwork.gui.workers import Job, start
 SYNC_MAX_PIXELS = 2_000_000  # measured: under ~2 MP the whole switch costs < 30 ms (docs/BENCHMARKS.md)
 RETRY_MS = 30                # how often a finished load looks again whether the stroke has ended
 
-# key -> (module, function): fn(project, annotation, rgb) -> what that view needs, made in the worker;
-# the view picks it up with ready(state, key, annotation) while image_changed is emitted.
+# key -> (module, function): fn(project, annotation, rgb, display=...) -> what that view needs, made in
+# the worker (`display`: the canvas picture's transform, e.g. a brightness/contrast/gamma setting, taken
+# on the GUI thread when the load starts); the view picks it up with ready(state, key, annotation)
+# while image_changed is emitted.
 PREPARERS = {
     "canvas": ("maskwork.gui.canvas.binding", "prepare_canvas"),
     "iou": ("maskwork.gui.panels.iou_panel", "prepare_live"),
@@ -61,7 +63,7 @@ def needs_worker(project, name: str) -> bool:
     return width * height > SYNC_MAX_PIXELS
 
 
-def prepare(project, name: str, progress=None, cancel=None) -> Prepared:
+def prepare(project, name: str, progress=None, cancel=None, display=None) -> Prepared:
     """Worker: annotation, pixels and every view's precomputation (cancellable between steps)."""
     annotation = project.annotation(name)
     cancel.check()
@@ -73,7 +75,7 @@ def prepare(project, name: str, progress=None, cancel=None) -> Prepared:
             make = getattr(importlib.import_module(module), fn)
         except (ImportError, AttributeError):
             continue  # that view then computes on the GUI thread as for a small image
-        prepared.extras[key] = make(project, annotation, rgb)
+        prepared.extras[key] = make(project, annotation, rgb, display=display)
     return prepared
 
 
@@ -101,7 +103,8 @@ class ImageLoader(QObject):
     def load(self, project, name: str, restore_view: bool) -> None:
         self.cancel()
         self.target, self._project, self._restore_view = name, project, restore_view
-        job = self._job = Job(prepare, project, name)
+        # the tone as set now is applied in the worker too (ImageItem.display: frozen, replaced on change)
+        job = self._job = Job(prepare, project, name, display=self.view.image_item.display)
         # bound methods, not lambdas: Qt drops the connection if this loader is deleted (window closed)
         job.signals.finished.connect(self._finished)
         job.signals.failed.connect(self._failed)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
 
+from maskwork.core.editing.box_ops import is_box_only
 from maskwork.gui import actions as action_table
 from maskwork.gui import class_keys, docks, text_shortcuts, window_features
 from maskwork.gui.canvas.binding import CanvasBinding
@@ -226,7 +227,8 @@ class MainWindow(QMainWindow):
     def select_instances(self, ids: list[int]) -> None:
         """Select these instances of the corrected layer and scroll them into view."""
         layer = self.editor.layer
-        found = [i for i in (layer.instances if layer is not None else []) if i.id in ids and not i.mask.is_empty]
+        found = [i for i in (layer.instances if layer is not None else [])
+                 if i.id in ids and (not i.mask.is_empty or is_box_only(i))]  # box-only objects too
         self.editor.set_selection([i.id for i in found])
         if found:
             x, y, w, h = found[0].bbox

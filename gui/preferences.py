@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence
 
 from maskwork.gui import theme
 
@@ -106,5 +107,16 @@ APPLY = {"autosave_s": _autosave, "default_tool": _default_tool, "labels": _labe
          "theme": lambda window, name: theme.apply(name), "review_pass": _review_pass}
 
 
-def tool_choices(window) -> list[str]:
-    return [TOOL_DEFAULT] + list(window.toolbar.tool_actions)
+def tool_choices(window) -> list[tuple[str, str]]:
+    """(shown, stored) for the default-tool list: the toolbar's label and shortcut ("Bounding box
+    (Shift+G)"), the tool's internal name stored (labels may change or be translated; names do not)."""
+    choices = [(TOOL_DEFAULT, TOOL_DEFAULT)]
+    for name, action in window.toolbar.tool_actions.items():
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        choices.append((f"{action.text()} ({keys})" if keys else action.text(), name))
+    return choices
+
+
+def choices(pref: Pref, window) -> list[tuple[str, object]]:
+    """(shown, stored) of a preference with a list of values."""
+    return tool_choices(window) if pref.key == "default_tool" else [(c, c) for c in pref.choices]

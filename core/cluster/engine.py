@@ -49,14 +49,17 @@ class Outcome:
         return f"{images} images in {self.seconds:.1f} s (first result after {self.startup:.1f} s{rate}){again}"
 
 
-def actor_stage(ray, actor_cls, parcel_ref, options: dict, settings, workers: int):
-    """The map_batches step: `workers` actors of actor_cls, each with its threads (and GPUs)."""
+def actor_stage(ray, actor_cls, parcel_ref, options: dict, settings, workers: tuple[int, int]):
+    """The map_batches step: (fewest, most) actors of actor_cls, each with its threads (and GPUs)."""
     gpus = {"num_gpus": settings.gpus_per_worker} if settings.gpus_per_worker else {}
+    low, high = workers
+    pool = ray.data.ActorPoolStrategy(size=low) if low == high else ray.data.ActorPoolStrategy(min_size=low,
+                                                                                               max_size=high)
 
     def stage(ds):
         return ds.map_batches(actor_cls, fn_constructor_kwargs={"parcel_ref": [parcel_ref], "options": options},
-                              batch_size=settings.batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
-                              num_cpus=settings.threads_per_worker, **gpus)
+                              batch_size=settings.batch_size, compute=pool, num_cpus=settings.threads_per_worker,
+                              **gpus)
     return stage
 
 

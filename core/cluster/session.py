@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -83,8 +84,9 @@ def quiet_ray_data(ray) -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
-def pool_size(ray, settings: PoolSettings) -> int:
-    """Number of actors: the one asked for, checked against the cluster, or all it can hold."""
+def pool_size(ray, settings: PoolSettings) -> tuple[int, int]:
+    """(fewest, most) actors: the number asked for, checked against the cluster, or all it can hold. On a
+    cluster given by --address, more than it holds now may be asked for: the pool grows as nodes join."""
     resources = ray.cluster_resources()
     cpus, gpus = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
     fits_cpu = int(cpus // settings.threads_per_worker)
@@ -97,22 +99,28 @@ def pool_size(ray, settings: PoolSettings) -> int:
                          f"{settings.threads_per_worker} CPU threads and {settings.gpus_per_worker:g} GPUs; "
                          "ask for fewer threads per worker or add nodes.")
     if settings.workers is None:
-        return fits
+        return fits, fits
+    if settings.workers > fits and settings.address:  # an autoscaler may add nodes
+        print(f"note: {settings.workers} workers asked for, the Ray cluster holds {fits} now; the others start "
+              "as nodes join (an autoscaler)", file=sys.stderr)
+        return fits, settings.workers
     if settings.workers > fits:
         raise InputError(f"--workers {settings.workers} x {settings.threads_per_worker} threads"
                          f"{f' x {settings.gpus_per_worker:g} GPUs' if settings.gpus_per_worker else ''} do not "
                          f"fit the Ray cluster ({cpus:g} CPUs, {gpus:g} GPUs): at most {fits} workers fit.")
-    return settings.workers
+    return settings.workers, settings.workers
 
 
 def _count(n, word: str) -> str:
     return f"{n:g} {word}{'' if n == 1 else 's'}"
 
 
-def describe_pool(ray, workers: int, settings: PoolSettings) -> str:
+def describe_pool(ray, workers: tuple[int, int], settings: PoolSettings) -> str:
     """`2 workers x 1 thread on 1 node, 2 CPUs`: printed when a run starts."""
     gpus = f" x {_count(settings.gpus_per_worker, 'GPU')}" if settings.gpus_per_worker else ""
-    return (f"{_count(workers, 'worker')} x {_count(settings.threads_per_worker, 'thread')}{gpus} on "
+    low, high = workers
+    count = _count(high, "worker") if low == high else f"{low}-{high} workers"
+    return (f"{count} x {_count(settings.threads_per_worker, 'thread')}{gpus} on "
             f"{describe_cluster(ray)}")
 
 

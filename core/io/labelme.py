@@ -10,11 +10,16 @@ top-left corner is points[0] (points = the box corners, inclusive).
 Import, as labelme's own shapes_to_label: polygons are drawn by PIL (fill and outline: points are
 pixel centres); polygon and mask shapes with the same (label, group_id) are one instance (no
 group_id: each shape its own); rectangles become box-only objects (as COCO box-only objects); circle,
-line, linestrip, point, points and oriented_rectangle shapes are skipped and counted.
+line, linestrip, point, points and oriented_rectangle shapes are skipped and counted. The file's
+image-level `flags` {"reviewed": true|false} sets the image's reviewed mark (core/review.py).
 Export: each object as polygons of its pixel-centre outlines (one per part, sharing a group_id),
 which PIL redraws exactly; an object with holes (or a part too thin for a polygon) as one "mask"
 shape, which labelme 7.1.0 reads back (_load_shape_json_obj decodes it); box-only objects as
-rectangles; crowd regions are skipped and counted.
+rectangles (labelme's `shape_type: rectangle`, corners (x, y), (x + w, y + h) as labelme2coco reads
+them); crowd regions are skipped and counted. Once the project marks any image reviewed, every file
+says so in its image-level `flags` ({"reviewed": true|false}: labelme shows image flags as check
+boxes), as COCO export writes it in the image's attributes (ADR 0013); a reviewed image without
+objects gets a file with no shapes (a person checked it holds nothing).
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from maskwork.core.annotation import ClassList, Instance, Source
+from maskwork.core import review
+from maskwork.core.annotation import ClassList, Instance, Layer, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco_export import ExportReport, _objects
 from maskwork.core.io.label_files import (
@@ -223,8 +229,20 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
                              "another image or the image was resized: use matching files.")
         loaded.append(LabelFile(f, name, w, h, read_shapes(f, doc, w, h, class_ids, skipped)))
     report = finish_import(project, loaded, classes, source, overwrite, task)
+    for _f, doc, name in docs:
+        reviewed = reviewed_flag(doc)
+        if reviewed is not None:  # the mark our own export wrote (or a "reviewed" flag set in labelme)
+            review.set_reviewed(project, [name], reviewed)
     report.warnings += [f"{n} {kind} shape(s) skipped" for kind, n in skipped.items() if n]
     return report
+
+
+def reviewed_flag(doc: dict) -> bool | None:
+    """The image-level `flags` {"reviewed": true|false} of a labelme file; None when absent (or not a
+    true/false value: labelme's own flags are check boxes)."""
+    flags = doc.get("flags")
+    value = flags.get(review.KEY) if isinstance(flags, dict) else None
+    return value if isinstance(value, bool) else None
 
 
 # ---- export --------------------------------------------------------------------------------------
@@ -277,11 +295,13 @@ def export_labelme(project: Project, out: str | Path, names: list[str] | None = 
                          "them beside the images, as labelme does). Give a folder.")
     names = project.image_names() if names is None else names
     report, counts = ExportReport(), {"crowd": 0, "mask": 0, "split": 0}
+    marks = review.reviewed_names(project)
 
     def build(name, ann):
         lay = layer_of(ann, layer)
-        if lay is None or lay.is_empty():
+        if (lay is None or lay.is_empty()) and name not in marks:
             return {}
+        lay = lay if lay is not None else Layer()
         shapes = []
         for inst in _objects(ann, lay):
             if inst.class_id not in project.classes:
@@ -295,7 +315,8 @@ def export_labelme(project: Project, out: str | Path, names: list[str] | None = 
         report.images += 1
         target = out / (os.path.splitext(name)[0] + ".json")
         image_path = Path(os.path.relpath(project.image_path(name), target.parent)).as_posix()
-        doc = {"version": VERSION, "flags": {}, "shapes": shapes, "imagePath": image_path, "imageData": None,
+        flags = {review.KEY: name in marks} if marks else {}
+        doc = {"version": VERSION, "flags": flags, "shapes": shapes, "imagePath": image_path, "imageData": None,
                "imageHeight": ann.height, "imageWidth": ann.width}
         return {target: strict_json_bytes(doc, str(target))}
 

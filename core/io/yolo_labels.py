@@ -16,8 +16,16 @@ zero-width bridges walked both ways (as Ultralytics' converter merges segments);
 not fill them. Holes are kept the same way (core.io.holed_outlines: each hole spliced into its part's
 outline by a bridge walked there and back), so every object comes back pixel for pixel, through
 pycocotools here and through Ultralytics' loader up to its integer vertices; the report counts them.
-Crowd regions are skipped (Ultralytics' converter skips them too); box-only objects have no polygon and
-are skipped.
+Crowd regions are skipped (Ultralytics' converter skips them too).
+
+Box-only objects (a box, no mask yet: core/editing/box_ops.py) are left out, and the export's warnings
+(shown by the CLI on stderr and by the GUI in its "Done, with warnings" dialog) count them and name
+their images. A segmentation label line is a polygon, and a detection line (4 numbers) cannot share a
+file with polygon lines (Ultralytics then reads every line as a polygon). Writing the box as a
+4-point polygon was rejected: it would teach a segmentation model that the object fills its whole
+box, and an import would bring it back as a rectangular mask instead of a box (the user's data
+silently changed). The warning says what to do: give those objects masks, or export COCO or labelme,
+which keep boxes.
 """
 from __future__ import annotations
 
@@ -46,10 +54,11 @@ from maskwork.core.io.label_files import (
     refuse_two_files_for_one_image,
     refuse_unmatched,
 )
-from maskwork.core.io.project_io import ImportReport
+from maskwork.core.io.project_io import ImportReport, _listing
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn
 from maskwork.core.project import Project
+from maskwork.core.text import plural
 
 NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt")  # looked for in this order
 DIGITS = 6  # 1e-6 of the image side: < 0.002 px on a 1388-px image, far below a pixel decision
@@ -309,6 +318,7 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
     index = {c.id: k for k, c in enumerate(classes)}
     report = ExportReport()
     skipped = {"crowd": 0, "box": 0, "split": 0, "holes": 0}
+    box_images: dict[str, int] = {}  # image -> box-only objects left out (named in the warning)
 
     def build(name, ann):
         lay = layer_of(ann, layer)
@@ -321,6 +331,8 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
                                  "list; nothing was written. Give it a class and export again.")
             if inst.iscrowd or inst.mask.is_empty:
                 skipped["crowd" if inst.iscrowd else "box"] += 1
+                if not inst.iscrowd:
+                    box_images[name] = box_images.get(name, 0) + 1
                 continue
             parts, holes = outlines_with_holes(inst.mask)
             skipped["holes"] += holes > 0
@@ -334,7 +346,7 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
         return {target: ("\n".join(lines) + "\n" if lines else "").encode()}
 
     build_and_write(project, names, build, progress, cancel, extra={out / "data.yaml": _data_yaml(out, classes)})
-    _report_skips(report, skipped)
+    _report_skips(report, skipped, box_images)
     return report
 
 
@@ -346,9 +358,16 @@ def _data_yaml(out: Path, classes) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _report_skips(report: ExportReport, skipped: dict[str, int]) -> None:
+def _report_skips(report: ExportReport, skipped: dict[str, int], box_images: dict[str, int]) -> None:
+    boxes = skipped.pop("box", 0)
+    if boxes:  # first: the one skip that loses objects
+        where = _listing([f"{name} ({n})" for name, n in box_images.items()], 5)
+        report.warnings.append(
+            f"{plural(boxes, 'box-only object')} (a box, no mask yet) {'was' if boxes == 1 else 'were'} NOT "
+            f"written, in {where}: YOLO segmentation labels hold polygons only, and the box as a polygon would "
+            "train a model on wrong masks. Give them masks (paint inside the box, or click-to-segment) or export "
+            "COCO or labelme, which keep boxes.")
     texts = {"crowd": "crowd regions were left out (YOLO has no crowd flag; Ultralytics' converter skips them)",
-             "box": "box-only objects were left out (they have no polygon)",
              "split": "objects in several parts were written as one line each, parts joined by zero-width bridges",
              "holes": "objects had holes, kept by zero-width bridges into their outline (Ultralytics' loader and "
                       "pycocotools leave them empty; tools that fill each outline whole would not)"}

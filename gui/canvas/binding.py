@@ -12,16 +12,18 @@ from PySide6.QtCore import QObject, QTimer
 from maskwork.core.view.render import bgra_lut
 from maskwork.gui import image_loader
 from maskwork.gui.canvas import image_layer
+from maskwork.gui.canvas.background_render import BackgroundRender
 from maskwork.gui.canvas.overlay_layer import render_tiles
 
 
-def prepare_canvas(project, ann, rgb) -> dict:
-    """What load_image() draws, made ahead in gui/image_loader.py's worker: the picture and the
-    tiles of both layers, each with the layer and colour table it was made from (used only if
-    they still match when the image is shown: same layer objects, same colours, nothing hidden)."""
+def prepare_canvas(project, ann, rgb, display=None) -> dict:
+    """What load_image() draws, made ahead in gui/image_loader.py's worker: the picture (through the
+    display transform current when the load started: brightness/contrast/gamma) and the tiles of
+    both layers, each with what it was made from (used only if that still holds when the image is
+    shown: same display transform, same layer objects, same colours, nothing hidden)."""
     classes = project.classes
     lut = bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes]))
-    ready = {"picture": image_layer.prepare(rgb)}
+    ready = {"picture": image_layer.prepare(rgb, display), "display": display}
     for key in ("corrected", "prediction"):
         layer = getattr(ann, key)
         ready[key] = (layer, lut, render_tiles(layer, lut, ann.width, ann.height))
@@ -39,6 +41,7 @@ class CanvasBinding(QObject):
         self._boxes_timer.setSingleShot(True)
         self._boxes_timer.setInterval(80)
         self._boxes_timer.timeout.connect(self.rebuild_boxes)
+        self.prediction_render = BackgroundRender(state, view.prediction_overlay, self._lut, self._prediction_shown, self)
         state.image_changed.connect(lambda _name: self.load_image())
         state.layer_changed.connect(self.on_edit)
         state.prediction_changed.connect(self.reset_prediction)
@@ -58,7 +61,7 @@ class CanvasBinding(QObject):
     def load_image(self) -> None:
         ann, rgb = self.state.annotation, self.state.image
         ready = image_loader.ready(self.state, "canvas", ann) or {}  # made in the loading worker
-        self.view.image_item.set_image(rgb, ready.get("picture"))
+        self.view.image_item.set_image(rgb, ready.get("picture"), ready.get("display"))
         if ann is None:
             self.view.set_image_size(0, 0)
             self.view.corrected_overlay.reset(None, None, 0, 0)
@@ -73,6 +76,7 @@ class CanvasBinding(QObject):
         if ann is None or self.state.project is None:
             return
         lut = self._lut()
+        self.prediction_render.cancel()
         for overlay, key in ((self.view.corrected_overlay, "corrected"), (self.view.prediction_overlay, "prediction")):
             layer, made = getattr(ann, key), (ready or {}).get(key)
             usable = (made is not None and made[0] is layer and np.array_equal(made[1], lut)
@@ -84,9 +88,11 @@ class CanvasBinding(QObject):
     def reset_prediction(self) -> None:
         ann = self.state.annotation
         if ann is not None and self.state.project is not None:
-            self.view.prediction_overlay.reset(ann.prediction, self._lut(), ann.width, ann.height)
-            self.apply_visibility()
-            self.rebuild_boxes()
+            self.prediction_render.reset(ann, self._lut())  # a big one in a worker (background_render.py)
+
+    def _prediction_shown(self) -> None:
+        self.apply_visibility()
+        self.rebuild_boxes()
 
     def on_edit(self, bbox) -> None:
         ann = self.state.annotation

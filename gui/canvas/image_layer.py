@@ -1,8 +1,11 @@
 """The photo under the overlays: a QImage in the screen's 32-bit format, drawn as it is (no QPixmap).
 
-`prepare(rgb)` makes the full-size image and its 1/4 copy from the RGB array; it runs in any
-thread, so for a big image gui/image_loader.py calls it in the worker that decoded the file and the
-GUI thread only installs the result (a QPixmap would cost a 192 MB conversion there for 48 MP).
+`prepare(rgb, display)` makes the full-size image and its 1/4 copy from the RGB array (through the
+display transform, e.g. brightness/contrast/gamma); it runs in any thread, so for a big image
+gui/image_loader.py calls it in the worker that decoded the file and the GUI thread only installs
+the result (a QPixmap would cost a 192 MB conversion there for 48 MP, a tone ~0.2 s more).
+`ImageItem.display` is None or a frozen transform, replaced (never changed) when the setting changes:
+a picture made with the transform that is still current is installed as it is.
 """
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ class Picture:
         self.image = QImage(self.pixels.data, w, h, self.pixels.strides[0], QImage.Format.Format_RGB32)
 
 
-def prepare(rgb: np.ndarray | None) -> tuple[Picture, Picture | None] | None:
-    """The full-size picture and its 1/MIP copy (None when the image is too small to need one)."""
+def prepare(rgb: np.ndarray | None, display=None) -> tuple[Picture, Picture | None] | None:
+    """The full-size picture of `display(rgb)` (rgb itself without one) and its 1/MIP copy (None when the
+    image is too small to need one)."""
     if rgb is None:
         return None
+    if display is not None:
+        rgb = display(rgb)  # a display copy; the image data itself never changes
     small = None
     if min(rgb.shape[:2]) >= 4 * MIP:
         h, w = rgb.shape[:2]
@@ -44,16 +50,18 @@ class ImageItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._full: Picture | None = None
         self._small: Picture | None = None
-        self.display = None  # rgb -> display copy (brightness/contrast/gamma, gui/panels/tone_panel.py)
+        self.display = None  # None or a frozen rgb -> display copy (brightness/contrast/gamma, tone_panel.py)
 
-    def set_image(self, rgb: np.ndarray | None, prepared=None) -> None:
-        """Show `rgb`; `prepared` = prepare(rgb) made earlier (in a worker) when there is one."""
-        shown = rgb if rgb is None or self.display is None else self.display(rgb)
-        if shown is not rgb:  # a copy for the eye only (the data never changes); the worker's picture is
-            rgb, prepared = shown, None  # of the data as it is, so this one is made here
+    def set_image(self, rgb: np.ndarray | None, prepared=None, made_with=None) -> None:
+        """Show `rgb`; `prepared` = prepare(rgb, made_with) made earlier (in a worker) when there is one.
+        It is used only if `made_with` is still the display transform (the setting may have changed
+        while the image loaded); otherwise the picture is made here."""
+        if prepared is not None and made_with is not self.display:
+            prepared = None
         self.prepareGeometryChange()
         release_later([self._full, self._small])  # the previous picture (192 MB at 48 MP) is freed elsewhere
-        self._full, self._small = (prepared or prepare(rgb) or (None, None)) if rgb is not None else (None, None)
+        made = (prepared or prepare(rgb, self.display)) if rgb is not None else None
+        self._full, self._small = made or (None, None)
         self.update()
 
     def has_image(self) -> bool:

@@ -41,9 +41,10 @@ class PreferencesDialog(QDialog):
             widget.setSuffix(suffix)
             widget.valueChanged.connect(store)
         else:
-            widget = QComboBox()
-            widget.addItems(preferences.tool_choices(self.window_) if pref.key == "default_tool" else pref.choices)
-            widget.currentTextChanged.connect(store)
+            widget = QComboBox()  # shows a label, stores its value (a tool's internal name)
+            for shown, stored in preferences.choices(pref, self.window_):
+                widget.addItem(shown, stored)
+            widget.currentIndexChanged.connect(lambda k, w=widget, s=store: s(w.itemData(k)))
         return widget
 
     def show_values(self) -> None:
@@ -55,7 +56,7 @@ class PreferencesDialog(QDialog):
             elif isinstance(widget, QSpinBox):
                 widget.setValue(int(v))
             else:
-                widget.setCurrentText(str(v))
+                widget.setCurrentIndex(max(0, widget.findData(v)))
             widget.blockSignals(False)
 
     def restore_defaults(self) -> None:

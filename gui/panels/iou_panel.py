@@ -32,7 +32,7 @@ HEADLINE_TIP = (
     "both the true and the predicted class. Class 0 named unlabeled/void is not scored.")
 
 
-def prepare_live(project, ann, rgb):
+def prepare_live(project, ann, rgb, display=None):  # display: the canvas's business
     """LiveIoU of an image about to be shown, built in gui/image_loader.py's worker, with the
     layers and classes it was built from (rebuild() uses it only if they are still the same)."""
     classes = project.classes

@@ -1,8 +1,11 @@
 """Rows of the Objects panel and its filter, kept apart from the widgets.
 
 Filter text: words that must all match. `score<0.5`, `area>=200`, `id=12` compare a number
-(<, <=, >, >=, =); `hidden`, `locked` match flagged rows; any other word is looked for in the class
-name, the source (model / person) and the object's "#id".
+(<, <=, >, >=, =); `hidden`, `locked` match flagged rows, `box` the box-only objects; any other word
+is looked for in the class name, the source (model / person) and the object's "#id".
+
+A box-only object (no mask yet, core/editing/box_ops.py) is listed like any object; its area is its
+box's w x h (as COCO export writes it), marked as a box area by the panel.
 """
 from __future__ import annotations
 
@@ -10,12 +13,14 @@ import operator
 import re
 from dataclasses import dataclass
 
+from maskwork.core.editing.box_ops import is_box_only
 from maskwork.core.view.objects import class_areas
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "==": operator.eq}
 _COMPARE = re.compile(r"^(score|area|id)(<=|>=|==|<|>|=)(-?\d+(?:\.\d*)?|-?\.\d+)$")
-FILTER_HELP = ("Filter: class or source words, #id, hidden, locked, or score<0.5, area>=200, id=12 "
-               "(all words must match)")
+_FLAG_WORDS = {"hidden": "hidden", "locked": "locked", "box": "box_only"}  # filter word -> Row field
+FILTER_HELP = ("Filter: class or source words, #id, hidden, locked, box (box-only objects), or score<0.5, "
+               "area>=200, id=12 (all words must match)")
 
 
 @dataclass
@@ -29,10 +34,11 @@ class Row:
     score: float | None = None
     hidden: bool = False
     locked: bool = False
+    box_only: bool = False     # no mask yet: `area` is the box's w x h
 
     def text(self) -> str:
         tag = f"#{self.id}" if self.id is not None else ""
-        return f"{self.class_name} {self.source} {tag}".lower()
+        return f"{self.class_name} {self.source} {tag}{' box' if self.box_only else ''}".lower()
 
 
 def class_name(classes, class_id: int) -> str:
@@ -43,14 +49,17 @@ def class_name(classes, class_id: int) -> str:
 
 
 def object_rows(layer, classes, flags) -> list[Row]:
-    """One row per non-empty instance of `layer` (the corrected layer of the current image)."""
+    """One row per object of `layer` (the corrected layer of the current image): each instance with
+    pixels, and each box-only object (area = its box's w x h)."""
     rows = []
     for inst in [] if layer is None else layer.instances:
-        if inst.mask.is_empty:
+        box_only = is_box_only(inst)
+        if inst.mask.is_empty and not box_only:
             continue
-        rows.append(Row("object", inst.class_id, class_name(classes, inst.class_id), inst.mask.area, inst.id,
+        area = round(inst.box[2] * inst.box[3]) if box_only else inst.mask.area
+        rows.append(Row("object", inst.class_id, class_name(classes, inst.class_id), area, inst.id,
                         getattr(inst.source, "value", str(inst.source)), inst.score,
-                        flags.is_hidden(inst), flags.is_locked(inst)))
+                        flags.is_hidden(inst), flags.is_locked(inst), box_only))
     return rows
 
 
@@ -70,8 +79,8 @@ def parse_filter(text: str):
         if m:
             field, op, value = m.group(1), _OPS[m.group(2)], float(m.group(3))
             tests.append(lambda r, f=field, op=op, v=value: getattr(r, f) is not None and op(getattr(r, f), v))
-        elif word in ("hidden", "locked"):
-            tests.append(lambda r, w=word: getattr(r, w))
+        elif word in _FLAG_WORDS:
+            tests.append(lambda r, w=_FLAG_WORDS[word]: getattr(r, w))
         else:
             tests.append(lambda r, w=word: w in r.text())
     return lambda row: all(t(row) for t in tests)

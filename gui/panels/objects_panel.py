@@ -3,12 +3,14 @@
 Instance projects: one row per class (its eye and padlock act on every object of the class) with
 its objects under it: id, source (model / person), score, area. Semantic projects: the classes
 present, with their pixel areas. Click a row to select the object on the canvas (and a canvas
-selection selects its row); double-click zooms to it. Eyes hide from the canvas only, padlocks
+selection selects its row); double-click zooms to it. A box-only object (no mask yet) is listed as
+"#id (box only)" with its box's area, marked "box". Eyes hide from the canvas only, padlocks
 refuse edits (gui/object_flags.py): neither changes a mask. Sort by a column header, filter with
 words (gui/panels/object_rows.py).
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +35,8 @@ HEADERS = ["", "", "Object", "Source", "Score", "Area"]
 KEY = Qt.ItemDataRole.UserRole          # the Row
 SORT = Qt.ItemDataRole.UserRole + 1     # per-column sort value
 REFRESH_MS = 150                        # a stroke repaints live; the list follows a moment later
+BOX_TIP = ("Box only: this object has a box but no mask yet; its area is the box's width x height. "
+           "Paint inside the box (or use click-to-segment) to give it a mask.")
 
 
 class _Item(QTreeWidgetItem):
@@ -177,13 +181,13 @@ class ObjectsPanel(QWidget):
             members = groups.get(cid, [])
             if cid == UNLABELED and not members:
                 continue
-            head = Row("class", cid, _name(p, cid), sum(r.area for r in members),
+            head = Row("class", cid, _name(p, cid), sum(r.area for r in members if not r.box_only),  # pixels
                        hidden=cid in self.flags.hidden_classes, locked=cid in self.flags.locked_classes)
             parent = self._item(head, head.class_name, _class_rgb(p, cid))
             parent.setText(SOURCE, _plural(len(members), "object"))
             self.tree.addTopLevelItem(parent)
             for r in members:
-                parent.addChild(self._item(r, f"#{r.id}", instance_rgb(r.id)))
+                parent.addChild(self._item(r, f"#{r.id} (box only)" if r.box_only else f"#{r.id}", instance_rgb(r.id)))
             parent.setExpanded(cid not in collapsed)
 
     def _fill_classes(self, rows: list[Row], total: int) -> None:
@@ -210,7 +214,10 @@ class ObjectsPanel(QWidget):
             item.setText(SOURCE, row.source)
             item.setText(SCORE, "—" if row.score is None else f"{row.score:.2f}")
             item.setTextAlignment(SCORE, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setText(AREA, item.text(AREA) or f"{row.area:,}")
+        item.setText(AREA, item.text(AREA) or (f"box {row.area:,}" if row.box_only else f"{row.area:,}"))
+        if row.box_only:
+            item.setToolTip(NAME, BOX_TIP)
+            item.setToolTip(AREA, BOX_TIP)
         item.setTextAlignment(AREA, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         sort = {EYE: int(row.hidden), LOCK: int(row.locked), NAME: row.id if row.kind == "object" else row.class_name,
                 SOURCE: row.source, SCORE: 2.0 if row.score is None else row.score, AREA: row.area}
@@ -231,7 +238,9 @@ class ObjectsPanel(QWidget):
             text += f", {len(shown)} match the filter"
         hidden = sum(r.hidden for r in rows)
         locked = sum(r.locked for r in rows)
-        text += "".join(f" · {n} {word}" for n, word in ((hidden, "hidden"), (locked, "locked")) if n)
+        boxes = sum(r.box_only for r in rows)
+        text += "".join(f" · {n} {word}" for n, word in ((boxes, "box only"), (hidden, "hidden"), (locked, "locked"))
+                        if n)
         if not rows and ann.prediction is not None and not ann.prediction.is_empty():
             text += (". The model's prediction is not in the correction yet: accept it (Ctrl+Return, "
                      "or Y to pick some) to list and edit its objects here.")
@@ -248,9 +257,10 @@ class ObjectsPanel(QWidget):
                 self.flags.set_class_locked(row.class_id, not row.locked)
             return
         if col == EYE:
-            inst = self.state.annotation.corrected.instance(row.id)
-            x0, y0, w, h = inst.mask.bbox
-            self.flags.set_hidden(row.id, row.id not in self.flags.hidden_ids(), (x0, y0, x0 + w, y0 + h))
+            x, y, w, h = self.state.annotation.corrected.instance(row.id).bbox  # a box-only object's box too
+            x0, y0 = int(x), int(y)
+            self.flags.set_hidden(row.id, row.id not in self.flags.hidden_ids(),
+                                  (x0, y0, int(np.ceil(x + w)), int(np.ceil(y + h))))
             if row.id in self.flags.hidden_ids() and self.editor is not None and row.id in self.editor.selected:
                 self.editor.set_selection([i for i in self.editor.selected if i != row.id])
         else:
@@ -297,7 +307,7 @@ class ObjectsPanel(QWidget):
         """Double-click: fit the object in the view with a margin around it."""
         if row is None or row.kind != "object" or self.view is None:
             return
-        x, y, w, h = self.state.annotation.corrected.instance(row.id).mask.bbox
+        x, y, w, h = self.state.annotation.corrected.instance(row.id).bbox  # the box of a box-only object
         side = max(w, h) * 4 + 32  # the object and its neighbours
         port = self.view.viewport().rect()
         self.view.set_zoom(min(port.width(), port.height()) / side)

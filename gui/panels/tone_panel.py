@@ -1,11 +1,15 @@
 """Image panel: brightness, contrast and gamma for dark images (microscopy), for the eye only.
 
 The sliders change a display copy of the photo (core/view/tone.py through ImageItem.display); the
-image data, what models see and the masks never change. One setting for every image of the session
-(a microscope run is lit alike): it follows image switches; Reset puts the photo back as it is.
+image data, what models see and the masks never change. Each setting is published as a new frozen
+transform, so gui/image_loader.py applies it in its worker when switching to a big image (no stall
+on the GUI thread) and the canvas knows whether that picture still has the current setting.
+One setting for every image of the session (a microscope run is lit alike): it follows image
+switches; Reset puts the photo back as it is.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 from PySide6.QtCore import Qt, QTimer
@@ -35,7 +39,7 @@ class TonePanel(QWidget):
         super().__init__(window)
         self.state, self.item = state, window.view.image_item
         self.tone = Tone()
-        self.item.display = self._display
+        self._publish()
         self.sliders, self.values = {}, {}
         grid = QGridLayout()
         for row, knob in enumerate(KNOBS):
@@ -69,11 +73,13 @@ class TonePanel(QWidget):
         self._redraw.timeout.connect(self.redraw)
         self._show_values()
 
-    def _display(self, rgb):
-        return apply_tone(rgb, self.tone)
+    def _publish(self) -> None:
+        """The picture's display transform for the tone now: None (the photo as it is) or a new frozen one."""
+        self.item.display = None if self.tone.is_identity else partial(apply_tone, tone=self.tone)
 
     def _moved(self, field: str, value: float) -> None:
         self.tone = self.tone._replace(**{field: value})
+        self._publish()
         self._show_values()
         self._redraw.start()
 
@@ -87,6 +93,7 @@ class TonePanel(QWidget):
             slider.setValue(round(getattr(tone, field) * SCALE))
             slider.blockSignals(False)
         self.tone = tone
+        self._publish()
         self._show_values()
         self.redraw()
 

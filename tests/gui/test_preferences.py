@@ -45,7 +45,7 @@ def test_each_preference_is_stored_and_applied_live(qtbot, window, nuclei_folder
     assert label_texts() and not any("0.87" in t for t in label_texts())
     w["labels"].setCurrentText("hidden")
     assert not window.actions_["show_labels"].isChecked() and label_texts() == []
-    w["default_tool"].setCurrentText("select")
+    w["default_tool"].setCurrentText("Select (S)")
     assert window.view.tool.name == "select"  # a project is open: picked now
     w["review_pass"].setChecked(True)
     assert preferences.value("review_pass") is True
@@ -58,6 +58,24 @@ def test_each_preference_is_stored_and_applied_live(qtbot, window, nuclei_folder
     dialog.restore_defaults()
     assert window.session.timer.interval() == 30_000 and not theme.current_is_dark()
     assert window.actions_["show_labels"].isChecked() and preferences.value("review_pass") is False
+
+
+def test_default_tool_list_shows_the_toolbar_labels_and_stores_the_tool(qtbot, window, nuclei_folder):
+    open_nuclei(window, nuclei_folder)
+    dialog = window.features.open_preferences()
+    qtbot.addWidget(dialog)
+    combo = dialog.widgets["default_tool"]
+    shown = [combo.itemText(k) for k in range(combo.count())]
+    labels = [a.text() for a in window.toolbar.tool_actions.values()]  # what the toolbar says
+    assert shown[0] == preferences.TOOL_DEFAULT and [t.split(" (")[0] for t in shown[1:]] == labels
+    assert "Bounding box (Shift+G)" in shown and "SAM (J)" in shown
+    assert not {"bbox", "sam", "select"} & set(shown)  # no internal names
+    combo.setCurrentText("Bounding box (Shift+G)")
+    assert QSettings().value("preferences/default_tool") == "bbox" and window.view.tool.name == "bbox"
+    dialog.close()
+    again = window.features.open_preferences()  # shown again by its label
+    qtbot.addWidget(again)
+    assert again.widgets["default_tool"].currentText() == "Bounding box (Shift+G)"
 
 
 def test_a_tool_that_does_not_fit_the_task_is_skipped(qtbot, window, aerial_folder, aerial_dir):

@@ -1,10 +1,11 @@
 """Maskwork's YOLO decoding against Ultralytics' own predictions on real coco_sample images.
 
-tests/fixtures/ultralytics/ holds tiny YOLO11 exports made by Ultralytics' exporter (random weights: a
-dynamic-size and a fixed 256x320 segmentation file, a detection file) and, per segmentation file (and the
-seed's model), what `ultralytics` 8.4 predicted on three coco_sample images with retina_masks=True (masks
-at the image's resolution). tools/make_ultralytics_fixtures.py regenerates them; ultralytics itself is
-not needed here.
+tests/fixtures/ultralytics/ holds tiny exports made by Ultralytics' own exporter from its model YAMLs
+(random weights): YOLO11-seg with a dynamic input and at a fixed 256x320, YOLO11 detection, YOLO26-seg
+NMS-free (end2end); and, per segmentation file (and the seed's model), what `ultralytics` 8.4 predicted
+on three coco_sample images with retina_masks=True (masks at the image's resolution) and the letterboxed
+input size it ran. tools/make_ultralytics_fixtures.py regenerates them (README.md there); ultralytics
+itself is not needed here.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ultralytics"
 SEED = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 MODELS = {"tiny-seg-dynamic": FIXTURES / "tiny-seg-dynamic.onnx",
           "tiny-seg-256x320": FIXTURES / "tiny-seg-256x320.onnx",
+          "tiny-seg26-end2end": FIXTURES / "tiny-seg26-end2end.onnx",
           "yolo11n-seg-quantized": SEED}
 
 
@@ -123,15 +125,21 @@ def _files(name: str) -> list[str]:
     return [s["file"] for s in json.loads((FIXTURES / f"{name}.json").read_text())["images"]]
 
 
-def test_dynamic_export_letterboxes_to_the_minimal_rectangle(datasets):
-    """A dynamic-size export gets Ultralytics' minimal rectangle (long side to imgsz, short side padded to
-    the stride), not a square: the 640x425 image goes in as 320x224."""
-    from maskwork.core.images import read_image
+@pytest.mark.parametrize("name, fixed, end2end", [("tiny-seg-dynamic", None, False),
+                                                   ("tiny-seg-256x320", (256, 320), False),
+                                                   ("tiny-seg26-end2end", (320, 320), True)])
+def test_ultralytics_exports_register_with_their_layout(name, fixed, end2end, tmp_path, monkeypatch):
+    """`models add` takes each export with no questions: a dynamic input (letterboxed to the minimal
+    rectangle at predict time), a fixed non-square one, an NMS-free one; 80 classes from the metadata."""
+    from maskwork.core.cli import run
 
-    predictor, rec = _predictor(MODELS["tiny-seg-dynamic"])
-    rgb = read_image(datasets / "coco_sample" / "val2017" / "000000184324.jpg")
-    assert rgb.shape[:2] == (425, 640)
-    assert predictor.prepare(rgb).tensor.shape == (1, 3, 224, 320)
+    monkeypatch.setenv("MASKWORK_CONFIG_DIR", str(tmp_path / "config"))
+    assert run(["models", "add", str(MODELS[name])]) == 0
+    entry = json.loads((tmp_path / "config" / "models.json").read_text())["models"][0]
+    layout = entry["layout"]
+    assert (layout["kind"], layout["fixed_size"], layout["end2end"]) == ("yolo-seg", list(fixed) if fixed else None,
+                                                                         end2end)
+    assert entry["task"] == "instance" and len(entry["classes"]) == 81
 
 
 def test_detection_export_refused_in_one_sentence(tmp_path, monkeypatch):
