@@ -7,7 +7,9 @@ Publishes the "Start-up and navigation" section of docs/BENCHMARKS.md.
 - opening a 5,000-image project in the window (Session.open_path, the image list filled);
 - switching images (Session.open_image, as D / A and the image list do) between real aerial images
   with corrections and predictions, and to / away from an 8000 x 6000 image.
+- start-up beside labelme under a real X server on the 63-image aerial project (bench/startup_x11.py).
 Goals (issue "Performance"): start-up to a visible window < 2 s; opening a 5,000-image project < 2 s.
+Issue 14: the window with the first image within 1.0 s and at most 350 MB resident until a model runs.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import startup_x11
 from bench.common import (
     ROOT,
     Row,
@@ -77,6 +80,7 @@ def run() -> list[Row]:
                             "< 2000 ms", shown.median < 2000, "fresh process: interpreter, imports, window"))
             rows.append(Row(f"start-up until the project's first image is shown ({label})", ms_text(ready),
                             "", None, "panels imported, project opened, first image on the canvas"))
+        rows += startup_x11.rows(*startup_x11.side_by_side())  # under Xvfb, beside labelme
 
         qapp = big_scene.app()
         big_scene.quiet_dialogs()
@@ -103,15 +107,17 @@ def run() -> list[Row]:
             name = names[k % len(names)]
             steps.append(lambda n=name: (session.open_image(n), qapp.processEvents()))
         t = time_each(steps)
-        rows.append(Row("switch image (real aerial 0.8-4 MP with correction + prediction)", ms_text(t), "", None,
+        rows.append(Row("switch image (real aerial 0.3-0.5 MP with correction + prediction)", ms_text(t), "", None,
                         "read image, overlays, IoU panel, autosave check"))
-        t = time_it(lambda: (session.open_image("big.jpg"), qapp.processEvents()), runs=3, warmup=0,
-                    setup=lambda: session.open_image(names[0]))
-        rows.append(Row("switch to the 8000 x 6000 image (correction + prediction)", ms_text(t), "", None,
-                        "decode 48 MP JPEG + render both overlays + IoU"))
+        t = time_it(lambda: (session.open_image("big.jpg"), session.loader.wait()), runs=3, warmup=0,
+                    setup=lambda: (session.open_image(names[0]), session.loader.wait()))
+        rows.append(Row("switch to the 8000 x 6000 image (correction + prediction), until shown", ms_text(t), "",
+                        None, "decode + overlays + IoU in a worker, the previous image stays meanwhile; the GUI "
+                              "thread's share is in \"GUI-thread stalls\""))
 
         def edit_big():
             session.open_image("big.jpg")
+            session.loader.wait()
             window.editor.set_radius(8)
             window.editor.begin_stroke((100, 100), erase=False)
             window.editor.stroke_to((100, 100), (140, 120))
@@ -119,7 +125,7 @@ def run() -> list[Row]:
 
         t = time_it(lambda: session.open_image(names[0]), runs=3, warmup=0, setup=edit_big)
         rows.append(Row("switch away from the edited 48 MP image", ms_text(t), "", None,
-                        "includes the autosave journal of its label map"))
+                        "its autosave snapshot is copied here, encoded and written in a worker"))
         window.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -130,11 +136,18 @@ def main() -> None:
     info = machine()
     rows = run()
     print(table(rows))
+    ours = [r for r in rows if r.case.startswith("Maskwork:") and r.ok is not None]
+    verdict = ("Issue 14 (window with the first image <= 1.0 s, <= 350 MB until a model runs, under X): "
+               + ("; ".join(f"{r.case.split(': ', 1)[1].split(',')[0]} {'met' if r.ok else 'missed'} ({r.value})"
+                            for r in ours) or "not measured"))
     body = "\n\n".join([
-        machine_line(info), under_load_note(info["load"], info["cores"]), table(rows),
+        machine_line(info), under_load_note(info["load"], info["cores"]), verdict, table(rows),
         "Run: `python -m bench.bench_gui`. Start-up is measured from launching `python main.py <project>` "
         "(offscreen Qt) to the stamps gui/app.py prints when MASKWORK_STARTUP_PROBE is set; median of "
-        f"{STARTUP_RUNS} fresh processes after one warm-up run."])
+        f"{STARTUP_RUNS} fresh processes after one warm-up run. The side by side with labelme "
+        "(bench/startup_x11.py) runs both programs under Xvfb on the same 63-image aerial project (fresh "
+        "process, throwaway HOME, alternating, one warm-up each) and watches the window title with xdotool; "
+        "memory is the process's VmRSS."])
     update_section("Start-up and navigation", body)
 
 

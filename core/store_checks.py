@@ -7,11 +7,9 @@ Prediction layers are not checked: they carry the class ids of the model that ma
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from maskwork.core.annotation import ClassList, ImageAnnotation
 from maskwork.core.errors import ProjectError
+from maskwork.core.pixel_counts import label_counts
 
 
 class UndefinedClassError(ProjectError):
@@ -24,19 +22,8 @@ def undefined_classes(ann: ImageAnnotation, classes: ClassList) -> list[int]:
     used = {int(inst.class_id) for inst in ann.corrected.instances}
     lm = ann.corrected.label_map
     if lm is not None and lm.size:
-        used |= {int(v) for v in _values(lm) if v != 0}  # 0 = unlabeled, always allowed
+        used |= {v for v in label_counts(lm) if v != 0}  # 0 = unlabeled, always allowed (a fast histogram)
     return sorted(used - known)
-
-
-def _values(label_map: np.ndarray) -> np.ndarray:
-    """The values present in a label map. uint8/uint16: OpenCV's histogram, 5x faster than a bincount
-    (which first casts 48 MP to 384 MB of int64) and it lets other threads run (autosave runs this in
-    a worker, the GUI thread must not wait for it); anything else: np.unique."""
-    if label_map.dtype in (np.uint8, np.uint16) and label_map.ndim == 2:
-        bins = 256 if label_map.dtype == np.uint8 else 65536
-        hist = cv2.calcHist([np.ascontiguousarray(label_map)], [0], None, [bins], [0, bins])
-        return np.flatnonzero(hist.ravel())
-    return np.unique(label_map)
 
 
 def check_classes(name: str, ann: ImageAnnotation, classes: ClassList) -> None:

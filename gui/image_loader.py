@@ -80,9 +80,9 @@ def prepare(project, name: str, progress=None, cancel=None, display=None) -> Pre
 
 
 class ImageLoader(QObject):
-    """Session.open_image hands big images here; `show(prepared, restore_view)` is called once ready."""
+    """Session.open_image hands big images here; Session.show_image(prepared, restore_view) follows once
+    the image is ready (on the GUI thread)."""
 
-    started = Signal(str)
     failed = Signal(object)  # MaskworkError or message, for the usual error dialog
 
     def __init__(self, session, view, parent=None) -> None:

@@ -31,6 +31,7 @@ class PredictActor:
         self.predictor = unpack(_parcel(parcel_ref), options["device"], options["threads"])
         self.score_threshold = options["score_threshold"]
         self.mask_threshold = options["mask_threshold"]
+        self.payload = options.get("payload", "result")  # core.cluster.codec.PAYLOADS: what the writer stores
         fit = options.get("fit")  # a project's (classes, task): results in its ids and task, as stored
         self.fit = None
         if fit is not None:
@@ -39,8 +40,9 @@ class PredictActor:
             self.fit = (ClassList.from_list(fit[0]), fit[1])
 
     def __call__(self, batch: dict) -> dict:
-        from maskwork.core.cluster.codec import encode
+        from maskwork.core.cluster.codec import PAYLOADS
 
+        encode = PAYLOADS[self.payload][0]
         indices, paths = list(batch["index"]), [str(p) for p in batch["path"]]
         errors, payloads = [""] * len(paths), [b""] * len(paths)
         for pos, result, error in self._results(paths):
@@ -51,7 +53,7 @@ class PredictActor:
                 from maskwork.core.models.cross_task import fit_result
 
                 result = fit_result(result, self.fit[0], self.fit[1], "ignore")[0]
-            payloads[pos] = encode(result)
+            payloads[pos] = encode(result, self.predictor.classes)
         return _rows(indices, errors, payloads)
 
     def _results(self, paths: list[str]):

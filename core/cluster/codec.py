@@ -1,12 +1,18 @@
 """Model results on the wire between an actor and the driver: compact and exact.
 
-Label maps travel as PNG (lossless, 8 or 16 bit), instance masks as their bit-packed crops with the
-offset; boxes, class ids and scores as they are. The semantic confidence map stays in the actor: what
-needs it (one instance per region on an instance project) already ran there (core.models.cross_task).
+The actor sends what the writer stores, so the driver (whose rate bounds the cluster) decodes as
+little as possible; one row of PAYLOADS per output:
+- "result" (a project: the store builds its document from the result): label maps as PNG (lossless, 8 or
+  16 bit), instance masks as their bit-packed crops with the offset, boxes, class ids and scores as they
+  are. The semantic confidence map stays in the actor: what needs it (one instance per region on an
+  instance project) already ran there (core.models.cross_task).
+- "png" (label PNG files): the file's bytes, as the single-process command writes them.
+- "layer" (COCO JSON): the prediction layer in the project store's encoding, with the image size.
 """
 from __future__ import annotations
 
 import pickle
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -68,3 +74,28 @@ def decode(data: bytes):
     cls = doc["type"] if issubclass(doc["type"], InstanceResult) else InstanceResult
     return cls(masks, doc["boxes"], doc["class_ids"], doc["scores"], classes, h, w, doc["latency_ms"],
                doc["score_threshold"])
+
+
+def _png_file(result, classes) -> bytes:
+    from maskwork.core.io.png import encode_label_png
+
+    return encode_label_png(result.label_map, classes)
+
+
+def _layer(result, classes) -> bytes:
+    from maskwork.core.io.annotation_json import encode_layer
+
+    return pickle.dumps({"width": result.width, "height": result.height, "latency_ms": float(result.latency_ms),
+                         "layer": encode_layer(result.to_layer())}, protocol=5)
+
+
+def _result(result, classes) -> bytes:
+    return encode(result)
+
+
+# payload kind -> (in the actor: result, model classes -> bytes; on the driver: bytes -> what the writer takes)
+PAYLOADS: dict[str, tuple[Callable[[Any, Any], bytes], Callable[[bytes], Any]]] = {
+    "result": (_result, decode),
+    "png": (_png_file, lambda data: data),
+    "layer": (_layer, pickle.loads),
+}

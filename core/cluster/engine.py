@@ -129,8 +129,8 @@ def stream(ray, tasks: list[Task], stage, on_batch, progress, settings) -> Outco
                         outcome.startup, outcome.first = time.monotonic() - start, len(fresh)
                     with _deferred_interrupt():  # a batch is written completely, or not at all
                         on_batch(fresh)
-                    outcome.handled += len(fresh)
-                    outcome.batches += 1
+                        outcome.handled += len(fresh)
+                        outcome.batches += 1
                     progress(outcome.handled, total, fresh[-1][0].name)
         except KeyboardInterrupt:
             raise Cancelled(f"stopped after {outcome.handled} of {total} images (Ctrl-C)") from None

@@ -24,7 +24,7 @@ def evaluate_on_ray(args):
     from maskwork.core.cluster.shipping import pack
     from maskwork.core.training import evaluate as ev_mod
 
-    data = args.data if "://" in str(args.data) else str(Path(args.data).resolve())  # actors' cwd differs
+    data = str(Path(args.data).resolve())  # the actors open it themselves, from another working directory
     ev = ev_mod.prepare(args.model, data, "cpu", args.max_images, args.only, args.int8)
     parcel = pack(ev.predictor, ev.float_model)
     tasks = [Task(i, it.name, it.name) for i, it in enumerate(ev.items)]

@@ -114,12 +114,14 @@ def _run(args, settings, tasks, predictor, float_model, writer, fit, kind: str) 
             print(f"{len(done)} of {len(tasks)} images were already predicted with this model and these settings: "
                   "skipped", file=sys.stderr)
         errors: list = []
-        outcome = _predict(settings, parcel, todo, writer, fit, args, errors) if todo else None
+        try:
+            outcome = _predict(settings, parcel, todo, writer, fit, args, errors) if todo else None
+        finally:  # also when stopped: the images skipped so far are reported
+            for task, why in errors:
+                print(f"skipped {task.path}: {why}", file=sys.stderr)
         message = writer.finish(tasks)
     finally:
         writer.close()
-    for task, why in errors:
-        print(f"skipped {task.path}: {why}", file=sys.stderr)
     if outcome is not None:
         print(f"predicted {outcome.describe(outcome.handled - len(errors))}", file=sys.stderr)
     print(message)
@@ -128,13 +130,15 @@ def _run(args, settings, tasks, predictor, float_model, writer, fit, kind: str) 
 
 def _predict(settings, parcel, todo, writer, fit, args, errors: list):
     from maskwork.core.cluster.actors import PredictActor
-    from maskwork.core.cluster.codec import decode
+    from maskwork.core.cluster.codec import PAYLOADS
     from maskwork.core.cluster.engine import actor_stage, stream
     from maskwork.core.cluster.progress import RateProgress
     from maskwork.core.cluster.session import describe_pool, pool_size, ray_session
 
     options = {"device": settings.device, "threads": settings.threads_per_worker, "fit": fit,
-               "score_threshold": args.score_threshold, "mask_threshold": args.mask_threshold}
+               "score_threshold": args.score_threshold, "mask_threshold": args.mask_threshold,
+               "payload": writer.PAYLOAD}
+    decode = PAYLOADS[writer.PAYLOAD][1]
     written = [0]
 
     def on_batch(rows) -> None:
@@ -144,8 +148,9 @@ def _predict(settings, parcel, todo, writer, fit, args, errors: list):
                 errors.append((task, error))
             else:
                 results.append((task, decode(payload)))
-        errors.extend(writer.write(results))
-        written[0] += len(results)
+        failed = writer.write(results)  # e.g. an image whose size changed since the project listed it
+        errors.extend(failed)
+        written[0] += len(results) - len(failed)
 
     with ray_session(settings) as ray:
         workers = pool_size(ray, settings)

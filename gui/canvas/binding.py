@@ -6,6 +6,8 @@ on every mouse move.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
@@ -41,7 +43,9 @@ class CanvasBinding(QObject):
         self._boxes_timer.setSingleShot(True)
         self._boxes_timer.setInterval(80)
         self._boxes_timer.timeout.connect(self.rebuild_boxes)
-        self.prediction_render = BackgroundRender(state, view.prediction_overlay, self._lut, self._prediction_shown, self)
+        self._shown = None  # weak references to the (rgb, annotation) on the canvas
+        self.prediction_render = BackgroundRender(state, view.prediction_overlay, self._lut, self._prediction_shown,
+                                                  self)
         state.image_changed.connect(lambda _name: self.load_image())
         state.layer_changed.connect(self.on_edit)
         state.prediction_changed.connect(self.reset_prediction)
@@ -58,8 +62,19 @@ class CanvasBinding(QObject):
         classes = self.state.project.classes
         return self.state.flags.lut(bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes])))
 
+    def _showing(self, rgb, ann) -> bool:
+        """The canvas shows this very image with these very layers already: a repeated image_changed (the
+        panels docked after the first image, ADR 0012) has nothing to redo."""
+        shown = self._shown
+        return (rgb is not None and ann is not None and shown is not None and shown[0]() is rgb
+                and shown[1]() is ann and self.view.corrected_overlay.layer is ann.corrected
+                and self.view.prediction_overlay.layer is ann.prediction)
+
     def load_image(self) -> None:
         ann, rgb = self.state.annotation, self.state.image
+        if self._showing(rgb, ann):
+            return
+        self._shown = None if rgb is None or ann is None else (weakref.ref(rgb), weakref.ref(ann))
         ready = image_loader.ready(self.state, "canvas", ann) or {}  # made in the loading worker
         self.view.image_item.set_image(rgb, ready.get("picture"), ready.get("display"))
         if ann is None:

@@ -12,8 +12,8 @@ DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "coco-polygon": "COCO JSON, masks as polygons (no holes)",
                 "png": "PNG label maps (class id per pixel)",
                 "instance-png": "16-bit instance PNGs + JSON",
-                "yolo": "YOLO segmentation labels (.txt + data.yaml, holes bridged)",
-                "labelme": "labelme JSON, one per image (holes as mask shapes)"}
+                "yolo": "YOLO segmentation labels (.txt + data.yaml, holes bridged, no box-only objects)",
+                "labelme": "labelme JSON, one per image (holes as mask shapes, boxes as rectangles)"}
 FOLDER_TITLES = {"yolo": "Folder for the YOLO labels (labels/ and data.yaml)",
                  "labelme": "Folder for the labelme files (the project folder puts them beside the images)"}
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.live_iou import LiveIoU
 from maskwork.gui.image_loader import ready
+from maskwork.gui.panels.iou_builder import LiveIoUBuilder, worth_a_worker
 from maskwork.gui.state import AppState
 
 EMPTY_TEXT = {  # LiveIoU.empty_reason -> what the user should do
@@ -77,6 +78,8 @@ class IoUPanel(QWidget):
         for signal in (state.image_changed, state.prediction_changed, state.project_changed, state.classes_changed):
             signal.connect(self.rebuild)
         state.layer_changed.connect(self.on_edit)
+        self.builder = LiveIoUBuilder(state, self)
+        self.builder.built.connect(self._built)
         self.rebuild()
 
     # ---- values shown (also read by tests) -----------------------------------------------
@@ -97,6 +100,7 @@ class IoUPanel(QWidget):
     def rebuild(self, *_):
         project, ann = self.state.project, self.state.annotation
         classes = getattr(project, "classes", None)
+        self.builder.cancel()
         try:
             made = ready(self.state, "iou", ann)
             if (made is not None and classes is not None and made[0] is ann.corrected
@@ -104,6 +108,13 @@ class IoUPanel(QWidget):
                 if isinstance(made[3], MaskworkError):
                     raise made[3]
                 self.live = made[3]  # built in the worker that loaded the image (gui/image_loader.py)
+            elif classes is not None and worth_a_worker(ann):  # a big image: counted in a worker
+                self.builder.start(ann, classes)
+                self.live = None
+                self.mean_label.setText("<b>IoU</b>: …")
+                self.hint.setText("Counting the IoU of this big image…")
+                self.hint.show()
+                return
             else:
                 self.live = LiveIoU(ann, classes) if ann is not None else None
         except MaskworkError as exc:  # e.g. a prediction of another size: say it, keep the window alive
@@ -111,7 +122,18 @@ class IoUPanel(QWidget):
             return
         self._show()
 
+    def _built(self, live) -> None:
+        """The worker's LiveIoU, with the edits made while it counted (gui/panels/iou_builder.py)."""
+        if isinstance(live, MaskworkError):
+            self._show_problem(str(live))
+            return
+        self.live = live
+        self._show()
+
     def on_edit(self, bbox) -> None:
+        if self.builder.busy:
+            self.builder.note_edit(bbox)  # replayed on the LiveIoU being built
+            return
         if self.live is None:
             self.rebuild()
             return

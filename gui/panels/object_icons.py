@@ -77,6 +77,18 @@ def padlock(locked: bool, faint: str, selected_text: str) -> QIcon:
 
 
 @lru_cache(maxsize=512)
+def box_swatch(rgb: tuple[int, int, int]) -> QIcon:
+    """A box-only object (no mask yet): a dashed outline in its colour, as the canvas draws its box."""
+    pix, p = _canvas()
+    pen = QPen(QColor(*rgb), 1.6)
+    pen.setStyle(Qt.PenStyle.DashLine)
+    p.setPen(pen)
+    p.drawRect(QRectF(2.5, 3.5, 11, 9))
+    p.end()
+    return QIcon(pix)
+
+
+@lru_cache(maxsize=512)
 def swatch(rgb: tuple[int, int, int]) -> QIcon:
     pix, p = _canvas()
     p.setPen(QPen(QColor(0, 0, 0, 140), 1))

@@ -3,8 +3,8 @@
 Instance projects: one row per class (its eye and padlock act on every object of the class) with
 its objects under it: id, source (model / person), score, area. Semantic projects: the classes
 present, with their pixel areas. Click a row to select the object on the canvas (and a canvas
-selection selects its row); double-click zooms to it. A box-only object (no mask yet) is listed as
-"#id (box only)" with its box's area, marked "box". Eyes hide from the canvas only, padlocks
+selection selects its row); double-click zooms to it. A box-only object (no mask yet) is listed with
+a dashed swatch (as the canvas draws it) and its box's area, "box 1,316". Eyes hide from the canvas only, padlocks
 refuse edits (gui/object_flags.py): neither changes a mask. Sort by a column header, filter with
 words (gui/panels/object_rows.py).
 """
@@ -187,7 +187,7 @@ class ObjectsPanel(QWidget):
             parent.setText(SOURCE, _plural(len(members), "object"))
             self.tree.addTopLevelItem(parent)
             for r in members:
-                parent.addChild(self._item(r, f"#{r.id} (box only)" if r.box_only else f"#{r.id}", instance_rgb(r.id)))
+                parent.addChild(self._item(r, f"#{r.id}", instance_rgb(r.id)))
             parent.setExpanded(cid not in collapsed)
 
     def _fill_classes(self, rows: list[Row], total: int) -> None:
@@ -201,7 +201,7 @@ class ObjectsPanel(QWidget):
         item = _Item()
         item.setData(0, KEY, row)
         item.setText(NAME, name)
-        item.setIcon(NAME, icons.swatch(tuple(rgb)))
+        item.setIcon(NAME, (icons.box_swatch if row.box_only else icons.swatch)(tuple(rgb)))
         if flags:  # unlabeled pixels are never drawn or protected: no eye, no padlock
             pal = self.palette()
             text, faint, picked = (pal.text().color().name(), pal.placeholderText().color().name(),

@@ -34,7 +34,7 @@ def test_box_only_objects_are_listed_selected_hidden_and_locked(qtbot, window, n
     [row] = [r for r in rows if r.box_only]
     assert (row.id, row.area) == (box.id, 40 * 25)
     item = _object_item(panel, box.id)
-    assert item.text(NAME) == f"#{box.id} (box only)" and item.text(AREA) == "box 1,000"
+    assert item.text(NAME) == f"#{box.id}" and item.text(AREA) == "box 1,000"
     assert "no mask yet" in item.toolTip(AREA)
     assert "1 box only" in panel.summary.text()
     head = panel.tree.topLevelItem(0)

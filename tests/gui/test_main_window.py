@@ -277,6 +277,7 @@ def test_switching_image_autosaves_and_panels_can_request_an_image(qtbot, window
     assert not project.journal_path(first).exists()
     window.state.request_open(second)  # what the dataset panel does on a click
     assert window.state.current_name == second
+    assert window.session.autosaver.wait()  # the snapshot is written in a worker (ADR 0012)
     assert project.journal_path(first).exists()
 
 

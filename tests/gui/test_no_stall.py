@@ -194,3 +194,41 @@ def test_the_prepared_canvas_equals_the_one_drawn_here(qtbot, window, aerial_big
     window.binding.reset_overlays()  # the same layer rendered on the GUI thread
     assert np.array_equal(window.view.corrected_overlay.pixels(0, 0, 1817, 2061), made)
     assert made[..., 3].any()
+
+
+def test_the_iou_of_a_big_image_is_counted_in_a_worker_with_the_edits_made_meanwhile(qtbot, window, aerial_big,
+                                                                                  aerial_dir, monkeypatch):
+    from maskwork.core.annotation import Layer
+    from maskwork.core.metrics.live_iou import LiveIoU
+    from maskwork.gui.panels import iou_builder
+    from maskwork.gui.panels.iou_panel import IoUPanel
+
+    counted, painted = threading.Event(), threading.Event()
+    real_build = iou_builder._build
+
+    def slow_build(ann, classes):  # counts before the strokes below, answers after them
+        live = real_build(ann, classes)
+        counted.set()
+        painted.wait(30)
+        return live
+
+    monkeypatch.setattr(iou_builder, "_build", slow_build)
+    panel = IoUPanel(window.state, window)
+    assert window.session.open_path(aerial_big)
+    project = window.state.project
+    truth = np.array(Image.open(aerial_dir / "masks" / "tile7_001.png"))
+    project.annotation(BIG[0]).corrected.label_map = truth.copy()
+    window.session.open_image(BIG[0])
+    assert window.session.loader.wait()
+    ann = window.state.annotation
+    ann.prediction = Layer(np.roll(truth, 25, axis=0))  # a model's result arrives
+    window.state.prediction_changed.emit()
+    assert panel.builder.busy  # counted in a worker, not here
+    assert counted.wait(30)
+    paint(window, 50, 300, 900, 340, class_id=5)  # painted while it counts
+    paint(window, 600, 1200, 1500, 1260, class_id=2)
+    painted.set()
+    qtbot.waitUntil(lambda: not panel.builder.busy and panel.live is not None, timeout=30000)
+    fresh = LiveIoU(ann, project.classes)  # counted now, after both strokes
+    assert panel.row_values() == {r.key: r.iou for r in fresh.rows()}
+    assert panel.mean_iou == pytest.approx(fresh.mean_iou)

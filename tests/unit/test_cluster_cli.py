@@ -70,3 +70,59 @@ def test_results_cross_the_wire_unchanged(nuclei_val):
     assert (back.paint() == painted.paint()).all() and (back.scores == painted.scores).all()
     for m, n in zip(back.masks, painted.masks):
         assert (m.x0, m.y0, m.crop.shape) == (n.x0, n.y0, n.crop.shape) and (m.crop == n.crop).all()
+
+
+def test_an_image_that_fails_the_model_is_reported_and_the_batch_goes_on(nuclei_val, tmp_path, shipped_models):
+    """The actor's loop, without Ray: an unreadable file and an image on which the model raises are
+    reported at their own positions; every other image of the batch gets its result."""
+    from maskwork.core.cluster.actors import PredictActor
+    from maskwork.core.models.predict import Predictor
+    from tests.unit.cluster_fixtures import nuclei_images
+
+    real = Predictor("nuclei-semantic", device="cpu")
+    images = nuclei_images(nuclei_val, 4)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+
+    class FailsOnSecond:
+        """The real model, except that its second forward pass raises."""
+        task, classes, spec, calls = real.task, real.classes, real.spec, 0
+
+        def prepare(self, image, where="image"):
+            return real.prepare(image, where)
+
+        def run(self, prepared, *args):
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("out of memory")
+            return real.run(prepared, *args)
+
+    from maskwork.core.images import read_image
+
+    predictor = FailsOnSecond()
+    actor = object.__new__(PredictActor)
+    actor.predictor, actor.score_threshold, actor.mask_threshold = predictor, 0.5, 0.5
+    got = list(actor._results([str(images[0]), str(images[1]), str(broken), str(images[2]), str(images[3])]))
+    assert [pos for pos, _, _ in got] == [0, 1, 2, 3, 4]
+    assert [bool(why) for _, _, why in got] == [False, True, True, False, False]
+    assert "the model failed on this image (RuntimeError: out of memory)" in got[1][2]
+    assert "broken.png" in got[2][2] and "not an image" in got[2][2]
+    assert all(r.label_map.shape == read_image(p).shape[:2]
+               for (_, r, _), p in zip([got[0], got[3], got[4]], [images[0], images[2], images[3]]))
+
+
+def test_progress_shows_images_per_second_and_time_left(monkeypatch):
+    import io
+
+    from maskwork.core.cluster import progress as rate_progress
+
+    now = [0.0]
+    monkeypatch.setattr(rate_progress.time, "monotonic", lambda: now[0])
+    out = io.StringIO()
+    bar = rate_progress.RateProgress("predict", out)
+    for t, done in ((100.0, 2), (101.0, 3), (104.0, 4), (110.0, 6)):  # first batch at 100 s, then 4 in 10 s
+        now[0] = t
+        bar(done, 10, "image.png")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "predict: 2/10 (20%) image.png"  # too early for a rate
+    assert lines[-1] == "predict: 6/10 (60%) 0.4 img/s ETA 0:10"
