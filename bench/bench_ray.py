@@ -3,10 +3,11 @@
 Publishes the "Ray engine: throughput and start-up" section of docs/BENCHMARKS.md:
 1. images/s of single-process predict (2 torch threads) vs `predict --engine ray` with 1 worker x 2
    threads and 2 workers x 1 thread (the same total thread count), on real images with the bundled models.
-   Both are the command itself, outputs written. Steady state: the slope of images done over time
-   (single-process: every image after the first; Ray: the batches the driver writes between the first and
-   the last), so model loading and Ray's start-up are reported apart.
-2. Ray start-up: starting a local instance (ray.init), and a run's time to its first result.
+   Both are the command itself, outputs written. Rate = images / (last image written - first image
+   started): single-process from its "0 done" report (model loaded) to the last, Ray from the first batch an
+   actor starts to the last batch the driver writes. What comes before (model load; shipping, actor
+   processes, model rebuilt) is reported apart. The three run in turn, ROUNDS times; medians.
+2. Ray start-up: starting a local instance (ray.init), and a run's time to its first batch.
 3. The driver's write ceiling: actors that answer instantly with a real result (no model, no image read),
    so the rate is what the driver can decode and write per second for each output kind.
 """
@@ -23,12 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench.common import DATASETS, Row, machine, machine_line, table, under_load_note, update_section
 
 TITLE = "Ray engine: throughput and start-up"
 RATIO_GOAL = 0.9
+ROUNDS = 3
 CEILING_IMAGES = 400
 
 
@@ -48,75 +48,115 @@ def _cli(argv: list) -> tuple[int, str]:
     return rc, err.getvalue()
 
 
-def slope(points: list[tuple[float, int]]) -> float:
-    """images/s: least-squares slope of images done over time. Robust to a batch that arrives late (Ray
-    Data hands results over in bursts), unlike (last - first) / time."""
-    t = np.array([p[0] for p in points])
-    n = np.array([p[1] for p in points], float)
-    return float(np.polyfit(t - t[0], n, 1)[0])
-
-
 class _Recorder:
-    """Stands in for the command's progress line: (time, images done) of every batch the driver wrote."""
+    """Stands in for the command's progress line: (wall time, images done) of every report, the first
+    ("0 done") included: the single-process command reports it just before its first image."""
     points: list = []
 
     def __init__(self, label: str, stream=None) -> None:
         _Recorder.points = []
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
-        if done:
-            _Recorder.points.append((time.perf_counter(), done))
+        _Recorder.points.append((time.time(), done))
 
 
-def _recorded(module, argv: list) -> tuple[list, float]:
-    """Run the command with `module.<progress class>` recording; (points, time to the first one)."""
+def _run_recorded(module, argv: list) -> tuple[float, list]:
+    """Run the command with `module.<progress class>` recording; (wall time at its start, points)."""
     name = "RateProgress" if hasattr(module, "RateProgress") else "TextProgress"
     original = getattr(module, name)
     setattr(module, name, _Recorder)
     try:
-        start = time.perf_counter()
+        start = time.time()
         rc, err = _cli(argv)
     finally:
         setattr(module, name, original)
-    points = _Recorder.points
-    if rc != 0 or len(points) < 5:
-        raise SystemExit(f"{' '.join(map(str, argv[:8]))} ... failed ({rc}) or too few points ({len(points)}): "
-                         f"{err[-1500:]}")
-    return points, points[0][0] - start
+    if rc != 0 or not _Recorder.points:
+        raise SystemExit(f"{' '.join(map(str, argv[:8]))} ... failed ({rc}): {err[-1500:]}")
+    return start, [p for p in _Recorder.points if p[1] > 0 or p is _Recorder.points[0]]
 
 
 def single_process(model: str, images: list[Path], out: Path) -> dict:
-    """`predict` itself (2 threads): every image after the first, its label PNG or COCO entry included."""
+    """`predict` itself (2 threads): images / (last image written - first image started)."""
     from maskwork.core.cli import model_commands
 
-    points, first = _recorded(model_commands, ["predict", "--model", model, "--out", out, *images])
-    return {"rate": slope(points[1:]), "first": first}
+    start, points = _run_recorded(model_commands, ["predict", "--model", model, "--out", out, *images])
+    work = [p for p in points if p[1] == 0][-1][0]  # the "0 done" report: the model is loaded, images begin
+    return {"rate": len(images) / (points[-1][0] - work), "fixed": work - start}
 
 
-def on_ray(model: str, images: list, workers: int, threads: int, out: Path) -> dict:
-    """`predict --engine ray` itself. A batch's result reaches the driver about when the actor finishes the
-    next one, and the last two come together: the batches between the first and the last keep the actors'
-    own pace."""
-    from maskwork.core.cluster import progress
+def _timing_actor(registry: str):
+    """The current PredictActor class, also telling `registry` when each batch starts (shipped by value)."""
+    from maskwork.core.cluster import actors
 
-    points, first = _recorded(progress, ["predict", "--engine", "ray", "--workers", workers, "--threads-per-worker",
-                                         threads, "--model", model, "--out", out, *images])
-    return {"rate": slope(points[1:-1]), "first": first}
+    class Timed(actors.PredictActor):
+        def __call__(self, batch):
+            import time as clock
+
+            import ray as ray_
+            ray_.get_actor(registry).started.remote(clock.time())
+            return super().__call__(batch)
+
+    return Timed
 
 
-def throughput_rows(model: str, images: list[Path], work: Path) -> list[Row]:
-    one = single_process(model, images, work / f"{model}-single")
-    rows = [Row(f"{model}, {len(images)} images: single-process, 2 threads", f"{one['rate']:.2f} img/s",
-                note=f"first result after {one['first']:.1f} s (model load + first image); outputs written as in "
-                     "the Ray runs")]
-    for workers, threads in ((1, 2), (2, 1)):
-        r = on_ray(model, images, workers, threads, work / f"{model}-{workers}x{threads}")
-        ratio = r["rate"] / one["rate"]
+def on_ray(model: str, inputs: list, workers: int, threads: int, out: Path, images: int) -> dict:
+    """`predict --engine ray` itself: images / (last batch written by the driver - first batch started by an
+    actor); `fixed`: from the command's start to that first batch (model shipped, actors started)."""
+    import ray
+
+    from maskwork.core.cluster import actors, progress
+
+    @ray.remote(num_cpus=0)
+    class Starts:
+        def __init__(self):
+            self.first = float("inf")
+
+        def started(self, t):
+            self.first = min(self.first, t)
+
+        def get(self):
+            return self.first
+
+    starts = Starts.options(name="maskwork-bench-starts").remote()
+    original = actors.PredictActor
+    actors.PredictActor = _timing_actor("maskwork-bench-starts")
+    try:
+        start, points = _run_recorded(progress, ["predict", "--engine", "ray", "--workers", workers,
+                                                 "--threads-per-worker", threads, "--model", model, "--out", out,
+                                                 *inputs])
+        work = ray.get(starts.get.remote())
+    finally:
+        actors.PredictActor = original
+        ray.kill(starts)
+    return {"rate": images / (points[-1][0] - work), "fixed": work - start}
+
+
+def throughput_rows(model: str, images: list[Path], work: Path, rounds: int) -> list[Row]:
+    """Single-process and both Ray layouts, interleaved, `rounds` times: the machine is shared, so the
+    medians (and the ratio within each round) say more than one run of each."""
+    from statistics import median
+
+    layouts = ((1, 2), (2, 1))
+    runs: dict = {"single": [], **{lay: [] for lay in layouts}}
+    for k in range(rounds):
+        runs["single"].append(single_process(model, images, work / f"{model}-single-{k}"))
+        for workers, threads in layouts:
+            runs[(workers, threads)].append(on_ray(model, images, workers, threads,
+                                                   work / f"{model}-{workers}x{threads}-{k}", len(images)))
+
+    def spread(key, field="rate") -> str:
+        values = [r[field] for r in runs[key]]
+        return f"{median(values):.2f}" + (f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else "")
+
+    rows = [Row(f"{model}, {len(images)} images: single-process, 2 threads", f"{spread('single')} img/s",
+                note=f"before the first image: {spread('single', 'fixed')} s (model load)")]
+    for workers, threads in layouts:
+        ratio = median(r["rate"] / s["rate"] for r, s in zip(runs[(workers, threads)], runs["single"]))
         rows.append(Row(f"{model}: Ray, {workers} worker{'s' if workers > 1 else ''} x {threads} "
-                        f"thread{'s' if threads > 1 else ''}", f"{r['rate']:.2f} img/s, {ratio:.2f}x single-process",
-                        f">= {RATIO_GOAL}x single-process", ratio >= RATIO_GOAL,
-                        f"first result after {r['first']:.1f} s (model load and shipping, actor processes, "
-                        "model rebuilt, first batch of 4)"))
+                        f"thread{'s' if threads > 1 else ''}", f"{spread((workers, threads))} img/s, "
+                        f"{ratio:.2f}x single-process", f">= {RATIO_GOAL}x single-process", ratio >= RATIO_GOAL,
+                        f"before the first batch: {spread((workers, threads), 'fixed')} s (model load and "
+                        "shipping, actor processes start, model rebuilt)"))
     return rows
 
 
@@ -166,7 +206,7 @@ def ceiling_rows(work: Path, count: int) -> list[Row]:
                 out = folder
                 Project.create(folder, ClassList.from_names(["background", "nucleus"]), "semantic").close()
             actors.PredictActor = _instant_actor(PAYLOADS[payload][0](result, predictor.classes))
-            r = on_ray(model, [folder] if target != "project" else [], 2, 1, out)
+            r = on_ray(model, [folder] if target != "project" else [], 2, 1, out, count)
             size = (f"{len(result)} objects" if hasattr(result, "masks") else
                     f"{result.label_map.shape[1]}x{result.label_map.shape[0]} label map")
             rows.append(Row(f"driver write ceiling: {kind}", f"{r['rate']:.0f} img/s",
@@ -179,11 +219,14 @@ def ceiling_rows(work: Path, count: int) -> list[Row]:
 def start_up_row() -> Row:
     import ray
 
+    from maskwork.core.cluster.session import PoolSettings, local_instance
+
     start = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(**{**local_instance(PoolSettings()), "num_cpus": 2}, include_dashboard=False)  # as the command does
     seconds = time.perf_counter() - start
     return Row("Ray start-up: a local instance (ray.init, 2 CPUs)", f"{seconds:.1f} s",
-               note="once per command without --address; a cluster started with `ray start` is joined instead")
+               note="once per command without --address (the command starts it the same way; here it is started "
+                    "once and the runs below join it); a cluster started with `ray start` is joined instead")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="maskwork-bench-ray-"))
     try:
         for model, images in _images(args.quick).items():
-            rows += throughput_rows(model, images, work)
+            rows += throughput_rows(model, images, work, 1 if args.quick else ROUNDS)
         rows += ceiling_rows(work, 60 if args.quick else CEILING_IMAGES)
     finally:
         ray.shutdown()
@@ -211,10 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     body = "\n\n".join([
         machine_line(info), under_load_note(info["load"], info["cores"]), table(rows),
         "Threads: single-process 2 torch threads (`MASKWORK_THREADS=2`); Ray workers get theirs from "
-        "`--threads-per-worker`, so both sides use 2 in total. Rates: least-squares slope of images done over "
-        "time, both from the command itself with its outputs written (single-process: every image after the first; "
-        "Ray: every batch the driver writes between the first and the last, which arrive late and bunched; "
-        "default batch size 4, a local Ray instance with 2 CPUs). "
+        "`--threads-per-worker`, so both sides use 2 in total. Every row runs the command itself (in the bench's "
+        "process, outputs written; Ray: a local instance with 2 CPUs, workers at normal priority as the command "
+        "starts them, default batch size 4). Rate = images / (last image written - first image started): "
+        "single-process from its model being loaded, Ray from the first batch an actor starts to the last batch "
+        "the driver writes; what comes before is the note. Each model: single-process, Ray 1 x 2 and Ray 2 x 1 "
+        f"run in turn, {ROUNDS} rounds; medians (range), the ratio is the median of the rounds' ratios. "
         "The ceilings: the same with actors that answer instantly with a stored real result. Throughput of a "
         "cluster = min(per-worker rate x workers, ceiling) (docs/SCALING.md). "
         f"Run: `python -m bench.bench_ray` ({minutes:.0f} min)."])

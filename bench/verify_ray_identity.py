@@ -4,8 +4,9 @@
 predict: every label-map pixel (semantic) and every mask pixel (instance, RLE strings compared) identical,
 scores within 1e-5; evaluate: the same JSON (summary, per-image rows, class mapping). Ray: a local instance
 with 2 CPUs, 2 workers x 1 thread; single-process: 1 thread, as each worker (`--threads 2` compares with 2:
-torch then sums in another order, scores move by ~1e-6 and a detection at the score floor can come or go). Publishes the "Ray engine: identity with
-single-process" section of docs/BENCHMARKS.md (machine, date, what was compared, the largest score gap).
+torch then sums in another order, scores move by ~1e-6 and a detection at the score floor can come or go).
+Publishes the "Ray engine: identity with single-process" section of docs/BENCHMARKS.md (machine, date, what
+was compared, the largest score gap).
 Takes about 10 minutes on an idle 2-core machine (each model runs twice over each set).
 """
 from __future__ import annotations
@@ -111,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     limit = ["--max-images", "8"] if args.quick else []
     if args.quick:
         nuclei, aerial = nuclei[:8], aerial[:4]
-    ray.init(num_cpus=2, include_dashboard=False)
+    from maskwork.core.cluster.session import PoolSettings, local_instance
+
+    ray.init(**{**local_instance(PoolSettings()), "num_cpus": 2}, include_dashboard=False)  # as the command does
     start = time.perf_counter()
     rows = []
     try:

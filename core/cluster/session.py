@@ -52,10 +52,9 @@ def ray_session(settings: PoolSettings):
         kwargs = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": True}
         if settings.address:
             ray.init(address=settings.address, **kwargs)
-        else:  # a local instance: room for the pool asked for, even beyond the cores (the user chose it)
-            want = (settings.workers or 0) * settings.threads_per_worker
+        else:
             with _quiet("ray"):  # its notes on starting a private local instance are not the user's concern
-                ray.init(num_cpus=max(os.cpu_count() or 1, want), **kwargs)
+                ray.init(**local_instance(settings), **kwargs)
         started = True
     quiet_ray_data(ray)
     try:
@@ -74,6 +73,14 @@ def _quiet(name: str):
         yield
     finally:
         logger.setLevel(level)
+
+
+def local_instance(settings: PoolSettings) -> dict:
+    """ray.init options of the instance a command starts on this machine: room for the pool asked for,
+    even beyond the cores (the user chose it), and workers at normal priority like the single-process
+    command (Ray's default, niceness 15, would let every other program on the machine go first)."""
+    want = (settings.workers or 0) * settings.threads_per_worker
+    return {"num_cpus": max(os.cpu_count() or 1, want), "_system_config": {"worker_niceness": 0}}
 
 
 def quiet_ray_data(ray) -> None:

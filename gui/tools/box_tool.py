@@ -15,13 +15,13 @@ def stroke_radius(canvas) -> int:
 
 class BoxTool(SegmentTool):
     name = "box"
-    label = "Box"
+    label = "Box to mask"
     shortcut = "G"
     kind = "grabcut"
     commit_label = "Box to mask"
     tooltip = ("Box to mask (G): drag a box around an object to get its mask; then left click or drag adds, "
                "right click or drag removes; Backspace takes back the last one; Enter keeps it, Esc cancels")
-    intro = "Box (G): drag a box around the object; left/right clicks or drags add/remove."
+    intro = "Box to mask (G): drag a box around the object; left/right clicks or drags add/remove."
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)

@@ -37,7 +37,7 @@ def test_box_semantic_preview_refine_commit_undo(qtbot, semantic):
     win = semantic
     key(qtbot, win, Qt.Key.Key_G)
     key(qtbot, win, Qt.Key.Key_5)  # water
-    assert tool(win).name == "box" and win.statusBar().currentMessage().startswith("Box (G)")
+    assert tool(win).name == "box" and win.statusBar().currentMessage().startswith("Box to mask (G)")
     before = np.zeros(win.truth.shape, np.uint8)
     a, b = (56.5, 1.5), (155.5, 293.5)
     drag(qtbot, win, a, b)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
+
+import pytest
 
 from tests.unit.cluster_fixtures import assert_same_instances, cli, copy_images, nuclei_images, read_ledger, same_pngs
 
@@ -114,6 +117,22 @@ def test_int8_model_is_built_once_and_matches_single_process(local_ray, shipped_
     assert rc == 0, err
     assert len(list((tmp_path / "ray").glob("*.png"))) == 2
     assert same_pngs(tmp_path / "local", tmp_path / "ray") == []
+
+
+def test_a_registered_onnx_model_runs_on_the_workers(local_ray, shipped_models, coco_sample_val, tmp_path, capsys,
+                                                     monkeypatch):
+    """Your own ONNX file (the seed's YOLO11n-seg, int8): shipped as bytes: the workers need no copy of the file."""
+    yolo = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
+    if not yolo.is_file():
+        pytest.skip(f"the seed's YOLO model is not at {yolo}")
+    monkeypatch.setenv("MASKWORK_CONFIG_DIR", str(tmp_path / "config"))
+    assert cli(capsys, "models", "add", yolo, "--name", "yolo-mine")[0] == 0
+    images = copy_images(sorted((Path(coco_sample_val).parent / "val2017").iterdir())[:3], tmp_path / "images")
+    assert cli(capsys, "predict", "--model", "yolo-mine", "--out", tmp_path / "local.json", images)[0] == 0
+    rc, _, err = cli(capsys, "predict", *RAY, "--model", "yolo-mine", "--out", tmp_path / "ray.json", images)
+    assert rc == 0, err
+    assert_same_instances(json.loads((tmp_path / "local.json").read_text()),
+                          json.loads((tmp_path / "ray.json").read_text()))
 
 
 def test_actor_pool_that_cannot_fit_says_so(local_ray, shipped_models, nuclei_val, tmp_path, capsys):
