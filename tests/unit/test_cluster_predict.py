@@ -121,7 +121,7 @@ def test_int8_model_is_built_once_and_matches_single_process(local_ray, shipped_
 
 def test_a_registered_onnx_model_runs_on_the_workers(local_ray, shipped_models, coco_sample_val, tmp_path, capsys,
                                                      monkeypatch):
-    """Your own ONNX file (the seed's YOLO11n-seg, int8): shipped as bytes: the workers need no copy of the file."""
+    """Your own ONNX file (the seed's YOLO11n-seg, int8), shipped as bytes: no worker needs the file."""
     yolo = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
     if not yolo.is_file():
         pytest.skip(f"the seed's YOLO model is not at {yolo}")
