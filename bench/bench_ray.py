@@ -99,7 +99,7 @@ def _timing_actor(registry: str):
     return Timed
 
 
-def on_ray(model: str, inputs: list, workers: int, threads: int, out: Path, images: int) -> dict:
+def on_ray(model: str, inputs: list, workers: int, threads: int, out: Path, images: int, extra=()) -> dict:
     """`predict --engine ray` itself: images / (last batch written by the driver - first batch started by an
     actor); `fixed`: from the command's start to that first batch (model shipped, actors started)."""
     import ray
@@ -123,7 +123,7 @@ def on_ray(model: str, inputs: list, workers: int, threads: int, out: Path, imag
     try:
         start, points = _run_recorded(progress, ["predict", "--engine", "ray", "--workers", workers,
                                                  "--threads-per-worker", threads, "--model", model, "--out", out,
-                                                 *inputs])
+                                                 *extra, *inputs])
         work = ray.get(starts.get.remote())
     finally:
         actors.PredictActor = original
@@ -187,30 +187,33 @@ def ceiling_rows(work: Path, count: int) -> list[Row]:
     nuclei = DATASETS / "nuclei" / "images" / json.loads((DATASETS / "nuclei" / "val.json").read_text()
                                                           )["images"][0]["file_name"]
     aerial = sorted((DATASETS / "aerial" / "images").glob("*.jpg"))[0]
-    cases = [("nuclei-instance", nuclei, "COCO JSON (progress log, assembled at the end)", "out.json", "layer"),
-             ("aerial-landcover", aerial, "label PNGs", "pngs", "png"),
+    # (model, image, output, --out, payload kind, batch size)
+    cases = [("nuclei-instance", nuclei, "COCO JSON (progress log, assembled at the end)", "out.json", "layer", 4),
+             ("aerial-landcover", aerial, "label PNGs", "pngs", "png", 4),
              ("nuclei-semantic", nuclei, "a project's prediction layers (store's atomic save per batch)", "project",
-              "result")]
+              "result", 4),
+             ("nuclei-semantic", nuclei, "a project's prediction layers, `--batch-size 16`", "project", "result", 16)]
     rows = []
     original = actors.PredictActor
     try:
-        for model, image, kind, target, payload in cases:
+        for k, (model, image, kind, target, payload, batch) in enumerate(cases):
             predictor = Predictor(model, device="cpu")
             result = predictor.predict(read_image(image))
-            folder = work / f"ceiling-{model}"
+            folder = work / f"ceiling-{k}-{model}"
             folder.mkdir()
-            for k in range(count):  # the actors never open them; the driver needs files to list and key
-                os.link(image, folder / f"{k:05d}{image.suffix}")
-            out = work / f"ceiling-{model}-{target}"
+            for n in range(count):  # the actors never open them; the driver needs files to list and key
+                os.link(image, folder / f"{n:05d}{image.suffix}")
+            out = work / f"ceiling-{k}-{model}-{target}"
             if target == "project":
                 out = folder
                 Project.create(folder, ClassList.from_names(["background", "nucleus"]), "semantic").close()
             actors.PredictActor = _instant_actor(PAYLOADS[payload][0](result, predictor.classes))
-            r = on_ray(model, [folder] if target != "project" else [], 2, 1, out, count)
+            r = on_ray(model, [folder] if target != "project" else [], 2, 1, out, count,
+                       ["--batch-size", batch])
             size = (f"{len(result)} objects" if hasattr(result, "masks") else
                     f"{result.label_map.shape[1]}x{result.label_map.shape[0]} label map")
             rows.append(Row(f"driver write ceiling: {kind}", f"{r['rate']:.0f} img/s",
-                            note=f"{model} result of a real image ({size}), {count} images, batches of 4"))
+                            note=f"{model} result of a real image ({size}), {count} images, batches of {batch}"))
     finally:
         actors.PredictActor = original
     return rows

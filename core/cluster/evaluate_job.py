@@ -69,7 +69,7 @@ def _run(settings, parcel, tasks, options, on_batch, label: str):
     from maskwork.core.cluster.session import describe_pool, pool_size, ray_session
 
     with ray_session(settings) as ray:
-        workers = pool_size(ray, settings)
+        workers = pool_size(ray, settings, len(tasks))
         ref = ray.put(parcel)
         print(f"ray: {describe_pool(ray, workers, settings)}; "
               f"{len(tasks)} images", file=sys.stderr)

@@ -153,7 +153,7 @@ def _predict(settings, parcel, todo, writer, fit, args, errors: list):
         written[0] += len(results) - len(failed)
 
     with ray_session(settings) as ray:
-        workers = pool_size(ray, settings)
+        workers = pool_size(ray, settings, len(todo))
         ref = ray.put(parcel)
         print(f"ray: {describe_pool(ray, workers, settings)}; {len(todo)} images, model {parcel.spec.name} "
               f"({parcel.size_bytes / 1e6:.1f} MB shipped once)", file=sys.stderr)

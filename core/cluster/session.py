@@ -91,9 +91,16 @@ def quiet_ray_data(ray) -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
-def pool_size(ray, settings: PoolSettings) -> tuple[int, int]:
-    """(fewest, most) actors: the number asked for, checked against the cluster, or all it can hold. On a
-    cluster given by --address, more than it holds now may be asked for: the pool grows as nodes join."""
+def pool_size(ray, settings: PoolSettings, images: int) -> tuple[int, int]:
+    """(fewest, most) actors: the number asked for, checked against the cluster, or all it can hold, and
+    never more than there are batches of `images`. On a cluster given by --address, more than it holds
+    now may be asked for: the pool grows as nodes join."""
+    low, high = _pool_size(ray, settings)
+    batches = max(1, -(-images // settings.batch_size))
+    return min(low, batches), min(high, batches)
+
+
+def _pool_size(ray, settings: PoolSettings) -> tuple[int, int]:
     resources = ray.cluster_resources()
     cpus, gpus = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
     fits_cpu = int(cpus // settings.threads_per_worker)

@@ -55,10 +55,10 @@ class ProjectWriter:
 
         failed, names = [], []
         for task, result in rows:
-            ann = self.project.annotation(task.name)
             try:
+                ann = self.project.annotation(task.name)
                 store_prediction(ann, result, self.info.model, self.info.int8, float(self.info.score_threshold or 0.0))
-            except InputError as exc:  # the image changed size on disk since the project listed it
+            except InputError as exc:  # a damaged annotation file, an image whose size changed on disk
                 failed.append((task, str(exc)))
                 continue
             ann.prediction_info.run_key = task.key

@@ -148,7 +148,7 @@ def _both(capsys, *argv):
     assert rc == 0, err
     rc, ray_out, err = cli(capsys, "evaluate", *RAY, *argv, "--json", "--per-image")
     assert rc == 0, err
-    assert "ray: 2 workers x 1 thread" in err
+    assert "ray: " in err and "scored " in err  # on the actors, not in this process
     return json.loads(local), json.loads(ray_out)
 
 
