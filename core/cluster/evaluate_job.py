@@ -10,15 +10,17 @@ from __future__ import annotations
 import pickle
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from maskwork.core.cluster import require_ray
 from maskwork.core.cluster.engine import Task
 from maskwork.core.cluster.options import pool_settings
+from maskwork.core.training.evaluate import EvalTable
 
 
-def evaluate_on_ray(args):
+def evaluate_on_ray(args) -> EvalTable:
     settings = pool_settings(args)
     require_ray()
     from maskwork.core.cluster.shipping import pack
@@ -29,7 +31,7 @@ def evaluate_on_ray(args):
     parcel = pack(ev.predictor, ev.float_model)
     tasks = [Task(i, it.name, it.name) for i, it in enumerate(ev.items)]
     n = ev.num_classes
-    scores: dict[int, object] = {}
+    scores: dict[int, Any] = {}  # confusion counts (semantic) or (gt records, detections) (instance)
     errors: list = []
 
     def on_batch(rows) -> None:
