@@ -75,7 +75,8 @@ class EditJournal:
 
     def compact(self, name: str) -> None:
         """After a snapshot: rotate a log that grew long (a new log starts with a full record, which
-        costs the whole layer once, so short logs are simply continued)."""
+        costs the whole layer once, so short logs are simply continued). The size is what the
+        writer has put on disk so far; a log still queued is compacted at a later snapshot."""
         try:
             size = self.log_path(name).stat().st_size
         except OSError:
