@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     e.add_argument("--max-images", type=int)
     e.add_argument("--device", default=None)
     e.add_argument("--int8", action="store_true", help="score the int8 model (compare with a float run)")
+    e.add_argument("--calibration", metavar="DIR",
+                   help="with --int8: calibrate on these images, kept apart from the scored ones "
+                        "(default: 16 of the scored images)")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
     from maskwork.core.cluster.options import add_engine_flags  # argparse only: Ray is imported when used
 
@@ -90,7 +93,8 @@ def cmd_evaluate(args) -> int:
         table = evaluate_on_ray(args)
     else:
         table = evaluate(args.model, args.data, per_image=args.per_image, progress=TextProgress("evaluate"),
-                         device=args.device, max_images=args.max_images, only=args.only, int8=args.int8)
+                         device=args.device, max_images=args.max_images, only=args.only, int8=args.int8,
+                         calibration=args.calibration)
     if args.json:
         print(json.dumps({"task": table.task, "model": table.model, "data": table.data, "summary": table.summary,
                           "mapping": table.mapping, "per_image": table.per_image}, indent=1, default=str))

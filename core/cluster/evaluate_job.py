@@ -27,7 +27,8 @@ def evaluate_on_ray(args) -> EvalTable:
     from maskwork.core.training import evaluate as ev_mod
 
     data = str(Path(args.data).resolve())  # the actors open it themselves, from another working directory
-    ev = ev_mod.prepare(args.model, data, "cpu", args.max_images, args.only, args.int8)
+    ev = ev_mod.prepare(args.model, data, "cpu", args.max_images, args.only, args.int8,
+                        calibration=args.calibration)
     parcel = pack(ev.predictor, ev.float_model)
     tasks = [Task(i, it.name, it.name) for i, it in enumerate(ev.items)]
     n = ev.num_classes

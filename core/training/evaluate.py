@@ -55,11 +55,12 @@ def _fmt(v) -> str:
 
 def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | None = None,
              cancel: CancelToken | None = None, device: str | None = None, max_images: int | None = None,
-             only: list[str] | None = None, int8: bool = False) -> EvalTable:
+             only: list[str] | None = None, int8: bool = False, calibration=None) -> EvalTable:
     """`only`: image names or name prefixes to keep (e.g. ["tile7_"], the held-out aerial tile);
-    `int8`: score the model's int8 version (built calibrated on the dataset's images, or its int8 file)
-    to see its accuracy drop."""
-    ev = prepare(model, data, device, max_images, only, int8, cancel)
+    `int8`: score the model's int8 version (or its int8 file) to see its accuracy drop, calibrated on
+    `calibration` (a folder of images kept apart from the scored ones) or else on images spread over
+    the scored ones (int8 ranges need no labels, but a held-out set keeps the score honest)."""
+    ev = prepare(model, data, device, max_images, only, int8, cancel, calibration)
     run = _semantic if ev.task == "semantic" else _instance
     return run(ev, per_image, progress, cancel)
 
@@ -82,7 +83,10 @@ class Evaluation:
 
 
 def prepare(model: str, data, device: str | None = None, max_images: int | None = None,
-            only: list[str] | None = None, int8: bool = False, cancel: CancelToken | None = None) -> Evaluation:
+            only: list[str] | None = None, int8: bool = False, cancel: CancelToken | None = None,
+            calibration=None) -> Evaluation:
+    if calibration is not None and not int8:
+        raise InputError("a calibration folder is for the int8 model: add --int8, or leave out --calibration.")
     predictor = make_predictor(model, device)
     task = _task_of(predictor)
     d = data if isinstance(data, TrainData) else load_data(data, task)
@@ -97,9 +101,11 @@ def prepare(model: str, data, device: str | None = None, max_images: int | None 
     if int8:
         from maskwork.core.models.int8 import int8_of
 
-        picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+        if calibration is None:
+            picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
+            calibration = [it.image() for it in picked]
         float_model = getattr(predictor, "model", None)
-        predictor = int8_of(predictor, [it.image() for it in picked], cancel=cancel)
+        predictor = int8_of(predictor, calibration, cancel=cancel)
     label = f"{model} (int8)" if int8 or getattr(predictor, "int8", False) else model
     cmap = ClassMap(predictor.classes, d.classes)  # by name, not by number
     return Evaluation(predictor, float_model, task, str(label), d, items, cmap)

@@ -197,3 +197,38 @@ def test_int8_bundled_model_is_scored_against_the_truth(nuclei_val, tmp_path, mo
     assert int8_table.model == "nuclei-semantic (int8)"
     assert any((tmp_path / "int8").rglob("*")), "the int8 model was built and cached"
     assert abs(int8_table.summary["miou"] - float_table.summary["miou"]) <= 0.015
+
+
+def test_int8_calibrates_on_a_held_out_folder(nuclei_val, datasets, tmp_path, monkeypatch, capsys):
+    """`evaluate --int8 --calibration DIR` builds the int8 model from images that are not scored (train
+    images here), a different int8 model than the default one calibrated on scored images."""
+    import shutil
+    from pathlib import Path
+
+    if not (Path(__file__).resolve().parents[2] / "resources" / "models" / "nuclei-semantic.pt").is_file():
+        pytest.skip("bundled nuclei-semantic model not present")
+    monkeypatch.setenv("MASKWORK_CACHE_DIR", str(tmp_path / "int8"))
+    train = json.loads((datasets / "nuclei" / "train.json").read_text())
+    held_out = tmp_path / "calibration"
+    held_out.mkdir()
+    for im in train["images"][:6]:
+        shutil.copy(datasets / "nuclei" / "images" / im["file_name"], held_out)
+    scored = {im["file_name"] for im in json.loads(nuclei_val.read_text())["images"]}
+    assert not scored & {p.name for p in held_out.iterdir()}
+
+    rc = run(["evaluate", "--model", "nuclei-semantic", "--data", str(nuclei_val), "--max-images", "4",
+              "--int8", "--calibration", str(held_out), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["model"] == "nuclei-semantic (int8)"
+    float_table = ev.evaluate("nuclei-semantic", nuclei_val, max_images=4)
+    assert abs(out["summary"]["miou"] - float_table.summary["miou"]) <= 0.015
+    built = {p for p in (tmp_path / "int8").rglob("*") if p.is_file()}
+    ev.evaluate("nuclei-semantic", nuclei_val, max_images=4, int8=True)  # default: calibrated on scored images
+    assert {p for p in (tmp_path / "int8").rglob("*") if p.is_file()} - built, "another calibration, another model"
+
+    assert run(["evaluate", "--model", "nuclei-semantic", "--data", str(nuclei_val),
+                "--calibration", str(held_out)]) == 2
+    assert "add --int8" in capsys.readouterr().err
+    assert run(["evaluate", "--model", "nuclei-semantic", "--data", str(nuclei_val), "--int8",
+                "--calibration", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from maskwork.core.errors import InputError
+from maskwork.core.images import IMAGE_SUFFIXES, read_image
 from maskwork.core.resources import samples_dir
 
 DEFAULT_COUNT = 16  # enough for stable min/max ranges; each costs one forward pass with observers
@@ -22,28 +23,12 @@ MAX_SIDE = 1024  # larger calibration images are shrunk first: ranges do not nee
 CalibrationSource = Union[None, str, Path, Sequence[Union[np.ndarray, str, Path]]]
 
 
-def _image_suffixes() -> set[str]:
-    try:
-        from maskwork.core.images import IMAGE_SUFFIXES
-
-        return {s.lower() for s in IMAGE_SUFFIXES}
-    except ImportError:
-        return {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
-
-
 def _files_in(folder: Path) -> list[Path]:
-    suffixes = _image_suffixes()
+    suffixes = {s.lower() for s in IMAGE_SUFFIXES}
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
 def _read(path: Path) -> np.ndarray:
-    try:
-        from maskwork.core.images import read_image
-    except ImportError:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
     return read_image(path)
 
 
