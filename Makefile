@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml setup.py
 	# torch/torchvision first, pinned to the releases served from this machine's disk cache
 	$(VPY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(VPY) -m pip install -q -e '.[test,lint,cluster]'
+	# SAM 2.1's reference code for tests/unit/test_sam2_layout.py: PyPI has only its source, whose default
+	# build pulls a CUDA torch and compiles an extension; this builds it pure-Python against the torch above
+	SAM2_BUILD_CUDA=0 $(VPY) -m pip install -q --no-build-isolation sam2==1.1.0
 	touch $(STAMP)
 
 install: $(STAMP)

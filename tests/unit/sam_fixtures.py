@@ -78,3 +78,25 @@ def tiny_pair(tmp_path_factory):
     """(encoder.onnx, decoder.onnx) of the small SAM."""
     paths = export_tiny_sam(tiny_sam(), tmp_path_factory.mktemp("tiny_pair"), ("encoder", "decoder"))
     return paths["encoder"], paths["decoder"]
+
+
+def standard_prompts(w: int, h: int):
+    """The prompts every layout check uses: one click, clicks with a negative, a box, box + negative click."""
+    from maskwork.core.interactive.prompt import Prompt
+
+    return [Prompt(points=[(w // 2, h // 2, True)]),
+            Prompt(points=[(w // 3, h // 3, True), (w // 2, h // 2, False), (w - 5, 7, True)]),
+            Prompt(box=(w // 4, h // 5, 3 * w // 4, 4 * h // 5)),
+            Prompt(box=(w // 4, h // 5, 3 * w // 4, 4 * h // 5), points=[(w // 2, h // 2, False)])]
+
+
+def reference_predict(predictor, prompt, multimask: bool, mask_input=None):
+    """(logits, scores, low-res logits) of a SamPredictor / SAM2ImagePredictor for a Maskwork Prompt."""
+    import numpy as np
+    import torch
+
+    coords = np.array([(x, y) for x, y, _ in prompt.points], float) if prompt.points else None
+    labels = np.array([int(p) for *_, p in prompt.points]) if prompt.points else None
+    box = np.array(prompt.box, float) if prompt.box else None
+    with torch.no_grad():
+        return predictor.predict(coords, labels, box, mask_input, multimask_output=multimask, return_logits=True)

@@ -19,7 +19,7 @@ from maskwork.core.images import read_image
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.model import Embedding, PromptModel
-from tests.unit.sam_fixtures import export_tiny_sam, tiny_sam
+from tests.unit.sam_fixtures import export_tiny_sam, reference_predict, standard_prompts, tiny_sam
 
 torch = pytest.importorskip("torch")
 sa = pytest.importorskip("segment_anything", reason="test extra: pip install segment-anything==1.0")
@@ -51,20 +51,6 @@ def references(tiny, datasets):
     return out
 
 
-def _prompts(w: int, h: int) -> list[Prompt]:
-    return [Prompt(points=[(w // 2, h // 2, True)]),
-            Prompt(points=[(w // 3, h // 3, True), (w // 2, h // 2, False), (w - 5, 7, True)]),
-            Prompt(box=(w // 4, h // 5, 3 * w // 4, 4 * h // 5)),
-            Prompt(box=(w // 4, h // 5, 3 * w // 4, 4 * h // 5), points=[(w // 2, h // 2, False)])]
-
-
-def _reference(predictor, prompt: Prompt, multimask: bool, mask_input=None):
-    coords = np.array([(x, y) for x, y, _ in prompt.points], float) if prompt.points else None
-    labels = np.array([int(p) for *_, p in prompt.points]) if prompt.points else None
-    box = np.array(prompt.box, float) if prompt.box else None
-    return predictor.predict(coords, labels, box, mask_input, multimask_output=multimask, return_logits=True)
-
-
 def _assert_same_masks(result, ref_logits, model, emb):
     ours = np.stack([m.to_full() for m in result.masks])
     assert ours.shape == ref_logits.shape
@@ -88,9 +74,9 @@ def test_masks_match_the_reference_predictor(tiny, references, image_name):
     assert np.abs(emb.features["image_embeddings"] - predictor.features.numpy()).max() < 1e-3
     h, w = image.shape[:2]
     assert h != w
-    for prompt in _prompts(w, h):
+    for prompt in standard_prompts(w, h):
         for multimask in (True, False):
-            ref, scores, _ = _reference(predictor, prompt, multimask)
+            ref, scores, _ = reference_predict(predictor, prompt, multimask)
             result = model.decode(emb, prompt, multimask=multimask)
             _assert_same_masks(result, ref, model, emb)
             np.testing.assert_allclose(result.scores, scores, atol=1e-4)
@@ -103,9 +89,9 @@ def test_previous_mask_logits_refine_like_the_reference(tiny, references):
     first = model.decode(emb, Prompt(points=[(300, 200, True)]))
     prompt = Prompt(points=[(300, 200, True), (100, 400, False)])
     previous = first.low_res[first.best]
-    ref, _, _ = _reference(predictor, prompt, False, mask_input=previous[None])
+    ref, _, _ = reference_predict(predictor, prompt, False, mask_input=previous[None])
     _assert_same_masks(model.decode(emb, prompt, multimask=False, previous=previous), ref, model, emb)
-    plain, _, _ = _reference(predictor, prompt, False)
+    plain, _, _ = reference_predict(predictor, prompt, False)
     assert (np.sign(plain) != np.sign(ref)).mean() > 0.001  # the previous mask did change the answer
 
 
@@ -114,7 +100,7 @@ def test_the_check_fails_when_a_transform_is_wrong(tiny, references, monkeypatch
     _, _, model = tiny
     image, predictor, emb = references[COCO.name]
     prompt = Prompt(points=[(600, 50, True), (40, 400, True)])
-    ref, _, _ = _reference(predictor, prompt, False)
+    ref, _, _ = reference_predict(predictor, prompt, False)
     monkeypatch.setattr(T.Frame, "to_frame", lambda self, xy: np.asarray(xy, float))
     wrong = model.decode(emb, prompt, multimask=False).masks[0].to_full()
     assert (wrong != (ref > 0)).mean() > 0.01

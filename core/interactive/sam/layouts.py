@@ -5,7 +5,8 @@ encoder outputs exist (matched by shape, so output order does not matter), which
 carry what (each role accepts the names the ecosystem's exporters use), and how low-resolution
 mask logits come back to the image. Facts come from the publishers' and servers' sources:
 segment-anything's SamOnnxModel and ResizeLongestSide, labelme/osam, samexporter (X-AnyLabeling),
-yformer/EfficientSAM's onnx_models.py; see docs/MODELS.md "Promptable models" for what was checked how.
+yformer/EfficientSAM's onnx_models.py, ryouchinsa/sam-cpp-macos (osam's SAM 2.1 files), Meta's sam2;
+see docs/MODELS.md "Promptable models" for what was checked how.
 """
 from __future__ import annotations
 
@@ -43,8 +44,14 @@ class Layout:
     upscale: str = "crop"                          # "crop": to side, cut the padding, to image | "direct"
     encoder_normalises: bool = False               # the encoder takes [0..1] pixels and normalises itself
     hwc_encoder_ok: bool = False                   # a rank-3 [H, W, 3] raw-pixel encoder is this layout too
+    resample: str = "pil"                          # "pil": Pillow bilinear on 8-bit pixels (ResizeLongestSide)
+                                                   # "float": bilinear on float pixels, no antialiasing (F.interpolate)
+                                                   # "pil_float": Pillow's antialiased bilinear on float pixels
+                                                   # (torchvision's Resize on a float tensor)
+    max_points: int = 0                            # the decoder keeps only this many rows (0: no limit)
     side: int = 1024
     single_is_token0: bool = True                  # with 4 outputs, output 0 is the single-mask token
+    single_by_stability: bool = False              # SAM 2: the single mask is token 0 only where it is stable
     orig_size_scales_points: bool = True           # orig_im_size scales the clicks (else: only the output size)
     checked: str = ""                              # how Maskwork verified it (shown in docs, listings)
     roles_fed_as: dict[str, str] = field(default_factory=dict)   # role -> numpy dtype name
@@ -71,18 +78,23 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in [
         roles_fed_as={"orig_im_size": "float32"}),
     Layout(
         "efficientsam", "EfficientSAM ONNX as exported by labelme (served by osam): encoder takes [1,3,H,W] pixels "
-        "in 0..1 and normalises itself; decoder takes [1,1,N,2] clicks in orig_im_size's frame",
+        "in 0..1, stretches them to 1024x1024 (bilinear) and normalises itself; decoder takes [1,1,N,2] clicks in "
+        "orig_im_size's frame, at most 6 rows, and always gives 3 candidates",
         frame="square", pixel_scale=255.0, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
         features=(Feature("image_embeddings", 256, 64),),
         decoder={"image_embeddings": ("image_embeddings",), "point_coords": ("batched_point_coords",),
                  "point_labels": ("batched_point_labels",), "orig_im_size": ("orig_im_size",)},
         points_rank=4, upscale="direct", encoder_normalises=True, single_is_token0=False,
-        checked="input/output names and pre-processing read from yformer/EfficientSAM export_to_onnx.py, "
-                "onnx_models.py and osam; not run against real weights here",
+        resample="float", max_points=6,   # the encoder's own F.interpolate; decoder_max_num_input_points
+        checked="pixel agreement with yformer/EfficientSAM's own model (random weights, real images, exported with "
+                "its onnx_models.py as labelme does; tests/unit/test_efficientsam_layout.py, "
+                "tools/verify_efficientsam.py)",
         roles_fed_as={"orig_im_size": "int64"}),
     Layout(
-        "sam2", "SAM 2.1 ONNX as served by osam (and samexporter's names): encoder [1,3,1024,1024] stretched, "
-        "ImageNet-normalised, three outputs; decoder also takes the two high-resolution feature maps",
+        "sam2", "SAM 2.1 ONNX as osam serves it (ryouchinsa's export) or samexporter exports it: encoder "
+        "[1,3,1024,1024] stretched, ImageNet-normalised, three outputs; decoder also takes the two high-resolution "
+        "maps, clicks in the 1024 frame, adds SAM 2's padding point itself; osam's gives all four tokens, "
+        "samexporter's the three multimask ones",
         frame="square", pixel_scale=255.0, mean=IMAGENET_MEAN_1, std=IMAGENET_STD_1,
         features=(Feature("image_embeddings", 256, 64), Feature("high_res_0", 32, 256),
                   Feature("high_res_1", 64, 128)),
@@ -92,9 +104,11 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in [
                  "point_coords": ("point_coords",), "point_labels": ("point_labels",),
                  "mask_input": ("mask_input",), "has_mask_input": ("has_mask_input",),
                  "orig_im_size": ("orig_im_size",)},
-        optional=frozenset({"orig_im_size"}), box_first=True, upscale="direct", single_is_token0=False,
-        checked="input/output names and pre-processing read from osam and samexporter (the exported decoder "
-                "adds SAM 2's padding point itself); not run against real weights here",
+        optional=frozenset({"orig_im_size"}), box_first=True, upscale="direct",
+        resample="pil_float", single_by_stability=True,
+        orig_size_scales_points=False,   # osam's orig_im_size only sizes its full-size output: fed 1x1
+        checked="pixel agreement with sam2.SAM2ImagePredictor (sam2 1.1.0, random weights, real images; "
+                "osam's and samexporter's ONNX forms; tests/unit/test_sam2_layout.py)",
         roles_fed_as={"orig_im_size": "int64"}),
 ]}
 

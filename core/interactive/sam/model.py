@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 STROKE_POINTS = 5          # a scribble becomes this many clicks along it (SAM takes clicks, not strokes)
 LOW_RES = 256              # side of the decoders' mask logits and of mask_input
+STABILITY_DELTA, STABILITY_MIN = 0.05, 0.98   # build_sam2's dynamic_multimask_stability_delta / _thresh
 
 
 @dataclass
@@ -204,6 +205,12 @@ class PromptModel:
             box = [(x0, y0, 2.0), (x1, y1, 3.0)]
         if not clicks and not box:
             raise InputError("a promptable model needs a click or a box; click on the object or drag a box.")
+        limit = self.layout.max_points
+        if limit and len(box) + len(clicks) > limit:   # the decoder would silently drop the rows past its limit
+            keep = max(limit - len(box), 0)
+            log.warning("%s takes at most %d clicks and box corners: using the box and the last %d clicks",
+                        self.name, limit, keep)
+            clicks = clicks[len(clicks) - keep:]
         rows = box + clicks if self.layout.box_first else clicks + box
         if self.layout.pad_point and not box:
             rows.append((0.0, 0.0, -1.0))
@@ -233,12 +240,13 @@ class PromptModel:
     def decode(self, emb: Embedding, prompt: Prompt, multimask: bool | None = None,
                previous: np.ndarray | None = None) -> SamResult:
         """Candidate masks for the prompt. multimask None: SAM's rule (several candidates for one
-        click, where the object is ambiguous; the single-mask output first for richer prompts);
-        True/False force it, as SamPredictor's multimask_output does."""
+        click, where the object is ambiguous; the single-mask output first for richer prompts, or
+        SAM 2's stable pick as best where the layout says so); True/False force it, as
+        SamPredictor's multimask_output does."""
         start = time.perf_counter()
         outputs = self.decoder.run(None, self.decoder_feed(emb, prompt, previous))
         low, scores = self._low_res_and_scores(outputs)
-        order, best = self._candidates(len(scores), prompt, multimask, scores)
+        order, best = self._candidates(low, prompt, multimask, scores)
         result = SamResult(scores[order], best, low[order], emb.frame, self.layout)
         result.mask_at(best)
         result.latency_ms = (time.perf_counter() - start) * 1000
@@ -254,18 +262,29 @@ class PromptModel:
                              "mask logits and the predicted IoU of each mask (export the decoder with them).")
         return low.reshape(-1, LOW_RES, LOW_RES), scores.reshape(-1).astype(np.float32)
 
-    def _candidates(self, count: int, prompt: Prompt, multimask: bool | None,
+    def _candidates(self, low: np.ndarray, prompt: Prompt, multimask: bool | None,
                     scores: np.ndarray) -> tuple[list[int], int]:
+        count = len(scores)
         if count == 4 and self.layout.single_is_token0:
             one_click = prompt.box is None and len(prompt.points) == 1 and not prompt.strokes
             if multimask or (multimask is None and one_click):
                 order = [1, 2, 3]
                 return order, int(np.argmax(scores[order]))
+            single = stable_single(low, scores) if self.layout.single_by_stability else 0
             if multimask is False:
-                return [0], 0
-            return [0, 1, 2, 3], 0
+                return [single], 0
+            return [0, 1, 2, 3], single
         order = list(range(count))
         return order, int(np.argmax(scores))
+
+
+def stable_single(low: np.ndarray, scores: np.ndarray) -> int:
+    """SAM 2's single mask (MaskDecoder._dynamic_multimask_via_stability): token 0 where its logits are stable
+    (the area above +delta is at least 98% of the area above -delta), else the best-scored multimask token."""
+    outer = np.count_nonzero(low[0] > -STABILITY_DELTA)
+    if outer == 0 or np.count_nonzero(low[0] > STABILITY_DELTA) / outer >= STABILITY_MIN:
+        return 0
+    return 1 + int(np.argmax(scores[1:]))
 
 
 def _run_cancellable(session, feed: dict, cancel: CancelToken | None) -> list[np.ndarray]:

@@ -56,6 +56,15 @@ def resize_rgb(image: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
 
 
+def resize_float(image: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Antialiased bilinear on float pixels: Pillow's filter on each channel as 32-bit floats, which is
+    torchvision's Resize(antialias=True) on a float tensor (SAM 2's SAM2Transforms) to ~3e-7."""
+    if image.shape[:2] == (h, w):
+        return image.astype(np.float32)
+    bands = Image.fromarray(image).split()   # converted inside Pillow: no float copy of a big image in numpy
+    return np.stack([np.asarray(b.convert("F").resize((w, h), Image.BILINEAR)) for b in bands], axis=-1)
+
+
 def check_rgb(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
@@ -70,7 +79,13 @@ def encoder_input(image: np.ndarray, frame: Frame, layout: Layout, rank: int = 4
                   fixed: tuple[int, int] | None = None) -> np.ndarray:
     """The encoder's input tensor: NCHW normalised and padded, or (rank 3) raw HWC pixels for
     encoders that normalise and pad themselves (samexporter's export with pre-processing)."""
-    scaled = resize_rgb(check_rgb(image), frame.w, frame.h).astype(np.float32)
+    image = check_rgb(image)
+    if layout.resample == "float":   # as F.interpolate inside the encoder: float pixels, no rounding to 8 bits
+        scaled = resize_window(image.transpose(2, 0, 1), frame.h, frame.w).transpose(1, 2, 0)
+    elif layout.resample == "pil_float":   # as torchvision's Resize on the float tensor
+        scaled = resize_float(image, frame.w, frame.h)
+    else:
+        scaled = resize_rgb(image, frame.w, frame.h).astype(np.float32)
     if rank == 3:
         if fixed is None:
             return scaled

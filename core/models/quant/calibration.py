@@ -64,7 +64,7 @@ def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT, model_name: s
                              "like the ones the model will see.")
         items = _files_in(folder)
         if not items:
-            raise InputError(f"calibration folder {folder} holds no images ({', '.join(sorted(_image_suffixes()))}).")
+            raise InputError(f"calibration folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
     else:
         items = list(source)
         if not items:
