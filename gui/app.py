@@ -65,6 +65,7 @@ def _quit_on_terminate(app, window) -> None:
 
     def handler(_signum, _frame) -> None:
         window.session.close_project = lambda: True  # no prompt; the journal keeps the work
+        window.session.autosaver.wait(2.0)  # a snapshot being written finishes before the lock goes
         if window.state.project is not None:
             window.state.project.close()
         app.quit()
