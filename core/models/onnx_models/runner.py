@@ -84,8 +84,9 @@ class OnnxPredictor:
         kind = self.layout.kind
         if kind == "yolo-seg":
             out = self.forward(prepared.tensor)
+            # masks of detections under the threshold wait until it is lowered onto them (LazyMasks)
             masks, boxes, idx, scores = decode(out, prepared, len(self.classes) - 1, self.score_floor,
-                                               mask_threshold, self.layout.end2end)
+                                               mask_threshold, self.layout.end2end, eager=score_threshold)
             return InstanceResult(masks, boxes, (idx + 1).astype(np.int64), scores, self.classes, prepared.height,
                                   prepared.width, _ms(start), score_threshold)
         if kind == "maskwork-instance":

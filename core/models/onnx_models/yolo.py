@@ -4,8 +4,9 @@ Same arithmetic as Ultralytics' LetterBox / non_max_suppression / process_mask_n
 `retina_masks=True` path, masks at the image's resolution): the prototype logits are upsampled by 1, 2
 or 4, the letterbox padding is cut on whole cells, the rest is stretched bilinearly to the image, cut
 at the threshold and cropped to the box. Maskwork computes that only for the pixels inside each box
-(yolo_masks.py), so a big image costs its objects' size. Checked pixel for pixel against ultralytics
-8.4 (tests/unit/test_onnx_ultralytics.py).
+(yolo_masks.py), so a big image costs its objects' size; and only for the detections shown: the
+others wait, as the few logits their box reads, until the score threshold comes down to them. Checked
+pixel for pixel against ultralytics 8.4 (tests/unit/test_onnx_ultralytics.py).
 """
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskwork.core.models.onnx_models.yolo_masks import mask_in_box, native_grid
+from maskwork.core.masks import Mask
+from maskwork.core.models.lazy_masks import LazyMasks
+from maskwork.core.models.onnx_models.yolo_masks import BoxLogits, box_logits, box_windows, native_grid
 
 PAD_VALUE = 114  # Ultralytics' grey
 NMS_IOU = 0.7  # Ultralytics' default for predict and val
 MAX_DET = 300
 MAX_NMS = 30000  # boxes handed to NMS at most, highest scores first (Ultralytics' max_nms)
 MAX_WH = 7680.0  # class offset of the per-class NMS (Ultralytics' max_wh)
+NMS_ROWS = 64  # boxes whose IoUs with the rest NMS computes at once
 
 
 @dataclass
@@ -56,22 +60,26 @@ def letterbox(rgb: np.ndarray, target: tuple[int, int], stride: int, fixed: bool
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
-    """Per-class NMS (classes offset apart, as Ultralytics does); `scores` already falling. Indices kept."""
+    """Per-class NMS (classes offset apart, as Ultralytics does); `scores` already falling. Indices kept.
+
+    Greedy, best first: the IoUs of up to NMS_ROWS boxes still alive against the rest are computed in one
+    go (the same float32 arithmetic per pair as one box at a time), then walked in order."""
     b = boxes + (classes.astype(np.float32) * MAX_WH)[:, None]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     alive = np.ones(len(b), bool)
-    keep = []
-    for i in range(len(b)):
-        if not alive[i]:
-            continue
-        keep.append(i)
-        rest = np.flatnonzero(alive[i + 1 :]) + i + 1
-        if rest.size == 0:
-            break
-        w = np.minimum(b[rest, 2], b[i, 2]) - np.maximum(b[rest, 0], b[i, 0])
-        h = np.minimum(b[rest, 3], b[i, 3]) - np.maximum(b[rest, 1], b[i, 1])
+    keep: list[int] = []
+    start = 0
+    while (rows := np.flatnonzero(alive[start:])[:NMS_ROWS] + start).size:
+        first = int(rows[0]) + 1  # columns first.. (a row only ever suppresses boxes after it)
+        w = np.minimum(b[rows, 2, None], b[None, first:, 2]) - np.maximum(b[rows, 0, None], b[None, first:, 0])
+        h = np.minimum(b[rows, 3, None], b[None, first:, 3]) - np.maximum(b[rows, 1, None], b[None, first:, 1])
         inter = np.clip(w, 0, None) * np.clip(h, 0, None)
-        alive[rest[inter / (area[i] + area[rest] - inter + 1e-9) > iou]] = False
+        over = inter / (area[rows, None] + area[None, first:] - inter + 1e-9) > iou
+        for r, i in enumerate(rows.tolist()):
+            if alive[i]:
+                keep.append(i)
+                alive[i + 1 :] &= ~over[r, i + 1 - first :]
+        start = int(rows[-1]) + 1
     return np.asarray(keep, np.int64)
 
 
@@ -96,28 +104,33 @@ def _candidates(pred: np.ndarray, num_classes: int, score_floor: float, end2end:
 
 
 def decode(outputs: list[np.ndarray], lb: Letterboxed, num_classes: int, score_floor: float,
-           mask_threshold: float = 0.5, end2end: bool = False):
+           mask_threshold: float = 0.5, end2end: bool = False, eager: float = 0.0):
     """(masks, boxes xywh float32, class indices 0.., scores) of one image, highest score first.
 
-    outputs: [1, 4+C+P, A] predictions (end2end: [1, K, 6+P]) and [1, P, mh, mw] prototypes (either order)."""
+    outputs: [1, 4+C+P, A] predictions (end2end: [1, K, 6+P]) and [1, P, mh, mw] prototypes (either order).
+    masks: a LazyMasks. Detections scoring >= `eager` get their masks now (dropped when empty, as is a box
+    covering no pixel); the others keep the few logits their box reads and are decoded when first read
+    (InstanceResult.keep drops them then if empty). The default decodes every mask now."""
     pred, proto = (outputs[0], outputs[1]) if outputs[0].ndim == 3 else (outputs[1], outputs[0])
     xyxy, scores, cls, coef = _candidates(pred, num_classes, score_floor, end2end)
     # input pixels -> image pixels: undo the padding, then the resize; clip to the image
     img = (xyxy - np.array([lb.left, lb.top, lb.left, lb.top], np.float32)) / np.array(
         [lb.sx, lb.sy, lb.sx, lb.sy], np.float32)
     img = np.clip(img, 0, [lb.width, lb.height, lb.width, lb.height]).astype(np.float32)
-    masks, kept = [], []
     logit_cut = float(np.log(mask_threshold / (1 - mask_threshold))) if 0 < mask_threshold < 1 else 0.0
-    protos = proto[0]
-    c, mh, mw = protos.shape
-    maps = (coef @ protos.reshape(c, -1)).reshape(-1, mh, mw).astype(np.float32)
-    grid = native_grid(mh, mw, lb)
-    for k in range(len(coef)):
-        m = mask_in_box(maps[k], img[k], grid, lb.height, lb.width, logit_cut)
-        if not m.is_empty:
-            masks.append(m)
+    protos = proto[0].astype(np.float32, copy=False)
+    coef = coef.astype(np.float32, copy=False)
+    grid = native_grid(protos.shape[1], protos.shape[2], lb)
+    masks: list[Mask | BoxLogits] = []
+    kept = []
+    for k, window in enumerate(box_windows(img, grid)):
+        pending = box_logits(coef[k], protos, window, grid, logit_cut)
+        if pending is None:  # the box covers no pixel
+            continue
+        item: Mask | BoxLogits = pending.decode() if scores[k] >= eager else pending
+        if not (isinstance(item, Mask) and item.is_empty):
+            masks.append(item)
             kept.append(k)
     xywh = img[kept].copy()
     xywh[:, 2:] -= xywh[:, :2]
-    return masks, xywh, cls[kept], scores[kept]
-
+    return LazyMasks(masks), xywh, cls[kept], scores[kept]
