@@ -10,8 +10,6 @@ Both are predictions the user accepts as usual.
 """
 from __future__ import annotations
 
-from dataclasses import fields
-
 import cv2
 import numpy as np
 
@@ -29,13 +27,13 @@ class PaintedInstances(InstanceResult):
     """Instance detections shown as a semantic label map (for a semantic project)."""
 
     def paint(self, score_threshold: float | None = None) -> np.ndarray:
-        keep = self.keep(score_threshold)
-        order = keep[np.argsort(self.scores[keep], kind="stable")]  # lowest first: higher scores end on top
+        keep = self.keep(score_threshold)  # decodes down to the threshold; what is under it may wait
+        order = keep[np.argsort(self._scores[keep], kind="stable")]  # lowest first: higher scores end on top
         label_map = np.zeros((self.height, self.width), label_dtype(self.classes))
         for i in order:
-            m = self.masks[i]
+            m = self._masks[i]
             if not m.is_empty:
-                label_map[m.y0:m.y1, m.x0:m.x1][m.crop] = int(self.class_ids[i])
+                label_map[m.y0:m.y1, m.x0:m.x1][m.crop] = int(self._class_ids[i])
         return label_map
 
     def to_layer(self, score_threshold: float | None = None) -> Layer:
@@ -43,7 +41,11 @@ class PaintedInstances(InstanceResult):
 
 
 def painted(result: InstanceResult) -> PaintedInstances:
-    return PaintedInstances(**{f.name: getattr(result, f.name) for f in fields(InstanceResult)})
+    return result.relabelled(_keep_all, result.classes, as_type=PaintedInstances)
+
+
+def _keep_all(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return ids, np.ones(len(ids), bool)
 
 
 def components(result: SemanticResult, classes: ClassList | None = None) -> InstanceResult:
@@ -73,12 +75,7 @@ def map_classes(result: Result, cmap: ClassMap) -> Result:
     if isinstance(result, SemanticResult):
         lm = cmap.apply_label_map(result.label_map).astype(label_dtype(cmap.target), copy=False)
         return SemanticResult(lm, result.confidence, cmap.target, result.latency_ms)
-    ids, keep = cmap.apply_class_ids(result.class_ids)
-    idx = np.flatnonzero(keep)
-    kwargs = {f.name: getattr(result, f.name) for f in fields(InstanceResult)}
-    kwargs.update(masks=[result.masks[i] for i in idx], boxes=result.boxes[idx], class_ids=ids[idx],
-                  scores=result.scores[idx], classes=cmap.target)
-    return type(result)(**kwargs)
+    return result.relabelled(cmap.apply_class_ids, cmap.target)
 
 
 def fit_result(result: Result, classes: ClassList, task: str, unknown: str = "ignore"

@@ -72,6 +72,16 @@ class InstanceResult:
     def to_layer(self, score_threshold: float | None = None) -> Layer:
         return Layer(instances=self.filtered(score_threshold))
 
+    def relabelled(self, relabel, classes: ClassList, as_type: type | None = None) -> InstanceResult:
+        """The detections in another class list: relabel(class_ids) -> (new ids, keep flags); `as_type` an
+        InstanceResult subclass (default: this one's). Masks not decoded yet stay so (a YOLO model's 80
+        classes mapped onto a project's few decode only what is shown)."""
+        ids, keep = relabel(self._class_ids)
+        idx = np.flatnonzero(keep)
+        masks = self._masks.take(idx) if isinstance(self._masks, LazyMasks) else [self._masks[i] for i in idx]
+        return (as_type or type(self))(masks, self._boxes[idx], ids[idx], self._scores[idx], classes, self.height,
+                              self.width, self.latency_ms, self.score_threshold)
+
     def _settle(self, t: float | None) -> None:
         """Decode the pending masks up to the last detection scoring >= t (all when None) and drop the empty
         ones. Only detections after the settled ones are dropped, so earlier indices stay valid.

@@ -116,3 +116,29 @@ def test_a_lazy_result_pickles_without_decoding_and_crosses_the_cluster_wire(dat
     wired = codec.decode(codec.encode(p.run(pr, score_threshold=0.5)))
     _same_arrays(wired, eager)
     assert (painted(p.run(pr, score_threshold=0.5)).paint(0.1) == painted(eager).paint(0.1)).all()
+
+
+
+def test_a_project_with_few_of_the_models_classes_decodes_only_what_it_shows(datasets, decodes):
+    """The seed's 80 COCO classes mapped by name onto a project that has only person (instance and semantic
+    projects): the masks shown are decoded, the rest waits, and the layers equal the eager result's."""
+    from maskwork.core.annotation import ClassInfo, ClassList
+    from maskwork.core.models.cross_task import fit_result
+
+    p = _predictor(SEED)
+    project = ClassList([ClassInfo(0, "background", "#000000"), ClassInfo(1, "person", "#FF0000")])
+    for pr in _prepared(p, datasets, ["000000005001.jpg", "000000166918.jpg"]):
+        eager = p.run(pr, score_threshold=0.0)
+        for task in ("instance", "semantic"):
+            lazy = p.run(pr, score_threshold=0.5)
+            decodes.clear()
+            got, _ = fit_result(lazy, project, task)
+            want, _ = fit_result(eager, project, task)
+            a, b = got.to_layer(0.5), want.to_layer(0.5)
+            if task == "semantic":
+                assert np.array_equal(a.label_map, b.label_map) and (a.label_map == 1).any()
+            else:
+                assert [(i.class_id, i.mask) for i in a.instances] == [(i.class_id, i.mask) for i in b.instances]
+                assert a.instances
+            assert decodes == []  # the people shown were decoded by the run; nothing else was
+            _same_arrays(got, want)  # reading the arrays decodes the rest: the same answers
