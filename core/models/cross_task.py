@@ -41,7 +41,9 @@ class PaintedInstances(InstanceResult):
 
 
 def painted(result: InstanceResult) -> PaintedInstances:
-    return result.relabelled(_keep_all, result.classes, as_type=PaintedInstances)
+    out = result.relabelled(_keep_all, result.classes, as_type=PaintedInstances)
+    assert isinstance(out, PaintedInstances)
+    return out
 
 
 def _keep_all(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
