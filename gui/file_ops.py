@@ -11,7 +11,7 @@ from maskwork.core.errors import InputError
 from maskwork.core.images import IMAGE_SUFFIXES
 from maskwork.core.io import project_io
 from maskwork.core.io.coco import load_coco
-from maskwork.core.io.export_scope import any_corrected, export_names
+from maskwork.core.io.export_scope import export_names
 from maskwork.core.io.labelme import import_labelme
 from maskwork.core.io.yolo_labels import import_yolo
 from maskwork.core.project import STORE_DIR
@@ -132,14 +132,14 @@ class FileOps:
             return
         path, _ = QFileDialog.getOpenFileName(self.window, "Import COCO JSON", str(self.project.root), "COCO (*.json)")
         if path:
-            self.import_("coco", path, self._ask_overwrite())
+            self.import_("coco", path, ask=True)
 
     def import_png_dialog(self) -> None:
         if self.project is None:
             return
         path = QFileDialog.getExistingDirectory(self.window, "Import a folder of PNG masks", str(self.project.root))
         if path:
-            self.import_("png", path, self._ask_overwrite())
+            self.import_("png", path, ask=True)
 
     def import_yolo_dialog(self) -> None:
         if self.project is None:
@@ -147,7 +147,7 @@ class FileOps:
         path = QFileDialog.getExistingDirectory(self.window, "Import a folder of YOLO .txt labels",
                                                 str(self.project.root))
         if path:
-            self.import_("yolo", path, self._ask_overwrite())
+            self.import_("yolo", path, ask=True)
 
     def import_labelme_dialog(self) -> None:
         if self.project is None:
@@ -155,25 +155,41 @@ class FileOps:
         path = QFileDialog.getExistingDirectory(self.window, "Import a folder of labelme .json files",
                                                 str(self.project.root))
         if path:
-            self.import_("labelme", path, self._ask_overwrite())
+            self.import_("labelme", path, ask=True)
 
-    def _ask_overwrite(self) -> bool:
-        if not any_corrected(self.project):  # e.g. a brand-new project: nothing to replace, nothing to ask
-            return False
-        answer = QMessageBox.question(self.window, "Import", "Replace corrected work that images already have?\n"
-                                      "(No keeps it and skips those images.)")
-        return answer == QMessageBox.StandardButton.Yes
+    def import_(self, kind: str, path, overwrite: bool = False, ask: bool = False) -> Job | None:
+        """Import COCO JSON, PNG masks, YOLO labels or labelme JSON (kind) into the open project (all or nothing).
 
-    def import_(self, kind: str, path, overwrite: bool = False) -> Job | None:
-        """Import COCO JSON, PNG masks, YOLO labels or labelme JSON (kind) into the open project (all or nothing)."""
+        Corrected work is replaced only with `overwrite`; with `ask` (the menu's path) an import that would
+        replace some asks, naming the images, and runs again with overwrite if the user agrees."""
         if self.project is None or self.window.state.refuse_read_only():
             return None
-        hint = "" if overwrite else ("\n\nIn Maskwork: import again and answer Yes to "
-                                     "'Replace corrected work' to replace it.")
+        hint = "" if overwrite or ask else ("\n\nIn Maskwork: import again from the File menu; it asks before "
+                                            "replacing corrected work.")
         fn = {"coco": _import_coco, "png": project_io.import_png_folder, "yolo": import_yolo,
               "labelme": import_labelme}[kind]
-        return self.run(f"Importing {Path(path).name}", fn, self.project, path, overwrite,
-                        on_done=self._imported, on_fail_hint=hint, pass_progress=False)
+
+        def done(rep) -> None:
+            if isinstance(rep, project_io.CorrectedWorkConflict):
+                self._ask_to_replace(kind, path, rep.names)
+            else:
+                self._imported(rep)
+
+        job_fn, args = ((_conflict_as_result, (fn, self.project, path, overwrite)) if ask
+                        else (fn, (self.project, path, overwrite)))
+        return self.run(f"Importing {Path(path).name}", job_fn, *args, on_done=done, on_fail_hint=hint,
+                        pass_progress=False)
+
+    def _ask_to_replace(self, kind: str, path, names: list[str]) -> None:
+        shown = "\n".join(names[:8]) + (f"\n... and {len(names) - 8} more" if len(names) > 8 else "")
+        answer = QMessageBox.question(
+            self.window, "Import",
+            f"This import would replace the corrected work of {plural(len(names), 'image')}:\n{shown}\n\n"
+            "Replace it with the imported annotations? (No imports nothing and keeps your work.)")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.import_(kind, path, overwrite=True)
+        else:
+            self.window.state.status_message.emit("Import: nothing imported; your corrected work is kept.")
 
     def _imported(self, rep) -> None:
         s = self.window.state
@@ -187,6 +203,14 @@ class FileOps:
         self.window.image_list.select(s.current_name)
         self.window.session.title_changed.emit()
         self._done(rep.summary().capitalize() + ".", rep.warnings)
+
+
+def _conflict_as_result(fn, project, path, overwrite: bool):
+    """fn's report, or the conflict it found (the GUI then asks instead of showing an error)."""
+    try:
+        return fn(project, path, overwrite)
+    except project_io.CorrectedWorkConflict as conflict:
+        return conflict
 
 
 def _import_coco(project, path, overwrite: bool):

@@ -129,16 +129,23 @@ def merge_classes(project: Project, incoming: ClassList) -> dict[int, int]:
     return remap
 
 
+class CorrectedWorkConflict(InputError):
+    """The import would replace corrected work (nothing was imported); `names` are those images."""
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message)
+        self.names = names
+
+
 def _check_conflicts(project: Project, names: list[str], overwrite: bool) -> None:
     if overwrite:
         return
     busy = [n for n in names if not project.annotation(n).corrected.is_empty()]
     if busy:
         verb = "has" if len(busy) == 1 else "have"
-        raise InputError(f"{plural(len(busy), 'image')} already {verb} corrected work in {project.root}: "
-                         f"{_listing(busy)}. "
-                         "Nothing was imported; pass --overwrite to replace that work, or import into "
-                         "another project.")
+        raise CorrectedWorkConflict(f"{plural(len(busy), 'image')} already {verb} corrected work in "
+                                    f"{project.root}: {_listing(busy)}. Nothing was imported; pass --overwrite "
+                                    "to replace that work, or import into another project.", busy)
 
 
 def _check_size(project: Project, name: str, width: int, height: int, source: str) -> None:

@@ -79,7 +79,51 @@ def test_import_into_a_new_project_does_not_ask_to_replace(qtbot, window, nuclei
     monkeypatch.setattr(messages, "show_error", lambda parent, err, title="": errors.append(str(err)))
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
-    window.files.import_coco_dialog()  # now there is corrected work: it asks
-    assert asked and "Replace corrected work" in asked[0]
+    before = {n: [i.mask for i in window.state.project.annotation(n).corrected.instances]
+              for n in window.state.project.image_names()}
+    window.files.import_coco_dialog()  # now the import would replace corrected work: it asks, naming the images
     qtbot.waitUntil(lambda: jobs[1].outcome is not None, timeout=30000)
-    assert jobs[1].outcome[0] == "failed" and "already have corrected work" in errors[0]  # "No" keeps the work
+    assert len(asked) == 1 and "would replace the corrected work of" in asked[0]
+    assert window.state.project.image_names()[0] in asked[0]
+    assert errors == [] and len(jobs) == 2  # "No": no error, no second import, the work unchanged
+    assert before == {n: [i.mask for i in window.state.project.annotation(n).corrected.instances]
+                      for n in window.state.project.image_names()}
+
+
+def test_import_asks_only_when_it_would_replace_work_and_yes_replaces(qtbot, window, nuclei_folder, tmp_path,
+                                                                      monkeypatch):
+    """Corrected work on image 0: importing annotations of the other images does not ask (nothing of the
+    user's is touched); importing image 0's asks, naming it, and Yes replaces it with the file's objects."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from maskwork.core.io.coco import load_coco
+
+    gt = tmp_path / "nuclei_gt.json"
+    doc = json.loads(gt.read_text())
+    assert window.session.open_path(nuclei_folder, task="instance", classes=load_coco(gt).classes)
+    project = window.state.project
+    first = project.image_names()[0]
+    first_id = next(i["id"] for i in doc["images"] if i["file_name"] == first)
+    own, others = tmp_path / "own.json", tmp_path / "others.json"
+    for path, pick in ((own, lambda i: i == first_id), (others, lambda i: i != first_id)):
+        path.write_text(json.dumps({**doc, "images": [i for i in doc["images"] if pick(i["id"])],
+                                    "annotations": [a for a in doc["annotations"] if pick(a["image_id"])]}))
+    window.files.import_("coco", own)  # the user's corrected work on image 0 (as if drawn by hand)
+    qtbot.waitUntil(lambda: not project.annotation(first).corrected.is_empty(), timeout=30000)
+    mine = load_coco(gt)
+    jobs, asked = [], []
+    real_import = window.files.import_
+    monkeypatch.setattr(window.files, "import_", lambda *a, **k: jobs.append(real_import(*a, **k)) or jobs[-1])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(others), "COCO (*.json)"))
+    window.files.import_coco_dialog()
+    qtbot.waitUntil(lambda: jobs and jobs[0].outcome is not None, timeout=30000)
+    assert asked == [] and jobs[0].outcome[0] == "finished"  # only images without the user's work: no question
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(gt), "COCO (*.json)"))
+    window.files.import_coco_dialog()
+    qtbot.waitUntil(lambda: len(jobs) == 3 and jobs[2].outcome is not None, timeout=30000)
+    assert len(asked) == 1 and first in asked[0]  # asked once, naming the image; Yes imported again
+    truth = next(a for a in mine.annotations if a.file_name == first)
+    assert [i.mask for i in project.annotation(first).corrected.instances] == \
+        [i.mask for i in truth.corrected.instances]

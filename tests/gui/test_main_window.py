@@ -310,7 +310,7 @@ def test_import_coco_never_overwrites_without_asking(qtbot, window, nuclei_folde
     mine = [i.mask for i in window.state.annotation.corrected.instances]
     job = window.files.import_("coco", tmp_path / "nuclei_gt.json")
     qtbot.waitUntil(lambda: job.outcome is not None, timeout=30000)
-    assert job.outcome[0] == "failed" and first in errors[0] and "Replace corrected work" in errors[0]
+    assert job.outcome[0] == "failed" and first in errors[0] and "asks before replacing" in errors[0]
     assert [i.mask for i in project.annotation(first).corrected.instances] == mine  # all or nothing
     assert all(project.annotation(n).corrected.is_empty() for n in project.image_names() if n != first)
     wait_job(qtbot, window.files.import_("coco", tmp_path / "nuclei_gt.json", overwrite=True))
