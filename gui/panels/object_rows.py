@@ -2,7 +2,7 @@
 
 Filter text: words that must all match. `score<0.5`, `area>=200`, `id=12` compare a number
 (<, <=, >, >=, =); `hidden`, `locked` match flagged rows, `box` the box-only objects; any other word
-is looked for in the class name, the source (model / person) and the object's "#id".
+is looked for in the class name, the source ("model" / "by hand") and the object's "#id".
 
 A box-only object (no mask yet, core/editing/box_ops.py) is listed like any object; its area is its
 box's w x h (as COCO export writes it), marked as a box area by the panel.
@@ -19,6 +19,8 @@ from maskwork.core.view.objects import class_areas
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "==": operator.eq}
 _COMPARE = re.compile(r"^(score|area|id)(<=|>=|==|<|>|=)(-?\d+(?:\.\d*)?|-?\.\d+)$")
 _FLAG_WORDS = {"hidden": "hidden", "locked": "locked", "box": "box_only"}  # filter word -> Row field
+# Source values as shown: "person" (drawn by a person) would read as COCO's class of that name
+SOURCE_TEXT = {"model": "model", "person": "by hand"}
 FILTER_HELP = ("Filter: class or source words, #id, hidden, locked, box (box-only objects), or score<0.5, "
                "area>=200, id=12 (all words must match)")
 
@@ -58,9 +60,14 @@ def object_rows(layer, classes, flags) -> list[Row]:
             continue
         area = round(inst.box[2] * inst.box[3]) if box_only else inst.mask.area
         rows.append(Row("object", inst.class_id, class_name(classes, inst.class_id), area, inst.id,
-                        getattr(inst.source, "value", str(inst.source)), inst.score,
+                        _source_text(inst.source), inst.score,
                         flags.is_hidden(inst), flags.is_locked(inst), box_only))
     return rows
+
+
+def _source_text(source) -> str:
+    value = getattr(source, "value", str(source))
+    return SOURCE_TEXT.get(value, value)
 
 
 def class_rows(layer, classes, flags, keep=()) -> list[Row]:

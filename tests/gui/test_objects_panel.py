@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from maskwork.core.view.objects import class_areas
+from maskwork.gui.panels.object_rows import SOURCE_TEXT
 from maskwork.gui.panels.objects_panel import AREA, EYE, KEY, LOCK, SCORE
 from tests.gui.objects_support import click, drag, inside, look_at, open_aerial_truth, open_holed_nuclei
 from tests.gui.window_helpers import label_map, stroke, view_pos
@@ -57,10 +58,10 @@ def test_instance_rows_and_selection_both_ways(qtbot, window, nuclei_val, tmp_pa
     by_id = {i.id: i for i in layer.instances}
     for r in rows:
         inst = by_id[r.id]
-        assert (r.area, r.score, r.source) == (inst.mask.area, inst.score, inst.source.value)
+        assert (r.area, r.score, r.source) == (inst.mask.area, inst.score, SOURCE_TEXT[inst.source.value])
     head = panel.tree.topLevelItem(0)
     assert (head.text(2), head.text(3)) == ("nucleus", f"{len(rows)} objects")
-    assert {r.source for r in rows} == {"model", "person"}
+    assert {r.source for r in rows} == {"model", "by hand"}  # not "person": COCO has a class of that name
 
     target = max(layer.instances, key=lambda i: i.mask.area)
     _press(qtbot, panel, _object_item(panel, target.id), 2)         # a row selects on the canvas
