@@ -26,6 +26,7 @@ from maskwork.core.models.results import InstanceResult
 from maskwork.core.text import plural
 from maskwork.gui.panels import model_jobs, model_list
 from maskwork.gui.panels.class_fit import ClassFitBar
+from maskwork.gui.panels.elided_label import ElidedLabel
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
@@ -49,10 +50,8 @@ class ModelPanel(QWidget):
         self.combo.setToolTip("Model to run")
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(16)
-        self.model_info = QLabel("")
-        self.model_info.setWordWrap(True)
-        self.model_info.setToolTip("Task and weights: cached/bundled = on this computer; needs download = "
-                                   "fetched on first use (internet needed)")
+        self.model_info = ElidedLabel("", "Task and weights: cached/bundled = on this computer; needs download = "
+                                          "fetched on first use (internet needed)")
         self.combo.currentIndexChanged.connect(self._on_model_picked)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Re-read the model list (after training or adding a checkpoint)")
