@@ -193,8 +193,9 @@ class FileOps:
 
     def _imported(self, rep) -> None:
         s = self.window.state
-        self.window.editor.undo.forget(self.project.dirty)  # replaced layers: their old steps no longer apply
-        for name in self.project.dirty:  # the imported layers go to the crash journal like any edit
+        self.window.editor.undo.forget(rep.names)  # replaced layers: their old steps no longer apply
+        s.flags.forget(rep.names)  # ... nor their object locks: the ids name other objects now
+        for name in rep.names:  # the imported layers go to the crash journal like any edit
             self.project.record_edit(name)
         s.classes_changed.emit()
         self.window.editor.set_selection([])

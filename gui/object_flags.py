@@ -69,6 +69,18 @@ class ObjectFlags(QObject):
         if _toggle(self.locked_classes, class_id, locked):
             self._store()
 
+    def forget(self, names) -> None:
+        """The objects of `names` were replaced (an import): their ids name other objects now, so their
+        per-object locks and hiding go (class locks stay)."""
+        names = set(names)
+        for flags in (self._hidden, self._locked):
+            for name in names & flags.keys():
+                del flags[name]
+        if names & set(self._stored_objects()):
+            self._store()
+        else:
+            self.changed.emit(None)
+
     def show_all(self) -> None:
         self.hidden_classes.clear()
         self._hidden.clear()
@@ -97,6 +109,12 @@ class ObjectFlags(QObject):
             if isinstance(objects, dict):
                 self._locked = {str(k): _ids(v) for k, v in objects.items() if _ids(v)}
         self.changed.emit(None)
+
+    def _stored_objects(self) -> dict:
+        p = self.state.project
+        saved = p.settings.get(SETTINGS_KEY) if p is not None else None
+        objects = saved.get("objects") if isinstance(saved, dict) else None
+        return objects if isinstance(objects, dict) else {}
 
     def _store(self) -> None:
         p = self.state.project

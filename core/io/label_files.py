@@ -120,6 +120,7 @@ def finish_import(project: Project, files: list[LabelFile], classes: ClassList, 
         if project.task == "semantic":  # painted in file order: later objects on top
             layer = _to_semantic(ImageAnnotation(f.image, f.width, f.height, corrected=layer))
         _apply(project, f.image, layer)
+        report.names.append(f.image)
         report.images += 1
         report.objects += len(f.instances)
     if project.task == "semantic":

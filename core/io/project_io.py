@@ -38,6 +38,7 @@ class ImportReport:
     objects: int = 0
     class_remap: dict[int, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the images whose corrected layer the import replaced
 
     def summary(self) -> str:
         objects = f", {plural(self.objects, 'object')}" if self.objects else " (label maps)"
@@ -215,6 +216,7 @@ def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
             inst.class_id = report.class_remap.get(inst.class_id, inst.class_id)
         layer = _to_semantic(ann) if project.task == "semantic" else ann.corrected
         _apply(project, name, layer)
+        report.names.append(name)
         meta["images"][name] = {"id": dataset.image_ids[ann.file_name], **dataset.image_extras[ann.file_name]}
         reviewed = review.reviewed_in_coco(dataset.image_extras[ann.file_name])
         if reviewed is not None:  # the mark our own export wrote (core/review.py)
@@ -283,6 +285,7 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
         if report.class_remap:
             _remap_layer(layer, report.class_remap)
         _apply(project, name, layer)
+        report.names.append(name)
         report.images += 1
         report.objects += len(layer.instances)
     return report

@@ -127,3 +127,35 @@ def test_import_asks_only_when_it_would_replace_work_and_yes_replaces(qtbot, win
     truth = next(a for a in mine.annotations if a.file_name == first)
     assert [i.mask for i in project.annotation(first).corrected.instances] == \
         [i.mask for i in truth.corrected.instances]
+
+
+def test_an_import_forgets_only_the_replaced_images_locks_and_undo_steps(qtbot, window, nuclei_folder, tmp_path):
+    """Importing image 0's objects again: its object locks go (the ids name other objects now) and so does its
+    undo history; image 1's unsaved edit keeps its undo step and its lock."""
+    from maskwork.core.io.coco import load_coco
+
+    gt = tmp_path / "nuclei_gt.json"
+    doc = json.loads(gt.read_text())
+    assert window.session.open_path(nuclei_folder, task="instance", classes=load_coco(gt).classes)
+    project, flags = window.state.project, window.state.flags
+    first, second = project.image_names()[:2]
+    first_id = next(i["id"] for i in doc["images"] if i["file_name"] == first)
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps({**doc, "images": [i for i in doc["images"] if i["id"] == first_id],
+                               "annotations": [a for a in doc["annotations"] if a["image_id"] == first_id]}))
+    wait_job(qtbot, window.files.import_("coco", own))
+    window.session.open_image(first)
+    flags.set_locked(project.annotation(first).corrected.instances[0].id, True)
+    window.session.open_image(second)
+    stroke(qtbot, window, [view_pos(window, 10, 10), view_pos(window, 30, 12)])  # unsaved work on image 1
+    flags.set_locked(project.annotation(second).corrected.instances[0].id, True)
+    undo = window.editor.undo
+    assert not undo.is_clean(second) and flags.locked_ids(first) and flags.locked_ids(second)
+
+    wait_job(qtbot, window.files.import_("coco", own, overwrite=True))
+    assert flags.locked_ids(first) == set()                   # replaced objects: no stale lock
+    assert flags.locked_ids(second) and not undo.is_clean(second)  # untouched image: lock and undo kept
+    assert first not in window.state.project.settings["locks"]["objects"]
+    undo.activate(second)
+    undo.undo()
+    assert project.annotation(second).corrected.is_empty()    # the stroke is still undoable
