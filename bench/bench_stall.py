@@ -140,6 +140,11 @@ class Bench:
         return Case(f"autosave after a stroke on {name}", s.autosave, lambda: not s.autosaver.busy,
                     runs=REPEAT, prepare=lambda: self.stroke(name))
 
+    def save(self, name: str) -> Case:
+        s = self.window.session
+        return Case(f"Ctrl+S after a stroke on {name}", s.save, lambda: not s.saving, runs=REPEAT,
+                    prepare=lambda: self.stroke(name))
+
     def run_model(self, label: str, int8: bool = False) -> Case:
         panel = self.model_panel
 
@@ -239,7 +244,7 @@ def run(only: list[str] | None = None) -> list[Row]:
         cases = [
             b.open("big.jpg", REPEAT, b.names[0]), b.open(b.names[1], REPEAT, "big.jpg"),
             b.open(MID, REPEAT, b.names[0]), b.open(b.names[1], REPEAT, MID),
-            b.autosave(MID), b.autosave("big.jpg"),
+            b.autosave(MID), b.autosave("big.jpg"), b.save(MID), b.save("big.jpg"),
             b.run_model(f"first model run: aerial-landcover on {on} (3.7 MP; imports torch, loads the model)"),
             b.run_model(f"model run: aerial-landcover on {on} again"),
             b.run_model("model run: aerial-landcover on big.jpg (48 MP)"),

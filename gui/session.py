@@ -28,6 +28,7 @@ from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.new_project import ask_new_project
 from maskwork.gui.image_loader import ImageLoader, Prepared, needs_worker
 from maskwork.gui.release import release_later
+from maskwork.gui.saving import save_project
 
 AUTOSAVE_MS = 30_000
 WRITER = "Maskwork window"  # how another program's "open for writing by ..." message names us
@@ -43,6 +44,7 @@ class Session(QObject):
         super().__init__(parent_widget)
         self.state, self.editor, self.view, self.window = state, editor, view, parent_widget
         self.classes_edited = False
+        self.saving = False  # a save is being written (gui/saving.py)
         self.unsaved_sources: list = []  # callables -> list[str]: other unsaved project.json parts (gui/review.py)
         self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
         self.loader = ImageLoader(self, view, self)  # big images: decoded in a worker (ADR 0012)
@@ -253,8 +255,9 @@ class Session(QObject):
                                              f"{p.lock_holder or 'another program'} has it open for writing.")
             return False
         self.remember_view()
+        self.saving = True  # autosave stands aside while a big save runs in a worker (gui/saving.py)
         try:
-            written = p.save()
+            written = save_project(p, self.window)
         except UndefinedClassError as exc:  # another folder would not help: the class list must
             messages.show_error(self.window, exc)
             return False
@@ -265,6 +268,8 @@ class Session(QObject):
         except MaskworkError as exc:
             messages.show_error(self.window, exc)
             return False
+        finally:
+            self.saving = False
         self.classes_edited = False
         self.saved.emit()
         self.state.status_message.emit(f"Saved {plural(len(written), 'image')} to {p.store}.")
@@ -294,7 +299,7 @@ class Session(QObject):
 
     def autosave(self) -> None:
         p = self.state.project
-        if p is None or not self.unsaved():
+        if p is None or self.saving or not self.unsaved():
             return
         files = getattr(self.window, "files", None)
         if files is not None and files.jobs:
