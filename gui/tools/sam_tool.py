@@ -24,6 +24,15 @@ OPEN_FILES = "Open an encoder and a decoder (.onnx)…"
 TAB_KEYS = (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
 
 
+def picker_text(spec) -> str:
+    """One row of the model picker: what it is, what it costs to fetch, whether it is here."""
+    from maskwork.core.interactive.sam import catalog
+
+    state = catalog.state(spec)
+    size = f"download {catalog.download_size(spec)}" if state == "needs download" else state
+    return f"{spec.name}: {spec.family}, {spec.licence}, {size}"
+
+
 class _TabFilter(QObject):
     """Qt turns Tab into focus navigation before the view's keyPressEvent sees it: take it first
     while SAM has candidates to cycle."""
@@ -99,9 +108,9 @@ class SamTool(SegmentTool):
         from maskwork.core.interactive.sam import catalog
 
         specs = catalog.all_specs()
-        items = [f"{s.name}: {s.family}, {s.licence}, {catalog.state(s)}" for s in specs] + [OPEN_FILES]
-        item, ok = QInputDialog.getItem(self.canvas, "SAM model", "Promptable model (downloaded on first use):",
-                                        items, 0, False)
+        items = [picker_text(s) for s in specs] + [OPEN_FILES]
+        item, ok = QInputDialog.getItem(self.canvas, "SAM model", "Promptable model (a model not here yet is "
+                                        "downloaded once, the size shown):", items, 0, False)
         if not ok:
             return False
         if item == OPEN_FILES:
@@ -119,8 +128,17 @@ class SamTool(SegmentTool):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
             trust = True
+        if catalog.state(spec) == "needs download" and not self.get_files(spec, trust):
+            return False
         self.set_model(spec, trust=trust)
         return True
+
+    def get_files(self, spec, trust: bool) -> bool:
+        """The files are not here: the dialog that says which, how big, where, and downloads them."""
+        from maskwork.gui.dialogs.sam_weights import SamWeightsDialog
+
+        self.weights_dialog = SamWeightsDialog(spec, trust, self.canvas)
+        return self.weights_dialog.exec() == SamWeightsDialog.DialogCode.Accepted
 
     # ---- the embedding ------------------------------------------------------------------------------
     def _key(self):

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.interactive.sam.layouts import LAYOUTS
 from maskwork.core.progress import CancelToken, ProgressFn
+from maskwork.core.store import bounded
 
 LABELME = "https://github.com/wkentaro/labelme/releases/download/sam-20230416/"
 ESAM = "https://github.com/labelmeai/efficient-sam/releases/download/onnx-models-20231225/"
@@ -35,6 +36,8 @@ SRC_XANY = "X-AnyLabeling (anylabeling/configs/auto_labeling/*.yaml; no hash pub
 class OnnxFile:
     url: str
     sha256: str | None
+    size_mb: float | None = None   # about; see SIZES_MB
+
 
     @property
     def filename(self) -> str:
@@ -59,9 +62,20 @@ class SamSpec:
         return self.local or (self.encoder.sha256 is not None and self.decoder.sha256 is not None)
 
 
+# Download sizes (encoder, decoder) in MB, for the user to judge before fetching. Estimated from the stated
+# parameter counts (int8 files ~1 byte per weight, float files 4), not measured: none of these files could
+# be downloaded here. The download itself shows the server's exact byte count.
+SIZES_MB: dict[str, tuple[float, float]] = {
+    "sam-vit-b": (104, 9), "sam-vit-l": (317, 9), "sam-vit-h": (649, 9), "mobilesam": (28, 16),
+    "efficientsam-ti": (25, 16), "efficientsam-s": (88, 16), "sam2.1-tiny": (135, 20),
+    "sam2.1-small": (163, 20), "edgesam": (22, 16),
+}
+
+
 def _row(name, family, layout, enc, enc_sha, dec, dec_sha, licence, params, source, commercial=True):
-    return SamSpec(name, family, layout, OnnxFile(enc, enc_sha), OnnxFile(dec, dec_sha), licence, commercial,
-                   params, source)
+    enc_mb, dec_mb = SIZES_MB[name]
+    return SamSpec(name, family, layout, OnnxFile(enc, enc_sha, enc_mb), OnnxFile(dec, dec_sha, dec_mb), licence,
+                   commercial, params, source)
 
 
 SAM_MODELS: dict[str, SamSpec] = {s.name: s for s in [
@@ -123,6 +137,25 @@ def state(spec: SamSpec) -> str:
     return "here" if here else ("missing" if spec.local else "needs download")
 
 
+def megabytes(mb: float | None) -> str:
+    return "size unknown" if mb is None else f"about {mb:.0f} MB"
+
+
+def download_size(spec: SamSpec) -> str:
+    """What the user downloads for `spec`, in words: "about 113 MB (encoder 104 MB + decoder 9 MB)"."""
+    enc, dec = spec.encoder.size_mb, spec.decoder.size_mb
+    if spec.local:
+        return "your own files"
+    if enc is None or dec is None:
+        return "size unknown"
+    return f"about {enc + dec:.0f} MB (encoder {enc:.0f} MB + decoder {dec:.0f} MB)"
+
+
+def missing_files(spec: SamSpec) -> list[tuple[OnnxFile, Path]]:
+    """The (file, destination) pairs still to be put in place."""
+    return [(f, p) for f, p in zip((spec.encoder, spec.decoder), files_of(spec)) if not p.is_file()]
+
+
 # ---- the user's own pairs -------------------------------------------------------------------------
 def registry_file() -> Path:
     from maskwork.core.models.user_models import config_dir
@@ -135,7 +168,7 @@ def _read_registered() -> dict[str, dict]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))["models"]
+        data = json.loads(bounded.read_text(path, limit=bounded.SMALL_JSON, what="model list"))["models"]
         assert isinstance(data, dict)
         return data
     except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
@@ -203,7 +236,7 @@ def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken
                 raise ModelError(f"{p} (promptable model {spec.name}) does not exist; put the file back or "
                                  "register the pair again.")
         return paths
-    missing = [(f, p) for f, p in zip((spec.encoder, spec.decoder), paths) if not p.is_file()]
+    missing = missing_files(spec)
     if not missing:
         return paths
     if not spec.commercial and not accept_licence:
