@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml setup.py
 	$(VPY) -m pip install -q --upgrade pip
 	# torch/torchvision first, pinned to the releases served from this machine's disk cache
 	$(VPY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	# PySide6 is kept below 6.12 on Python < 3.12 by pyproject.toml (6.12.0 frees None there: gui/binding_check.py)
 	$(VPY) -m pip install -q -e '.[test,lint,cluster]'
 	# SAM 2.1's reference code for tests/unit/test_sam2_layout.py: PyPI has only its source, whose default
 	# build pulls a CUDA torch and compiles an extension; this builds it pure-Python against the torch above

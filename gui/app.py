@@ -88,6 +88,8 @@ def run_app(argv: list[str]) -> int:
     from maskwork.core.logs import setup_logging
 
     setup_logging("app")  # tracebacks of caught failures go to the log file (Help > Open log folder)
+    if refuse_defective_binding():
+        return 3
     from maskwork.gui.main_window import MainWindow
 
     window = MainWindow(panels_now=False)
@@ -103,6 +105,24 @@ def run_app(argv: list[str]) -> int:
 
     exit_now(code)  # skips the interpreter teardown (seconds with torch loaded): gui/fast_exit.py
     return code
+
+
+def refuse_defective_binding() -> bool:
+    """A binding that frees None would abort the window minutes into the work: say so now, in one sentence
+    with the fix, on stderr and in a dialog (gui/binding_check.py)."""
+    from maskwork.gui.binding_check import binding_defect
+
+    message = binding_defect()
+    if message is None:
+        return False
+    import logging
+
+    from PySide6.QtWidgets import QMessageBox
+
+    logging.getLogger("maskwork.gui.app").error(message)
+    print(message, file=sys.stderr, flush=True)
+    QMessageBox.critical(None, "Maskwork cannot start safely", message)
+    return True
 
 
 def start_after_paint(window, paths: list[str], then=lambda: None) -> None:
