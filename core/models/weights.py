@@ -6,12 +6,7 @@ Bundled and user checkpoints are read with core.models.checkpoint.read_checkpoin
 """
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import re
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,15 +14,15 @@ import torch
 from torch import nn
 
 from maskwork.core.annotation import ClassList
-from maskwork.core.errors import Cancelled, ModelError
+from maskwork.core.errors import ModelError
 from maskwork.core.models import availability
 from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.models.download import CHUNK as CHUNK  # the chunk size tests size their files by
+from maskwork.core.models.download import download_file
 from maskwork.core.models.specs import BundledFile, ModelSpec, TorchvisionWeights, weights_file
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
-
-HASH_RE = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names end in a sha256 prefix
-CHUNK = 1 << 20
+from maskwork.core.progress import CancelToken, ProgressFn, check
+from maskwork.core.store import bounded
 
 
 def hub_checkpoint_dir() -> Path:
@@ -64,70 +59,6 @@ def model_state(spec: ModelSpec) -> str:
     return availability.state(spec, weights_path(spec).is_file())
 
 
-def download_file(url: str, dest: Path, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                  check_hash: bool = True, timeout: float = 30.0, sha256: str | None = None,
-                  resume: bool = False) -> Path:
-    """Download `url` to `dest` through a `.partial` file; verify the sha256 prefix in the name (or the full
-    `sha256` given); cancellable. With `resume`, a failed or cancelled download keeps its `.partial` file and
-    the next call continues it with an HTTP Range request (a server that ignores Range sends it all again)."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
-    where = f"Put {dest.name} into {dest.parent} by hand (downloaded from {url} on a connected machine)"
-    sha = hashlib.sha256()
-    start = partial.stat().st_size if resume and partial.is_file() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            if start and getattr(resp, "status", None) != 206:
-                start = 0  # the server sends the whole file: start again
-            if start:
-                with open(partial, "rb") as old:
-                    for block in iter(lambda: old.read(CHUNK), b""):
-                        sha.update(block)
-            length = int(resp.headers.get("Content-Length") or 0)
-            total = start + length if length else 0
-            done = start
-            with open(partial, "ab" if start else "wb") as out:
-                while True:
-                    check(cancel)
-                    chunk = resp.read(CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    sha.update(chunk)
-                    done += len(chunk)
-                    report(progress, done, max(total, done), f"downloading {dest.name}")
-            if total and done < total:
-                raise OSError(f"the connection closed after {done} of {total} bytes")
-    except Cancelled:
-        if not resume:
-            partial.unlink(missing_ok=True)
-        raise
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and start:  # the partial file is complete or longer than the file: start again
-            partial.unlink(missing_ok=True)
-            return download_file(url, dest, progress, cancel, check_hash, timeout, sha256, resume)
-        partial.unlink(missing_ok=True)
-        raise ModelError(f"cannot download {dest.name} ({exc.code} {exc.reason}). {where}, then try again.") from exc
-    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
-        if not resume:
-            partial.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", None) or exc
-        again = "try again (the download continues where it stopped)" if resume else "try again"
-        raise ModelError(f"cannot download {dest.name} ({reason}). {where}, or {again}.") from exc
-    match = HASH_RE.search(dest.name)
-    digest = sha.hexdigest()
-    bad = (sha256 is not None and digest != sha256.lower()) or (
-        sha256 is None and check_hash and match and not digest.startswith(match.group(1)))
-    if bad:
-        partial.unlink(missing_ok=True)
-        raise ModelError(f"the download of {dest.name} is damaged (checksum differs). Try again, or {where[0].lower()}"
-                         f"{where[1:]}.")
-    os.replace(partial, dest)
-    return dest
-
-
 def fetch_weights(spec: ModelSpec, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                   allow_download: bool | None = None) -> Path:
     """Path of the weights file, downloading torchvision weights when allowed (MASKWORK_OFFLINE=1 forbids)."""
@@ -151,8 +82,9 @@ def fetch_weights(spec: ModelSpec, progress: ProgressFn | None = None, cancel: C
 def read_weights(spec: ModelSpec, path: Path) -> dict:
     """The file's contents as read_checkpoint returns them: a Maskwork dict or {"state_dict": sd}."""
     if isinstance(spec.source, TorchvisionWeights):
+        vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="weights file")
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(vetted, map_location="cpu", weights_only=True)
         except Exception as exc:  # truncated download, foreign file under the expected name
             raise ModelError(f"{path} is not a readable PyTorch weights file ({type(exc).__name__}). Delete it so "
                              f"Maskwork downloads it again, or replace it with {path.name} from "

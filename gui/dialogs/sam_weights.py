@@ -50,6 +50,7 @@ class SamWeightsDialog(QDialog):
                        "Download them here, or put them into the folder below by hand (for example from a "
                        "computer with internet); Maskwork finds them there without a network.")
         files = QGridLayout()
+        files.setColumnStretch(1, 1)  # the names and addresses take the width, not the "Encoder" column
         for row, (role, file, path) in enumerate((("Encoder", spec.encoder, encoder),
                                                   ("Decoder", spec.decoder, decoder))):
             here = " (already here)" if path.is_file() else ""
@@ -113,6 +114,10 @@ class SamWeightsDialog(QDialog):
     # ---- the download -----------------------------------------------------------------------------
     def download(self) -> Job | None:
         if self.job is not None:
+            return None
+        if not catalog.downloads_allowed():
+            self.status.setText("Downloads are switched off on this computer (MASKWORK_OFFLINE). Copy the two files "
+                                "from the addresses above into the folder, then press 'I put them there'.")
             return None
         job = Job(catalog.fetch, self.spec, trust=self.trust)
         job.signals.progress.connect(self._on_progress)

@@ -122,17 +122,27 @@ def test_cancel_stops_the_download_and_keeps_the_dialog(qtbot, empty_cache, serv
     assert not catalog.files_of(spec)[0].is_file()
 
 
-def test_offline_the_download_fails_in_one_sentence_and_the_dialog_stays_useful(qtbot, empty_cache, monkeypatch):
+def test_without_a_network_the_download_fails_in_one_sentence(qtbot, empty_cache, served_pair):
+    spec, _blobs = served_pair
+    refused = dataclasses.replace(spec, encoder=dataclasses.replace(spec.encoder, url="http://127.0.0.1:9/enc.onnx"))
+    dlg = SamWeightsDialog(refused)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.download()
+    qtbot.waitUntil(lambda: dlg.job is None, timeout=60_000)
+    text = dlg.status.text()
+    assert text.startswith("The download did not work: cannot download enc.onnx") and "Traceback" not in text
+    assert "I put them there" in text and dlg.isVisible() and dlg.download_button.isEnabled()
+
+
+def test_offline_the_dialog_says_so_and_stays_useful(qtbot, empty_cache, monkeypatch):
     monkeypatch.setenv("MASKWORK_OFFLINE", "1")
     spec = catalog.SAM_MODELS["sam-vit-b"]
     dlg = SamWeightsDialog(spec)
     qtbot.addWidget(dlg)
     dlg.show()
-    dlg.download()
-    qtbot.waitUntil(lambda: dlg.job is None, timeout=30_000)
-    text = dlg.status.text()
-    assert "did not work" in text and "downloads are off" in text and "Traceback" not in text
-    assert dlg.isVisible() and dlg.download_button.isEnabled() and dlg.check_button.isEnabled()
+    assert dlg.download() is None and dlg.job is None
+    assert "switched off" in dlg.status.text() and dlg.isVisible() and dlg.check_button.isEnabled()
     # the user copies the files by hand, then says so: the dialog finds them and closes
     folder = empty_cache / "sam-vit-b"
     folder.mkdir(parents=True)

@@ -151,6 +151,11 @@ def download_size(spec: SamSpec) -> str:
     return f"about {enc + dec:.0f} MB (encoder {enc:.0f} MB + decoder {dec:.0f} MB)"
 
 
+def downloads_allowed() -> bool:
+    """MASKWORK_OFFLINE=1 switches downloads off (a machine without a network, or by policy)."""
+    return os.environ.get("MASKWORK_OFFLINE", "") in ("", "0")
+
+
 def missing_files(spec: SamSpec) -> list[tuple[OnnxFile, Path]]:
     """The (file, destination) pairs still to be put in place."""
     return [(f, p) for f, p in zip((spec.encoder, spec.decoder), files_of(spec)) if not p.is_file()]
@@ -227,7 +232,7 @@ def pair_spec(text: str, layout: str = "sam") -> SamSpec:
 def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
           trust: bool = False, allow_download: bool | None = None, accept_licence: bool = False) -> tuple[Path, Path]:
     """Paths of the encoder and decoder, downloading what is missing (resumable, sha256-checked)."""
-    from maskwork.core.models.weights import download_file
+    from maskwork.core.models.download import download_file
 
     paths = files_of(spec)
     if spec.local:
@@ -243,11 +248,11 @@ def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken
         raise ModelError(f"{spec.name} is licensed {spec.licence}; Maskwork fetches it only when you accept that "
                          "licence (CLI: --accept-licence).")
     if allow_download is None:
-        allow_download = os.environ.get("MASKWORK_OFFLINE", "") in ("", "0")
+        allow_download = downloads_allowed()
     if not allow_download:
-        f, p = missing[0]
-        raise ModelError(f"{spec.name} is not on this computer and downloads are off; put {p.name} into {p.parent} "
-                         f"(from {f.url}), or register a local encoder/decoder pair.")
+        names = " and ".join(f"{p.name} (from {f.url})" for f, p in missing)
+        raise ModelError(f"{spec.name} is not on this computer and downloads are off; put {names} into "
+                         f"{missing[0][1].parent}, or register a local encoder/decoder pair.")
     if not spec.verified and not trust:
         raise ModelError(f"the publisher of {spec.name} gives no sha256, so Maskwork cannot check the download; "
                          "download it only if you trust the source (CLI: --trust), or register files you have.")
