@@ -1,56 +1,49 @@
-"""Undo for the canvas: a QUndoCommand per core editing `Edit` (bbox + old/new pixels), one stack per image.
+"""Undo for the canvas: a QUndoCommand per core editing step, one stack per image.
 
+The step itself (core.editing.history.HistoryStep) applies the `Edit` record (bbox + old/new pixels),
+sets the image's status and journals every completed step, undo and redo to the project's crash
+journal (core.journal); this adapter adds only what the window needs: the repaint of the current image.
 A command is pushed after its edit was already applied (the user saw the stroke while painting),
 so the first redo() that QUndoStack.push calls does nothing. Memory is what the Edits hold: the
-edited regions, never whole images. Every completed step, undo and redo goes to the project's
-crash journal (core.journal) here, the one place all of them pass.
+edited regions, never whole images.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
-from maskwork.core.annotation import Status
-
-
-def journal_edit(state, name: str, bbox) -> None:
-    """Put a completed change of image `name` in the crash journal (on disk within ~1 s)."""
-    project = state.project
-    if project is not None and name is not None:
-        project.mark_dirty(name)
-        project.record_edit(name, bbox)
+from maskwork.core.editing.history import HistoryStep
 
 
 class EditCommand(QUndoCommand):
-    def __init__(self, state, annotation, edit, name: str, status_before: Status) -> None:
-        super().__init__(getattr(edit, "label", "") or "Edit")
-        self.state, self.annotation, self.edit, self.name = state, annotation, edit, name
-        self.status_before = status_before
-        self._applied = True  # the edit is live on the layer when pushed
+    """A core HistoryStep on a QUndoStack (next to the class edits of gui/class_edits.py)."""
 
-    def _notify(self) -> None:
+    def __init__(self, state, step: HistoryStep) -> None:
+        super().__init__(step.label)
+        self.state, self.step = state, step
+
+    @property
+    def edit(self):
+        return self.step.edit
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    def _repaint(self) -> None:
         if self.state.current_name == self.name:  # another image's stack is never active, but be safe
             self.state.notify_edit(self.edit.bbox)
         elif self.state.project is not None:
             self.state.project.mark_dirty(self.name)
-        journal_edit(self.state, self.name, self.edit.bbox)
 
     def redo(self) -> None:
-        if self._applied:
-            return
-        self.edit.redo(self.annotation.corrected)
-        self.annotation.status = Status.CORRECTED
-        self._applied = True
-        self._notify()
+        self.step.redo(self.state.project, self._repaint)
 
     def undo(self) -> None:
-        self.edit.undo(self.annotation.corrected)
-        self.annotation.status = self.status_before
-        self._applied = False
-        self._notify()
+        self.step.undo(self.state.project, self._repaint)
 
     def nbytes(self) -> int:
-        return int(getattr(self.edit, "nbytes", 0))
+        return self.step.nbytes
 
 
 class UndoStacks(QUndoGroup):
@@ -123,10 +116,9 @@ class UndoStacks(QUndoGroup):
         if stack is None:
             self.activate(state.current_name)
             stack = self.activeStack()
-        before = state.annotation.status
-        state.annotation.status = Status.CORRECTED
-        stack.push(EditCommand(state, state.annotation, edit, state.current_name, before))
-        journal_edit(state, state.current_name, edit.bbox)
+        step = HistoryStep(state.annotation, edit, state.current_name)  # the image is corrected now
+        stack.push(EditCommand(state, step))
+        step.journal(state.project)
 
     def memory(self) -> int:
         """Bytes held by all undo records (bounded by the edited regions)."""
