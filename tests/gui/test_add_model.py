@@ -45,6 +45,7 @@ def test_bad_file_shows_one_sentence_and_registers_nothing(qtbot, config, tmp_pa
     dialog.path.setText(str(bad))
     dialog.inspect()
     assert "not a readable ONNX file" in dialog.about.text()
-    dialog.register()
+    dialog.register()  # in a worker (issue 18): the one sentence comes when it ends
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=30_000)
     assert len(shown) == 1 and "not a readable ONNX file" in shown[0]
     assert not config.exists() and dialog.result() != dialog.DialogCode.Accepted
