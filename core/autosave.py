@@ -26,6 +26,13 @@ from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
 from maskwork.core.store_checks import check_classes
 
 PROJECT_FILE = "project.json"
+# a recovered item that is not an image, as the "Recovered work" note names it (the user knows no file names)
+RECOVERED_IN_WORDS = {PROJECT_FILE: "the class list and project settings (reviewed marks, locks)"}
+
+
+def recovered_in_words(item: str) -> str:
+    """An entry of project.recovered in the user's words: an image name, or what project.json holds."""
+    return RECOVERED_IN_WORDS.get(item, item)
 
 
 @dataclass

@@ -203,7 +203,8 @@ class FileOps:
         self.window.image_list.model.set_project(self.project)
         self.window.image_list.select(s.current_name)
         self.window.session.title_changed.emit()
-        self._done(rep.summary().capitalize() + ".", rep.warnings)
+        text = rep.summary()
+        self._done(text[:1].upper() + text[1:] + ".", rep.warnings)  # not capitalize(): it lowercases class names
 
 
 def _conflict_as_result(fn, project, path, overwrite: bool):

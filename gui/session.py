@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from maskwork.core.autosave import recovered_in_words
 from maskwork.core.errors import InputError, MaskworkError, ProjectError
 from maskwork.core.images import is_image_file
 from maskwork.core.models.defaults import default_model_for
@@ -172,7 +173,8 @@ class Session(QObject):
         lines = []
         if project.recovered:
             edits = project.recovered_edits
-            shown = "\n".join(f"{n} ({plural(edits[n], 'edit')} from the crash journal)" if n in edits else n
+            shown = "\n".join(f"{n} ({plural(edits[n], 'edit')} from the crash journal)" if n in edits
+                              else recovered_in_words(n)
                               for n in project.recovered[:15])
             count = plural(len(project.recovered), "item")
             lines.append(f"Unsaved work from the last session was recovered for {count}:\n"

@@ -218,8 +218,8 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
                   if not (c.id == 0 and c.name in ("background", "unlabeled", "__background__"))]
     report.images, report.objects = len(images), len(out_anns)
     report_progress(progress, len(per_image), len(per_image), "export ready")
-    if not keep_ids and inst_ids:
-        report.warnings.append("instance ids repeat across images: annotations were renumbered 1..N")
+    # ids that repeat across images (each image numbers its objects 1, 2, ...) are renumbered 1..N: that is
+    # the normal case, not a warning the user must read
     data = {"info": dict(info or {}), "licenses": list(licenses or []), "images": images,
             "annotations": out_anns, "categories": categories}
     return data, report

@@ -22,7 +22,6 @@ from maskwork.core.io.project_io import (
     _listing,
     _new_project_task,
     _to_semantic,
-    merge_classes,
 )
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
@@ -111,7 +110,7 @@ def finish_import(project: Project, files: list[LabelFile], classes: ClassList, 
     _new_project_task(project, task, "instance")
     if project.task == "semantic":
         _check_class_ids(project, str(source))
-    report = ImportReport(class_remap=merge_classes(project, classes))
+    report = ImportReport.merged(project, classes)
     for f in files:
         for k, inst in enumerate(f.instances):
             inst.id = k + 1

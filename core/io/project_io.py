@@ -37,6 +37,7 @@ class ImportReport:
     images: int = 0
     objects: int = 0
     class_remap: dict[int, int] = field(default_factory=dict)
+    remapped_names: dict[int, str] = field(default_factory=dict)  # file's class id -> class name, for the summary
     warnings: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # the images whose corrected layer the import replaced
 
@@ -44,8 +45,15 @@ class ImportReport:
         objects = f", {plural(self.objects, 'object')}" if self.objects else " (label maps)"
         text = f"imported {plural(self.images, 'image')}{objects}"
         if self.class_remap:
-            text += f"; class ids remapped to the project's {self.class_remap}"
+            moved = [f"class '{self.remapped_names.get(old, old)}' (id {old} in the file) is id {new} here"
+                     for old, new in sorted(self.class_remap.items())]
+            text += "; " + _listing(moved)
         return text
+
+    @classmethod
+    def merged(cls, project: Project, incoming: ClassList) -> ImportReport:
+        """A report for an import whose classes `incoming` were merged into the project (merge_classes)."""
+        return cls(class_remap=merge_classes(project, incoming), remapped_names={c.id: c.name for c in incoming})
 
 
 def _listing(items: list[str], n: int = 5) -> str:
@@ -207,7 +215,7 @@ def import_coco(project: Project, dataset: CocoDataset, overwrite: bool = False,
     _check_conflicts(project, list(targets), overwrite)
     if project.task == "semantic":
         _check_class_ids(project, str(dataset.path))
-    report = ImportReport(class_remap=merge_classes(project, dataset.classes))
+    report = ImportReport.merged(project, dataset.classes)
     meta = project.settings.setdefault(COCO_META, {"images": {}})
     meta.update({"info": dataset.info, "licenses": dataset.licenses,
                  "categories_extra": {str(k): v for k, v in dataset.categories_extra.items()}})
@@ -280,7 +288,7 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
         raise InputError(f"{folder}: masks use class ids {unknown[:10]} that {sidecar or 'the class list'} does "
                          "not define. Nothing was imported; add them to classes.json.")
     _new_project_task(project, task, "instance" if instance_mode else "semantic")
-    report = ImportReport(class_remap=merge_classes(project, classes))
+    report = ImportReport.merged(project, classes)
     for name, (layer, _w, _h) in loaded.items():
         if report.class_remap:
             _remap_layer(layer, report.class_remap)
