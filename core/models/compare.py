@@ -98,6 +98,32 @@ def in_classes_of(ref, other):
     return map_classes(other, cmap)
 
 
+HERE = ("cached", "bundled", "user")  # model states that run without a download (core.models.availability)
+
+
+def _names(classes) -> set[str]:
+    return {c.name.strip().lower() for c in classes or [] if c.id != 0}
+
+
+def compare_partner(name: str, entries) -> tuple[str, bool] | None:
+    """What side B shows next to `name` on side A: its int8 twin when it has one to switch to; else (an int8-only
+    file, a model without int8) another model of the same task that shares classes with it, one on this computer
+    first, then the one sharing most classes; None when there is none (the window then says what to do).
+    `entries`: the model list (name, task, state, classes, int8: core.models.int8.Int8Support or None)."""
+    own = next((e for e in entries if e.name == name), None)
+    if own is None:
+        return None
+    if own.int8 is None or own.int8.switchable:
+        return name, True
+    wanted = _names(own.classes)
+    others = [(e, len(wanted & _names(e.classes))) for e in entries if e.name != name and e.task == own.task]
+    others = [(e, shared) for e, shared in others if shared]
+    if not others:
+        return None
+    best, _shared = min(others, key=lambda pair: (pair[0].state not in HERE, -pair[1]))
+    return best.name, best.int8 is not None and best.int8.mode == "only"
+
+
 def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | None, **kw):
     runs = []
     for _ in range(max(1, repeats)):

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.metrics.layer_diff import disagreement, highlight
+from maskwork.core.models.compare import HERE, compare_partner
 from maskwork.core.models.defaults import default_model_for
 from maskwork.core.models.prediction_layer import result_layer
 from maskwork.core.models.predictor_cache import calibration_paths
@@ -45,7 +46,6 @@ from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
 MODES = ("Side by side", "Swipe")
-HERE = ("cached", "bundled", "user")
 PICKER_TIP = "Use the int8-quantized version of this model"  # model states that run without a download
 
 
@@ -206,12 +206,14 @@ class CompareWindow(QWidget):
         self.set_model_names([state.model_name] if state.model_name else [])
 
     # ---- setup ------------------------------------------------------------------------
-    def set_model_names(self, names: list[str], current: str | None = None) -> None:
-        """Fill both pickers; default: the current model, float on A and int8 on B."""
+    def set_model_names(self, names: list[str], current: str | None = None,
+                        partner: tuple[str, bool] | None = None) -> None:
+        """Fill both pickers; default: the current model, float on A and int8 on B, or on B the `partner`
+        (core.models.compare.compare_partner) when the model has no int8 to switch to."""
         current = current or self.state.model_name or (names[0] if names else None)
         self._listed = len(names) > 1 or self._listed
         self.picker_a.set_names(names, current, False)
-        self.picker_b.set_names(names, current, True)
+        self.picker_b.set_names(names, *(partner or (current, True)))
 
     def load_model_names(self) -> None:
         """Read the registry in a Job (it imports torch) and fill the pickers."""
@@ -233,16 +235,30 @@ class CompareWindow(QWidget):
         for picker in (self.picker_a, self.picker_b):
             picker.supports = {e.name: e.int8 for e in entries if e.int8 is not None}
         current = self.model_to_compare(states)
-        self.set_model_names(list(states), current)
+        partner = compare_partner(current, entries) if current else None
+        self.set_model_names(list(states), current, partner)
         if not self._auto:
             return
         self._auto = False
+        fetch = [n for n in (current, partner and partner[0]) if n and states[n] not in HERE]
         if current is None:
             self.mean_label.setText("Pick a model for A and B, then press Compare.")
-        elif states[current] not in HERE:
-            self.mean_label.setText(f"{current} is {states[current]}: press Compare to fetch it and compare.")
+        elif partner is None:
+            self.mean_label.setText(self.no_partner_text(current, entries))
+        elif fetch:
+            self.mean_label.setText(f"{' and '.join(f'{n} ({states[n]})' for n in fetch)}: press Compare to fetch "
+                                    f"{'it' if len(fetch) == 1 else 'them'} and compare.")
         else:
             self.start()
+
+    @staticmethod
+    def no_partner_text(name: str, entries) -> str:
+        """Nothing to put next to a model that cannot switch to int8: say why and what the user can do."""
+        own = next(e for e in entries if e.name == name)
+        why = own.int8.reason if own.int8 is not None else f"{name} has no int8 version."
+        return (f"{why} No other {own.task} model here segments its classes. To compare, add one (Model > Add "
+                f"model file…) or pick one for B; to see how {name} does on this image, compare it with your "
+                "corrections in the IoU panel.")
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:  # like a dialog: reaches us when no child used the key
@@ -271,7 +287,8 @@ class CompareWindow(QWidget):
             self.mean_label.setText("Pick a model for A and for B.")
             return
         if a == b:
-            self.mean_label.setText("A and B are the same model: switch int8 on one side or pick another model.")
+            switch = "switch int8 on one side or " if self.picker_b.int8.isEnabled() else ""
+            self.mean_label.setText(f"A and B are the same model: {switch}pick another model for B.")
             return
         self.mean_label.setText("comparing...")
         calibration = calibration_paths(self.state.project)
