@@ -102,25 +102,6 @@ def cmd_register(args) -> int:
     return 0
 
 
-def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
-    """(path, name in the output) for each image; folders give their images, sorted."""
-    from maskwork.core.images import IMAGE_SUFFIXES
-
-    found = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found += [(p, p.relative_to(path).as_posix()) for p in sorted(path.iterdir())
-                      if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        elif path.is_file():
-            found.append((path, path.name))
-        else:
-            raise InputError(f"{path} does not exist; give image files or folders of images.")
-    if not found:
-        raise InputError(f"no images in {', '.join(inputs)} (looked for {', '.join(IMAGE_SUFFIXES)}).")
-    return found
-
-
 def _engine_flags(p) -> None:
     from maskwork.core.cluster.options import add_engine_flags  # argparse only: Ray is imported when used
 
@@ -128,6 +109,7 @@ def _engine_flags(p) -> None:
 
 
 def cmd_predict(args) -> int:
+    from maskwork.core.cli.image_inputs import image_files
     from maskwork.core.cluster.options import refuse_ray_flags_without_ray
     from maskwork.core.models.batch import predict_batch
     from maskwork.core.models.int8 import load

@@ -27,7 +27,7 @@ def _is_project(folder: Path) -> bool:
 
 
 def _file_tasks(inputs: list[str]) -> list[Task]:
-    from maskwork.core.cli.model_commands import image_files
+    from maskwork.core.cli.image_inputs import image_files
 
     seen: set[Path] = set()
     tasks: list[Task] = []

@@ -30,9 +30,9 @@ def weights_path(spec: ModelSpec) -> Path:
     if isinstance(spec.source, TorchvisionWeights):
         if spec.source.weights in WEIGHTS:
             return hub_checkpoint_dir() / os.path.basename(urlparse(WEIGHTS[spec.source.weights][0]).path)
-        from maskwork.core.models.weights import weights_path as ask_torchvision  # not in our copy: slow path
+        from maskwork.core.models.torchvision_lookup import torchvision_url  # not in our copy: slow path
 
-        return ask_torchvision(spec)
+        return hub_checkpoint_dir() / os.path.basename(urlparse(torchvision_url(spec.source)).path)
     path = weights_file(spec)
     assert path is not None  # every source that is not torchvision's names its file
     return path

@@ -21,27 +21,13 @@ from maskwork.core.models.checkpoint import read_checkpoint
 from maskwork.core.models.download import CHUNK as CHUNK  # the chunk size tests size their files by
 from maskwork.core.models.download import download_file
 from maskwork.core.models.specs import BundledFile, ModelSpec, TorchvisionWeights, weights_file
+from maskwork.core.models.torchvision_lookup import torchvision_url
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.store import bounded
 
 
 def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def torchvision_url(source: TorchvisionWeights) -> str:
-    from torchvision.models import get_weight
-
-    try:
-        return get_weight(source.weights).url
-    except (ValueError, AttributeError, KeyError) as exc:
-        raise ModelError(f"torchvision {torchvision_version()} has no weights named {source.weights}: {exc}") from exc
-
-
-def torchvision_version() -> str:
-    import torchvision
-
-    return torchvision.__version__
 
 
 def weights_path(spec: ModelSpec) -> Path:

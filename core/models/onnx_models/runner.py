@@ -6,25 +6,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from maskwork.core.errors import ModelError
 from maskwork.core.models.instance import SCORE_FLOOR
+from maskwork.core.models.onnx_models.inputs import FixedInput, prepare_input
 from maskwork.core.models.onnx_models.layouts import OnnxLayout
 from maskwork.core.models.onnx_models.session import open_session
-from maskwork.core.models.onnx_models.yolo import decode, letterbox
-from maskwork.core.models.preprocess import Prepared, as_rgb, prepare
-from maskwork.core.models.registry import InputPolicy, ModelSpec, OnnxFile, get_model
+from maskwork.core.models.onnx_models.yolo import decode
+from maskwork.core.models.preprocess import Prepared
+from maskwork.core.models.registry import ModelSpec, OnnxFile, get_model
 from maskwork.core.models.results import InstanceResult, Result, SemanticResult
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
-
-
-@dataclass
-class _Fixed(Prepared):
-    """A normalised image stretched to the file's fixed input size (semantic nets with a fixed input)."""
 
 
 class OnnxPredictor:
@@ -38,7 +33,7 @@ class OnnxPredictor:
         if not isinstance(self.spec.source, OnnxFile):
             raise ModelError(f"model {self.spec.name} is not an ONNX file")
         if int8 and model is None and not self.spec.source.layout.int8:
-            from maskwork.core.models.onnx_models.int8 import int8_spec
+            from maskwork.core.models.onnx_models.int8_files import int8_spec
 
             # its paired int8 file, else the ONNX Runtime twin calibrated on the bundled samples (cached)
             self.spec = int8_spec(self.spec, None, progress=progress, cancel=cancel)[0]
@@ -102,7 +97,7 @@ class OnnxPredictor:
             return torch.from_numpy(self.forward(np.ascontiguousarray(x.numpy(), dtype=np.float32))[0])
 
         policy = self.spec.input
-        if isinstance(prepared, _Fixed) or policy.mode != "tile":
+        if isinstance(prepared, FixedInput) or policy.mode != "tile":
             logits = net(prepared.tensor[None])[0]
         else:
             logits = semantic_logits(net, prepared.tensor, policy, cancel)
@@ -125,37 +120,6 @@ class OnnxPredictor:
         xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
         return InstanceResult(masks, xywh, labels[kept].astype(np.int64), scores[kept].astype(np.float32),
                               self.classes, prepared.height, prepared.width, _ms(start), score_threshold)
-
-
-def prepare_input(spec: ModelSpec, image: np.ndarray, where: str = "image"):
-    """What OnnxPredictor.run takes for `image` (letterbox, resize or stretch, normalisation)."""
-    layout = spec.source.layout
-    kind, fixed = layout.kind, layout.fixed_size
-    if kind == "yolo-seg":
-        return letterbox(as_rgb(image, where), fixed or layout.imgsz, layout.stride, fixed is not None)
-    if kind == "maskwork-instance":
-        return prepare(image, "instance", spec.input, where)  # the graph resizes and normalises
-    if fixed:
-        import torch.nn.functional as F
-
-        unscaled = InputPolicy("tile", mean=spec.input.mean, std=spec.input.std)  # normalise only
-        p = prepare(image, "semantic", unscaled, where)
-        t = F.interpolate(p.tensor[None], size=fixed, mode="bilinear", align_corners=False, antialias=True)[0]
-        return _Fixed(t, p.height, p.width)
-    return prepare(image, "semantic", spec.input, where)
-
-
-def model_input(spec: ModelSpec, rgb: np.ndarray) -> np.ndarray:
-    """The array one forward pass of the file gets for `rgb` (tiled nets: the centre tile): int8 calibration."""
-    p = prepare_input(spec, rgb, "calibration image")
-    t = p.tensor if isinstance(p.tensor, np.ndarray) else p.tensor.numpy()
-    if spec.source.layout.kind in ("yolo-seg", "maskwork-instance"):
-        return t  # (1, 3, h, w) letterboxed / (3, H, W) image
-    if not isinstance(p, _Fixed) and spec.input.mode == "tile":
-        tile, (h, w) = spec.input.tile, t.shape[-2:]
-        y, x = max(0, (h - tile) // 2), max(0, (w - tile) // 2)
-        t = t[:, y : y + tile, x : x + tile]
-    return np.ascontiguousarray(t[None], np.float32)
 
 
 def _ms(start: float) -> float:

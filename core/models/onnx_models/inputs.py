@@ -1,0 +1,48 @@
+"""What an ONNX file is fed: its input array for an image (letterbox, resize or stretch, normalisation), for a
+prediction (core.models.onnx_models.runner) and for int8 calibration (core.models.onnx_models.int8_files)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskwork.core.models.onnx_models.yolo import letterbox
+from maskwork.core.models.preprocess import Prepared, as_rgb, prepare
+from maskwork.core.models.registry import InputPolicy, ModelSpec
+
+
+@dataclass
+class FixedInput(Prepared):
+    """A normalised image stretched to the file's fixed input size (semantic nets with a fixed input)."""
+
+
+
+def prepare_input(spec: ModelSpec, image: np.ndarray, where: str = "image"):
+    """What OnnxPredictor.run takes for `image` (letterbox, resize or stretch, normalisation)."""
+    layout = spec.source.layout
+    kind, fixed = layout.kind, layout.fixed_size
+    if kind == "yolo-seg":
+        return letterbox(as_rgb(image, where), fixed or layout.imgsz, layout.stride, fixed is not None)
+    if kind == "maskwork-instance":
+        return prepare(image, "instance", spec.input, where)  # the graph resizes and normalises
+    if fixed:
+        import torch.nn.functional as F
+
+        unscaled = InputPolicy("tile", mean=spec.input.mean, std=spec.input.std)  # normalise only
+        p = prepare(image, "semantic", unscaled, where)
+        t = F.interpolate(p.tensor[None], size=fixed, mode="bilinear", align_corners=False, antialias=True)[0]
+        return FixedInput(t, p.height, p.width)
+    return prepare(image, "semantic", spec.input, where)
+
+
+def model_input(spec: ModelSpec, rgb: np.ndarray) -> np.ndarray:
+    """The array one forward pass of the file gets for `rgb` (tiled nets: the centre tile): int8 calibration."""
+    p = prepare_input(spec, rgb, "calibration image")
+    t = p.tensor if isinstance(p.tensor, np.ndarray) else p.tensor.numpy()
+    if spec.source.layout.kind in ("yolo-seg", "maskwork-instance"):
+        return t  # (1, 3, h, w) letterboxed / (3, H, W) image
+    if not isinstance(p, FixedInput) and spec.input.mode == "tile":
+        tile, (h, w) = spec.input.tile, t.shape[-2:]
+        y, x = max(0, (h - tile) // 2), max(0, (w - tile) // 2)
+        t = t[:, y : y + tile, x : x + tile]
+    return np.ascontiguousarray(t[None], np.float32)
