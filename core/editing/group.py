@@ -12,7 +12,7 @@ import numpy as np
 
 from maskwork.core.annotation import Layer
 from maskwork.core.editing.records import (
-    _RECORD_OVERHEAD,
+    RECORD_OVERHEAD,
     BBox,
     Edit,
     InstanceMaskEdit,
@@ -42,7 +42,7 @@ class EditGroup(Edit):
 
     @property
     def nbytes(self) -> int:
-        return sum(e.nbytes for e in self.edits) + _RECORD_OVERHEAD
+        return sum(e.nbytes for e in self.edits) + RECORD_OVERHEAD
 
     def undo(self, layer: Layer) -> None:
         for edit in reversed(self.edits):

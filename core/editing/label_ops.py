@@ -9,7 +9,7 @@ import numpy as np
 
 from maskwork.core.annotation import UNLABELED, Layer
 from maskwork.core.editing import shapes
-from maskwork.core.editing.records import LabelMapEdit, _label_map
+from maskwork.core.editing.records import LabelMapEdit, editable_label_map
 from maskwork.core.errors import InputError
 
 
@@ -25,7 +25,7 @@ def paint_window(layer: Layer, x0: int, y0: int, shape: np.ndarray, class_id: in
                  protect: Iterable[int] = (), only_on: Iterable[int] | None = None) -> LabelMapEdit | None:
     """Write class_id where `shape` (bool window at x0, y0) is set, except over `protect` classes
     and, when `only_on` is given, only over those classes (e.g. [0]: fill only unlabeled pixels)."""
-    label_map = _label_map(layer)
+    label_map = editable_label_map(layer)
     class_id = _check_class(label_map, class_id)
     h, w = shape.shape
     window = label_map[y0 : y0 + h, x0 : x0 + w]
@@ -48,14 +48,14 @@ def brush_segment(layer: Layer, p0, p1, radius: int, class_id: int, protect: Ite
 
     `protect`: class ids never painted over (e.g. keep buildings while painting roads);
     `only_on`: paint only over these class ids (e.g. [0], the unlabeled pixels)."""
-    h, w = _label_map(layer).shape[:2]
+    h, w = editable_label_map(layer).shape[:2]
     win = shapes.capsule(p0, p1, radius, h, w)
     return None if win is None else paint_window(layer, *win, class_id, "Brush", protect, only_on)
 
 
 def erase_segment(layer: Layer, p0, p1, radius: int, protect: Iterable[int] = ()) -> LabelMapEdit | None:
     """Set the segment's pixels back to UNLABELED (0)."""
-    h, w = _label_map(layer).shape[:2]
+    h, w = editable_label_map(layer).shape[:2]
     win = shapes.capsule(p0, p1, radius, h, w)
     return None if win is None else paint_window(layer, *win, UNLABELED, "Eraser", protect)
 
@@ -63,7 +63,7 @@ def erase_segment(layer: Layer, p0, p1, radius: int, protect: Iterable[int] = ()
 def fill_polygon(layer: Layer, points, class_id: int, protect: Iterable[int] = (),
                  only_on: Iterable[int] | None = None) -> LabelMapEdit | None:
     """Fill the polygon [(x, y), ...] with class_id (cv2.fillPoly on the polygon's window only)."""
-    h, w = _label_map(layer).shape[:2]
+    h, w = editable_label_map(layer).shape[:2]
     win = shapes.polygon(points, h, w)
     return None if win is None else paint_window(layer, *win, class_id, "Polygon", protect, only_on)
 
@@ -73,7 +73,7 @@ def flood_fill(layer: Layer, seed, class_id: int) -> LabelMapEdit | None:
 
     cv2.floodFill touches only the filled region; the record covers its bounding rectangle.
     A seed outside the image, or on a region already of class_id, changes nothing (None)."""
-    label_map = _label_map(layer)
+    label_map = editable_label_map(layer)
     class_id = _check_class(label_map, class_id)
     h, w = label_map.shape[:2]
     x, y = (int(round(v)) for v in seed)

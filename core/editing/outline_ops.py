@@ -21,7 +21,7 @@ import numpy as np
 
 from maskwork.core.annotation import UNLABELED, Layer
 from maskwork.core.editing.accept_ops import predicted_region
-from maskwork.core.editing.records import InstanceMaskEdit, LabelMapEdit, _label_map
+from maskwork.core.editing.records import InstanceMaskEdit, LabelMapEdit, editable_label_map
 from maskwork.core.errors import InputError
 from maskwork.core.masks import Mask
 
@@ -200,7 +200,7 @@ def apply_region_outline(layer: Layer, class_id: int, outline: Outline, points: 
                          ) -> tuple[LabelMapEdit, Reshape] | None:
     """Reshape a connected region of `class_id` in the label map: pixels the new polygon leaves become
     unlabeled, pixels it takes get the class (except `protect` classes, and the region's holes)."""
-    label_map = _label_map(layer)
+    label_map = editable_label_map(layer)
     change = reshape(outline, points)
     if change is None:
         return None

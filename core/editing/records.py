@@ -18,7 +18,7 @@ from maskwork.core.annotation import Instance, Layer
 from maskwork.core.errors import InputError
 
 BBox = tuple[int, int, int, int]  # (x0, y0, x1, y1), x1/y1 exclusive
-_RECORD_OVERHEAD = 200  # bytes of Python objects per record, so empty-ish edits are not "free"
+RECORD_OVERHEAD = 200  # bytes of Python objects per record, so empty-ish edits are not "free"
 
 
 class PixelChange(NamedTuple):
@@ -42,7 +42,7 @@ def mask_bbox(mask) -> BBox | None:
     return None if mask.is_empty else (mask.x0, mask.y0, mask.x1, mask.y1)
 
 
-def _label_map(layer: Layer) -> np.ndarray:
+def editable_label_map(layer: Layer) -> np.ndarray:
     if layer.label_map is None:
         raise InputError("this layer has no label map to edit; create one first (semantic task)")
     return layer.label_map
@@ -91,11 +91,11 @@ class LabelMapEdit(Edit):
 
     @property
     def nbytes(self) -> int:
-        return self.before.nbytes + self.after.nbytes + _RECORD_OVERHEAD
+        return self.before.nbytes + self.after.nbytes + RECORD_OVERHEAD
 
     def _write(self, layer: Layer, pixels: np.ndarray) -> None:
         x0, y0, x1, y1 = self.bbox
-        _label_map(layer)[y0:y1, x0:x1] = pixels
+        editable_label_map(layer)[y0:y1, x0:x1] = pixels
 
     def undo(self, layer: Layer) -> None:
         self._write(layer, self.before)
@@ -127,7 +127,7 @@ class InstanceMaskEdit(Edit):
 
     @property
     def nbytes(self) -> int:
-        return self.before.nbytes + self.after.nbytes + _RECORD_OVERHEAD
+        return self.before.nbytes + self.after.nbytes + RECORD_OVERHEAD
 
     def _write(self, layer: Layer, pixels: np.ndarray, box) -> None:
         inst = layer.instance(self.instance_id)
@@ -161,7 +161,7 @@ class InstancesEdit(Edit):
     @property
     def nbytes(self) -> int:
         masks = {id(i.mask): i.mask.crop.nbytes for _, i in self.removed + self.added}
-        return sum(masks.values()) + _RECORD_OVERHEAD * (1 + len(self.removed) + len(self.added))
+        return sum(masks.values()) + RECORD_OVERHEAD * (1 + len(self.removed) + len(self.added))
 
     @property
     def added_ids(self) -> list[int]:
@@ -208,11 +208,11 @@ class LayerEdit(Edit):
 
     @property
     def nbytes(self) -> int:
-        total = _RECORD_OVERHEAD
+        total = RECORD_OVERHEAD
         for layer in (self.old, self.new):
             if layer.label_map is not None:
                 total += layer.label_map.nbytes
-            total += sum(i.mask.crop.nbytes + _RECORD_OVERHEAD for i in layer.instances)
+            total += sum(i.mask.crop.nbytes + RECORD_OVERHEAD for i in layer.instances)
         return total
 
     @staticmethod

@@ -77,7 +77,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
                 pass
 
 
-def _plain(value):
+def json_plain(value):
     """numpy scalars/arrays, paths and enums that end up in settings or metadata, as JSON values."""
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -91,7 +91,7 @@ def _plain(value):
 
 
 def json_bytes(obj, indent: int | None = None) -> bytes:
-    return json.dumps(obj, indent=indent, ensure_ascii=False, default=_plain,
+    return json.dumps(obj, indent=indent, ensure_ascii=False, default=json_plain,
                       separators=None if indent else (",", ":")).encode()
 
 

@@ -61,7 +61,7 @@ def _layer(ann: ImageAnnotation, layer: str) -> Layer | None:
     return ann.corrected if layer == "corrected" else ann.prediction
 
 
-def _objects(ann: ImageAnnotation, layer: Layer) -> list[Instance]:
+def export_objects(ann: ImageAnnotation, layer: Layer) -> list[Instance]:
     """Instances, or one object per class present in a semantic label map (COCO-stuff style)."""
     if layer.instances or layer.label_map is None:
         return list(layer.instances)
@@ -138,11 +138,11 @@ def _segmentation(inst: Instance, mode: str, report: ExportReport) -> dict | lis
     polys, holes = polygons(inst.mask)
     report.holes_dropped += holes > 0
     if polys:
-        report.polygon_ious.append(_polygon_iou(inst.mask, polys))
+        report.polygon_ious.append(polygon_iou(inst.mask, polys))
     return polys
 
 
-def _polygon_iou(mask: Mask, polys: list[list[float]]) -> float:
+def polygon_iou(mask: Mask, polys: list[list[float]]) -> float:
     """IoU of the polygons re-rasterised by pycocotools vs the mask, in a window around the mask.
 
     The polygons lie within the mask's box, and the rasteriser is unchanged by whole-pixel shifts,
@@ -193,7 +193,8 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
     ids = _image_ids(annotations, image_ids)
     extras = image_extras or {}
     images, out_anns = [], []
-    per_image = [(ann, _objects(ann, lay) if (lay := _layer(ann, layer)) is not None else []) for ann in annotations]
+    per_image = [(ann, export_objects(ann, lay) if (lay := _layer(ann, layer)) is not None else [])
+                 for ann in annotations]
     inst_ids = [i.id for _a, objs in per_image for i in objs]
     keep_ids = len(set(inst_ids)) == len(inst_ids)
     for k, (ann, objs) in enumerate(per_image):
@@ -241,7 +242,7 @@ def to_coco_results(annotations: list[ImageAnnotation], image_ids: dict[str, obj
     results = []
     for ann in annotations:
         lay = _layer(ann, layer)
-        for inst in [] if lay is None else _objects(ann, lay):
+        for inst in [] if lay is None else export_objects(ann, lay):
             if inst.mask.is_empty:
                 continue
             score = default_score if inst.score is None else inst.score

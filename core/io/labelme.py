@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw
 from maskwork.core import review
 from maskwork.core.annotation import ClassList, Instance, Layer, Source
 from maskwork.core.errors import InputError
-from maskwork.core.io.coco_export import ExportReport, _objects
+from maskwork.core.io.coco_export import ExportReport, export_objects
 from maskwork.core.io.label_files import (
     LabelFile,
     build_and_write,
@@ -303,7 +303,7 @@ def export_labelme(project: Project, out: str | Path, names: list[str] | None = 
             return {}
         lay = lay if lay is not None else Layer()
         shapes = []
-        for inst in _objects(ann, lay):
+        for inst in export_objects(ann, lay):
             if inst.class_id not in project.classes:
                 raise InputError(f"{name}: object {inst.id} has class id {inst.class_id}, which is not in the class "
                                  "list; nothing was written. Give it a class and export again.")

@@ -20,7 +20,7 @@ from maskwork.core.annotation import ClassList, ImageAnnotation, Layer, Status
 from maskwork.core.errors import InputError
 from maskwork.core.images import image_size
 from maskwork.core.io import png
-from maskwork.core.io.atomic import _plain, write_bytes_atomic
+from maskwork.core.io.atomic import json_plain, write_bytes_atomic
 from maskwork.core.io.coco import MAX_CLASS_ID, CocoDataset
 from maskwork.core.io.coco_export import ExportReport, coco_export
 from maskwork.core.io.export_scope import export_names
@@ -336,7 +336,7 @@ EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png", "yolo", "la
 def strict_json_bytes(data, where: str) -> bytes:
     """JSON without NaN/Infinity (which JSON does not have and other tools refuse)."""
     try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain).encode()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_plain).encode()
     except ValueError as exc:
         raise InputError(f"{where}: the export holds a value that is not a finite number ({exc}); nothing was "
                          "written. Fix or delete the object with that value and export again.") from exc

@@ -39,7 +39,7 @@ import numpy as np
 from maskwork.core.annotation import Instance, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import decode_segmentation
-from maskwork.core.io.coco_export import ExportReport, _objects, _polygon_iou
+from maskwork.core.io.coco_export import ExportReport, export_objects, polygon_iou
 from maskwork.core.io.holed_outlines import outlines_with_holes
 from maskwork.core.io.label_files import (
     LabelFile,
@@ -325,7 +325,7 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
         if lay is None or lay.is_empty():
             return {}
         lines = []
-        for inst in _objects(ann, lay):
+        for inst in export_objects(ann, lay):
             if inst.class_id not in index:
                 raise InputError(f"{name}: object {inst.id} has class id {inst.class_id}, which is not in the class "
                                  "list; nothing was written. Give it a class and export again.")
@@ -338,7 +338,7 @@ def export_yolo(project: Project, out: str | Path, names: list[str] | None = Non
             skipped["holes"] += holes > 0
             skipped["split"] += len(parts) > 1
             poly = one_ring(parts)
-            report.polygon_ious.append(_polygon_iou(inst.mask, [poly]))
+            report.polygon_ious.append(polygon_iou(inst.mask, [poly]))
             lines.append(_line(index[inst.class_id], poly, ann.width, ann.height))
         report.images += 1
         report.objects += len(lines)

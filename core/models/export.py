@@ -58,7 +58,7 @@ class _DropOrtQuantNotes(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_export():
+def quiet_export():
     root, drop = logging.getLogger(), _DropOrtQuantNotes()
     root.addFilter(drop)
     try:
@@ -106,7 +106,7 @@ class _Logits(nn.Module):
 
 
 def _export_semantic(model: nn.Module, path: Path, opset: int, example: torch.Tensor, arch: str = "") -> None:
-    with _quiet_export(), torch.no_grad():
+    with quiet_export(), torch.no_grad():
         torch.onnx.export(_Logits(model, PAD_TO.get(arch, 1)).eval(), (example[None],), str(path), dynamo=False,
                           opset_version=opset,
                           input_names=["image"], output_names=["logits"],
@@ -115,7 +115,7 @@ def _export_semantic(model: nn.Module, path: Path, opset: int, example: torch.Te
 
 
 def _export_instance(model: nn.Module, path: Path, opset: int, example: torch.Tensor, arch: str = "") -> None:
-    with _quiet_export(), torch.no_grad():
+    with quiet_export(), torch.no_grad():
         torch.onnx.export(model, ([example],), str(path), dynamo=False, opset_version=max(opset, 11),
                           input_names=["image"], output_names=["boxes", "labels", "scores", "masks"],
                           dynamic_axes={"image": {1: "height", 2: "width"}, "boxes": {0: "n"}, "labels": {0: "n"},
@@ -149,7 +149,7 @@ def _quantize_onnx(src: Path, dst: Path, tensors: list[torch.Tensor], task: str,
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     reader = type("Reader", (_Reader, CalibrationDataReader), {})(tensors, task, cancel)
-    with _quiet_export():
+    with quiet_export():
         quantize_static(str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         extra_options={"ActivationSymmetric": False})

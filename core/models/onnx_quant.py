@@ -147,7 +147,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
         quantize_static,
     )
 
-    from maskwork.core.models.export import _quiet_export
+    from maskwork.core.models.export import quiet_export
     from maskwork.core.models.onnx_meta import set_metadata
 
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -164,7 +164,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
     if settings.method == "percentile":
         extra["CalibPercentile"] = settings.percentile
     wrapped = type("Reader", (CalibrationDataReader,), {"get_next": lambda self: reader.get_next()})()
-    with _quiet_export(), contextlib.redirect_stdout(io.StringIO()):  # histogram calibraters print()
+    with quiet_export(), contextlib.redirect_stdout(io.StringIO()):  # histogram calibraters print()
         quantize_static(model, str(dst), wrapped, quant_format=QuantFormat.QDQ, per_channel=settings.per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=methods[settings.method], nodes_to_exclude=excluded, extra_options=extra)
