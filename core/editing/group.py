@@ -102,4 +102,5 @@ def merge_window_edits(edits: list[Edit], layer: Layer, label: str) -> LabelMapE
     if isinstance(first, LabelMapEdit):
         return LabelMapEdit(label, x0, y0, before, after)
     return InstanceMaskEdit(label, first.instance_id, x0, y0, before, after,
-                            old_box=first.old_box, new_box=edits[-1].new_box)
+                            old_box=first.old_box, new_box=edits[-1].new_box,
+                            old_source=first.old_source, new_source=edits[-1].new_source)

@@ -37,8 +37,9 @@ def edit_instance_window(layer: Layer, instance_id: int, x0: int, y0: int, shape
     after = before & ~shape if erase else before | shape
     if np.array_equal(before, after):
         return None
-    edit = InstanceMaskEdit(label, instance_id, x0, y0, before, after, old_box=inst.box, new_box=None)
-    edit.redo(layer)  # the drawn mask no longer fits a model's box: the box follows the mask
+    edit = InstanceMaskEdit(label, instance_id, x0, y0, before, after, old_box=inst.box, new_box=None,
+                            old_source=inst.source, new_source=Source.PERSON)
+    edit.redo(layer)  # the drawn mask no longer fits a model's box: the box follows the mask; drawn = a person's
     return edit
 
 
@@ -144,7 +145,8 @@ def set_instance_class(layer: Layer, ids: Iterable[int], class_id: int) -> Insta
     found = [(k, inst) for k, inst in found if inst.class_id != int(class_id)]
     if not found:
         return None
-    added = [(k, dataclasses.replace(inst, class_id=int(class_id))) for k, inst in found]
+    # a class picked by a person: the object is theirs now (the model's score stays, for the record)
+    added = [(k, dataclasses.replace(inst, class_id=int(class_id), source=Source.PERSON)) for k, inst in found]
     edit = InstancesEdit("Change class", removed=found, added=added)
     edit.redo(layer)
     return edit

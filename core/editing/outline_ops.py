@@ -19,7 +19,7 @@ from typing import Iterable, NamedTuple, Sequence
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Layer
+from maskwork.core.annotation import UNLABELED, Layer, Source
 from maskwork.core.editing.accept_ops import predicted_region
 from maskwork.core.editing.records import InstanceMaskEdit, LabelMapEdit, editable_label_map
 from maskwork.core.errors import InputError
@@ -190,7 +190,8 @@ def apply_instance_outline(layer: Layer, instance_id: int, outline: Outline, poi
     after = (before & ~change.before) | change.after
     if np.array_equal(before, after):
         return None
-    edit = InstanceMaskEdit(label, instance_id, change.x0, change.y0, before, after, old_box=inst.box, new_box=None)
+    edit = InstanceMaskEdit(label, instance_id, change.x0, change.y0, before, after, old_box=inst.box, new_box=None,
+                            old_source=inst.source, new_source=Source.PERSON)
     edit.redo(layer)  # a model's box no longer fits the reshaped mask: the box follows the mask
     return edit, change
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from maskwork.core.annotation import Instance, Layer
+from maskwork.core.annotation import Instance, Layer, Source
 from maskwork.core.errors import InputError
 
 BBox = tuple[int, int, int, int]  # (x0, y0, x1, y1), x1/y1 exclusive
@@ -109,7 +109,8 @@ class LabelMapEdit(Edit):
 
 @dataclass(eq=False)
 class InstanceMaskEdit(Edit):
-    """Pixels of one instance's mask in one window (bool before/after), plus its box."""
+    """Pixels of one instance's mask in one window (bool before/after), plus its box and its source
+    (a model's object edited by hand becomes the person's: the Objects panel's Source column)."""
 
     label: str
     instance_id: int
@@ -119,6 +120,8 @@ class InstanceMaskEdit(Edit):
     after: np.ndarray
     old_box: tuple | None = None
     new_box: tuple | None = None
+    old_source: Source | None = None  # None: the source is left as it is
+    new_source: Source | None = None
 
     @property
     def bbox(self) -> BBox:
@@ -129,16 +132,18 @@ class InstanceMaskEdit(Edit):
     def nbytes(self) -> int:
         return self.before.nbytes + self.after.nbytes + RECORD_OVERHEAD
 
-    def _write(self, layer: Layer, pixels: np.ndarray, box) -> None:
+    def _write(self, layer: Layer, pixels: np.ndarray, box, source: Source | None) -> None:
         inst = layer.instance(self.instance_id)
         inst.mask = inst.mask.with_region(self.x0, self.y0, pixels)
         inst.box = box
+        if source is not None:
+            inst.source = source
 
     def undo(self, layer: Layer) -> None:
-        self._write(layer, self.before, self.old_box)
+        self._write(layer, self.before, self.old_box, self.old_source)
 
     def redo(self, layer: Layer) -> None:
-        self._write(layer, self.after, self.new_box)
+        self._write(layer, self.after, self.new_box, self.new_source)
 
 
 @dataclass(eq=False)

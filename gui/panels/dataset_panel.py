@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.dataset_scores import score_annotations
+from maskwork.gui import theme
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
@@ -73,9 +73,11 @@ class ScoreTableModel(QAbstractTableModel):
             return -1.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
         if role == Qt.TextAlignmentRole and not isinstance(value, str):
             return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.BackgroundRole and index.column() == 1 and isinstance(value, float) and not math.isnan(value):
-            # red (bad) to green (good): the worst images stand out when scanning the table
-            return QColor.fromHsvF(max(0.0, min(value, 1.0)) / 3.0, 0.35, 1.0)
+        if role in (Qt.BackgroundRole, Qt.ForegroundRole) and index.column() == 1 and isinstance(value, float) \
+                and not math.isnan(value):
+            # red (bad) to green (good): the worst images stand out; shade and text follow the theme
+            shade = theme.score_colour(value)
+            return shade if role == Qt.BackgroundRole else theme.readable_on(shade)
         return None
 
 

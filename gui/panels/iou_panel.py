@@ -9,13 +9,23 @@ import math
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.gui import theme
 from maskwork.gui.image_loader import ready
 from maskwork.gui.panels.iou_builder import LiveIoUBuilder, worth_a_worker
 from maskwork.gui.state import AppState
+from maskwork.gui.theme import PALETTE_EVENTS
 
 EMPTY_TEXT = {  # LiveIoU.empty_reason -> what the user should do
     "no image": "Open an image.",
@@ -56,6 +66,10 @@ class IoUPanel(QWidget):
         self.mean_label = QLabel()
         self.mean_label.setAlignment(Qt.AlignCenter)
         self.mean_label.setToolTip(HEADLINE_TIP)
+        # a long headline (box-only objects, many counts) wraps inside the dock's width: content must
+        # never widen the dock (it did, from ~330 to ~500 px, and the saved layout kept it)
+        self.mean_label.setWordWrap(True)
+        self.mean_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.table = QTableWidget(0, 3)
@@ -180,6 +194,12 @@ class IoUPanel(QWidget):
         for column in (0, 1):
             self.table.resizeColumnToContents(column)
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        live = getattr(self, "live", None)  # None too while being built
+        if event.type() in PALETTE_EVENTS and live is not None and live.ready:
+            self._show()  # another theme: the score shades follow it
+
     def _on_row_clicked(self, r: int, _column: int) -> None:
         """An instance row selects that object on the canvas (class rows select nothing)."""
         live = self.live
@@ -192,8 +212,10 @@ class IoUPanel(QWidget):
             name.setData(Qt.DecorationRole, QColor(row.color))  # a swatch: readable for light colours too
         iou = QTableWidgetItem(fmt(row.iou))
         iou.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        if not math.isnan(row.iou):
-            iou.setBackground(QColor.fromHsvF(max(0.0, min(row.iou, 1.0)) / 3.0, 0.3, 1.0))
+        if not math.isnan(row.iou):  # the shade and its text from the theme: readable light or dark
+            shade = theme.score_colour(row.iou)
+            iou.setBackground(shade)
+            iou.setForeground(theme.readable_on(shade))
         detail = QTableWidgetItem(row.detail)
         for c, item in enumerate((name, iou, detail)):
             self.table.setItem(r, c, item)

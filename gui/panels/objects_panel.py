@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -29,12 +30,14 @@ from maskwork.core.annotation import UNLABELED
 from maskwork.core.view.render import instance_rgb
 from maskwork.gui.panels import object_icons as icons
 from maskwork.gui.panels.object_rows import FILTER_HELP, Row, class_rows, object_rows, parse_filter
+from maskwork.gui.theme import PALETTE_EVENTS
 
 EYE, LOCK, NAME, SOURCE, SCORE, AREA = range(6)
 HEADERS = ["", "", "Object", "Source", "Score", "Area"]
 KEY = Qt.ItemDataRole.UserRole          # the Row
 SORT = Qt.ItemDataRole.UserRole + 1     # per-column sort value
 REFRESH_MS = 150                        # a stroke repaints live; the list follows a moment later
+MIN_ROWS = 8                            # rows the list always has room for (the squeezed dock showed 3)
 BOX_TIP = ("Box only: this object has a box but no mask yet; its area is the box's width x height. "
            "Paint inside the box (or use click-to-segment) to give it a mask.")
 
@@ -96,6 +99,8 @@ class ObjectsPanel(QWidget):
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         for col in (SOURCE, SCORE, AREA):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        row = max(self.tree.fontMetrics().height() + 4, icons.SIZE + 2)
+        self.tree.setMinimumHeight(header.sizeHint().height() + MIN_ROWS * row + 2 * self.tree.frameWidth())
         self.tree.headerItem().setToolTip(EYE, "Shown on the canvas (click to hide; view only, masks unchanged)")
         self.tree.headerItem().setToolTip(LOCK, "Locked against edits (click to lock; kept with the project)")
         self.tree.itemSelectionChanged.connect(self._selected)
@@ -122,6 +127,11 @@ class ObjectsPanel(QWidget):
         if self.editor is not None:
             self.editor.selection_changed.connect(self._follow_canvas)
         self.refresh()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in PALETTE_EVENTS and hasattr(self, "_timer"):  # not while being built
+            self.refresh()  # another theme: eyes and padlocks are drawn in the palette's colours
 
     def _layer_changed(self, box) -> None:
         """A whole-layer change (open, accept, import) shows at once; strokes are batched."""
@@ -203,9 +213,9 @@ class ObjectsPanel(QWidget):
         item.setText(NAME, name)
         item.setIcon(NAME, (icons.box_swatch if row.box_only else icons.swatch)(tuple(rgb)))
         if flags:  # unlabeled pixels are never drawn or protected: no eye, no padlock
-            pal = self.palette()
-            text, faint, picked = (pal.text().color().name(), pal.placeholderText().color().name(),
-                                   pal.highlightedText().color().name())
+            pal, argb = self.palette(), QColor.NameFormat.HexArgb  # a faint colour is its alpha
+            text, faint, picked = (pal.text().color().name(argb), pal.placeholderText().color().name(argb),
+                                   pal.highlightedText().color().name(argb))
             item.setIcon(EYE, icons.eye(not row.hidden, text, faint, picked))
             item.setIcon(LOCK, icons.padlock(row.locked, faint, picked))
             item.setToolTip(EYE, "Hidden: click to show" if row.hidden else "Shown: click to hide (view only)")

@@ -1,0 +1,173 @@
+"""Issue 18, section 3 ("What the second walk met"), the view items: text and icons that read in the dark
+theme, docks that content does not widen, room for the Objects list, and the headlines' names."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from maskwork.core.annotation import Instance, Layer
+from maskwork.core.masks import Mask
+from maskwork.gui import theme
+from maskwork.gui.panels.iou_panel import IoUPanel
+from maskwork.gui.panels.objects_panel import EYE, LOCK, SOURCE
+from maskwork.gui.state import AppState
+from tests.gui.objects_support import inside, look_at, open_holed_nuclei
+from tests.gui.panels_support import make_nuclei_project, open_image, open_project
+from tests.gui.window_helpers import stroke, view_pos
+
+TEXT_CONTRAST = 4.5  # WCAG AA for text
+ICON_CONTRAST = 3.0  # WCAG AA for graphics
+
+
+@pytest.fixture
+def themed():
+    """Switch the running app's theme like Edit > Preferences does; the system look comes back after."""
+    yield theme.apply
+    theme.apply("system")
+
+
+@pytest.fixture
+def full_window(qtbot, tmp_path, nuclei_val):
+    """The main window with every docked panel, at a laptop's size, on a nuclei project whose images
+    have a correction (the truth) and a prediction (the truth shifted)."""
+    from maskwork.gui.main_window import MainWindow
+
+    project = make_nuclei_project(tmp_path / "p", nuclei_val, "instance", n=2)
+    for name in project.image_names():
+        ann = project.annotation(name)
+        ann.prediction = shifted_prediction(ann)
+        project.mark_dirty(name)
+    project.save()
+    project.close()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 720)
+    win.show()
+    qtbot.waitExposed(win)
+    win.session.close_project = lambda: True
+    assert win.session.open_path(tmp_path / "p")
+    win.view.fit()
+    QApplication.processEvents()
+    return win
+
+
+def shifted_prediction(ann, shift: int = 2) -> Layer:
+    """The truth moved sideways by `shift` px: a prediction with a spread of IoUs."""
+    return Layer(instances=[Instance(100 + i.id, i.class_id, Mask.from_full(np.roll(i.mask.to_full(), shift, 1)), 0.9)
+                            for i in ann.corrected.instances])
+
+
+def _cell_colours(table, r: int, c: int) -> tuple[QColor, QColor]:
+    item = table.item(r, c)
+    fg = item.foreground()
+    text = fg.color() if fg.style() != Qt.BrushStyle.NoBrush else table.palette().color(QPalette.ColorRole.Text)
+    return text, item.background().color()
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_iou_numbers_read_on_their_shade_in_both_themes(qtbot, tmp_path, nuclei_val, themed, name):
+    project = make_nuclei_project(tmp_path / "p", nuclei_val, "instance", n=1)
+    state = AppState()
+    open_project(state, project)
+    image = project.image_names()[0]
+    ann = project.annotation(image)
+    ann.prediction = shifted_prediction(ann)
+    open_image(state, image)
+    panel = IoUPanel(state)
+    qtbot.addWidget(panel)
+    themed(name)  # switched live, as in Preferences, with the panel already showing its numbers
+    QApplication.processEvents()
+    assert panel.table.rowCount() > 10
+    for r in range(panel.table.rowCount()):
+        text, shade = _cell_colours(panel.table, r, 1)
+        assert theme.contrast(text, shade) >= TEXT_CONTRAST, (name, r, text.name(), shade.name())
+    assert (theme.luminance(_cell_colours(panel.table, 0, 1)[1]) < 0.2) == (name == "dark")  # no glare
+
+
+def _icon_contrast(icon: QIcon, base: QColor) -> float:
+    """Contrast of an icon's strokes (its most opaque pixels, laid over `base`) with `base`."""
+    image = icon.pixmap(32, 32).toImage()
+    pixels = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+    alpha = max(p.alphaF() for p in pixels)
+    ink = next(p for p in pixels if p.alphaF() == alpha)
+    over = QColor.fromRgbF(*(a * ink.alphaF() + b * (1 - ink.alphaF()) for a, b in
+                             ((ink.redF(), base.redF()), (ink.greenF(), base.greenF()), (ink.blueF(), base.blueF()))))
+    return theme.contrast(over, base)
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_eyes_and_padlocks_read_in_both_themes(qtbot, window, objects_dock, nuclei_val, tmp_path, themed, name):
+    open_holed_nuclei(window, nuclei_val, tmp_path)
+    panel = objects_dock
+    first = panel.tree.topLevelItem(0).child(0)
+    panel.toggle(first.data(0, Qt.ItemDataRole.UserRole), EYE)  # one hidden object: a crossed-out (faint) eye
+    themed(name)
+    QApplication.processEvents()
+    base = panel.tree.palette().color(QPalette.ColorRole.Base)
+    items = [panel.tree.topLevelItem(0).child(k) for k in range(2)]
+    assert [i.data(0, Qt.ItemDataRole.UserRole).hidden for i in items] == [True, False]
+    for item in items:
+        for col in (EYE, LOCK):  # open eye, crossed-out eye, open padlock
+            assert _icon_contrast(item.icon(col), base) >= ICON_CONTRAST, (name, col, base.name())
+
+
+def test_a_box_only_object_does_not_widen_the_right_docks(qtbot, full_window):
+    win = full_window
+    iou_dock, panel = win.panel_docks["IoU"], win.panel_docks["IoU"].widget()
+    widths = {title: d.width() for title, d in win.panel_docks.items() if not d.isFloating()}
+    canvas = win.view.width()
+    before = panel.mean_label.text()
+    win.view.setFocus()
+    qtbot.keyClick(win.view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)  # the box tool
+    assert win.view.tool.name == "bbox"
+    stroke(qtbot, win, [view_pos(win, 40.5, 50.5), view_pos(win, 70.5, 70.5), view_pos(win, 90.5, 80.5)])
+    qtbot.waitUntil(lambda: "box-only" in panel.mean_label.text())
+    QApplication.processEvents()
+    assert len(panel.mean_label.text()) > len(before) + 30  # the headline did grow
+    assert iou_dock.width() == widths["IoU"] and win.view.width() == canvas
+    assert {title: d.width() for title, d in win.panel_docks.items() if title in widths} == widths
+    label = panel.mean_label
+    assert label.width() <= iou_dock.width() and label.heightForWidth(label.width()) <= label.height()  # all shown
+
+
+def test_the_objects_list_has_room_for_eight_rows(qtbot, full_window):
+    tree = full_window.panel_docks["Objects"].widget().tree
+    assert tree.topLevelItemCount() and tree.sizeHintForRow(0) > 0
+    assert tree.viewport().height() >= 8 * tree.sizeHintForRow(0)
+
+
+def _source_shown(panel, instance_id: int) -> str:
+    panel.refresh()  # what the batched refresh after a stroke shows
+    for k in range(panel.tree.topLevelItem(0).childCount()):
+        item = panel.tree.topLevelItem(0).child(k)
+        if item.data(0, Qt.ItemDataRole.UserRole).id == instance_id:
+            return item.text(SOURCE)
+    raise AssertionError(f"no row for #{instance_id}")
+
+
+def test_a_model_object_painted_by_hand_is_listed_by_hand_and_undo_gives_model_back(qtbot, window, objects_dock,
+                                                                                   nuclei_val, tmp_path):
+    open_holed_nuclei(window, nuclei_val, tmp_path, score_every=1)  # every object as accepted from a model
+    layer = window.state.annotation.corrected
+    target = max(layer.instances, key=lambda i: i.mask.area)
+    assert _source_shown(objects_dock, target.id) == "model"
+    cx, cy = inside(target.mask)
+    look_at(window, cx, cy, zoom=4)
+    window.editor.set_selection([target.id])
+    qtbot.keyClick(window.view, Qt.Key.Key_B)
+    area = target.mask.area
+    stroke(qtbot, window, [view_pos(window, cx + dx, cy + dx // 10) for dx in (0, 30, 45)])  # from inside out
+    edited = layer.instance(target.id)
+    assert edited.mask.area > area and edited.score == target.score
+    assert _source_shown(objects_dock, target.id) == "by hand"
+    assert {_source_shown(objects_dock, i.id) for i in layer.instances if i.id != target.id} == {"model"}
+    window.editor.undo.undo()
+    assert layer.instance(target.id).mask.area == area and _source_shown(objects_dock, target.id) == "model"
+    window.editor.undo.redo()
+    assert _source_shown(objects_dock, target.id) == "by hand"
+    assert window.session.save()
+    again = window.state.project.annotation(window.state.current_name)
+    assert again.corrected.instance(target.id).source.value == "person"
