@@ -150,7 +150,11 @@ def semantic_table(ev: Evaluation, images: int, total: np.ndarray, rows: list[di
 
 def instance_detections(predictor, img_id: int, item, cmap: ClassMap) -> list[dict]:
     """One image's COCO result records, in the data's class ids (model classes it lacks are dropped)."""
-    res = predictor.predict(item.image(), score_threshold=0.0)
+    return instance_records(predictor.predict(item.image(), score_threshold=0.0), img_id, cmap)
+
+
+def instance_records(res, img_id: int, cmap: ClassMap) -> list[dict]:
+    """An InstanceResult as COCO result records, in the data's class ids (model classes it lacks are dropped)."""
     keep = res.keep(0.0)
     ids, known = cmap.apply_class_ids(res.class_ids[keep])
     keep, ids = keep[known], ids[known]
