@@ -31,6 +31,7 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
     d = load_compare_data(data, task, classes)
     ev_a = prepare(a, d, device, max_images, None, int8_a, cancel, calibration if int8_a else None)
     ev_b = prepare(b, d, device, max_images, None, int8_b, cancel, calibration if int8_b else None)
+    prepared = time.perf_counter()
     folder = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
     calib = f"folder:{Path(calibration).resolve()}" if calibration else f"spread:{d.source}:{len(ev_a.items)}"
     runs = []
@@ -40,7 +41,8 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
     scoring = time.perf_counter()
     result = COMPARE[task](ev_a, ev_b, runs[0].predictions, runs[1].predictions)
     done = time.perf_counter()
-    result.cost = {"seconds": done - started, "predict_seconds": [r.predict_seconds for r in runs],
+    result.cost = {"seconds": done - started, "prepare_seconds": prepared - started,
+                   "predict_seconds": [r.predict_seconds for r in runs],
                    "scoring_seconds": done - scoring, "cache_hits": [r.cache_hits for r in runs],
                    "images": len(ev_a.items)}
     result.notes += _notes(ev_a, ev_b, runs)
