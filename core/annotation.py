@@ -26,6 +26,12 @@ UNLABELED = 0  # label-map value of "no class" / background in semantic maps
 # Class 0 with one of these names means "not labeled" (VOC void): left out of IoU and of the loss.
 # Any other name for class 0 (e.g. "background") makes it a real class that is scored and learned.
 IGNORE_NAMES = ("unlabeled", "unlabelled", "ignore", "void")
+# Most classes an input may declare (COCO categories, YOLO names, classes.json, mask values): LVIS has 1,203;
+# beyond this a class list is a damaged or hostile file, and every panel and loss would be sized by it.
+MAX_CLASSES = 10_000
+# Most objects one image may bring in from a label file (a YOLO .txt, a labelme file, a COCO image): dense
+# datasets have hundreds to a few thousand; a million lines is a damaged file that would cost gigabytes.
+MAX_OBJECTS_PER_IMAGE = 20_000
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -54,6 +60,8 @@ class ClassList:
 
     def __init__(self, classes: Iterable[ClassInfo] = ()):
         self._classes: list[ClassInfo] = []
+        self._by_id: dict[int, ClassInfo] = {}  # ids and names indexed: building a list of n classes is O(n)
+        self._by_name: dict[str, ClassInfo] = {}
         for c in classes:
             self.add(c.name, c.color, c.id)
 
@@ -64,19 +72,22 @@ class ClassList:
     def __len__(self) -> int:
         return len(self._classes)
 
-    def __contains__(self, class_id: int) -> bool:
-        return any(c.id == class_id for c in self._classes)
+    def __contains__(self, class_id: object) -> bool:
+        try:
+            return class_id in self._by_id
+        except TypeError:  # unhashable: never a class id
+            return False
 
     def get(self, class_id: int) -> ClassInfo:
-        for c in self._classes:
-            if c.id == class_id:
-                return c
+        found = self._by_id.get(class_id)
+        if found is not None:
+            return found
         raise KeyError(f"class id {class_id} is not in the class list ({self.names()})")
 
     def by_name(self, name: str) -> ClassInfo:
-        for c in self._classes:
-            if c.name == name:
-                return c
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
         raise KeyError(f"no class named {name!r} (classes: {self.names()})")
 
     def ids(self) -> list[int]:
@@ -101,28 +112,33 @@ class ClassList:
 
     # -- edits --
     def add(self, name: str, color: str | None = None, class_id: int | None = None) -> ClassInfo:
-        if any(c.name == name for c in self._classes):
+        if name in self._by_name:
             raise ValueError(f"a class named {name!r} already exists")
         if class_id is None:
-            class_id = max(self.ids(), default=-1) + 1
+            class_id = max(self._by_id, default=-1) + 1
         if class_id in self:
             raise ValueError(f"class id {class_id} is already used by {self.get(class_id).name!r}")
         if color is None:
             color = DEFAULT_COLORS[len(self._classes) % len(DEFAULT_COLORS)]
         info = ClassInfo(int(class_id), str(name), color.upper() if color.startswith("#") else color)
         self._classes.append(info)
+        self._by_id[info.id] = self._by_name[info.name] = info
         return info
 
     def remove(self, class_id: int) -> ClassInfo:
         """Take a class out of the list (undo of an add); the caller checks no annotation uses it."""
         info = self.get(class_id)
         self._classes.remove(info)
+        del self._by_id[info.id], self._by_name[info.name]
         return info
 
     def rename(self, class_id: int, name: str) -> None:
-        if any(c.name == name and c.id != class_id for c in self._classes):
+        if name in self._by_name and self._by_name[name].id != class_id:
             raise ValueError(f"a class named {name!r} already exists")
-        self.get(class_id).name = name
+        info = self.get(class_id)
+        del self._by_name[info.name]
+        info.name = name
+        self._by_name[name] = info  # the index follows the new name
 
     def recolor(self, class_id: int, color: str) -> None:
         hex_to_rgb(color)  # validates

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -14,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from maskwork.core.errors import InputError
+from maskwork.core.store import bounded
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -37,19 +40,20 @@ def is_image_file(path: str | Path) -> bool:
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"image {path} does not exist; check the path or move the file back.")
-    if not path.is_file():
+    if path.is_dir():
         raise InputError(f"{path} is a folder, not an image file.")
+    bounded.check_file(path, limit=bounded.IMAGE_FILE, what="image")  # a FIFO or /dev/zero is refused here
     if path.stat().st_size == 0:
         raise InputError(f"image {path} is empty (0 bytes); the file was not copied completely. "
                          "Copy it again from its source.")
 
 
-def _check_pixels(path: Path, width: int, height: int) -> None:
+def _check_pixels(path: Path, width: int, height: int, what: str = "image") -> None:
     if width * height > MAX_PIXELS:
-        raise InputError(f"image {path} is too large: {width}x{height} ({width * height / 1e6:.0f} MP), above the "
+        raise InputError(f"{what} {path} is too large: {width}x{height} ({width * height / 1e6:.0f} MP), above the "
                          f"{MAX_PIXELS / 1e6:.0f} MP limit; split it into tiles or downscale it first.")
     if width <= 0 or height <= 0:
-        raise InputError(f"image {path} has no pixels ({width}x{height}); the file is damaged.")
+        raise InputError(f"{what} {path} has no pixels ({width}x{height}); the file is damaged.")
 
 
 def _orientation(img: Image.Image) -> int:
@@ -59,12 +63,30 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
-def _too_large(path: Path, exc: Exception) -> InputError:
+def _too_large(path: Path, exc: Exception, what: str = "image") -> InputError:
     """Pillow refused the header's size as a decompression bomb: say so without decoding anything."""
     found = re.search(r"\((\d+) pixels\)", str(exc))
     size = f" ({int(found.group(1)) / 1e6:.0f} MP)" if found else ""
-    return InputError(f"image {path} is too large{size}, above the {MAX_PIXELS / 1e6:.0f} MP limit; "
+    return InputError(f"{what} {path} is too large{size}, above the {MAX_PIXELS / 1e6:.0f} MP limit; "
                       "split it into tiles or downscale it first.")
+
+
+@contextmanager
+def open_image(path: str | Path, what: str = "image") -> Iterator[Image.Image]:
+    """A lazily decoding Pillow image of a regular file whose header is within MAX_PIXELS: the one way
+    core opens an image or mask file. Pillow's own bomb refusal becomes the same sentence as ours.
+    Pillow's other errors (not an image, damaged) pass through for the caller to word."""
+    path = Path(path)
+    with bounded.open_binary(path, limit=bounded.IMAGE_FILE, what=what) as fh:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(fh)  # bounded-read: fh is the vetted regular file above
+        except Image.DecompressionBombError as exc:  # never decode it to learn the size (5 GB for 30000^2)
+            raise _too_large(path, exc, what) from exc
+        with img:
+            _check_pixels(path, *img.size, what=what)
+            yield img
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -74,14 +96,10 @@ def image_size(path: str | Path) -> tuple[int, int]:
     path = Path(path)
     _check_file(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if _orientation(img) in _SWAPPING_ORIENTATIONS:
-                    w, h = h, w
-    except Image.DecompressionBombError as exc:  # never decode it to learn the size (5 GB for 30000^2)
-        raise _too_large(path, exc) from exc
+        with open_image(path) as img:
+            w, h = img.size
+            if _orientation(img) in _SWAPPING_ORIENTATIONS:
+                w, h = h, w
     except (UnidentifiedImageError, OSError, ValueError):
         data = _decode_cv2(path)  # rare formats Pillow cannot parse: decode to learn the size
         h, w = data.shape[:2]
@@ -120,8 +138,7 @@ def _to_rgb(arr: np.ndarray) -> np.ndarray:
 def _decode_pillow(path: Path) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
-            _check_pixels(path, *img.size)
+        with open_image(path) as img:
             if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even upright images
                 img = ImageOps.exif_transpose(img)
             if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1", "LA", "RGBA", "RGBX", "RGBa"):
@@ -135,7 +152,8 @@ def _decode_pillow(path: Path) -> np.ndarray:
 
 def _decode_cv2(path: Path) -> np.ndarray:
     try:  # imdecode handles non-ASCII paths, imread does not everywhere
-        arr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+        data = bounded.read_bytes(path, limit=bounded.IMAGE_FILE, what="image")
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, cv2.error):
         arr = None
     if arr is None:
@@ -159,8 +177,6 @@ def read_image(path: str | Path) -> np.ndarray:
         arr = _decode_pillow(path)
     except InputError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise _too_large(path, exc) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, TypeError) as exc:
         if "truncated" in str(exc).lower():
             raise InputError(f"image {path} is truncated (the file ends early: {exc}); it was not copied "

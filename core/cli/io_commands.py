@@ -9,6 +9,7 @@ from pathlib import Path
 from maskwork.core.errors import InputError
 from maskwork.core.io.atomic import save_json_atomic
 from maskwork.core.progress import TextProgress
+from maskwork.core.store import bounded
 from maskwork.core.text import plural
 
 
@@ -86,11 +87,17 @@ def _print_warnings(warnings: list[str]) -> None:
         print(f"warning: {w}", file=sys.stderr)
 
 
+def _head(path: Path) -> bytes:
+    """The first 64 KiB of a JSON file (a regular file only: a FIFO or /dev/zero is refused)."""
+    with bounded.open_binary(path, limit=bounded.DATASET_JSON, what="annotation file") as fh:
+        return fh.read(1 << 16)
+
+
 def _guess_import_format(source: Path) -> str:
     """A .json with 'shapes' is labelme, other .json COCO; a folder of .txt labels YOLO, of labelme .json
     labelme (labelme keeps them beside the images), else PNG masks (with classes.json / instance sidecars)."""
     if source.is_file():
-        head = source.read_bytes()[:1 << 16] if source.suffix.lower() == ".json" else b""
+        head = _head(source) if source.suffix.lower() == ".json" else b""
         return "labelme" if b'"shapes"' in head and b'"imagePath"' in head else "coco"
     if not source.is_dir():
         return "coco"
@@ -99,7 +106,7 @@ def _guess_import_format(source: Path) -> str:
     if find_label_files(source, ".txt", skip_names=("classes.txt",)):
         return "yolo"
     jsons = find_label_files(source, ".json", skip_names=("classes.json",))
-    return "labelme" if jsons and b'"shapes"' in jsons[0].read_bytes()[:1 << 16] else "png"
+    return "labelme" if jsons and b'"shapes"' in _head(jsons[0]) else "png"
 
 
 def _guess_format(out: str, task: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from maskwork.core.errors import ModelError
+from maskwork.core.store import bounded
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _unpack_torch(parcel: Parcel, device: str):
 
 
 def _pack_onnx(predictor, float_model) -> dict:
-    return {"onnx": Path(predictor.spec.source.path).read_bytes()}
+    return {"onnx": bounded.read_bytes(predictor.spec.source.path, limit=bounded.MODEL_FILE, what="ONNX model")}
 
 
 def _unpack_onnx(parcel: Parcel, device: str):

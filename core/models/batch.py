@@ -8,6 +8,7 @@ from typing import Iterable, Iterator
 
 from maskwork.core.errors import InputError
 from maskwork.core.images import read_image
+from maskwork.core.models.input_fit import check_fits
 from maskwork.core.models.predict import Predictor
 from maskwork.core.models.preprocess import Prepared
 from maskwork.core.models.results import Result
@@ -15,7 +16,9 @@ from maskwork.core.progress import CancelToken, ProgressFn, check, report
 
 
 def _load(predictor: Predictor, path: Path) -> Prepared:
-    return predictor.prepare(read_image(path), where=str(path))  # gray/RGBA/16-bit/EXIF handled there
+    image = read_image(path)  # gray/RGBA/16-bit/EXIF handled there
+    check_fits(predictor.spec.input, image.shape[0], image.shape[1], str(path))  # a 1x100000 strip: skipped
+    return predictor.prepare(image, where=str(path))
 
 
 def predict_batch(predictor: Predictor, paths: Iterable[str | Path], progress: ProgressFn | None = None,

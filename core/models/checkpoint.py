@@ -18,6 +18,7 @@ from maskwork.core.annotation import ClassList
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.io.atomic import write_bytes_atomic
 from maskwork.core.models.headers import FORMAT, header_of, write_sidecar
+from maskwork.core.store import bounded
 
 # torch is imported by save_checkpoint and read_checkpoint, not here: listing the models imports this
 # module (through core.models.user_models) and must not cost a torch import (ADR 0012).
@@ -62,7 +63,7 @@ PICK = "pick a .pt/.pth file saved by Maskwork or a torchvision state dict"
 
 def _sniff(path: Path) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with bounded.open_binary(path, limit=bounded.MODEL_FILE, what="checkpoint") as fh:
             return fh.read(4096)
     except OSError:
         return b""
@@ -152,8 +153,9 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} does not exist")
     import torch
 
+    vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="checkpoint")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(vetted, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, truncated zip, non-torch file
         raise CheckpointError(describe_load_failure(path, exc)) from exc
     if isinstance(obj, dict) and obj.get("format") == FORMAT:

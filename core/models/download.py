@@ -12,17 +12,24 @@ from pathlib import Path
 
 from maskwork.core.errors import Cancelled, ModelError
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 
 HASH_RE = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision file names end in a sha256 prefix
 CHUNK = 1 << 20
+# A server that streams without end (no Content-Length, or more than it declared) is cut off here: past the
+# declared size plus this margin, or past max_bytes, or past DEFAULT_MAX_BYTES when nothing was declared.
+MARGIN = 1 << 20
+DEFAULT_MAX_BYTES = 8 << 30  # the largest model file Maskwork knows is well under 1 GB
 
 
 def download_file(url: str, dest: Path, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                   check_hash: bool = True, timeout: float = 30.0, sha256: str | None = None,
-                  resume: bool = False) -> Path:
+                  resume: bool = False, max_bytes: int | None = None) -> Path:
     """Download `url` to `dest` through a `.partial` file; verify the sha256 prefix in the name (or the full
     `sha256` given); cancellable. With `resume`, a failed or cancelled download keeps its `.partial` file and
-    the next call continues it with an HTTP Range request (a server that ignores Range sends it all again)."""
+    the next call continues it with an HTTP Range request (a server that ignores Range sends it all again).
+    The download stops, and the partial file goes, past the declared Content-Length + MARGIN or past
+    `max_bytes` (the caller's expected size with room to spare; DEFAULT_MAX_BYTES when None)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
@@ -35,18 +42,24 @@ def download_file(url: str, dest: Path, progress: ProgressFn | None = None, canc
             if start and getattr(resp, "status", None) != 206:
                 start = 0  # the server sends the whole file: start again
             if start:
-                with open(partial, "rb") as old:
+                with bounded.open_binary(partial, limit=bounded.MODEL_FILE, what="partial download") as old:
                     for block in iter(lambda: old.read(CHUNK), b""):
                         sha.update(block)
             length = int(resp.headers.get("Content-Length") or 0)
             total = start + length if length else 0
             done = start
+            cap = min(total + MARGIN if total else DEFAULT_MAX_BYTES, max_bytes or DEFAULT_MAX_BYTES)
             with open(partial, "ab" if start else "wb") as out:
                 while True:
                     check(cancel)
                     chunk = resp.read(CHUNK)
                     if not chunk:
                         break
+                    if done + len(chunk) > cap:
+                        partial.unlink(missing_ok=True)
+                        raise ModelError(f"the server sent more than {cap >> 20} MB for {dest.name}, more than "
+                                         f"{'it declared' if total else 'the file can be'}; the download was stopped "
+                                         f"and deleted. {where}.")
                     out.write(chunk)
                     sha.update(chunk)
                     done += len(chunk)

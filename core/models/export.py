@@ -28,6 +28,7 @@ from torch import nn
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.models.onnx_meta import write_maskwork_metadata
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 
 # tolerances of the check against torch (docs/BENCHMARKS.md, "Models", ONNX)
 FLOAT_LOGITS_ATOL = 1e-3  # max |logit difference| allowed, float32 export vs torch
@@ -127,7 +128,8 @@ def _session(path: Path):
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # errors only: ORT's notes about unused initializers are noise here
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")
+    return ort.InferenceSession(str(vetted), opts, providers=["CPUExecutionProvider"])
 
 
 class _Reader:

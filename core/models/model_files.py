@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 from maskwork.core.models.user_models import read_entries
+from maskwork.core.store import bounded
 
 CHUNK = 1 << 20
 
@@ -20,7 +21,7 @@ def _files(entry: dict) -> list[Path]:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with bounded.open_binary(path, limit=bounded.MODEL_FILE, what="model file") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()

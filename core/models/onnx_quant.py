@@ -27,6 +27,7 @@ from maskwork.core.errors import ModelError
 from maskwork.core.models.onnx_models.precision import is_int8, load_graph
 from maskwork.core.models.quant import cache, calibration
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 
 QUANT_VERSION = 1  # bump when the recipe changes: old cache files stop matching
 
@@ -154,7 +155,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
                "percentile": CalibrationMethod.Percentile}
     if settings.method not in methods:
         raise ModelError(f"int8 calibration {settings.method!r} is unknown; use one of {', '.join(methods)}.")
-    model = onnx.load(str(src))
+    model = onnx.load(str(bounded.check_file(src, limit=bounded.MODEL_FILE, what="ONNX model")))
     unnamed = [n for n in model.graph.node if not n.name]
     for k, n in enumerate(unnamed):  # nodes_to_exclude works by name
         n.name = f"mw_node_{k}"
@@ -168,7 +169,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
         quantize_static(model, str(dst), wrapped, quant_format=QuantFormat.QDQ, per_channel=settings.per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=methods[settings.method], nodes_to_exclude=excluded, extra_options=extra)
-    out = onnx.load(str(dst))
+    out = onnx.load(str(bounded.check_file(dst, limit=bounded.MODEL_FILE, what="ONNX model")))
     set_metadata(out, {p.key: p.value for p in model.metadata_props})  # the twin describes itself too
     onnx.save(out, str(dst))
     return excluded
@@ -176,7 +177,7 @@ def _quantize(src: Path, dst: Path, reader, settings: QuantSettings) -> list[str
 
 def _file_hash(path: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    with bounded.open_binary(path, limit=bounded.MODEL_FILE, what="ONNX model") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

@@ -22,6 +22,7 @@ from maskwork.core.errors import ModelError
 from maskwork.core.models.compare import Comparison, instance_agreement, semantic_agreement
 from maskwork.core.models.results import SemanticResult, TimedRun
 from maskwork.core.progress import CancelToken, check
+from maskwork.core.store import bounded
 
 
 def session(path: str | Path, threads: int | None = None):
@@ -31,7 +32,8 @@ def session(path: str | Path, threads: int | None = None):
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     opts.intra_op_num_threads = threads or max(1, int(os.environ.get("MASKWORK_THREADS") or os.cpu_count() or 1))
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")
+    return ort.InferenceSession(str(vetted), opts, providers=["CPUExecutionProvider"])
 
 
 class _SessionForward:

@@ -14,6 +14,7 @@ from typing import Union
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import ModelError
 from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.meta_checks import checked_policy
 from maskwork.core.resources import bundled_models_dir
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -48,7 +49,7 @@ class InputPolicy:
 
     def updated(self, values: dict | None) -> "InputPolicy":
         values = values or {}
-        kwargs = {k: conv(values[k]) for k, conv in self._KEYS.items() if k in values}
+        kwargs = checked_policy(values)  # whole sides within bounds, 3 finite means/stds: one sentence if not
         if self.mode != "rcnn":
             if "tile" in values:
                 kwargs["mode"] = "tile"

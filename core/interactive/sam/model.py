@@ -22,6 +22,7 @@ from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.layouts import Layout, get_layout
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,10 @@ def providers() -> list[str]:
 def _session(path: Path, what: str):
     import onnxruntime as ort
 
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise ModelError(f"the {what} file {path} does not exist; download the model again or point at the "
                          "right file.")
+    path = bounded.check_file(path, limit=bounded.MODEL_FILE, what=f"{what} file")
     opts = ort.SessionOptions()
     threads = int(os.environ.get("MASKWORK_THREADS", "0") or 0)
     if threads > 0:

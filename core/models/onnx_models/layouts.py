@@ -21,6 +21,7 @@ from pathlib import Path
 
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import ModelError
+from maskwork.core.models.meta_checks import background_name, checked_class_list, checked_imgsz, checked_names
 from maskwork.core.models.onnx_models.precision import is_int8
 from maskwork.core.models.specs import InputPolicy
 
@@ -47,7 +48,8 @@ class OnnxLayout:
     def from_dict(d: dict) -> "OnnxLayout":
         fixed = d.get("fixed_size")
         return OnnxLayout(d["kind"], d["input_name"], tuple(d["output_names"]), tuple(fixed) if fixed else None,
-                          tuple(d.get("imgsz") or (640, 640)), int(d.get("stride", 32)), bool(d.get("int8")),
+                          checked_imgsz(d.get("imgsz") or (640, 640), f"model layout of {d.get('kind')}"),
+                          int(d.get("stride", 32)), bool(d.get("int8")),
                           bool(d.get("end2end")))
 
 
@@ -80,10 +82,10 @@ def policy_from(values: dict | None, base: InputPolicy = GENERIC_POLICY) -> Inpu
 
 def classes_from(items) -> ClassList:
     """A ClassList from names (class 0 first) or from [{id, name, color}] dicts."""
-    items = list(items)
-    if items and isinstance(items[0], dict):
-        return ClassList.from_list(items)
-    return ClassList.from_names([str(n) for n in items])
+    items = list(items) if isinstance(items, (list, tuple)) else items
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        return ClassList.from_list(checked_class_list(items, "the classes given"))
+    return ClassList.from_names(checked_names(items, "the classes given"))
 
 
 def recognise(path: str | Path, session, user: dict | None = None) -> Recognised:
@@ -133,6 +135,12 @@ def _literal(meta: dict, key: str, path: Path):
                          f"(a Python literal); the file has {sorted(meta)}.") from None
 
 
+def _whole_stride(value, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 256 or value != int(value):
+        raise ModelError(f"{path.name}: metadata 'stride' is {value!r:.40}, expected a whole number from 1 to 256.")
+    return int(value)
+
+
 def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
     task = meta.get("task")
     if task == "detect":
@@ -140,11 +148,9 @@ def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
                          "export the -seg variant of the model.")
     if task != "segment":
         raise ModelError(f"{path.name}: expected Ultralytics metadata task 'segment', the file says {task!r}.")
-    labels = _literal(meta, "names", path)
-    imgsz = _literal(meta, "imgsz", path)
-    stride = int(_literal(meta, "stride", path))
-    labels = [labels[k] for k in sorted(labels)] if isinstance(labels, dict) else list(labels)
-    imgsz = (int(imgsz), int(imgsz)) if isinstance(imgsz, int) else (int(imgsz[0]), int(imgsz[1]))
+    labels = checked_names(_literal(meta, "names", path), f"{path.name}: metadata 'names'")
+    imgsz = checked_imgsz(_literal(meta, "imgsz", path), f"{path.name}: metadata 'imgsz'")
+    stride = _whole_stride(_literal(meta, "stride", path), path)
     ranks = sorted(len(o.shape) for o in outputs)
     if ranks != [3, 4]:
         raise ModelError(f"{path.name}: a YOLO segmentation model has two outputs, [1, 4+classes+32, anchors] and "
@@ -164,7 +170,7 @@ def _ultralytics(path, meta, inp, outputs, names) -> Recognised:
                         end2end)
     size = max(layout.fixed_size or imgsz)
     policy = InputPolicy("resize", resize=size, max_size=size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
-    classes = ClassList.from_names(["background", *labels])
+    classes = ClassList.from_names([background_name(labels), *labels])  # a model may name a class "background"
     return Recognised("instance", classes, policy, layout, meta.get("description") or "Ultralytics YOLO-seg")
 
 

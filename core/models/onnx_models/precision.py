@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from maskwork.core.errors import ModelError
+from maskwork.core.store import bounded
 
 QUANT_OP_TYPES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
                   "ConvInteger", "QGemm", "QAttention"}
@@ -29,8 +30,9 @@ def _graphs(graph):
 def load_graph(path: str | Path):
     import onnx
 
+    vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")
     try:
-        return onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(vetted), load_external_data=False)
     except Exception as exc:
         raise ModelError(f"{path} is not a readable ONNX file ({type(exc).__name__}).") from exc
 

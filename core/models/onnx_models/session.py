@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from maskwork.core.errors import ModelError
+from maskwork.core.store import bounded
 
 
 def providers(device: str | None = None) -> list[str]:
@@ -26,8 +27,9 @@ def open_session(path: str | Path, device: str | None = None):
     import onnxruntime as ort
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"{path} does not exist; give the path of an .onnx file.")
+    path = bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # errors only: notes about unused initializers are noise
     opts.intra_op_num_threads = _threads()

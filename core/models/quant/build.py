@@ -15,6 +15,7 @@ from maskwork.core.errors import ModelError
 from maskwork.core.models.quant.quiet import QuietPart, quiet_quantization
 from maskwork.core.models.quant.routes import Part, Route
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 
 ENGINE = "x86"  # measured against "fbgemm" on this CPU class: see docs/adr/0004-int8-route.md
 
@@ -23,12 +24,11 @@ def _has_vnni() -> bool:
     """AVX512-VNNI / AVX-VNNI multiply u8 x s8 into int32 exactly; plain AVX2 sums pairs in int16,
     which can saturate unless activations keep 7 bits (reduce_range)."""
     try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = line.split()
-                    return "avx512_vnni" in flags or "avx_vnni" in flags
-    except OSError:
+        for line in bounded.read_text("/proc/cpuinfo", limit=bounded.SMALL_JSON, what="CPU description").splitlines():
+            if line.startswith("flags"):
+                flags = line.split()
+                return "avx512_vnni" in flags or "avx_vnni" in flags
+    except (OSError, ValueError):
         pass
     return False
 

@@ -19,6 +19,7 @@ from torch import nn
 from maskwork.core.errors import ModelError, ProjectError
 from maskwork.core.io.atomic import write_bytes_atomic
 from maskwork.core.models.quant.quiet import quiet_quantization
+from maskwork.core.store import bounded
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def load(path: Path, key: str) -> dict | None:
         return None
     try:
         with quiet_quantization():
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(bounded.check_file(path, limit=bounded.MODEL_FILE, what="int8 cache"), map_location="cpu",
+                             weights_only=True)
     except Exception:  # truncated write, foreign file: rebuild instead
         log.warning("int8 cache %s unreadable; it will be rebuilt", path, exc_info=True)
         return None

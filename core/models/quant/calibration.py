@@ -15,6 +15,7 @@ import torch
 from maskwork.core.errors import InputError
 from maskwork.core.images import IMAGE_SUFFIXES, read_image
 from maskwork.core.resources import samples_dir
+from maskwork.core.store import bounded
 
 DEFAULT_COUNT = 16  # enough for stable min/max ranges; each costs one forward pass with observers
 MAX_COUNT = 64
@@ -117,7 +118,7 @@ def fingerprint(items: list) -> str:
         if isinstance(item, (str, Path)):
             p = Path(item)
             h.update(p.name.encode())
-            h.update(p.read_bytes())
+            h.update(bounded.read_bytes(p, limit=bounded.IMAGE_FILE, what="calibration image"))
         else:
             a = np.ascontiguousarray(item)
             h.update(str((a.shape, a.dtype)).encode())
