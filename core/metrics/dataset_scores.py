@@ -2,7 +2,9 @@
 
 Only images with both a corrected layer and a prediction are scored. Each row is
 core.metrics.compare_layers on that image; the dataset line sums confusions (semantic) or pools
-instances, as dataset metrics should (never a mean of per-image means).
+instances, as dataset metrics should (never a mean of per-image means). The headline is the IoU panel's
+(LiveIoU.headline): mean IoU for label maps, PQ (panoptic quality) for instances, so both tabs speak
+of one score.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 from maskwork.core.annotation import Status
 from maskwork.core.errors import InputError
 from maskwork.core.metrics.compare import compare_layers
+from maskwork.core.metrics.instances import InstanceMatch, panoptic_quality
 from maskwork.core.metrics.semantic import SemanticScores
 from maskwork.core.progress import check, report
 from maskwork.core.text import plural
@@ -27,21 +30,29 @@ class ImageScore:
     matched: int | None = None
     missed: int | None = None
     extra: int | None = None
+    pq: float | None = None  # instances: panoptic quality, the headline of the image
+
+    @property
+    def headline(self) -> float:
+        """The image's score under the dataset's headline (PQ for instances, else mean IoU)."""
+        return self.pq if self.pq is not None else self.mean_iou
 
 
 @dataclass
 class DatasetReport:
     scores: list[ImageScore]
     skipped: int                 # images without a correction or without a prediction
-    dataset_iou: float = math.nan  # semantic: mIoU of the summed confusion; instance: mean over all instances
+    # semantic: mean IoU of the summed confusion; instance: PQ of every image's objects pooled
+    dataset_iou: float = math.nan
     errors: list[str] = field(default_factory=list)  # images that could not be compared, with the reason
+    metric: str = "mean IoU"     # the name of dataset_iou and of each row's headline: "mean IoU" or "PQ"
 
     def summary(self) -> str:
         if not self.scores:
             return (f"No image has both a prediction and a correction yet ({plural(self.skipped, 'image')} skipped): "
                     "run a model, then accept or correct its output.")
         iou = "-" if math.isnan(self.dataset_iou) else f"{self.dataset_iou:.3f}"
-        text = (f"{plural(len(self.scores), 'image')} scored, dataset IoU {iou}; {self.skipped} without "
+        text = (f"{plural(len(self.scores), 'image')} scored, dataset {self.metric} {iou}; {self.skipped} without "
                 "prediction/correction.")
         if self.errors:
             text += f" {len(self.errors)} could not be compared: " + "; ".join(self.errors[:3])
@@ -65,19 +76,22 @@ def score_annotations(items, class_ids, total: int, progress=None, cancel=None,
     project's annotation cache is only ever touched from one thread."""
     class_ids = [c for c in class_ids if c != ignore_index]  # e.g. 0 "unlabeled" is not scored
     scores, skipped, errors = [], 0, []
-    confusion, per_instance = None, []
+    confusion, matched, objects = None, [], [0, 0]  # objects: true and predicted, over all images
     for n, (name, ann) in enumerate(items):
         check(cancel)
         if not scorable(ann):
             skipped += 1
         else:
             try:
-                row, conf, ious = _score_image(name, ann, class_ids, ignore_index)
+                row, conf, match = _score_image(name, ann, class_ids, ignore_index)
             except InputError as exc:  # one bad image must not hide the others' scores
                 errors.append(f"{name}: {exc}")
             else:
                 scores.append(row)
-                per_instance.extend(ious)
+                if match is not None and conf is None:
+                    matched.extend(v for _g, _p, v in match.pairs)
+                    objects[0] += match.num_gt
+                    objects[1] += match.num_pred
                 if conf is not None:
                     confusion = conf if confusion is None else _add(confusion, conf)
         report(progress, n + 1, total, name)
@@ -85,21 +99,22 @@ def score_annotations(items, class_ids, total: int, progress=None, cancel=None,
     if confusion is not None:
         ids = [c for c in class_ids if c < len(confusion)]
         out.dataset_iou = SemanticScores.from_confusion(confusion, ids).mean_iou
-    elif per_instance:
-        out.dataset_iou = float(np.mean(per_instance))
+    elif any(objects):
+        out.dataset_iou, out.metric = panoptic_quality(matched, *objects), "PQ"
     return out
 
 
-def _score_image(name: str, ann, class_ids, ignore_index=None) -> tuple[ImageScore, np.ndarray | None, list[float]]:
-    """One table row, plus what the dataset line needs: the confusion (semantic) or per-instance IoUs."""
+def _score_image(name: str, ann, class_ids, ignore_index=None) -> tuple[ImageScore, np.ndarray | None,
+                                                                        InstanceMatch | None]:
+    """One table row, plus what the dataset line needs: the confusion (semantic) or the instance match."""
     cmp = compare_layers(ann.corrected, ann.prediction, class_ids, ignore_index=ignore_index)
     row = ImageScore(name, cmp.mean_iou, dict(cmp.per_class))
-    ious: list[float] = []
-    if cmp.instances is not None:
-        m = cmp.instances
+    m = cmp.instances
+    if m is not None:
         row.matched, row.missed, row.extra = m.tp, len(m.unmatched_gt), len(m.unmatched_pred)
-        ious = [float(v) for v in m.per_gt_iou]
-    return row, (cmp.semantic.confusion if cmp.semantic is not None else None), ious
+        if cmp.semantic is None:
+            row.pq = m.panoptic_quality
+    return row, (cmp.semantic.confusion if cmp.semantic is not None else None), m
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,12 +13,16 @@ from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTa
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.dataset_scores import score_annotations
 from maskwork.gui import theme
+from maskwork.gui.panels.iou_panel import HEADLINE_TIP
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
 SORT_ROLE = Qt.UserRole + 1
 LOAD_BATCH = 25  # annotations read per event-loop turn: the window stays responsive on big projects
+DATASET_TIP = ("The IoU tab's score over every scored image: the classes' mean IoU of all their pixels "
+               "together (semantic), or the PQ of all their objects together (instances; a mean of "
+               "per-image scores would let a small image count as much as a crowded one).\n\n" + HEADLINE_TIP)
 
 
 def _fmt_iou(value) -> str:
@@ -36,7 +40,8 @@ class ScoreTableModel(QAbstractTableModel):
     def set_scores(self, scores: list, task: str, classes) -> None:
         self.beginResetModel()
         self.scores = list(scores)
-        cols = [("Image", lambda s: s.name), ("Mean IoU", lambda s: s.mean_iou)]
+        # column 1 is the IoU tab's headline: mean IoU of the classes, or PQ of the objects
+        cols = [("Image", lambda s: s.name), ("Mean IoU" if task == "semantic" else "PQ", lambda s: s.headline)]
         if task == "semantic":  # every scored class (an "unlabeled" class 0 is not scored)
             for c in (c for c in classes if c.id != classes.ignore_id()):
                 cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
@@ -104,6 +109,7 @@ class DatasetPanel(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.summary = QLabel("Run a model and correct some images; then compute the table.")
         self.summary.setWordWrap(True)
+        self.summary.setToolTip(DATASET_TIP)
         self.jobs = JobBar()
         self.jobs.busy_changed.connect(lambda busy: self.refresh_button.setEnabled(not busy))
 

@@ -24,7 +24,7 @@ from maskwork.core.models.prediction_layer import for_project, refilter, store_p
 from maskwork.core.models.predictor_cache import PREDICTORS, calibration_paths
 from maskwork.core.models.results import InstanceResult
 from maskwork.core.text import plural
-from maskwork.gui.panels import model_jobs, model_list
+from maskwork.gui.panels import last_run, model_jobs, model_list
 from maskwork.gui.panels.class_fit import ClassFitBar
 from maskwork.gui.panels.elided_label import ElidedLabel
 from maskwork.gui.panels.job_bar import JobBar
@@ -73,7 +73,9 @@ class ModelPanel(QWidget):
         self.slider.setToolTip("Hide detections under this score (instance models); instant, no re-run")
         self.slider.valueChanged.connect(self._on_threshold)
         self.threshold_label = QLabel()
-        self.latency_label = QLabel("no run yet")
+        self.latency_label = QLabel(last_run.NO_IMAGE)
+        self.latency_label.setToolTip("What made the prediction of the image on screen: its time, float or int8, "
+                                      "and the model (kept with the project)")
         self.info_label = QLabel("")
         self.info_label.setWordWrap(True)
         self.jobs = JobBar()
@@ -330,6 +332,7 @@ class ModelPanel(QWidget):
     # ---- state changes ----------------------------------------------------------------
     def _on_image_changed(self, name: str) -> None:
         self.state.last_result = self._results.get(name)
+        self.latency_label.setText(last_run.describe(self.state.annotation))  # this image's, not the last project's
         self._update_enabled()
 
     def _on_project_changed(self) -> None:
@@ -343,6 +346,7 @@ class ModelPanel(QWidget):
         if name and self.combo.findData(name) >= 0:
             self.combo.setCurrentIndex(self.combo.findData(name))
         self.fit_bar.refresh(self.entries.get(self.combo.currentData()))
+        self.latency_label.setText(last_run.describe(self.state.annotation))
         self._update_enabled()
 
     def _update_enabled(self, *_):

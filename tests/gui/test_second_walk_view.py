@@ -8,14 +8,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from maskwork.core.annotation import Instance, Layer
+from maskwork.core.annotation import Instance, Layer, PredictionInfo
 from maskwork.core.masks import Mask
 from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.panels.objects_panel import EYE, LOCK, SOURCE
 from maskwork.gui.state import AppState
 from tests.gui.objects_support import inside, look_at, open_holed_nuclei
-from tests.gui.panels_support import make_nuclei_project, open_image, open_project
+from tests.gui.panels_support import make_nuclei_project, make_tiny_model, open_image, open_project
 from tests.gui.window_helpers import stroke, view_pos
 
 TEXT_CONTRAST = 4.5  # WCAG AA for text
@@ -171,3 +171,75 @@ def test_a_model_object_painted_by_hand_is_listed_by_hand_and_undo_gives_model_b
     assert window.session.save()
     again = window.state.project.annotation(window.state.current_name)
     assert again.corrected.instance(target.id).source.value == "person"
+
+
+def test_last_run_describes_the_stored_prediction_of_the_image_on_screen(qtbot, tmp_path, nuclei_val, isolated_config):
+    from maskwork.core.project import Project
+    from maskwork.gui.panels.model_panel import ModelPanel
+
+    stored = make_nuclei_project(tmp_path / "stored", nuclei_val, "semantic", n=2)
+    first, second = stored.image_names()
+    ann = stored.annotation(first)
+    ann.prediction = Layer(label_map=np.roll(ann.corrected.label_map, 3, axis=1))
+    ann.prediction_info = PredictionInfo(model="unet-nuclei", int8=True, latency_ms=41.6)
+    stored.mark_dirty(first)
+    stored.save()
+    stored.close()
+    other = make_nuclei_project(tmp_path / "other", nuclei_val, "semantic", n=1)
+    model = make_tiny_model(tmp_path, "semantic", "tiny-semantic")
+    state = AppState()
+    panel = ModelPanel(state)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.combo.findData(model) >= 0, timeout=120_000)
+    panel.select_model(model)
+    open_project(state, other)
+    open_image(state, other.image_names()[0])
+    with qtbot.waitSignal(state.prediction_changed, timeout=120_000):
+        panel.run_button.click()
+    assert "tiny-semantic" in panel.latency_label.text() and "float" in panel.latency_label.text()
+    other.close()
+
+    open_project(state, Project.open(tmp_path / "stored"))  # as after a restart: read from disk
+    open_image(state, first)
+    assert panel.latency_label.text() == "42 ms (int8, unet-nuclei)"
+    open_image(state, second)
+    assert "tiny-semantic" not in panel.latency_label.text() and "no prediction" in panel.latency_label.text()
+    state.project.close()
+
+
+@pytest.mark.parametrize("task", ["instance", "semantic"])
+def test_the_dataset_tab_and_the_iou_tab_speak_of_one_headline(qtbot, tmp_path, nuclei_val, task):
+    from maskwork.core.metrics import match_instances
+    from maskwork.core.metrics.instances import panoptic_quality
+    from maskwork.gui.panels.dataset_panel import DatasetPanel
+
+    project = make_nuclei_project(tmp_path / "p", nuclei_val, task, n=2)
+    for shift, name in zip((2, 5), project.image_names()):
+        ann = project.annotation(name)
+        ann.prediction = (shifted_prediction(ann, shift) if task == "instance"
+                          else Layer(label_map=np.roll(ann.corrected.label_map, shift, axis=1)))
+    state = AppState()
+    open_project(state, project)
+    iou, table = IoUPanel(state), DatasetPanel(state)
+    qtbot.addWidget(iou)
+    qtbot.addWidget(table)
+    headlines = {}
+    for name in project.image_names():
+        open_image(state, name)
+        headlines[name] = iou.headline
+    with qtbot.waitSignal(table.jobs.busy_changed, timeout=60_000, check_params_cb=lambda busy: not busy):
+        table.refresh_button.click()
+    metric = {"instance": "PQ", "semantic": "mean IoU"}[task]
+    assert {h[0] for h in headlines.values()} == {metric}
+    assert table.model.headerData(1, Qt.Orientation.Horizontal).lower() == metric.lower()
+    for r, score in enumerate(table.model.scores):  # each row: the IoU tab's number for that image
+        assert table.model.value(r, 1) == pytest.approx(headlines[score.name][1])
+    if task == "instance":  # the dataset line pools every image's objects
+        matches = [match_instances([i.mask for i in a.corrected.instances], [i.mask for i in a.prediction.instances])
+                   for a in map(project.annotation, project.image_names())]
+        pooled = panoptic_quality([v for m in matches for _g, _p, v in m.pairs], sum(m.num_gt for m in matches),
+                                  sum(m.num_pred for m in matches))
+        assert f"dataset PQ {pooled:.3f}" in table.summary.text()
+    else:
+        assert "dataset mean IoU" in table.summary.text()
+    assert "panoptic quality" in table.summary.toolTip() and "mean IoU" in table.summary.toolTip()
