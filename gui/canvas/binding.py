@@ -117,6 +117,9 @@ class CanvasBinding(QObject):
         if overlay.layer is not ann.corrected or bbox is None:
             overlay.reset(ann.corrected, overlay.lut if overlay.lut is not None else self._lut(),
                           ann.width, ann.height)
+        elif ann.corrected.instances:  # an instance's pixels just outside the box may have become border or interior
+            x0, y0, x1, y1 = bbox
+            overlay.refresh((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
         else:
             overlay.refresh(bbox)
         if self.state.project is not None and self.state.project.task == "instance":
