@@ -14,7 +14,6 @@ docs/adr/0001-project-store.md.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import threading
@@ -32,6 +31,7 @@ from maskwork.core.images import image_size, is_image_file, read_image
 from maskwork.core.io.annotation_json import annotation_from_dict, annotation_to_dict
 from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
 from maskwork.core.journal import EditJournal
+from maskwork.core.store.schemas import AnnotationFile, ProjectFile, StoredFile, load_json
 from maskwork.core.store_checks import check_classes
 
 STORE_DIR = ".maskwork"
@@ -42,13 +42,12 @@ TASKS = ("semantic", "instance")
 RECENT_CACHE = 16  # clean annotations kept in memory besides those someone still holds
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, schema: type[StoredFile] = ProjectFile) -> dict:
+    """A stored file's document, checked against its schema (InputError: one sentence, file and field)."""
     try:
-        return json.loads(path.read_bytes())
+        return load_json(path, schema)
     except OSError as exc:
         raise ProjectError(f"cannot read {path}: {exc.strerror or exc}. Check the folder's permissions.") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is damaged ({exc}); restore it from a backup or delete it.") from exc
 
 
 def _check_task(task: str) -> str:
@@ -237,7 +236,7 @@ class Project:
     def _load(self, name: str) -> ImageAnnotation:
         path = self.annotation_path(name)
         if path.exists():
-            return annotation_from_dict(_read_json(path), str(path))
+            return annotation_from_dict(_read_json(path, AnnotationFile), str(path))
         self.image_names()
         if name not in self._name_set:
             raise InputError(f"there is no image {name!r} in the project {self.root}; "

@@ -22,7 +22,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from maskwork.core.errors import ProjectError
+from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.store.schemas import LockFile, load_json
 
 LOCK_FILE = "lock"
 WAIT_S = 2.0             # a lock being written or being taken over by another process settles within this
@@ -112,13 +113,13 @@ def _my_info(app: str) -> LockInfo:
 
 
 def _parse(text: str | None) -> LockInfo | None:
-    try:
-        doc = json.loads(text or "")
-        return LockInfo(pid=int(doc["pid"]), host=str(doc["host"]), app=str(doc.get("app", "a program")),
-                        since=float(doc.get("since", 0)), proc_start=doc.get("proc_start"),
-                        boot_id=doc.get("boot_id"), token=str(doc.get("token", "")))
-    except (ValueError, KeyError, TypeError):
+    try:  # damaged (or half written): None, and the callers say so with the lock's path
+        doc = load_json((text or "").encode(), LockFile)
+    except InputError:
         return None
+    return LockInfo(pid=doc["pid"], host=doc["host"], app=doc.get("app", "a program"),
+                    since=float(doc.get("since", 0)), proc_start=doc.get("proc_start"),
+                    boot_id=doc.get("boot_id"), token=doc.get("token", ""))
 
 
 def is_alive(info: LockInfo) -> bool | None:

@@ -7,7 +7,6 @@ in project.warnings, for the window's "Recovered work" note.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,16 +16,15 @@ from maskwork.core.io.annotation_json import annotation_from_dict
 from maskwork.core.io.atomic import TEMP_SUFFIX
 from maskwork.core.journal import read_logs
 from maskwork.core.journal.changes import apply as apply_change
+from maskwork.core.store.schemas import AnnotationFile, JournalRecord, check, load_json
 
 
 def _read_json(path: Path) -> dict:
+    """An annotation document (saved or autosaved), checked against its schema."""
     try:
-        doc = json.loads(path.read_bytes())
+        return load_json(path, AnnotationFile)
     except OSError as exc:
         raise ProjectError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is damaged ({exc})") from exc
-    return doc if isinstance(doc, dict) else {}
 
 
 def remove_temp_files(store: Path) -> None:
@@ -81,9 +79,16 @@ def replay_journal(project) -> None:
         if log_id is None or not records:
             journal.rotate(name)
             continue
-        last = int(records[-1].get("seq", 0))
+        where = journal.log_path(name)
+        try:  # every record fits its schema before any is applied (a damaged seq must not stop the open)
+            for k, rec in enumerate(records, start=2):
+                check(rec, JournalRecord, where=f"{where} (record {k})")
+        except InputError as exc:
+            project.warnings.append(f"edits journaled for {name} could not be replayed: {exc}")
+            continue
+        last = records[-1]["seq"]
         mark = _snapshot_mark(project, name)
-        if mark is not None and mark.get("log") == log_id and int(mark.get("seq", 0)) >= last:
+        if mark is not None and mark.get("log") == log_id and mark.get("seq", 0) >= last:
             journal.rotate(name)  # a snapshot holds all of it (the kill came before the log was dropped)
             continue
         start = max(i for i, r in enumerate(records) if r.get("full") or i == 0)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from maskwork.core.errors import InputError
+from maskwork.core.store.schemas import ProjectFile, load_json
+
 KEY = "reviewed"           # project.settings key
 COCO_ATTRIBUTES = "attributes"  # image-level attributes dict in COCO, as CVAT writes for annotations
 
@@ -22,12 +25,10 @@ def reviewed_names(project) -> set[str]:
 def saved_reviewed_names(project) -> set[str]:
     """The marks as the saved project.json has them (none when there is no saved file or it cannot be
     read): what "unsaved" compares with after unsaved marks were recovered from the journal."""
-    import json
-
     try:
-        meta = json.loads((project.store / "project.json").read_bytes())
+        meta = load_json(project.store / "project.json", ProjectFile)
         return set(meta.get("settings", {}).get(KEY, []))
-    except (OSError, ValueError, AttributeError):
+    except (OSError, InputError):
         return set()
 
 

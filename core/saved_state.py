@@ -5,13 +5,12 @@ changed the annotation without an undo step, and then the answer is no.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from maskwork.core.annotation import UNLABELED, ImageAnnotation, Layer, Status
 from maskwork.core.io.annotation_json import annotation_from_dict, encode_layer
 from maskwork.core.project import PROJECT_FILE
+from maskwork.core.store.schemas import AnnotationFile, ProjectFile, load_json
 
 
 def _same_map(a, b) -> bool:
@@ -34,7 +33,7 @@ def saved_annotation(project, name: str, ann: ImageAnnotation) -> ImageAnnotatio
     path = project.annotation_path(name)
     if not path.exists():
         return ImageAnnotation(file_name=name, width=ann.width, height=ann.height)
-    return annotation_from_dict(json.loads(path.read_bytes()), str(path))
+    return annotation_from_dict(load_json(path, AnnotationFile), str(path))
 
 
 def edit_generation(project, name: str) -> int:
@@ -57,4 +56,4 @@ def classes_match_saved(project) -> bool:
     path = project.store / PROJECT_FILE
     if not project.has_store or not path.exists():
         return False
-    return json.loads(path.read_bytes()).get("classes") == project.classes.to_list()
+    return load_json(path, ProjectFile).get("classes") == project.classes.to_list()

@@ -78,6 +78,10 @@ def cmd_models(args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[4])
+    from maskwork.core.models.user_models import skipped_entries
+
+    for why in skipped_entries():  # damaged entries of models.json: listed, never fatal
+        print(why, file=sys.stderr)
     return 0
 
 

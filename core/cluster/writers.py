@@ -12,13 +12,13 @@ stored key matches: a rerun skips them), `write(rows)` (a batch of (task, decode
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from maskwork.core.annotation import PredictionInfo
 from maskwork.core.cluster.ledger import Ledger
 from maskwork.core.errors import InputError
 from maskwork.core.io.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
+from maskwork.core.store.schemas import AnnotationFile, load_json
 
 
 class ProjectWriter:
@@ -37,8 +37,8 @@ class ProjectWriter:
         if not path.is_file():
             return None
         try:
-            return json.loads(path.read_bytes()).get("prediction_info")
-        except (OSError, ValueError, AttributeError):
+            return load_json(path, AnnotationFile).get("prediction_info")
+        except (OSError, InputError):
             return None  # damaged: predict it again (the save reports what is wrong if it still is)
 
     def done(self, tasks) -> set[int]:

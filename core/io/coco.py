@@ -22,6 +22,7 @@ from maskwork.core.images import MAX_PIXELS, image_size
 from maskwork.core.io.coco_values import check_bbox, check_score
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store.schemas import loads
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
 MAX_SIDE = 100_000  # larger "images" are a typo in the JSON, not a real image
@@ -63,7 +64,7 @@ def read_json(path: Path) -> object:
     if not raw.strip():
         raise InputError(f"{path} is empty; it is not a COCO JSON file. Export it again from its source.")
     try:
-        return json.loads(raw)
+        return loads(raw, str(path))  # depth-limited: a [[[[... file is refused, not a RecursionError
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); is it really a JSON file?") from exc
     except json.JSONDecodeError as exc:

@@ -13,6 +13,10 @@ import struct
 import zlib
 from pathlib import Path
 
+from maskwork.core.errors import InputError
+from maskwork.core.store import bounded
+from maskwork.core.store.schemas.loader import parse_json
+
 MAGIC = b"MW"
 _HEAD = struct.Struct(">2sII")
 MAX_RECORD = 1 << 31  # a frame claiming more is damage, not data
@@ -25,7 +29,7 @@ def frame(payload: dict) -> bytes:
 
 def read_log(path: str | Path) -> tuple[list[dict], bool]:
     """(records, torn): the intact records in order, and whether damage was cut off at the end."""
-    data = Path(path).read_bytes()
+    data = bounded.read_bytes(path, limit=bounded.EDIT_LOG, what="crash-journal log")
     records: list[dict] = []
     pos = 0
     while pos < len(data):
@@ -38,9 +42,9 @@ def read_log(path: str | Path) -> tuple[list[dict], bool]:
         body = data[start:end]
         if zlib.crc32(body) != crc:
             return records, True
-        try:
-            records.append(json.loads(body))
-        except (ValueError, UnicodeDecodeError):
+        try:  # depth-limited (core.store.schemas); the fields are checked where the records are used
+            records.append(parse_json(body, str(path), "the rest of the log is cut off."))
+        except InputError:
             return records, True
         pos = end
     return records, False

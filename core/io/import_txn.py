@@ -12,15 +12,15 @@ alone. The GUI keeps imports in memory until the user saves; this path is for th
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import time
 from pathlib import Path, PurePosixPath
 
-from maskwork.core.errors import ProjectError
+from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.io.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
+from maskwork.core.store.schemas import ImportCommit, load_json
 
 STAGING = "import-staging"
 COMMIT = "COMMIT"
@@ -139,15 +139,14 @@ def _manifest(stage: Path) -> list[str] | None:
     if not path.exists():
         return None
     try:
-        doc = json.loads(path.read_bytes())
-        files = doc["files"]
-        if doc.get("format") != COMMIT_FORMAT or not all(isinstance(f, str) and _inside(f) for f in files):
-            raise ValueError("unexpected content")
-        return files
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProjectError(f"{path} is damaged ({exc}), so the interrupted import in {stage} can be neither "
-                           "finished nor undone safely; restore .maskwork from a backup or delete that folder "
-                           "and import again.") from exc
+        doc = load_json(path, ImportCommit)
+    except InputError as exc:  # one sentence: the field and what to do
+        raise ProjectError(str(exc)) from exc
+    if not all(_inside(f) for f in doc["files"]):
+        raise ProjectError(f"{path} is damaged (a listed file lies outside the store), so the interrupted import in "
+                           f"{stage} can be neither finished nor undone safely; restore .maskwork from a backup or "
+                           "delete that folder and import again.")
+    return doc["files"]
 
 
 def finish_pending(store: Path) -> list[str]:

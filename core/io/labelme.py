@@ -54,6 +54,7 @@ from maskwork.core.io.project_io import ImportReport, strict_json_bytes
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn
 from maskwork.core.project import Project
+from maskwork.core.store.schemas import loads
 
 VERSION = "7.1.0"  # the labelme whose loader these files were checked against
 SKIPPED_TYPES = ("circle", "line", "linestrip", "point", "points", "oriented_rectangle")
@@ -66,7 +67,7 @@ def _fail(path: Path, where: str, what: str) -> InputError:
 
 def _read(path: Path) -> dict:
     try:
-        doc = json.loads(path.read_bytes())
+        doc = loads(path.read_bytes(), str(path))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}. Check the path and permissions.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,7 +9,6 @@ each value to its instance id, class and score. All writes are atomic.
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from maskwork.core.annotation import ClassList, Instance, Source, rgb_to_hex
 from maskwork.core.errors import InputError
 from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
 from maskwork.core.masks import Mask
+from maskwork.core.store.schemas import loads
 
 CLASSES_SIDECAR = "classes.json"
 MAX_CLASS_ID = 65535  # pixel values of a 16-bit label map
@@ -39,7 +39,7 @@ def find_classes_sidecar(folder: str | Path) -> Path | None:
 def read_classes_json(path: str | Path) -> ClassList:
     path = Path(path)
     try:
-        items = json.loads(path.read_bytes())
+        items = loads(path.read_bytes(), str(path))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} cannot be read as JSON ({exc}); fix it or remove it.") from exc
     if isinstance(items, dict) and "classes" in items:
@@ -187,7 +187,7 @@ def is_instance_png(path: str | Path) -> bool:
     if not side.is_file():
         return False
     try:
-        return json.loads(side.read_bytes()).get("format") == INSTANCE_FORMAT
+        return loads(side.read_bytes(), str(side)).get("format") == INSTANCE_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -205,7 +205,7 @@ def read_instance_png(path: str | Path) -> list[Instance]:
     meta = {}
     if side.is_file():
         try:
-            meta = {int(i["value"]): i for i in json.loads(side.read_bytes()).get("instances", [])}
+            meta = {int(i["value"]): i for i in loads(side.read_bytes(), str(side)).get("instances", [])}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{side} is damaged ({exc}); fix or delete it.") from exc
     h, w = arr.shape

@@ -61,6 +61,7 @@ from maskwork.core.project import Project
 from maskwork.core.text import plural
 
 NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt")  # looked for in this order
+INDEX_DIGITS = 6  # a class index longer than this is damage (label maps hold at most 65,536 classes)
 DIGITS = 6  # 1e-6 of the image side: < 0.002 px on a 1388-px image, far below a pixel decision
 
 
@@ -124,7 +125,7 @@ def _yaml_error(path: Path, line: int, what: str) -> InputError:
 def _keyed(pairs: list[tuple[str, str, int]], path: Path) -> dict[int, str]:
     out = {}
     for key, value, line in pairs:
-        if not re.fullmatch(r"\d+", key.strip()):
+        if not re.fullmatch(r"\d{1,%d}" % INDEX_DIGITS, key.strip()):
             raise _yaml_error(path, line, f"the key {key.strip()!r} is not a class index")
         if int(key) in out:
             raise _yaml_error(path, line, f"class index {int(key)} is named twice")
@@ -229,6 +230,9 @@ def read_label_file(path: Path, index_to_id: dict[int, int], width: int, height:
         if not re.fullmatch(r"\d+", tokens[0]):
             raise InputError(f"{path}: line {line}: the class index {tokens[0]!r} is not a whole number >= 0; "
                              "each line is `class x1 y1 x2 y2 ...`. Fix that line.")
+        if len(tokens[0]) > INDEX_DIGITS:  # int() of thousands of digits raises (and costs); no class is that far
+            raise InputError(f"{path}: line {line}: the class index is a {len(tokens[0]):,}-digit number, not one of "
+                             f"the classes named in {names_file}; fix that line.")
         index = int(tokens[0])
         if index not in index_to_id:
             raise InputError(f"{path}: line {line}: class index {index} is not named in {names_file} (it names "

@@ -20,10 +20,11 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
-from maskwork.core.errors import ProjectError
+from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.io.atomic import fsync_dir, write_bytes_atomic
 from maskwork.core.io.edit_log import frame, read_log
 from maskwork.core.journal.changes import Seen, capture, encode
+from maskwork.core.store.schemas import LogHeader, check
 
 LOG_SUFFIX = ".log"
 MAX_OPEN = 16          # log files kept open by the writer (one per recently edited image)
@@ -211,6 +212,9 @@ def read_logs(folder: str | Path) -> dict[str, tuple[str | None, list[dict], boo
     for path in sorted(folder.rglob("*" + LOG_SUFFIX)):
         name = path.relative_to(folder).as_posix()[: -len(LOG_SUFFIX)]
         records, torn = read_log(path)
-        log_id = records[0].get("log") if records and "log" in records[0] else None
+        try:  # no header (or a damaged one): the records are not replayed, the log is rotated
+            log_id = check(records[0], LogHeader, where=str(path))["log"] if records else None
+        except InputError:
+            log_id = None
         logs[name] = (log_id, records[1:] if log_id else records, torn)
     return logs

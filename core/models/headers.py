@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import collections
 import io
-import json
 import pickle
 import zipfile
 from pathlib import Path
 
-from maskwork.core.errors import ModelError
+from maskwork.core.errors import InputError, ModelError
 from maskwork.core.io.atomic import save_json_atomic
+from maskwork.core.store.schemas import CheckpointSidecar, load_json
 
 FORMAT = "maskwork-checkpoint"          # the "format" value of a Maskwork checkpoint
 SIDECAR_FORMAT = "maskwork-checkpoint-header"
@@ -76,10 +76,10 @@ def _pickle_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
 
 def _sidecar(path: Path, crc: int) -> dict | None:
     try:
-        doc = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = load_json(sidecar_path(path), CheckpointSidecar)
+    except (OSError, InputError):
         return None  # none (a user's own checkpoint) or damaged: read the pickle instead
-    if not isinstance(doc, dict) or doc.get("format") != SIDECAR_FORMAT or doc.get("pickle_crc32") != crc:
+    if doc["pickle_crc32"] != crc:
         return None  # another checkpoint was saved under this name since
     return {k: doc[k] for k in HEADER_KEYS if k in doc}
 

@@ -23,6 +23,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from maskwork.core.errors import ModelError
+from maskwork.core.store.schemas import loads
 
 PREFIX = "maskwork."
 FORMAT_VERSION = "1"
@@ -93,7 +94,7 @@ def parse_metadata(raw: dict[str, str], where: str = "the ONNX file") -> dict | 
     if task not in TASKS:
         raise ModelError(f"{where}: maskwork.task is {task!r}, expected one of {', '.join(TASKS)}.")
     try:
-        classes, policy = json.loads(raw["maskwork.classes"]), json.loads(raw["maskwork.input"])
+        classes, policy = loads(raw["maskwork.classes"], where), loads(raw["maskwork.input"], where)
         ok = (isinstance(classes, list) and classes and isinstance(policy, dict)
               and all({"id", "name", "color"} <= set(c) for c in classes) and "mode" in policy)
     except (ValueError, TypeError):

@@ -6,12 +6,11 @@ architecture and classes itself, a plain state dict gets them from the user at r
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from maskwork.core.annotation import ClassList
-from maskwork.core.errors import InputError, ModelError, ProjectError
+from maskwork.core.errors import InputError, MaskworkError, ModelError, ProjectError
 from maskwork.core.io.atomic import save_json_atomic
 from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.builtin import MODELS
@@ -19,6 +18,7 @@ from maskwork.core.models.checkpoint import read_checkpoint
 from maskwork.core.models.classlists import generic_classes
 from maskwork.core.models.onnx_models.entries import spec_from_entry as onnx_spec
 from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
+from maskwork.core.store.schemas import ModelEntry, ModelsFile, check, load_json
 
 VERSION = 1
 
@@ -40,25 +40,53 @@ def models_file() -> Path:
     return config_dir() / "models.json"
 
 
-def read_entries() -> list[dict]:
+def _raw_entries() -> list:
+    """The entries as the file has them ([] without a file); ModelError when the file as a whole is damaged."""
     path = models_file()
     if not path.is_file():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        entries = data["models"]
-        assert isinstance(entries, list)
-        return entries
-    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise ModelError(f"the list of your models {path} is damaged ({exc}). Fix it in a text editor or delete "
-                         "it and register your checkpoints again; the checkpoint files themselves are untouched."
-                         ) from exc
+        return load_json(path, ModelsFile, where=f"the list of your models {path}")["models"]
+    except (OSError, InputError) as exc:
+        raise ModelError(str(exc) if isinstance(exc, InputError) else f"the list of your models {path} is damaged "
+                         f"({exc}). {ModelsFile.FIX}") from exc
+
+
+def _unusable(k: int, entry) -> str | None:
+    """Why entry number k cannot be used (one sentence), None when it can."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where = f"{models_file()}, model {k + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
+    try:
+        check(entry, ModelEntry, where=where)
+    except InputError as exc:
+        return str(exc)
+    if entry.get("backend") is None and entry["arch"] not in ARCHITECTURES:
+        return (f"{where}: field arch is {entry['arch']!r}, not one Maskwork knows ({', '.join(ARCHITECTURES)}); "
+                f"{ModelEntry.FIX}")
+    try:
+        _spec_from_entry(entry)
+    except (KeyError, TypeError, ValueError, MaskworkError) as exc:  # e.g. an ONNX entry without its layout
+        return f"{where}: the entry is incomplete ({type(exc).__name__}: {exc}); {ModelEntry.FIX}"
+    return None
+
+
+def read_entries() -> list[dict]:
+    """The usable entries; a damaged one is left out (skipped_entries says why) and kept in the file."""
+    return [e for k, e in enumerate(_raw_entries()) if _unusable(k, e) is None]
+
+
+def skipped_entries() -> list[str]:
+    """One sentence per entry of models.json that is left out because it is damaged."""
+    return [why for k, e in enumerate(_raw_entries()) if (why := _unusable(k, e)) is not None]
 
 
 def write_entries(entries: list[dict]) -> None:
     path = models_file()
+    names = {e["name"] for e in entries}  # damaged entries stay for the user to fix, unless replaced
+    damaged = [e for k, e in enumerate(_raw_entries()) if _unusable(k, e) is not None
+               and not (isinstance(e, dict) and e.get("name") in names)]
     try:
-        save_json_atomic(path, {"version": VERSION, "models": entries}, indent=1)
+        save_json_atomic(path, {"version": VERSION, "models": entries + damaged}, indent=1)
     except ProjectError as exc:
         cause = exc.__cause__
         raise ModelError(f"cannot save the list of your models to {path}: {getattr(cause, 'strerror', None) or cause}. "

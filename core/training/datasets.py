@@ -11,7 +11,6 @@ Every source yields a `TrainData`: the class list, the task, and `Item`s that lo
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -23,6 +22,7 @@ import numpy as np
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import InputError
 from maskwork.core.images import read_image
+from maskwork.core.store.schemas import loads
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -160,7 +160,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
         raise InputError(f"{folder}: no image in {images}/ has a label PNG in {masks}/")
     if classes_file.is_file():
         try:
-            classes = ClassList.from_list(json.loads(classes_file.read_text()))
+            classes = ClassList.from_list(loads(classes_file.read_text(), str(classes_file)))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{classes_file} is not a class list ([{{id, name, color}}...]): {exc}") from exc
     else:

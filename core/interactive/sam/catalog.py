@@ -13,7 +13,6 @@ put there by hand works offline. Your own pairs are listed in <config>/sam_model
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from urllib.parse import urlparse
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.interactive.sam.layouts import LAYOUTS
 from maskwork.core.progress import CancelToken, ProgressFn
-from maskwork.core.store import bounded
+from maskwork.core.store.schemas import SamModelsFile, load_json
 
 LABELME = "https://github.com/wkentaro/labelme/releases/download/sam-20230416/"
 ESAM = "https://github.com/labelmeai/efficient-sam/releases/download/onnx-models-20231225/"
@@ -173,10 +172,10 @@ def _read_registered() -> dict[str, dict]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(bounded.read_text(path, limit=bounded.SMALL_JSON, what="model list"))["models"]
-        assert isinstance(data, dict)
-        return data
-    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        return load_json(path, SamModelsFile, where=f"the list of your promptable models {path}")["models"]
+    except InputError as exc:  # one sentence already: the file, the field, what to do
+        raise ModelError(str(exc)) from exc
+    except OSError as exc:
         raise ModelError(f"the list of your promptable models {path} is damaged ({exc}); fix or delete it and "
                          "register the pairs again (the ONNX files are untouched).") from exc
 

@@ -8,7 +8,6 @@ image before anything is written, so a misfit is reported at registration.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from maskwork.core.models.onnx_models.runner import OnnxPredictor
 from maskwork.core.models.onnx_models.session import open_session
 from maskwork.core.models.specs import ModelSpec
 from maskwork.core.models.user_models import read_entries, write_entries
+from maskwork.core.store.schemas import loads
 
 
 def sidecar(path: Path) -> dict:
@@ -30,7 +30,7 @@ def sidecar(path: Path) -> dict:
     for candidate in (path.with_suffix(".json"), path.with_name(path.stem + ".classes.json")):
         if candidate.is_file():
             try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
+                data = loads(candidate.read_text(encoding="utf-8"), str(candidate))
             except (OSError, ValueError) as exc:
                 raise ModelError(f"{candidate.name}: expected JSON with 'classes' and 'input', it cannot be read "
                                  f"({exc}).") from exc
