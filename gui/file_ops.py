@@ -111,6 +111,7 @@ class FileOps:
         self.window.session.remember_view()
         names = list(names) if names else self.project.image_names()
         try:
+            project_io.check_export_target(self.project, path, fmt)  # core/store/writer_guard.py, before any work
             chosen = export_names(self.project, names, layer, only_corrected)
         except InputError as exc:
             messages.show_error(self.window, exc)

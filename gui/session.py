@@ -22,6 +22,7 @@ from maskwork.core.images import is_image_file
 from maskwork.core.models.defaults import default_model_for
 from maskwork.core.project import Project
 from maskwork.core.project_lock import ProjectLockedError
+from maskwork.core.store.writer_guard import check_new_store
 from maskwork.core.store_checks import UndefinedClassError
 from maskwork.core.text import plural
 from maskwork.gui.autosaver import Autosaver
@@ -289,9 +290,10 @@ class Session(QObject):
             return False
         self.remember_view()
         try:
+            check_new_store(folder, p.store)  # core/store/writer_guard.py: not over another project's store
             p.save_as(folder)
-        except MaskworkError as exc:
-            messages.show_error(self.window, exc)
+        except MaskworkError as exc:  # the core message says what to do; the work itself is still in memory
+            messages.show_error(self.window, f"{exc}\n\nYour unsaved work is still open.")
             return False
         self.classes_edited = False
         self.saved.emit()

@@ -162,10 +162,12 @@ def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) 
 def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
     from maskwork.core.io.png import write_classes_json, write_label_png
     from maskwork.core.io.prediction_files import unique_stem
+    from maskwork.core.store.staged_folder import StagedFolder
 
-    out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    for path, result in batch:
-        write_label_png(out / f"{unique_stem(names[path], used)}.png", result.label_map, predictor.classes)
-    write_classes_json(out / "classes.json", predictor.classes)
+    with StagedFolder(out) as staged:  # all or nothing: an error or Ctrl-C leaves `out` as it was
+        for path, result in batch:
+            target = staged.path(out / f"{unique_stem(names[path], used)}.png")
+            write_label_png(target, result.label_map, predictor.classes)
+        write_classes_json(staged.path(out / "classes.json"), predictor.classes)
     return out

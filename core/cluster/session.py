@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from maskwork.core.cluster import require_ray
+from maskwork.core.cluster.watchdog import Watchdog
 from maskwork.core.errors import InputError
 
 
@@ -47,21 +48,28 @@ class PoolSettings:
 def ray_session(settings: PoolSettings):
     """Yield `ray`, connected; shut down afterwards only what this call started."""
     ray = require_ray()
-    started = False
+    started, watchdog = False, None
     if not ray.is_initialized():
         kwargs = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": True}
         if settings.address:
             ray.init(address=settings.address, **kwargs)
         else:
-            with _quiet("ray"):  # its notes on starting a private local instance are not the user's concern
-                ray.init(**local_instance(settings), **kwargs)
+            watchdog = Watchdog()  # the local instance ends with this process, even when it is SIGKILLed
+            try:
+                with _quiet("ray"):  # its notes on starting a private local instance are not the user's concern
+                    ray.init(**local_instance(settings), **kwargs)
+            except BaseException:
+                watchdog.stop()
+                raise
         started = True
-    quiet_ray_data(ray)
     try:
+        quiet_ray_data(ray)
         yield ray
     finally:
         if started:
             ray.shutdown()
+        if watchdog is not None:
+            watchdog.stop()
 
 
 @contextmanager

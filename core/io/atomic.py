@@ -28,12 +28,12 @@ _DEFAULT_MODE = _default_mode()  # mkstemp makes 0600 files; saved files get the
 
 
 def _advice(exc: OSError, path: Path) -> str:
+    """What to do, for any writer (the CLI has no unsaved work: the GUI adds that its work is still open)."""
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (f"the folder {path.parent} is read-only or not yours. Make it writable, or save to "
-                "another folder; your unsaved work is still open")
+        return f"the folder {path.parent} is read-only or not yours. Make it writable, or write to another folder"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full. Free some space and save again; your unsaved work is still open"
-    return "check that the folder exists and is writable, then save again; your unsaved work is still open"
+        return "the disk is full. Free some space and try again"
+    return "check that the folder exists and is writable, then try again"
 
 
 def fsync_dir(folder: Path) -> None:

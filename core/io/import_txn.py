@@ -20,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.io.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
+from maskwork.core.store.interrupts import interrupt_held
+from maskwork.core.store.moved import check_same_store, remove_ghost, store_identity
 from maskwork.core.store.schemas import ImportCommit, load_json
 
 STAGING = "import-staging"
@@ -50,6 +52,7 @@ def commit(project, names: list[str] | None = None) -> list[str]:
     staging folder and keeps the work dirty in memory, as Project.save does."""
     with project._lock:
         todo = sorted(project.dirty) if names is None else list(names)
+        identity = store_identity(project.store)  # before the lock check, which would re-create a moved folder
         project._check_writable_target()  # as Project.save: the store is a folder and the lock is ours
         project._check_classes(todo)  # as Project.save: no annotation names an undefined class
         generations = {n: project._generation.get(n, 0) for n in todo}
@@ -61,18 +64,24 @@ def commit(project, names: list[str] | None = None) -> list[str]:
             for rel, data in files.items():
                 write_bytes_atomic(stage / "files" / rel, data)
                 _pause()
+            check_same_store(project.store, identity)  # renamed meanwhile: the stage went to a new empty folder
             save_json_atomic(stage / COMMIT, {"format": COMMIT_FORMAT, "files": sorted(files), "images": len(todo)})
         except ProjectError:
             _remove(stage)
+            remove_ghost(project.store, identity)
             raise
-        _pause()
-        try:
-            _roll_forward(stage, project.store, sorted(files))
-        except OSError as exc:
-            raise ProjectError(f"the import into {project.root} was written but could not be moved into place "
-                               f"({exc.strerror or exc}); make {project.store} writable and open the project "
-                               "again: it will be finished then.") from exc
-        _mark_saved(project, generations)
+        except KeyboardInterrupt:
+            _remove(stage)
+            raise KeyboardInterrupt("nothing was imported: the project holds its work from before") from None
+        with interrupt_held(f"the import was already complete ({len(todo)} images) and is kept"):
+            _pause()
+            try:
+                _roll_forward(stage, project.store, sorted(files))
+            except OSError as exc:
+                raise ProjectError(f"the import into {project.root} was written but could not be moved into place "
+                                   f"({exc.strerror or exc}); make {project.store} writable and open the project "
+                                   "again: it will be finished then.") from exc
+            _mark_saved(project, generations)
         return todo
 
 

@@ -7,6 +7,7 @@ so a refusal writes nothing; each file is then written atomically.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +27,7 @@ from maskwork.core.io.project_io import (
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
 from maskwork.core.project import Project
+from maskwork.core.store.staged_folder import StagedFolder
 
 
 @dataclass
@@ -147,6 +149,10 @@ def build_and_write(project: Project, names: list[str], build, progress: Progres
         check(cancel)
         report_progress(progress, k + 1, len(names), name)
         files.update(build(name, project.annotation(name)))
-    for path, data in files.items():  # no cancel from here: a cancelled export writes nothing or everything
-        write_bytes_atomic(path, data)
+    if not files:
+        return files
+    base = Path(os.path.commonpath([p.parent for p in files]))
+    with StagedFolder(base) as staged:  # no cancel from here; Ctrl-C too writes nothing or everything
+        for path, data in files.items():
+            write_bytes_atomic(staged.path(path), data)
     return files

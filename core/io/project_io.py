@@ -27,6 +27,8 @@ from maskwork.core.io.export_scope import export_names
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
 from maskwork.core.project import Project
+from maskwork.core.store.staged_folder import StagedFolder
+from maskwork.core.store.writer_guard import check_output
 from maskwork.core.text import plural
 
 COCO_META = "coco"  # project.settings key: info, licences, category extras, per-image ids/extras
@@ -331,6 +333,22 @@ def _remap_layer(layer: Layer, remap: dict[int, int]) -> None:
 
 # ---- export -------------------------------------------------------------------------------------
 EXPORT_FORMATS = ("coco-rle", "coco-polygon", "png", "instance-png", "yolo", "labelme")
+# what each format writes (core.store.writer_guard): one file or a folder, and whether its files are images
+EXPORT_TARGETS = {"coco-rle": ("file", False), "coco-polygon": ("file", False), "png": ("folder", True),
+                  "instance-png": ("folder", True), "yolo": ("folder", False), "labelme": ("folder", False)}
+
+
+def export_target(fmt: str | None, out: str | Path) -> tuple[str, bool]:
+    """(kind, writes images) of an export; no format: COCO for a .json, else PNG masks (as the CLI guesses)."""
+    if fmt is None:
+        return EXPORT_TARGETS["coco-rle" if str(out).lower().endswith(".json") else "png"]
+    return EXPORT_TARGETS.get(fmt, ("folder", True))
+
+
+def check_export_target(project: Project, out: str | Path, fmt: str) -> None:
+    """The writer guard for an export, before anything is read or written (CLI and GUI alike)."""
+    kind, images = export_target(fmt, out)
+    check_output(out, kind=kind, writes_images=images, suffix=".json", projects=[project.root, project.store.parent])
 
 
 def strict_json_bytes(data, where: str) -> bytes:
@@ -377,6 +395,7 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
     """Write annotations as COCO JSON (file) or PNG masks (folder); only_corrected: core.io.export_scope."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    check_export_target(project, out, fmt)
     names = export_names(project, names, layer, only_corrected)
     if fmt in ("yolo", "labelme"):  # per-image label files, in their own modules (they import this one)
         from maskwork.core.io.labelme import export_labelme
@@ -399,22 +418,23 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
         return report
     _check_png_export(project, names, anns, fmt, layer)  # before anything (classes.json) is written
     report = ExportReport()
-    png.write_classes_json(out / png.CLASSES_SIDECAR, project.classes)
-    for k, (name, ann) in enumerate(zip(names, anns)):
-        check(cancel)
-        report_progress(progress, k + 1, len(names), name)
-        lay = ann.corrected if layer == "corrected" else ann.prediction
-        if lay is None or lay.is_empty():
-            continue
-        target = out / PurePosixPath(name).with_suffix(".png")
-        if fmt == "png":
-            lm = lay.label_map if lay.label_map is not None else _to_semantic(
-                ImageAnnotation(name, ann.width, ann.height, corrected=lay)).label_map
-            png.write_label_png(target, lm, project.classes)
-        else:
-            lost = png.write_instance_png(target, lay.instances, ann.height, ann.width, project.classes)
-            if lost:
-                report.warnings.append(f"{name}: {lost} overlapping pixels kept by the later instance only")
-            report.objects += len(lay.instances)
-        report.images += 1
+    with StagedFolder(out) as staged:  # all or nothing: a cancel, an error or Ctrl-C leaves `out` as it was
+        png.write_classes_json(staged.path(out / png.CLASSES_SIDECAR), project.classes)
+        for k, (name, ann) in enumerate(zip(names, anns)):
+            check(cancel)
+            report_progress(progress, k + 1, len(names), name)
+            lay = ann.corrected if layer == "corrected" else ann.prediction
+            if lay is None or lay.is_empty():
+                continue
+            target = staged.path(out / PurePosixPath(name).with_suffix(".png"))
+            if fmt == "png":
+                lm = lay.label_map if lay.label_map is not None else _to_semantic(
+                    ImageAnnotation(name, ann.width, ann.height, corrected=lay)).label_map
+                png.write_label_png(target, lm, project.classes)
+            else:
+                lost = png.write_instance_png(target, lay.instances, ann.height, ann.width, project.classes)
+                if lost:
+                    report.warnings.append(f"{name}: {lost} overlapping pixels kept by the later instance only")
+                report.objects += len(lay.instances)
+            report.images += 1
     return report

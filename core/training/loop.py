@@ -46,6 +46,7 @@ from maskwork.core.progress import CancelToken, ProgressFn, report
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, split, split_by_names
+from maskwork.core.training.labelled import require_labels
 
 
 @dataclass
@@ -169,6 +170,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     classes = train_d.classes
     num_classes = max(classes.ids()) + 1
     ignore = train_d.ignore_index
+    require_labels(train_d, task, ignore)  # all-unlabeled masks: say so, not "diverged" (core/training/labelled.py)
     random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
 
