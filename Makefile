@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml setup.py
 	# SAM 2.1's reference code for tests/unit/test_sam2_layout.py: PyPI has only its source, whose default
 	# build pulls a CUDA torch and compiles an extension; this builds it pure-Python against the torch above
 	SAM2_BUILD_CUDA=0 $(VPY) -m pip install -q --no-build-isolation sam2==1.1.0
+	# the `maskwork` link editors and mypy resolve the package through ([tool.pyright], [tool.mypy] mypy_path)
+	mkdir -p $(VENV)/typecheck && ln -sfn ../.. $(VENV)/typecheck/maskwork
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,12 +28,15 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q
 
-# ruff (pyflakes, pycodestyle, isort, bugbear), mypy on core/, import-linter contracts; config in pyproject.toml.
-# mypy cannot follow the editable install's import hook, so it reads the tree through a `maskwork` link.
+# ruff (pyflakes, pycodestyle, isort, bugbear), the import rules import-linter cannot state (no cycles, no private
+# or bare-name imports: tools/import_rules.py), mypy on core/ and gui/, import-linter contracts; config in
+# pyproject.toml. mypy and editors cannot follow the editable install's import hook, so they read the tree
+# through a `maskwork` link in .venv/typecheck (ADR 0010).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VPY) -m tools.import_rules
 	mkdir -p $(VENV)/typecheck && ln -sfn ../.. $(VENV)/typecheck/maskwork
-	MYPYPATH=$(VENV)/typecheck $(VENV)/bin/mypy
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

@@ -152,7 +152,9 @@ class _FirstPaint(QObject):
     def fire(self) -> None:
         if self.callback is not None:
             callback, self.callback = self.callback, None
-            self.parent().removeEventFilter(self)
+            parent = self.parent()
+            if parent is not None:
+                parent.removeEventFilter(self)
             QTimer.singleShot(0, callback)  # after this paint has reached the screen
 
 

@@ -69,7 +69,7 @@ def _follow_moves(old: Path, new: Path) -> None:
     recent = [v for v in (value if isinstance(value, list) else [value]) if v]
     moved = []
     for item in recent:
-        path = Path(item)
+        path = Path(str(item))  # QSettings gives back what it was given: strings
         if path.is_relative_to(old) and not path.exists() and (new / path.relative_to(old)).exists():
             item = str(new / path.relative_to(old))
         moved.append(item)

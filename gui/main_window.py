@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from maskwork.core.editing.box_ops import is_box_only
 from maskwork.gui import actions as action_table
@@ -59,7 +59,8 @@ class MainWindow(QMainWindow):
                                                 "their state; D / A go to the next / previous")}
         self.left_docks["Classes"] = docks.dock(self, self.classes_panel, "Classes", left,
                                                 "Classes; keys 1-9 pick the listed classes in order")
-        self.panel_docks, self.skipped_panels = {}, []
+        self.panel_docks: dict[str, QDockWidget] = {}
+        self.skipped_panels: list[str] = []
         self._default_layout: QByteArray | None = None  # the docks as add_panels placed them (Reset layout)
         self.actions_ = action_table.build_actions(self)
         self.toolbar = ToolBar(self)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from maskwork.core.editing.history import HistoryStep
+from maskwork.gui.class_edits import ClassEditCommand
 
 
 class EditCommand(QUndoCommand):
@@ -59,7 +60,7 @@ class UndoStacks(QUndoGroup):
 
     def activate(self, name: str | None) -> None:
         if name is None:
-            self.setActiveStack(None)
+            self.setActiveStack(None)  # type: ignore[arg-type]  # Qt takes nullptr; PySide6's stub says QUndoStack
             return
         stack = self._stacks.get(name)
         if stack is None:
@@ -73,8 +74,8 @@ class UndoStacks(QUndoGroup):
         stack = self.activeStack()
         if stack is not None and stack.canUndo():
             step = stack.command(stack.index() - 1)
-            reason = step.refusal() if hasattr(step, "refusal") else ""
-            if reason:
+            reason = step.refusal() if isinstance(step, ClassEditCommand) else ""
+            if isinstance(step, ClassEditCommand) and reason:
                 step.state.status_message.emit(reason)
                 return
         super().undo()

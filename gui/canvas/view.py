@@ -98,8 +98,9 @@ class CanvasView(QGraphicsView):
         return {"zoom": round(self.zoom(), 5), "center": [round(c.x(), 1), round(c.y(), 1)]}
 
     def restore_view(self, state: dict | None) -> None:
+        saved = state or {}  # none saved: fit, as for a damaged one
         try:
-            zoom, (cx, cy) = float(state["zoom"]), state["center"]
+            zoom, (cx, cy) = float(saved["zoom"]), saved["center"]
         except (TypeError, KeyError, ValueError):
             self.fit()
             return

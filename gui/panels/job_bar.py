@@ -88,7 +88,8 @@ class JobBar(QWidget):
         self._finish("failed")
         if self._callbacks[2] is not None:
             self._callbacks[2](message)
-        self._dialog = QMessageBox(QMessageBox.Warning, "Maskwork", message, QMessageBox.Ok, self.window())
+        self._dialog = QMessageBox(QMessageBox.Icon.Warning, "Maskwork", message, QMessageBox.StandardButton.Ok,
+                                   self.window())
         self._dialog.open()  # non-blocking: the user's work stays reachable
 
     def _finish(self, text: str):

@@ -4,6 +4,7 @@ tolerance live."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 
@@ -27,7 +28,8 @@ class WandTool(SegmentTool):
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
         self._tolerance = 0.5
-        self.tolerance_listeners = []  # called with the new tolerance (the toolbar slider)
+        # called with the new tolerance (the toolbar slider)
+        self.tolerance_listeners: list[Callable[[float], None]] = []
 
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.PointingHandCursor

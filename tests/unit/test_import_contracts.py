@@ -49,6 +49,7 @@ def test_the_tree_keeps_every_contract(tmp_path):
     ("core/rle.py", "from maskwork.core import masks", "core layers"),
     ("core/models/predict.py", "from maskwork.core.models import batch", "batches are built on top"),
     ("core/models/weights.py", "from maskwork.core.models import registry", "never import the registry"),
+    ("gui/panels/image_list.py", "from maskwork.gui import session", "never import the window"),
 ])
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):
     target = _copy(tmp_path) / module

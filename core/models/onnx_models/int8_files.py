@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from maskwork.core.models.onnx_models.inputs import model_input, onnx_layout, onnx_source
 from maskwork.core.models.specs import ModelSpec, OnnxFile
 
 TWIN_ROUTE = "onnxruntime static QDQ (per-channel int8 weights, MinMax)"
@@ -14,10 +15,9 @@ TWIN_ROUTE = "onnxruntime static QDQ (per-channel int8 weights, MinMax)"
 def _feed(spec: ModelSpec):
     """(prepare, cache key part): Maskwork exports are fed from their metadata (onnx_quant's default),
     other files as the runner feeds them, with their layout and policy in the cache key."""
-    layout = spec.source.layout
+    layout = onnx_layout(spec)
     if layout.kind.startswith("maskwork-"):
         return None, ""
-    from maskwork.core.models.onnx_models.inputs import model_input
 
     key = json.dumps({"layout": layout.to_dict(), "input": spec.input.to_dict(), "mean": list(spec.input.mean),
                       "std": list(spec.input.std)}, sort_keys=True)
@@ -30,8 +30,8 @@ def int8_spec(spec: ModelSpec, calibration=None, *, cache_dir=None, num_images: 
     from maskwork.core.models.onnx_quant import int8_onnx
     from maskwork.core.models.quant.calibration import DEFAULT_COUNT
 
-    src = spec.source
-    if src.layout.int8:
+    src, layout = onnx_source(spec)
+    if layout.int8:
         return spec, {"route": "the file is int8", "cache_path": src.path, "from_cache": True, "paired": True}
     if src.int8_path:
         paired = replace(spec, source=OnnxFile(src.int8_path, src.int8_layout))
@@ -41,4 +41,4 @@ def int8_spec(spec: ModelSpec, calibration=None, *, cache_dir=None, num_images: 
                      num_images=num_images or DEFAULT_COUNT, use_cache=use_cache, progress=progress, cancel=cancel)
     info = {"route": TWIN_ROUTE, "cache_path": str(twin.path), "from_cache": twin.from_cache,
             "calibration_images": twin.calibration_images}
-    return replace(spec, source=OnnxFile(str(twin.path), replace(src.layout, int8=True))), info
+    return replace(spec, source=OnnxFile(str(twin.path), replace(layout, int8=True))), info
