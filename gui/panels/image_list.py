@@ -1,6 +1,7 @@
 """The project's images with their state (not started / predicted / corrected) and reviewed mark (✓,
 core/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only
-rows on screen) so a 5,000-image project opens at once."""
+rows on screen) so a 5,000-image project opens at once. The filters never hide the image on screen
+(it stays listed until another is opened) and start afresh with each project."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
@@ -96,6 +97,7 @@ class StateFilter(QSortFilterProxyModel):
         super().__init__(parent)
         self.state: str | None = None
         self.reviewed: bool | None = None  # None: either
+        self.pinned: str | None = None     # the image on screen: always listed
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterRole(NameRole)
 
@@ -104,6 +106,9 @@ class StateFilter(QSortFilterProxyModel):
 
     def set_reviewed(self, reviewed: bool | None) -> None:
         self._change(lambda: setattr(self, "reviewed", reviewed))
+
+    def set_pinned(self, name: str | None) -> None:
+        self._change(lambda: setattr(self, "pinned", name))
 
     def _change(self, apply) -> None:
         if not hasattr(self, "beginFilterChange"):  # Qt < 6.10
@@ -115,9 +120,11 @@ class StateFilter(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
+        index = self.sourceModel().index(row, 0, parent)
+        if self.pinned is not None and index.data(NameRole) == self.pinned:
+            return True  # marking it reviewed under "Not reviewed" must not pull it from under the user
         if not super().filterAcceptsRow(row, parent):
             return False
-        index = self.sourceModel().index(row, 0, parent)
         if self.reviewed is not None and index.data(ReviewedRole) != self.reviewed:
             return False
         return self.state is None or index.data(StatusRole) == self.state
@@ -165,8 +172,8 @@ class ImageListPanel(QWidget):
         layout.addWidget(self.filter_edit)
         layout.addLayout(filters)
         layout.addWidget(self.view)
-        state.project_changed.connect(lambda: self.model.set_project(state.project))
-        state.image_changed.connect(self.select)
+        state.project_changed.connect(self._project_changed)
+        state.image_changed.connect(self._image_changed)
         state.layer_changed.connect(lambda _box: self._refresh_current())
         state.prediction_changed.connect(self.model.refresh_all)
         state.annotations_changed.connect(lambda names: [self.model.refresh(n) for n in names])  # "run on all"
@@ -181,6 +188,17 @@ class ImageListPanel(QWidget):
             self._filtering = False
         if self.state.current_name:
             self.select(self.state.current_name)
+
+    def _project_changed(self) -> None:
+        """Another project: its whole list, no filter of the last one (a "Not reviewed" left on hid images)."""
+        self.proxy.pinned = None
+        self.filter_edit.clear()
+        self.state_combo.setCurrentText(ALL_STATES)
+        self.review_combo.setCurrentIndex(0)  # "Reviewed or not"
+        self.model.set_project(self.state.project)
+
+    def _image_changed(self, name: str) -> None:
+        self._refilter(self.proxy.set_pinned, name)  # _refilter selects it
 
     def _reviewed_changed(self, names: list[str]) -> None:
         self.model.refresh_reviewed(names)

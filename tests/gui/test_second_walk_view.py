@@ -243,3 +243,26 @@ def test_the_dataset_tab_and_the_iou_tab_speak_of_one_headline(qtbot, tmp_path, 
     else:
         assert "dataset mean IoU" in table.summary.text()
     assert "panoptic quality" in table.summary.toolTip() and "mean IoU" in table.summary.toolTip()
+
+
+def test_a_list_filter_never_hides_the_image_on_screen_and_ends_with_its_project(qtbot, window, nuclei_folder,
+                                                                                  aerial_folder, aerial_dir):
+    from maskwork.core.io.coco import load_coco
+    from tests.gui.window_helpers import aerial_classes
+
+    assert window.session.open_path(nuclei_folder, task="instance",
+                                    classes=load_coco(nuclei_folder.parent / "nuclei_gt.json").classes.copy())
+    images, names = window.image_list, window.state.project.image_names()
+    images.review_combo.setCurrentText("Not reviewed")
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_R)  # marked reviewed while the list shows only the others
+    assert window.state.current_name == names[0] and images.visible_names() == names
+    assert images.view.currentIndex().data(Qt.ItemDataRole.UserRole + 1) == names[0]  # still the selected row
+    window.actions_["next"].trigger()  # D: on to the next image; the reviewed one leaves the list now
+    assert window.state.current_name == names[1] and images.visible_names() == names[1:]
+    images.state_combo.setCurrentText("corrected")  # no image is corrected: only the one on screen is left
+    assert images.visible_names() == [names[1]]
+
+    assert window.session.open_path(aerial_folder, task="semantic", classes=aerial_classes(aerial_dir))
+    assert images.review_combo.currentText() == "Reviewed or not" and images.state_combo.currentText() == "All states"
+    assert images.visible_names() == window.state.project.image_names() and len(images.visible_names()) == 2
