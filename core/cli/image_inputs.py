@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maskwork.core.errors import InputError
+from maskwork.core.store import bounded
 
 
 def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
@@ -17,8 +18,8 @@ def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
         if path.is_dir():
             found += [(p, p.relative_to(path).as_posix()) for p in sorted(path.iterdir())
                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        elif path.is_file():
-            found.append((path, path.name))
+        elif path.exists():  # a FIFO or a device is refused as what it is, not as missing
+            found.append((bounded.check_file(path, limit=bounded.IMAGE_FILE, what="image"), path.name))
         else:
             raise InputError(f"{path} does not exist; give image files or folders of images.")
     if not found:

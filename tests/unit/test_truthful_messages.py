@@ -100,3 +100,15 @@ def test_cli_write_failures_do_not_mention_unsaved_work(nuclei_small, capsys):
     assert run(["export", str(folder), "/proc/maskwork-cannot-write-here.json"]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "unsaved" not in err, err
+
+
+def test_a_fifo_or_a_device_is_named_as_what_it_is(nuclei_small, tmp_path, capsys):
+    folder, _, _ = nuclei_small
+    fifo = tmp_path / "image.png"
+    os.mkfifo(fifo)
+    assert run(["predict", "--model", "nuclei-semantic", "--out", str(tmp_path / "out"), str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "named pipe (FIFO)" in err and "does not exist" not in err and "folder" not in err, err
+    assert run(["sam-register", "mine", "/dev/zero", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "/dev/zero is a character device" in err and "does not exist" not in err, err

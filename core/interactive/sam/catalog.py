@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.interactive.sam.layouts import LAYOUTS
 from maskwork.core.progress import CancelToken, ProgressFn
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import SamModelsFile, load_json
 
 LABELME = "https://github.com/wkentaro/labelme/releases/download/sam-20230416/"
@@ -196,8 +197,9 @@ def register(name: str, encoder: str | Path, decoder: str | Path, layout: str = 
         raise InputError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
     enc, dec = Path(encoder).resolve(), Path(decoder).resolve()
     for p in (enc, dec):
-        if not p.is_file():
+        if not p.exists():
             raise InputError(f"{p} does not exist; give the path of the ONNX encoder and decoder files.")
+        bounded.check_file(p, limit=bounded.MODEL_FILE, what="ONNX file")  # a folder, FIFO or /dev/zero: said so
     entries = _read_registered()
     entries[name] = {"encoder": str(enc), "decoder": str(dec), "layout": layout}
     registry_file().parent.mkdir(parents=True, exist_ok=True)
