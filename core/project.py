@@ -27,6 +27,7 @@ import numpy as np
 from maskwork.core import autosave, project_lock, recovery
 from maskwork.core.annotation import ClassList, ImageAnnotation
 from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.image_fit import check_fits, stored_size
 from maskwork.core.images import image_size, is_image_file, read_image
 from maskwork.core.io.annotation_json import annotation_from_dict, annotation_to_dict
 from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
@@ -145,8 +146,10 @@ class Project:
         store = root / STORE_DIR
         meta_path = store / PROJECT_FILE
         journal = store / "autosave" / PROJECT_FILE
-        from maskwork.core.io.import_txn import finish_pending  # a killed `import`: rolled forward or back first
-        import_notes = finish_pending(store) if settle else []
+        from maskwork.core.io import import_txn  # a killed `import`: rolled forward or back first
+        if not settle:  # someone else settles it; until then its files may be a half-applied mix
+            import_txn.refuse_unfinished(store)
+        import_notes = import_txn.finish_pending(store) if settle else []
         if not meta_path.exists() and not journal.exists():
             plain = cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
             plain.warnings.extend(import_notes)
@@ -236,7 +239,10 @@ class Project:
     def _load(self, name: str) -> ImageAnnotation:
         path = self.annotation_path(name)
         if path.exists():
-            return annotation_from_dict(_read_json(path, AnnotationFile), str(path))
+            doc = _read_json(path, AnnotationFile)
+            # before any mask is decoded: a damaged 30000x30000 label map is never allocated for a 640x480 photo
+            check_fits(name, self.image_path(name), stored_size(doc), self.store.parent)
+            return annotation_from_dict(doc, str(path))
         self.image_names()
         if name not in self._name_set:
             raise InputError(f"there is no image {name!r} in the project {self.root}; "
@@ -408,6 +414,12 @@ class Project:
         self._meta_journaled = None
         self._alive.clear()
         self._recent.clear()
+
+    @_locked
+    def forget_cached(self, name: str) -> None:
+        """Drop what memory holds of `name` (its stored work was set aside, core/forget.py): read afresh next."""
+        for held in (self._dirty, self._alive, self._recent, self._journaled):
+            held.pop(name, None)
 
     def close(self) -> None:
         """Finish the journal writes (the window closes the project or quits) and release the lock."""

@@ -139,6 +139,16 @@ def is_alive(info: LockInfo) -> bool | None:
     return True
 
 
+def this_process(app: str) -> LockInfo:
+    """This process as a lock records its holder (core.io.import_txn records an import's owner alike)."""
+    return _my_info(app)
+
+
+def read_holder(path: Path) -> LockInfo | None:
+    """The holder recorded in a lock-like file (the lock, an import's OWNER); None when absent or damaged."""
+    return _parse(_read_text(path))
+
+
 def _is_mine(info: LockInfo) -> bool:
     return is_alive(info) is True and info.pid == os.getpid()
 

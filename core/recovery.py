@@ -12,6 +12,7 @@ from pathlib import Path
 
 from maskwork.core.annotation import ImageAnnotation
 from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.image_fit import check_fits, stored_size
 from maskwork.core.io.annotation_json import annotation_from_dict
 from maskwork.core.io.atomic import TEMP_SUFFIX
 from maskwork.core.journal import read_logs
@@ -55,6 +56,7 @@ def recover_snapshots(project) -> None:
                 saved_ns = _read_json(saved).get("saved_ns", 0) if saved.exists() else -1
                 if doc.get("saved_ns", 0) <= saved_ns:
                     continue
+                check_fits(name, project.image_path(name), stored_size(doc), project.store.parent)  # before decoding
                 ann = annotation_from_dict(doc, str(path))
             except (InputError, ProjectError) as exc:
                 project.warnings.append(f"autosaved work for {name} could not be recovered: {exc}")

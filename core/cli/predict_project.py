@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from maskwork.core.errors import InputError
+from maskwork.core.image_fit import ImageSizeChanged
 from maskwork.core.progress import CancelToken, TextProgress
 
 
@@ -73,8 +74,12 @@ def predict_into_project(args) -> int:
                                           args.score_threshold, args.mask_threshold, errors=errors):
             name = by_path[str(path)]
             fitted, _ = for_project(result, project, "ignore")  # "add" already extended the class list
-            store_prediction(project.annotation(name), fitted, predictor.spec.name, bool(predictor.int8),
-                             args.score_threshold)
+            try:
+                store_prediction(project.annotation(name), fitted, predictor.spec.name, bool(predictor.int8),
+                                 args.score_threshold, project.store.parent)
+            except ImageSizeChanged as exc:  # the others are stored; this one says what to do
+                errors.append((path, str(exc)))
+                continue
             project.mark_dirty(name)
             done += 1
         project.save()

@@ -35,16 +35,29 @@ def encode_label_map(label_map: np.ndarray) -> dict:
     return {"png": base64.b64encode(buf.tobytes()).decode("ascii"), "dtype": np.dtype(dtype).name}
 
 
+def _png_shape(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a PNG's IHDR chunk (bytes 16..24), None when `data` is not a PNG."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[20:24], "big"), int.from_bytes(data[16:20], "big")
+
+
 def decode_label_map(item: dict, shape: tuple[int, int], where: str) -> np.ndarray:
     try:
-        buf = np.frombuffer(base64.b64decode(item["png"]), np.uint8)
-        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        data = base64.b64decode(item["png"])
+        header = _png_shape(data)
+        if header is not None and header != tuple(shape):  # refused from its header: never decoded
+            raise InputError(f"{where}: the stored label map has shape {header}, expected {tuple(shape)}; "
+                             "the file is damaged; restore it from a backup.")
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"{where}: the stored label map cannot be decoded ({exc}).") from exc
     if arr is None or arr.ndim != 2 or arr.shape != tuple(shape):
         got = None if arr is None else arr.shape
         raise InputError(f"{where}: the stored label map has shape {got}, expected {tuple(shape)}; "
-                         "the annotation file is damaged.")
+                         "the file is damaged; restore it from a backup.")
     return arr.astype(np.dtype(item.get("dtype", "uint8")), copy=False)
 
 

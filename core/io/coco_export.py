@@ -168,9 +168,23 @@ def _area_bbox(inst: Instance, file_name: str) -> tuple[float, list[float]]:
     return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle)]
 
 
-def _image_ids(annotations: list[ImageAnnotation], image_ids: dict | None) -> dict[str, object]:
-    ids = dict(image_ids or {})
-    used = set(ids.values())
+def _image_ids(annotations: list[ImageAnnotation], image_ids: dict | None) -> tuple[dict[str, object], list[str]]:
+    """An id per exported image, unique: kept ids (from the imported files) where no earlier image of the
+    export has the same one, new ids for the rest. Returns the ids and the images whose kept id was taken
+    (two imported COCO files that both number their images from 1)."""
+    given = image_ids or {}
+    ids: dict[str, object] = {}
+    used: set = set()
+    taken = []
+    for ann in annotations:
+        kept = given.get(ann.file_name)
+        if kept is None or isinstance(kept, bool):
+            continue
+        if kept in used:
+            taken.append(ann.file_name)
+        else:
+            ids[ann.file_name] = kept
+            used.add(kept)
     next_id = max((v for v in used if isinstance(v, int)), default=0) + 1
     for ann in annotations:
         if ann.file_name not in ids:
@@ -178,7 +192,7 @@ def _image_ids(annotations: list[ImageAnnotation], image_ids: dict | None) -> di
                 next_id += 1
             ids[ann.file_name] = next_id
             used.add(next_id)
-    return ids
+    return ids, taken
 
 
 def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: str = "rle",
@@ -190,7 +204,11 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     report = ExportReport()
-    ids = _image_ids(annotations, image_ids)
+    ids, taken = _image_ids(annotations, image_ids)
+    if taken:
+        report.warnings.append(f"{plural(len(taken), 'image')} had an image id that another exported image "
+                               f"already has (imported from files that number their images alike), so got a "
+                               f"new id: {', '.join(taken[:5])}{' ...' if len(taken) > 5 else ''}")
     extras = image_extras or {}
     images, out_anns = [], []
     per_image = [(ann, export_objects(ann, lay) if (lay := _layer(ann, layer)) is not None else [])
@@ -238,7 +256,7 @@ def to_coco_results(annotations: list[ImageAnnotation], image_ids: dict[str, obj
 
     No "bbox" by default: given one, loadRes takes the object's area from the box instead of the
     mask, which moves objects between COCO's small/medium/large ranges in a segm evaluation."""
-    ids = _image_ids(annotations, image_ids)
+    ids, _taken = _image_ids(annotations, image_ids)
     results = []
     for ann in annotations:
         lay = _layer(ann, layer)

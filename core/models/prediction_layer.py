@@ -1,8 +1,10 @@
 """Turn a model result into an image's prediction layer (the corrected layer is never touched)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from maskwork.core.annotation import ImageAnnotation, Layer, PredictionInfo, Status
-from maskwork.core.errors import InputError
+from maskwork.core.image_fit import ImageSizeChanged, changed_message
 from maskwork.core.models.results import InstanceResult, SemanticResult
 
 
@@ -28,11 +30,13 @@ def for_project(result: SemanticResult | InstanceResult, project, unknown: str =
 
 
 def store_prediction(ann: ImageAnnotation, result: SemanticResult | InstanceResult, model: str,
-                     int8: bool, score_threshold: float) -> None:
-    """Replace ann.prediction by the result; a not-yet-corrected image becomes PREDICTED."""
-    if result_shape(result) != ann.shape:
-        raise InputError(f"{ann.file_name}: the model output is {result_shape(result)} but the image is "
-                         f"{ann.shape} (height, width); the image file changed on disk? Reopen the project.")
+                     int8: bool, score_threshold: float, folder: Path | None = None) -> None:
+    """Replace ann.prediction by the result; a not-yet-corrected image becomes PREDICTED. `folder` (the
+    project's) goes into the message when the image is no longer the size of its annotation."""
+    if result_shape(result) != ann.shape:  # the image file was replaced since its annotation was read
+        (h, w), image = ann.shape, result_shape(result)
+        raise ImageSizeChanged(changed_message(ann.file_name, (image[1], image[0]), (w, h), folder), ann.file_name,
+                               (image[1], image[0]), (w, h))
     ann.prediction = result_layer(result, score_threshold)
     ann.prediction_info = PredictionInfo(model=model, int8=int8, latency_ms=float(result.latency_ms),
                                          score_threshold=float(score_threshold))
