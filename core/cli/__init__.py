@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "maskwork.core.cli.quant_commands",   # quantize, export-model
     "maskwork.core.cli.sam_commands",     # sam-models, sam-download, sam-register
     "maskwork.core.cli.segment_commands",  # segment (interactive tools, headless)
+    "maskwork.core.cli.store_commands",   # forget-image
 ]
 
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 # importing every command module (~0.3 s of the app's start-up); tests/unit/test_cli_progress.py checks
 # that this list is what the parser registers.
 COMMAND_NAMES = ("import", "export", "iou", "models", "register-model", "predict", "train", "evaluate", "quantize",
-                 "export-model", "sam-models", "sam-download", "sam-register", "segment")
+                 "export-model", "sam-models", "sam-download", "sam-register", "segment", "forget-image")
 
 
 def command_names() -> set[str]:

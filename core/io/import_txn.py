@@ -1,14 +1,21 @@
 """Write an import into the project store all at once: a killed `import` leaves the old work or the new.
 
-  1. every file the import changes (project.json, annotations/<image>.json) is written, atomically,
-     under .maskwork/import-staging/<pid>-<ns>/files/;
-  2. COMMIT (the list of those files) is written atomically: from here on the import counts as done;
-  3. each staged file is moved over its target with os.replace, then the staging folder is removed.
+  1. OWNER (who imports: pid, host, process start, boot id, as core.project_lock records a lock holder)
+     is written under .maskwork/import-staging/<pid>-<ns>/, then every file the import changes
+     (project.json, annotations/<image>.json) is written, atomically, under its files/;
+  2. COMMIT (the list of those files, plus the save stamp of the project.json it builds on and of the one
+     it brings) is written atomically: from here on the import counts as done;
+  3. each staged file is moved over its target with os.replace, project.json last, then the staging
+     folder is removed.
 
 Project.open calls finish_pending(): a staging folder with COMMIT is rolled forward (the remaining
-moves are made), one without is rolled back (deleted); either way project.warnings says so. The
-folder of a process that is still running (another window opening the project mid-import) is left
-alone. The GUI keeps imports in memory until the user saves; this path is for the CLI.
+moves are made) when the project.json on disk is still the one it was built on (or already its own),
+and dropped when a later save or import has replaced it: an older import never lands over newer work.
+One without COMMIT is rolled back (deleted). Either way project.warnings says so. A staging folder
+whose owner still runs (the same process: pid, start time and boot id all match) is a live import: the
+open is refused with a clear sentence, as it is for anyone who may not settle it (refuse_unfinished),
+so no command ever reads a half-applied mix. The GUI keeps imports in memory until the user saves;
+this path is for the CLI.
 """
 from __future__ import annotations
 
@@ -16,17 +23,22 @@ import os
 import shutil
 import signal
 import time
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
+from maskwork.core import project_lock
 from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.io.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
 from maskwork.core.store.interrupts import interrupt_held
 from maskwork.core.store.moved import check_same_store, remove_ghost, store_identity
-from maskwork.core.store.schemas import ImportCommit, load_json
+from maskwork.core.store.schemas import ImportCommit, ProjectFile, load_json
 
 STAGING = "import-staging"
 COMMIT = "COMMIT"
 COMMIT_FORMAT = "maskwork-import-commit"
+OWNER = "OWNER"  # the importing process, in the lock file's format (core.project_lock.LockInfo)
+OWNER_APP = "a Maskwork import"
+STARTING_S = 10  # a staging folder without OWNER younger than this may be writing it right now
 PROJECT_FILE = "project.json"  # same name as core.project.PROJECT_FILE (not imported: no cycle)
 # tests only: pause this many seconds after each step (so timed kills land mid-commit), or SIGKILL
 # this process after step N (1 = first staged file; then COMMIT; then each move)
@@ -56,16 +68,20 @@ def commit(project, names: list[str] | None = None) -> list[str]:
         project._check_writable_target()  # as Project.save: the store is a folder and the lock is ours
         project._check_classes(todo)  # as Project.save: no annotation names an undefined class
         generations = {n: project._generation.get(n, 0) for n in todo}
-        files = {PROJECT_FILE: json_bytes(project._meta(), indent=1)}
+        meta = project._meta()
+        files = {PROJECT_FILE: json_bytes(meta, indent=1)}
         for name in todo:
             files[f"annotations/{name}.json"] = _document(project, name)
         stage = project.store / STAGING / f"{os.getpid()}-{time.time_ns()}"
+        record = {"format": COMMIT_FORMAT, "files": sorted(files), "images": len(todo),
+                  "base_saved_ns": _save_stamp(project.store), "saved_ns": meta["saved_ns"]}
         try:
+            save_json_atomic(stage / OWNER, asdict(project_lock.this_process(OWNER_APP)))
             for rel, data in files.items():
                 write_bytes_atomic(stage / "files" / rel, data)
                 _pause()
             check_same_store(project.store, identity)  # renamed meanwhile: the stage went to a new empty folder
-            save_json_atomic(stage / COMMIT, {"format": COMMIT_FORMAT, "files": sorted(files), "images": len(todo)})
+            save_json_atomic(stage / COMMIT, record)
         except ProjectError:
             _remove(stage)
             remove_ghost(project.store, identity)
@@ -97,10 +113,26 @@ def _mark_saved(project, generations: dict[str, int]) -> None:
         project._saved(name, generation)
 
 
+def _save_stamp(store: Path) -> int | None:
+    """saved_ns of the store's project.json (every save and import writes a new one); None when there is none."""
+    path = Path(store) / PROJECT_FILE
+    if not path.exists():
+        return None
+    try:
+        stamp = load_json(path, ProjectFile).get("saved_ns")
+        return int(stamp)
+    except (OSError, InputError, ValueError, AttributeError, TypeError) as exc:
+        raise ProjectError(f"{path} cannot be read ({exc}), so Maskwork cannot tell whether the interrupted import "
+                           f"in {path.parent / STAGING} is newer than the saved work; restore project.json from a "
+                           "backup and open the project again.") from exc
+
+
 def _roll_forward(stage: Path, store: Path, files: list[str]) -> None:
-    """Move every staged file that is still there over its target (a file already moved is skipped)."""
+    """Move every staged file that is still there over its target (a file already moved is skipped).
+
+    project.json goes last: until it has moved, the save stamp on disk is the one the import was built on."""
     parents = set()
-    for rel in files:
+    for rel in sorted(files, key=lambda f: f == PROJECT_FILE):
         src, dst = stage / "files" / rel, store / rel
         if src.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -120,21 +152,42 @@ def _remove(stage: Path) -> None:
         fsync_dir(stage.parent)
 
 
-def _running_elsewhere(stage: Path) -> int | None:
-    """The pid of a live process (not us) that owns this staging folder, else None."""
+def _stage_ns(stage: Path) -> int:
+    """When the staging folder was made (the <ns> of its name); 0 when the name is not ours."""
     try:
-        pid = int(stage.name.split("-", 1)[0])
-    except ValueError:
-        return None
-    if pid == os.getpid() or os.name == "nt":  # os.kill(pid, 0) would end the process on Windows
-        return None
+        return int(stage.name.split("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _pid_runs(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would end the process on Windows
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None
+        return False
     except OSError:
-        return pid  # exists, owned by another user
-    return pid
+        return True  # exists, owned by another user
+    return True
+
+
+def _live_owner(stage: Path) -> str | None:
+    """Who is writing this staging folder right now (another process, or another computer that cannot be
+    checked from here), else None: its owner is gone (a pid reused by another program or a reboot counts as
+    gone, as for the project lock) or it is this very process."""
+    owner = project_lock.read_holder(stage / OWNER)
+    if owner is not None:
+        alive = project_lock.is_alive(owner)
+        if alive is False or (alive and owner.pid == os.getpid()):
+            return None
+        return owner.describe()
+    try:  # no OWNER: killed before it was written, or staged by an older Maskwork
+        pid = int(stage.name.split("-", 1)[0])
+    except ValueError:
+        return None
+    starting = time.time_ns() - _stage_ns(stage) < STARTING_S * 1_000_000_000
+    return f"process {pid}" if starting and pid != os.getpid() and _pid_runs(pid) else None
 
 
 def _inside(rel: str) -> bool:
@@ -142,8 +195,9 @@ def _inside(rel: str) -> bool:
     return bool(parts) and not rel.startswith("/") and ".." not in parts
 
 
-def _manifest(stage: Path) -> list[str] | None:
-    """The files listed in COMMIT, or None when there is no COMMIT (the import never finished staging)."""
+def _manifest(stage: Path) -> dict | None:
+    """The COMMIT record (files, save stamps), or None when there is no COMMIT (the import never finished
+    staging)."""
     path = stage / COMMIT
     if not path.exists():
         return None
@@ -151,37 +205,80 @@ def _manifest(stage: Path) -> list[str] | None:
         doc = load_json(path, ImportCommit)
     except InputError as exc:  # one sentence: the field and what to do
         raise ProjectError(str(exc)) from exc
-    if not all(_inside(f) for f in doc["files"]):
-        raise ProjectError(f"{path} is damaged (a listed file lies outside the store), so the interrupted import in "
-                           f"{stage} can be neither finished nor undone safely; restore .maskwork from a backup or "
-                           "delete that folder and import again.")
-    return doc["files"]
+    try:
+        if not all(_inside(f) for f in doc["files"]):
+            raise ValueError("a listed file lies outside the store")
+        return doc
+    except ValueError as exc:
+        raise ProjectError(f"{path} is damaged ({exc}), so the interrupted import in {stage} can be neither "
+                           "finished nor undone safely; restore .maskwork from a backup or delete that folder "
+                           "and import again.") from exc
 
 
-def finish_pending(store: Path) -> list[str]:
-    """Roll interrupted imports forward (COMMIT present) or back (absent); returns notes for the user."""
+def _still_current(store: Path, record: dict) -> bool:
+    """Nothing was saved over the project since this import was staged: project.json on disk is the one it
+    was built on, or its own (moved already). A COMMIT of an older Maskwork has no stamps: applied as then."""
+    if "base_saved_ns" not in record:
+        return True
+    return _save_stamp(store) in (record["base_saved_ns"], record.get("saved_ns"))
+
+
+def _stages(store: Path) -> list[Path]:
+    """The staging folders, newest first: of two left behind, the later import is the one to finish."""
     root = Path(store) / STAGING
     if not root.is_dir():
         return []
+    return sorted((p for p in root.iterdir() if p.is_dir()), key=_stage_ns, reverse=True)
+
+
+def _in_progress(store: Path, owner: str) -> ProjectError:
+    return ProjectError(f"an import into {store.parent} by {owner} is being written right now, so the project's "
+                        "files are not complete; wait until that import has finished, then run the command or "
+                        "open the project again.")
+
+
+def refuse_unfinished(store: Path) -> None:
+    """For an open that may not settle leftovers (another program holds the project, or read-only): refuse
+    while an import is being written or waits to be finished, since its files may be a mix of old and new."""
+    for stage in _stages(store):
+        owner = _live_owner(stage)
+        if owner is not None:
+            raise _in_progress(store, owner)
+        if (stage / COMMIT).exists():
+            raise ProjectError(f"an import into {store.parent} was interrupted and is not finished yet, so its "
+                               "files are a mix of the old work and the new; open the project for writing once "
+                               "(close any other Maskwork that has it open) to finish it, then run the command "
+                               "again.")
+
+
+def finish_pending(store: Path) -> list[str]:
+    """Roll interrupted imports forward (COMMIT present) or back (absent); returns notes for the user.
+
+    Raises ProjectError while an import is being written by a live process (see _live_owner)."""
     notes = []
-    for stage in sorted(p for p in root.iterdir() if p.is_dir()):
-        pid = _running_elsewhere(stage)
-        if pid is not None:
-            notes.append(f"an import by process {pid} into {store.parent} is still being written; "
-                         "open the project again when it has finished to see its result.")
-            continue
-        files = _manifest(stage)
-        if files is None:
+    for stage in _stages(store):
+        owner = _live_owner(stage)
+        if owner is not None:
+            raise _in_progress(store, owner)
+        record = _manifest(stage)
+        if record is None:
             _remove(stage)
             notes.append(f"an import into {store.parent} was interrupted before it was complete and was undone: "
                          "the project holds the work from before that import; run the import again.")
+            continue
+        files = record["files"]
+        images = sum(f.startswith("annotations/") for f in files)
+        if not _still_current(Path(store), record):
+            _remove(stage)
+            notes.append(f"an import into {store.parent} ({images} image(s)) was interrupted, and the project "
+                         "was saved or imported into again since; that older import was not applied over the "
+                         "newer work. Run it again if you still want it.")
             continue
         try:
             _roll_forward(stage, Path(store), files)
         except OSError as exc:
             raise ProjectError(f"an interrupted import into {store.parent} cannot be finished "
                                f"({exc.strerror or exc}); make {store} writable and open the project again.") from exc
-        images = sum(f.startswith("annotations/") for f in files)
         notes.append(f"an import into {store.parent} was interrupted after it was complete and has now been "
                      f"finished ({images} image(s)); check the imported masks.")
     return notes
