@@ -54,6 +54,7 @@ ACTIONS = [
     _("View", "show_labels", "Show &labels", ("Shift+L",), "Show 'class score' labels on instances", "toggle_labels", True, True),
     _("View", "more_opacity", "More opacity", ("O",), "Make the overlays more opaque", "more_opacity"),
     _("View", "less_opacity", "Less opacity", ("Shift+O",), "Make the overlays more transparent", "less_opacity"),
+    _("View", "tone", "&Brightness / contrast…", ("Ctrl+B",), "Brightness, contrast and gamma of the photo, for the eye only (the Image panel, tabbed with IoU)", "features.show_tone_panel"),
     _("Window", "reset_layout", "&Reset layout", (), "Put every panel back where it was at the first start, shown", "reset_layout"),
     _("Help", "shortcuts", "&Keyboard shortcuts", ("F1",), "List every shortcut", "show_shortcuts"),
     _("Help", "about", "&About Maskwork", (), "Version and licences", "show_about"),

@@ -81,6 +81,16 @@ def add_panels(window, state, specs=None) -> tuple[dict[str, QDockWidget], list[
     return docks, skipped
 
 
+def bring_up(window, title: str) -> QDockWidget | None:
+    """Show a docked panel and put its tab in front (a tab behind another is out of sight even while
+    its View-menu entry is checked); None when the panel was skipped."""
+    d = getattr(window, "panel_docks", {}).get(title)
+    if d is not None:
+        d.show()
+        d.raise_()
+    return d
+
+
 def dock(window, widget, title: str, area, tooltip: str = "") -> QDockWidget:
     d = QDockWidget(title, window)
     d.setObjectName(f"dock_{title}")  # saveState/restoreState need names

@@ -1,5 +1,6 @@
 """Window features of issue 12/14 behind the action table's "features.*" handlers: the reviewed mark
-(gui/review.py), Edit > Preferences (gui/preferences.py) and Help > Open log folder (core/logs.py).
+(gui/review.py), Edit > Preferences (gui/preferences.py), View > Brightness / contrast (the Image panel) and
+Help > Open log folder (core/logs.py).
 MainWindow builds one Features object; everything else is wired from here."""
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from maskwork.core import logs
-from maskwork.gui import preferences
+from maskwork.gui import docks, preferences
 from maskwork.gui.review import ReviewController
+
+TONE_PANEL = "Image"  # gui/docks.PANELS title of gui/panels/tone_panel.py
 
 
 class Features:
@@ -29,6 +32,14 @@ class Features:
         self.preferences_dialog.show()
         self.preferences_dialog.raise_()
         return self.preferences_dialog
+
+    def show_tone_panel(self):
+        """View > Brightness / contrast: the Image panel, brought up from behind the IoU tab."""
+        dock = docks.bring_up(self.window, TONE_PANEL)
+        if dock is None:
+            self.window.state.status_message.emit("The Image panel is not loaded: see the status bar at start-up "
+                                                  "or the log (Help > Open log folder).")
+        return dock
 
     def open_log_folder(self) -> bool:
         folder = logs.log_dir()

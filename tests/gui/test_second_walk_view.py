@@ -266,3 +266,19 @@ def test_a_list_filter_never_hides_the_image_on_screen_and_ends_with_its_project
     assert window.session.open_path(aerial_folder, task="semantic", classes=aerial_classes(aerial_dir))
     assert images.review_combo.currentText() == "Reviewed or not" and images.state_combo.currentText() == "All states"
     assert images.visible_names() == window.state.project.image_names() and len(images.visible_names()) == 2
+
+
+def test_brightness_and_contrast_are_reached_from_the_view_menu(qtbot, full_window):
+    win = full_window
+    image = win.panel_docks["Image"]
+    assert image.widget().visibleRegion().isEmpty()  # tabbed behind the IoU panel: out of sight
+    action = {a.text().replace("&", ""): a for a in win.menus["View"].actions()}["Brightness / contrast…"]
+    action.trigger()
+    QApplication.processEvents()
+    assert image.isVisible() and not image.widget().visibleRegion().isEmpty()
+    assert win.panel_docks["IoU"].widget().visibleRegion().isEmpty()  # the Image tab is in front now
+    image.close()
+    win.actions_["tone"].trigger()  # closed: the same entry brings it back
+    QApplication.processEvents()
+    assert image.isVisible() and not image.widget().visibleRegion().isEmpty()
+    assert action.shortcut().toString() == "Ctrl+B"
