@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskwork.core.annotation import Status
+from maskwork.core.errors import MaskworkError
 
 MODELS_DIR = Path(".maskwork") / "models"  # trained checkpoints live with the project they came from
 
@@ -53,7 +54,15 @@ def safe_name(text: str) -> str:
 
 
 def count_corrected(project) -> int:
-    return sum(project.annotation(n).status == Status.CORRECTED for n in project.image_names())
+    """Corrected images; one whose annotation cannot be read (its file replaced by one of another size, damaged)
+    is not counted here: training names it and says what to do."""
+    count = 0
+    for name in project.image_names():
+        try:
+            count += project.annotation(name).status == Status.CORRECTED
+        except MaskworkError:
+            continue
+    return count
 
 
 def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:

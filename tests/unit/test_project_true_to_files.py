@@ -105,6 +105,13 @@ def test_train_and_evaluate_refuse_instead_of_running_silently(changed, tmp_path
     _says_what_to_do(capsys.readouterr().err, name)
 
 
+def test_the_train_dialog_counts_the_other_images_instead_of_failing(changed):
+    from maskwork.gui.dialogs.train_jobs import count_corrected  # no Qt: the dialog's counting helper
+
+    folder, _, others = changed
+    assert count_corrected(Project.open(folder)) == len(others)
+
+
 def test_predict_stores_the_others_and_says_what_to_do(changed, capsys, real_models):
     folder, name, others = changed
     real_models("nuclei-semantic")
