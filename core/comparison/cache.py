@@ -18,6 +18,7 @@ import numpy as np
 from maskwork.core.errors import InputError
 from maskwork.core.io.atomic import write_bytes_atomic
 from maskwork.core.store import bounded
+from maskwork.core.store.schemas import CachedPrediction, load_json
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class PredictionCache:
                              allow_pickle=False) as f:
                     return {"label_map": f["label_map"], "latency_ms": float(f["latency_ms"])}
             if js.is_file():
-                doc = json.loads(bounded.read_text(js, limit=bounded.ANNOTATION_JSON, what="cached prediction"))
+                doc = load_json(js, CachedPrediction)  # a damaged entry is predicted again
                 return {"detections": doc["detections"], "latency_ms": float(doc["latency_ms"])}
         except (OSError, ValueError, KeyError, TypeError, InputError) as exc:
             log.info("comparison cache: %s unreadable (%s), predicting again", image, exc)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from maskwork.core.cli import run
+from maskwork.core.comparison.cache import PredictionCache
 from maskwork.core.errors import InputError, ModelError
 from maskwork.core.io.coco import read_json as read_coco
 from maskwork.core.io.edit_log import frame
@@ -216,15 +217,22 @@ def test_deeply_nested_coco_and_labelme_are_refused(nuclei_small, tmp_path):
         import_labelme(Project.open(folder), labelme)
 
 
+def test_a_damaged_comparison_cache_entry_is_predicted_again(tmp_path):
+    cache = PredictionCache(tmp_path, "model")
+    cache.put("img", {"detections": [{"category_id": 1, "score": 0.9}], "latency_ms": 12.5})
+    assert cache.get("img") == {"detections": [{"category_id": 1, "score": 0.9}], "latency_ms": 12.5}
+    entry = tmp_path / "model" / "img.json"
+    for damaged in (DEEP, b'{"detections": 5, "latency_ms": 1}', b'{"detections": [], "latency_ms": "slow"}'):
+        entry.write_bytes(damaged)
+        assert cache.get("img") is None  # a miss, not a RecursionError or a TypeError later
+
+
 # ---- every reader goes through the schemas -----------------------------------------------------------
 # json.load(s) outside core/store/schemas/, each with why it is not a stored file. A new reader of a stored
 # file must use load_json / check; one of a file from elsewhere uses schemas.loads (depth-limited) instead.
 ALLOWED = {
     "core/cli/io_commands.py": "json.loads(json.dumps(...)): turns numpy scalars into plain numbers, no file",
     "core/io/yolo_labels.py": "a quoted YAML scalar decoded as a JSON string, not a document",
-    # another helper's new prediction cache (uncommitted while this test was written): a damaged entry is
-    # predicted again; it should move to load_json with a schema of its own
-    "core/comparison/cache.py": "prediction cache; any failure re-predicts (schema pending)",
 }
 
 

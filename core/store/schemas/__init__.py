@@ -15,7 +15,7 @@ from maskwork.core.store.schemas.journal_records import JournalRecord, LogHeader
 from maskwork.core.store.schemas.loader import MAX_DEPTH, TooDeep, check, load_json, loads, parse_json
 from maskwork.core.store.schemas.models_file import ModelEntry, ModelsFile, SamModelsFile
 from maskwork.core.store.schemas.project_file import ProjectFile
-from maskwork.core.store.schemas.small_files import CheckpointSidecar, ImportCommit, LockFile
+from maskwork.core.store.schemas.small_files import CachedPrediction, CheckpointSidecar, ImportCommit, LockFile
 
 
 class StoredKind(NamedTuple):
@@ -25,7 +25,8 @@ class StoredKind(NamedTuple):
 
 
 STORED_FILES = (
-    StoredKind(".maskwork/project.json", (ProjectFile,), ("core/project.py", "core/review.py", "core/saved_state.py")),
+    StoredKind(".maskwork/project.json", (ProjectFile,),
+               ("core/project.py", "core/review.py", "core/saved_state.py", "core/io/import_txn.py")),
     StoredKind(".maskwork/autosave/project.json", (ProjectFile,), ("core/project.py",)),
     StoredKind(".maskwork/annotations/<image>.json", (AnnotationFile,),
                ("core/project.py", "core/recovery.py", "core/saved_state.py", "core/cluster/writers.py")),
@@ -37,8 +38,9 @@ STORED_FILES = (
     StoredKind("<config>/models.json", (ModelsFile, ModelEntry), ("core/models/user_models.py",)),
     StoredKind("<config>/sam_models.json", (SamModelsFile,), ("core/interactive/sam/catalog.py",)),
     StoredKind("<checkpoint>.header.json", (CheckpointSidecar,), ("core/models/headers.py",)),
+    StoredKind("<cache>/<model>/<image>.json (comparison cache)", (CachedPrediction,), ("core/comparison/cache.py",)),
 )
 
-__all__ = ["MAX_DEPTH", "STORED_FILES", "AnnotationFile", "CheckpointSidecar", "ImportCommit", "JournalRecord",
-           "LockFile", "LogHeader", "ModelEntry", "ModelsFile", "ProjectFile", "SamModelsFile", "StoredFile",
-           "StoredKind", "TooDeep", "check", "load_json", "loads", "parse_json"]
+__all__ = ["MAX_DEPTH", "STORED_FILES", "AnnotationFile", "CachedPrediction", "CheckpointSidecar", "ImportCommit",
+           "JournalRecord", "LockFile", "LogHeader", "ModelEntry", "ModelsFile", "ProjectFile", "SamModelsFile",
+           "StoredFile", "StoredKind", "TooDeep", "check", "load_json", "loads", "parse_json"]

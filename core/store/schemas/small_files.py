@@ -54,3 +54,14 @@ class CheckpointSidecar(StoredFile):
     task: Literal["semantic", "instance"] | None = None
     classes: list[ClassEntry] | None = None
     input: dict | None = None
+
+
+class CachedPrediction(StoredFile):
+    """<cache>/<model>/<image>.json (core.comparison.cache): one instance model's detections on one image."""
+
+    WHAT = "cached prediction"
+    FIX = "it is predicted again."
+    LIMIT = bounded.ANNOTATION_JSON
+
+    detections: list[dict]
+    latency_ms: Annotated[float, Field(ge=0)]
