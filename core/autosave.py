@@ -90,7 +90,7 @@ def write(project, snapshot: Snapshot | None) -> list[str]:
             # queued in order with the class-list journal (a plain folder too: open() recovers from it)
             project.journal.write_file(project.store / "autosave" / PROJECT_FILE, json_bytes(project._meta()))
             project._meta_journaled = project._meta_key()
-    written = []
+    written: list[Item] = []
     for item in snapshot.items:
         doc = annotation_to_dict(item.annotation)
         doc["saved_ns"] = snapshot.stamp_ns
@@ -98,7 +98,7 @@ def write(project, snapshot: Snapshot | None) -> list[str]:
         data = json_bytes(doc)
         with project._autosave_lock:  # never the project lock here: edits go on meanwhile
             if project._autosave_epoch != snapshot.epoch:
-                return written  # the user discarded the unsaved work meanwhile
+                return [i.name for i in written]  # the user discarded the unsaved work meanwhile
             write_bytes_atomic(project.journal_path(item.name), data)
         written.append(item)
     with project._lock:

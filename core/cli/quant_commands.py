@@ -70,7 +70,7 @@ def cmd_quantize(args) -> int:
               f"F1 {c.extra['f1']:.3f}")
     else:
         names = {cl.id: cl.name for cl in fp.spec.classes}
-        shown = [f"{names.get(k, k)} {v * 100:.1f}" for k, v in c.per_class.items() if v == v]
+        shown = [f"{names.get(k, k)} {v * 100:.1f}" for k, v in (c.per_class or {}).items() if v == v]
         print("  IoU per class (%): " + ", ".join(shown))
     return 0
 

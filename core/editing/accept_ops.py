@@ -9,7 +9,7 @@ from typing import Iterable, NamedTuple
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Layer
+from maskwork.core.annotation import UNLABELED, Instance, Layer
 from maskwork.core.editing.label_ops import paint_window
 from maskwork.core.editing.records import InstancesEdit, LabelMapEdit
 from maskwork.core.errors import InputError
@@ -67,7 +67,8 @@ def accept_instances(layer: Layer, prediction: Layer, ids: Iterable[int],
     missing = [i for i in wanted if i not in by_id]
     if missing:
         raise InputError(f"the prediction has no instance {missing[0]} (ids: {sorted(by_id)})")
-    added, next_id = [], layer.next_instance_id()
+    added: list[tuple[int, Instance]] = []
+    next_id = layer.next_instance_id()
     for pid in wanted:
         inst = by_id[pid]
         if inst.mask.is_empty or any(_same_pixels(inst.mask, other.mask) for other in layer.instances):

@@ -50,6 +50,7 @@ def box_only_at(layer: Layer | None, x: int, y: int) -> Instance | None:
     """The smallest box-only object whose box holds pixel (x, y) (a click inside picks the inner one)."""
     if layer is None:
         return None
-    hits = [i for i in layer.instances if is_box_only(i)
-            and i.box[0] <= x < i.box[0] + i.box[2] and i.box[1] <= y < i.box[1] + i.box[3]]
-    return min(hits, key=lambda i: i.box[2] * i.box[3], default=None)
+    hits = [(box, i) for i in layer.instances if (box := i.box) is not None and is_box_only(i)
+            and box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]]
+    smallest = min(hits, key=lambda hit: hit[0][2] * hit[0][3], default=None)
+    return None if smallest is None else smallest[1]

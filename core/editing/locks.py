@@ -14,13 +14,21 @@ Undo and redo are not edits: they replay history and are never restricted.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from maskwork.core.annotation import Instance, Layer
 from maskwork.core.editing.group import EditGroup, merge_window_edits
-from maskwork.core.editing.records import Edit, InstanceMaskEdit, InstancesEdit, LabelMapEdit, LayerEdit
+from maskwork.core.editing.records import (
+    Edit,
+    InstanceMaskEdit,
+    InstancesEdit,
+    LabelMapEdit,
+    LayerEdit,
+    editable_label_map,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def _label_pixels(edit: LabelMapEdit, layer: Layer, locks: EditLocks) -> tuple[E
         return edit, ""
     after = np.where(blocked, edit.before, edit.after)
     x0, y0, x1, y1 = edit.bbox
-    layer.label_map[y0:y1, x0:x1] = after
+    editable_label_map(layer)[y0:y1, x0:x1] = after
     why = "locked classes keep their pixels"
     if np.array_equal(after, edit.before):
         return None, why
@@ -119,7 +127,7 @@ def _group(edit: EditGroup, layer: Layer, locks: EditLocks) -> tuple[Edit | None
     return edit, ""
 
 
-_RULES = [
+_RULES: list[tuple[type, Callable[..., tuple[Edit | None, str]]]] = [
     (LabelMapEdit, _label_pixels),
     (InstanceMaskEdit, _instance_pixels),
     (InstancesEdit, _objects),

@@ -39,19 +39,22 @@ class Prompt:
 
     def extent(self) -> tuple[int, int, int, int] | None:
         """x0, y0, x1, y1 (exclusive) covering the box, the clicks and the strokes with their width."""
-        xs0, ys0, xs1, ys1 = [], [], [], []
-        if self.box is not None:
-            x0, y0, x1, y1 = self.box
-            xs0.append(x0), ys0.append(y0), xs1.append(x1), ys1.append(y1)
-        for x, y, _ in self.points:
-            xs0.append(x), ys0.append(y), xs1.append(x + 1), ys1.append(y + 1)
+        boxes = [] if self.box is None else [tuple(self.box)]
+        boxes += [(x, y, x + 1, y + 1) for x, y, _ in self.points]
         for s in self.strokes:
-            for x, y in s.points:
-                r = max(0, int(s.radius))
-                xs0.append(x - r), ys0.append(y - r), xs1.append(x + r + 1), ys1.append(y + r + 1)
-        if not xs0:
+            r = max(0, int(s.radius))
+            boxes += [(x - r, y - r, x + r + 1, y + r + 1) for x, y in s.points]
+        if not boxes:
             return None
-        return min(xs0), min(ys0), max(xs1), max(ys1)
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                max(b[3] for b in boxes))
+
+    def required_extent(self) -> tuple[int, int, int, int]:
+        """extent() of a prompt that holds something (the tools check has_positive first)."""
+        extent = self.extent()
+        if extent is None:
+            raise InputError("this tool needs a click, a stroke or a box on the object; add one.")
+        return extent
 
     # ---- checks -----------------------------------------------------------------------------
     def check(self, width: int, height: int) -> None:

@@ -58,7 +58,7 @@ def scribble(image: np.ndarray, prompt: Prompt, params: ScribbleParams = DEFAULT
         raise InputError("scribbles need at least one positive stroke (or click) on the object; draw one "
                          "inside it.")
     margin = params.margin_frac if prompt.box is None else params.box_margin_frac
-    window = win.around(prompt.extent(), width, height, margin, params.min_margin,
+    window = win.around(prompt.required_extent(), width, height, margin, params.min_margin,
                         max_pixels=params.max_pixels)
     crop = window.crop(image)
     pos, bg = _seeds(crop, prompt, window, params)

@@ -123,7 +123,7 @@ def wand(image: np.ndarray, prompt: Prompt, params: WandParams = DEFAULT) -> Mas
     height, width = image.shape[:2]
     if not prompt.has_positive:
         raise InputError("the magic wand needs a click on the object; click inside the region to select.")
-    extent = prompt.extent()
+    extent = prompt.required_extent()
     if prompt.box is not None:  # the box bounds the region: no need to look further
         window = win.around(extent, width, height, 0.0, 2, params.max_side)
         return window.to_mask(_region(image, prompt, window, params, None)[0], height, width)

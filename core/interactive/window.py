@@ -147,7 +147,7 @@ def grow_seeds(crop: np.ndarray, prompt: Prompt, window: Window, pos: np.ndarray
     disk. The k-th click (from 0) reaches 1 / (1 + decay * k) as far: later clicks fix details. A
     later click's area overrides an earlier one's, and the clicked disks themselves always win (a
     negative click can undo a positive click's overreach)."""
-    x0, y0, x1, y1 = prompt.box or prompt.extent()
+    x0, y0, x1, y1 = prompt.box or prompt.required_extent()
     radius = reach * float(np.hypot(x1 - x0, y1 - y0)) * window.scale
     lab = cv2.cvtColor(cv2.GaussianBlur(crop, (0, 0), 1.0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     grown_pos, grown_neg = np.zeros_like(pos), np.zeros_like(neg)

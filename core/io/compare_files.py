@@ -98,7 +98,8 @@ def compare_coco(gt_path: str | Path, pred_path: str | Path, iou_threshold: floa
               "mean_matched_iou": float(np.mean(matched_ious)) if matched_ious else math.nan,
               "panoptic_quality": panoptic_quality(matched_ious, g, p),
               "iou_threshold": iou_threshold, "score_threshold": score_threshold, "warnings": warnings}
-    result["coco"] = coco_mask_ap(read_json(gt_path), detections) if detections else {}
+    raw_gt = read_json(gt_path)  # load_coco above checked it: a COCO object
+    result["coco"] = coco_mask_ap(raw_gt, detections) if detections and isinstance(raw_gt, dict) else {}
     return result
 
 

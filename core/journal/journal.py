@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from pathlib import Path
+from typing import BinaryIO
 
 from maskwork.core.errors import InputError, ProjectError
 from maskwork.core.io.atomic import fsync_dir, write_bytes_atomic
@@ -119,7 +120,7 @@ class EditJournal:
 
     # ---- writer thread --------------------------------------------------------------------
     def _run(self) -> None:
-        handles: OrderedDict[str, tuple[str, object]] = OrderedDict()
+        handles: OrderedDict[str, tuple[str, BinaryIO]] = OrderedDict()
         while True:
             batch = [self._queue.get()]
             while True:
@@ -127,7 +128,7 @@ class EditJournal:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            touched: dict[int, object] = {}
+            touched: dict[int, BinaryIO] = {}
             waiting, stop = [], False
             for job in batch:
                 kind = job[0]
@@ -206,7 +207,7 @@ class EditJournal:
 def read_logs(folder: str | Path) -> dict[str, tuple[str | None, list[dict], bool]]:
     """Every log under `folder`: image name -> (log id, records after the header, torn tail)."""
     folder = Path(folder)
-    logs = {}
+    logs: dict[str, tuple[str | None, list[dict], bool]] = {}
     if not folder.is_dir():
         return logs
     for path in sorted(folder.rglob("*" + LOG_SUFFIX)):

@@ -53,7 +53,7 @@ class InstanceMatch:
     unmatched_pred: list[int]
     num_gt: int
     num_pred: int
-    iou: np.ndarray = field(repr=False, default=None)  # the (G, P) IoU matrix used
+    iou: np.ndarray | None = field(repr=False, default=None)  # the (G, P) IoU matrix used
 
     @property
     def tp(self) -> int:
@@ -110,7 +110,8 @@ def match_instances(gt_masks: Sequence[Mask], pred_masks: Sequence[Mask], iou_th
     the same class can match."""
     if (gt_classes is None) != (pred_classes is None):
         raise InputError("give classes for both the truth and the prediction, or for neither")
-    if gt_classes is not None and (len(gt_classes) != len(gt_masks) or len(pred_classes) != len(pred_masks)):
+    if gt_classes is not None and pred_classes is not None and (
+            len(gt_classes) != len(gt_masks) or len(pred_classes) != len(pred_masks)):
         raise InputError(f"{len(gt_classes)} truth classes for {len(gt_masks)} masks and {len(pred_classes)} "
                          f"predicted classes for {len(pred_masks)} masks: give one class per mask")
     ious = iou_matrix(gt_masks, pred_masks)

@@ -57,7 +57,7 @@ class Layout:
     roles_fed_as: dict[str, str] = field(default_factory=dict)   # role -> numpy dtype name
 
 
-SAM_DECODER = {
+SAM_DECODER: dict[str, tuple[str, ...]] = {
     "image_embeddings": ("image_embeddings",),
     "point_coords": ("point_coords",),
     "point_labels": ("point_labels",),

@@ -196,12 +196,12 @@ class PromptModel:
         """Clicks and box corners in the model's frame with SAM's labels (1 object, 0 background,
         2/3 box corners, -1 padding), ordered as the layout's reference predictor orders them."""
         prompt.check(frame.width, frame.height)
-        clicks = [(x, y, 1.0 if pos else 0.0) for x, y, pos in prompt.points]
+        clicks: list[tuple[float, float, float]] = [(x, y, 1.0 if pos else 0.0) for x, y, pos in prompt.points]
         for stroke in prompt.strokes:
             pts = stroke.points
             picks = np.linspace(0, len(pts) - 1, min(STROKE_POINTS, len(pts))).round().astype(int)
             clicks += [(pts[i][0], pts[i][1], 1.0 if stroke.positive else 0.0) for i in picks]
-        box = []
+        box: list[tuple[float, float, float]] = []
         if prompt.box is not None:
             x0, y0, x1, y1 = prompt.box
             box = [(x0, y0, 2.0), (x1, y1, 3.0)]

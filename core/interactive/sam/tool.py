@@ -14,7 +14,7 @@ from maskwork.core.interactive.sam.model import PromptModel
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn
 
-_CURRENT: dict[str, object] = {}
+_CURRENT: dict[str, PromptModel | EmbeddingCache] = {}
 
 
 def resolve(text: str, layout: str | None = None):
@@ -45,7 +45,7 @@ def image_key(image: np.ndarray) -> str:
 
 def segment_sam(image: np.ndarray, prompt: Prompt) -> Mask:
     model, cache = _CURRENT.get("model"), _CURRENT.get("cache")
-    if model is None:
+    if not isinstance(model, PromptModel) or not isinstance(cache, EmbeddingCache):
         raise InputError("the sam tool needs a model: choose one (CLI: --model NAME or ENCODER.onnx,DECODER.onnx; "
                          "`python main.py sam-models` lists them).")
     emb = cache.get(image_key(image), image)

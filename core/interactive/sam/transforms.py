@@ -53,7 +53,7 @@ def resize_rgb(image: np.ndarray, w: int, h: int) -> np.ndarray:
     """Bilinear (antialiased) resize with Pillow, as the reference does through to_pil_image."""
     if image.shape[:2] == (h, w):
         return image
-    return np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
+    return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BILINEAR))
 
 
 def resize_float(image: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -62,7 +62,7 @@ def resize_float(image: np.ndarray, w: int, h: int) -> np.ndarray:
     if image.shape[:2] == (h, w):
         return image.astype(np.float32)
     bands = Image.fromarray(image).split()   # converted inside Pillow: no float copy of a big image in numpy
-    return np.stack([np.asarray(b.convert("F").resize((w, h), Image.BILINEAR)) for b in bands], axis=-1)
+    return np.stack([np.asarray(b.convert("F").resize((w, h), Image.Resampling.BILINEAR)) for b in bands], axis=-1)
 
 
 def check_rgb(image: np.ndarray) -> np.ndarray:

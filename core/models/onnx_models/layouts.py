@@ -115,6 +115,9 @@ def _maskwork(path, meta, inp, outputs, names) -> Recognised:
     from maskwork.core.models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
 
     parsed = parse_metadata(meta, path.name)  # export-model's writer owns the format (one sentence when broken)
+    if parsed is None:
+        raise ModelError(f"{path.name} has no maskwork.* metadata although it was recognised as a Maskwork export; "
+                         "export the model again (maskwork export-model).")
     task, classes, policy = parsed["task"], classes_from_metadata(parsed), policy_from_metadata(parsed)
     rank = len(inp.shape)
     if task == "semantic" and rank == 4 and len(outputs) == 1 and len(outputs[0].shape) == 4:
