@@ -36,6 +36,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         self._stroke = None                 # core EditGroup while the mouse is down
         self._stroke_instance: int | None = None
         self._erase = False
+        self.undo.indexChanged.connect(self._keep_live_selection)  # undo / redo may take selected objects away
 
     # ---- context ------------------------------------------------------------------------
     @property
@@ -207,6 +208,12 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         if ids != self.selected:
             self.selected = list(ids)
             self.selection_changed.emit()
+
+    def _keep_live_selection(self, _index: int = 0) -> None:
+        """Only ids still in the layer stay selected: a stroke, Del or merge on a vanished one would fail."""
+        if self.selected and self.layer is not None:
+            ids = {i.id for i in self.layer.instances}
+            self.set_selection([i for i in self.selected if i in ids])
 
     def select_at(self, p, additive: bool = False) -> None:
         hit = instance_at(self.shown_layer(), *p)
