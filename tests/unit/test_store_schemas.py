@@ -246,7 +246,7 @@ def _json_load_calls(path: Path) -> list[int]:
 
 def test_no_reader_in_core_parses_json_outside_the_schema_loader():
     found = {}
-    for path in sorted((ROOT / "core").rglob("*.py")):
+    for path in sorted([*(ROOT / "core").rglob("*.py"), *(ROOT / "gui").rglob("*.py"), ROOT / "main.py"]):
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith("core/store/schemas/") or rel in ALLOWED:
             continue
