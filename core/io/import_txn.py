@@ -181,6 +181,9 @@ def _live_owner(stage: Path) -> str | None:
         alive = project_lock.is_alive(owner)
         if alive is False or (alive and owner.pid == os.getpid()):
             return None
+        if alive is None:  # another computer: only the user can tell whether it is gone
+            return (f"{owner.describe()} (if that computer is gone for good, delete {stage / OWNER}: the next open "
+                    "then finishes or undoes that import)")
         return owner.describe()
     try:  # no OWNER: killed before it was written, or staged by an older Maskwork
         pid = int(stage.name.split("-", 1)[0])

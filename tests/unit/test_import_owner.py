@@ -167,6 +167,18 @@ def test_commands_refuse_while_an_import_is_really_being_written(scene, capsys):
     assert _exported(scene, capsys) == _expect(scene, "a")  # its owner is gone now: finished
 
 
+def test_an_import_owned_by_another_computer_is_refused_with_a_way_out(scene, capsys):
+    """A shared folder: Maskwork cannot tell from here whether the other computer still imports."""
+    _reset(scene)
+    stage = _killed_import(scene, MID_MOVES)
+    owner = json.loads((stage / OWNER_FILE).read_text())
+    (stage / OWNER_FILE).write_text(json.dumps({**owner, "host": "another-computer"}))
+    err = _exported(scene, capsys, expect_rc=2)
+    assert "on computer 'another-computer'" in err and f"delete {stage / OWNER_FILE}" in err
+    (stage / OWNER_FILE).unlink()  # the user's way out: the next open judges the folder by its (dead) pid
+    assert _exported(scene, capsys) == _expect(scene, "a")
+
+
 def test_a_dead_import_is_not_read_half_applied_by_a_reader_that_may_not_finish_it(scene, capsys):
     """Another program holds the project (so export may not tidy it): the mix is refused, not exported."""
     _reset(scene)
