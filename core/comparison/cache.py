@@ -37,7 +37,9 @@ def model_key(predictor, float_model, calibration: str | None) -> str:
     spec = getattr(predictor, "spec", None)
     h.update(f"{FORMAT}:{getattr(spec, 'name', predictor)}:{getattr(spec, 'input', '')}".encode())
     weights = float_model if float_model is not None else getattr(predictor, "model", None)
-    if hasattr(weights, "state_dict"):
+    from torch import nn
+
+    if isinstance(weights, nn.Module):
         from maskwork.core.models.quant.cache import weights_fingerprint
 
         h.update(weights_fingerprint(weights).encode())
