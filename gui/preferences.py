@@ -13,7 +13,8 @@ from PySide6.QtGui import QKeySequence
 from maskwork.gui import theme
 
 GROUP = "preferences"
-TOOL_DEFAULT = "as Maskwork starts"  # no preference: the window's own start tool
+TOOL_DEFAULT = "as Maskwork starts"  # stored: no preference, opening a project leaves the tool as it is
+TOOL_DEFAULT_SHOWN = "Keep the tool in use"  # how the list says it; the stored words stay for saved settings
 LABELS = {"class and score": (True, True), "class only": (True, False), "hidden": (False, False)}
 
 
@@ -22,7 +23,8 @@ class Pref(NamedTuple):
     label: str
     default: object          # bool, int or str: also the type of the stored value
     choices: tuple = ()      # for str: the allowed values; for int: (minimum, maximum, suffix)
-    tooltip: str = ""
+    tooltip: str = ""        # on the row's label and its control
+    text: str = ""           # a check box's own words: what switching it on does
 
 
 PREFS = [
@@ -30,13 +32,17 @@ PREFS = [
          "How often unsaved work is also snapshotted (every completed edit is in the crash journal within a "
          "second anyway)"),
     Pref("default_tool", "Tool when a project opens", TOOL_DEFAULT, (),
-         "The tool picked each time a project opens (tools that do not fit the task are skipped)"),
+         "The tool picked each time a project opens (a tool that does not fit the project's task is "
+         "skipped). 'Keep the tool in use' leaves the tool as it is; Maskwork itself starts on Pan (H), "
+         "which never paints."),
     Pref("labels", "Object labels", "class and score", tuple(LABELS),
          "What the label on each object shows (View > Show labels switches them off and on)"),
     Pref("theme", "Theme", "system", tuple(theme.THEMES), "Colours of the window: the system's, light or dark"),
     Pref("review_pass", "Review pass", False, (),
-         "Accepting a prediction (Ctrl+Return) marks the image reviewed, and marking an image reviewed (R) "
-         "opens the next unreviewed image"),
+         "For going through the images once: accepting a prediction (Ctrl+Return) also marks the image "
+         "reviewed, and marking an image reviewed (R) opens the next unreviewed image of the list. Off: "
+         "both only do what they say.",
+         "Accept or R moves on to the next unreviewed image"),
 ]
 BY_KEY = {p.key: p for p in PREFS}
 
@@ -110,7 +116,7 @@ APPLY = {"autosave_s": _autosave, "default_tool": _default_tool, "labels": _labe
 def tool_choices(window) -> list[tuple[str, str]]:
     """(shown, stored) for the default-tool list: the toolbar's label and shortcut ("Bounding box
     (Shift+G)"), the tool's internal name stored (labels may change or be translated; names do not)."""
-    choices = [(TOOL_DEFAULT, TOOL_DEFAULT)]
+    choices = [(TOOL_DEFAULT_SHOWN, TOOL_DEFAULT)]
     for name, action in window.toolbar.tool_actions.items():
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         choices.append((f"{action.text()} ({keys})" if keys else action.text(), name))

@@ -23,6 +23,8 @@ from maskwork.core.metrics.instances import iou_matrix, panoptic_quality
 from maskwork.core.metrics.tracker import ConfusionTracker
 
 IOU_THRESHOLD = 0.5  # same default as core.metrics.compare_layers
+DETAIL_TITLES = {"class": "pixels truth / pred", "instance": "matched prediction"}  # kind -> detail column
+KIND_OF_TASK = {"semantic": "class", "instance": "instance"}  # the rows a project's images will have
 
 
 @dataclass
@@ -82,10 +84,10 @@ class LiveIoU:
         gt, pred = ann.corrected, ann.prediction
         self._gt_map_id = id(gt.label_map)
         if gt.label_map is not None and pred.label_map is not None:
-            self.kind, self.detail_title = "class", "pixels truth / pred"
+            self.kind, self.detail_title = "class", DETAIL_TITLES["class"]
             self._build_semantic(gt.label_map, pred.label_map)
         else:
-            self.kind, self.detail_title = "instance", "matched prediction"
+            self.kind, self.detail_title = "instance", DETAIL_TITLES["instance"]
             self._inst_cache: dict[int, tuple[object, np.ndarray]] = {}
             self._refresh_instances()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel
 
 from maskwork.core.io.export_scope import default_only_corrected
 from maskwork.core.io.project_io import EXPORT_FORMATS
@@ -14,6 +14,7 @@ DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "instance-png": "16-bit instance PNGs + JSON",
                 "yolo": "YOLO segmentation labels (.txt + data.yaml, holes bridged, no box-only objects)",
                 "labelme": "labelme JSON, one per image (holes as mask shapes, boxes as rectangles)"}
+SCOPE_TIP = "Select several images in the image list (Ctrl/Shift+click) to export only those"
 FOLDER_TITLES = {"yolo": "Folder for the YOLO labels (labels/ and data.yaml)",
                  "labelme": "Folder for the labelme files (the project folder puts them beside the images)"}
 
@@ -27,11 +28,14 @@ class ExportDialog(QDialog):
         for key in EXPORT_FORMATS:
             self.fmt.addItem(DESCRIPTIONS.get(key, key), key)
         self.fmt.setToolTip("RLE is lossless; COCO polygons cannot hold holes (the report says how close they are)")
-        self.scope = QComboBox()
+        self.scope = QComboBox(self)
         self.scope.addItem(f"All {len(project.image_names())} images", "all")
         if n_selected > 1:
             self.scope.addItem(f"The {n_selected} selected images", "selected")
-        self.scope.setToolTip("Select several images in the image list (Ctrl/Shift+click) to export only those")
+        self.scope.setToolTip(SCOPE_TIP)
+        # one choice is no choice: say what is exported and how to pick fewer, instead of a one-item list
+        self.scope_note = QLabel(f"All {len(project.image_names())} images", self)
+        self.scope_note.setToolTip(SCOPE_TIP)
         self.layer = QComboBox()
         self.layer.addItem("Corrected (your work)", "corrected")
         self.layer.addItem("Prediction (model output)", "prediction")
@@ -49,7 +53,12 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Format", self.fmt)
-        form.addRow("Images", self.scope)
+        if self.scope.count() > 1:
+            self.scope_note.hide()
+            form.addRow("Images", self.scope)
+        else:
+            self.scope.hide()
+            form.addRow("Images", self.scope_note)
         form.addRow("Layer", self.layer)
         form.addRow("", self.corrected_only)
         form.addRow(buttons)

@@ -18,6 +18,7 @@ class PreferencesDialog(QDialog):
             widget = self._widget(pref)
             widget.setToolTip(pref.tooltip)
             form.addRow(pref.label, widget)
+            form.labelForField(widget).setToolTip(pref.tooltip)  # the words on the left explain too
             self.widgets[pref.key] = widget
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close
                                    | QDialogButtonBox.StandardButton.RestoreDefaults)
@@ -32,7 +33,7 @@ class PreferencesDialog(QDialog):
         """A check box (bool), spin box (int) or combo box (str) that stores and applies on change."""
         store = lambda v, key=pref.key: preferences.set_value(key, v, self.window_)  # noqa: E731
         if isinstance(pref.default, bool):
-            widget = QCheckBox()
+            widget = QCheckBox(pref.text)
             widget.toggled.connect(store)
         elif isinstance(pref.default, int):
             lo, hi, suffix = pref.choices

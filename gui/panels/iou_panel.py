@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from maskwork.core.errors import MaskworkError
-from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.core.metrics.live_iou import DETAIL_TITLES, KIND_OF_TASK, LiveIoU
 from maskwork.gui import theme
 from maskwork.gui.image_loader import ready
 from maskwork.gui.panels.iou_builder import LiveIoUBuilder, worth_a_worker
@@ -166,7 +166,13 @@ class IoUPanel(QWidget):
         self.mean_label.setText("<b>IoU</b>: -")
         self.hint.setText(message)
         self.hint.show()
+        self._empty_table()
+
+    def _empty_table(self) -> None:
+        """No rows yet: the columns the project's images will have (not those of the last image shown)."""
+        kind = KIND_OF_TASK.get(getattr(self.state.project, "task", None), "")
         self.table.setRowCount(0)
+        self.table.setHorizontalHeaderLabels([kind, "IoU", DETAIL_TITLES.get(kind, "")])
 
     def _show(self, changed_keys=None) -> None:
         live = self.live
@@ -175,7 +181,7 @@ class IoUPanel(QWidget):
             self.mean_label.setText("<b>IoU</b>: -")
             self.hint.setText(EMPTY_TEXT.get(reason, reason))
             self.hint.show()
-            self.table.setRowCount(0)
+            self._empty_table()
             return
         self.hint.hide()
         name, value = live.headline()

@@ -67,7 +67,7 @@ def test_default_tool_list_shows_the_toolbar_labels_and_stores_the_tool(qtbot, w
     combo = dialog.widgets["default_tool"]
     shown = [combo.itemText(k) for k in range(combo.count())]
     labels = [a.text() for a in window.toolbar.tool_actions.values()]  # what the toolbar says
-    assert shown[0] == preferences.TOOL_DEFAULT and [t.split(" (")[0] for t in shown[1:]] == labels
+    assert shown[0] == preferences.TOOL_DEFAULT_SHOWN and [t.split(" (")[0] for t in shown[1:]] == labels
     assert "Bounding box (Shift+G)" in shown and "SAM (J)" in shown
     assert not {"bbox", "sam", "select"} & set(shown)  # no internal names
     combo.setCurrentText("Bounding box (Shift+G)")

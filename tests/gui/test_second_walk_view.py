@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox
 
 from maskwork.core.annotation import Instance, Layer, PredictionInfo
 from maskwork.core.masks import Mask
@@ -282,3 +282,74 @@ def test_brightness_and_contrast_are_reached_from_the_view_menu(qtbot, full_wind
     QApplication.processEvents()
     assert image.isVisible() and not image.widget().visibleRegion().isEmpty()
     assert action.shortcut().toString() == "Ctrl+B"
+
+
+def _headers(panel) -> list[str]:
+    return [panel.table.horizontalHeaderItem(c).text() for c in range(panel.table.columnCount())]
+
+
+def test_a_semantic_project_shows_class_columns_before_the_first_accept(qtbot, tmp_path, nuclei_val):
+    semantic = make_nuclei_project(tmp_path / "s", nuclei_val, "semantic", n=1)
+    name = semantic.image_names()[0]
+    ann = semantic.annotation(name)
+    ann.prediction, ann.corrected = Layer(label_map=np.roll(ann.corrected.label_map, 3, axis=1)), Layer()
+    instance = make_nuclei_project(tmp_path / "i", nuclei_val, "instance", n=1)
+    objects = instance.annotation(instance.image_names()[0])
+    objects.prediction = shifted_prediction(objects)
+    state = AppState()
+    panel = IoUPanel(state)
+    qtbot.addWidget(panel)
+    open_project(state, instance)
+    open_image(state, instance.image_names()[0])
+    assert _headers(panel) == ["instance", "IoU", "matched prediction"] and panel.table.rowCount() > 10
+    open_project(state, semantic)
+    open_image(state, name)  # a prediction, nothing accepted yet
+    assert panel.table.rowCount() == 0 and "Accept the prediction" in panel.hint.text()
+    assert _headers(panel) == ["class", "IoU", "pixels truth / pred"]
+    ann.accept_prediction()
+    state.notify_edit(None)
+    assert _headers(panel) == ["class", "IoU", "pixels truth / pred"] and panel.table.rowCount() == 2
+
+
+def test_the_export_dialog_offers_no_one_item_list(qtbot, window, nuclei_folder):
+    from maskwork.core.io.coco import load_coco
+    from maskwork.gui.dialogs.export_dialog import ExportDialog
+
+    assert window.session.open_path(nuclei_folder, task="instance",
+                                    classes=load_coco(nuclei_folder.parent / "nuclei_gt.json").classes.copy())
+    project = window.state.project
+    for selected in (0, 1, 2):
+        dialog = ExportDialog(project, selected, window)
+        qtbot.addWidget(dialog)
+        combos = [w for w in dialog.findChildren(QComboBox) if w.isVisibleTo(dialog)]
+        assert all(c.count() > 1 for c in combos), (selected, [c.currentText() for c in combos])
+        form = dialog.layout()
+        row = next(r for r in range(form.rowCount()) if form.itemAt(r, form.ItemRole.LabelRole) is not None
+                   and form.itemAt(r, form.ItemRole.LabelRole).widget().text() == "Images")
+        field = form.itemAt(row, form.ItemRole.FieldRole).widget()
+        if selected < 2:  # nothing to choose: the row says what is exported and how to pick fewer
+            assert field.text() == f"All {len(project.image_names())} images"
+            assert "select several" in field.toolTip().lower()
+        else:
+            assert field is dialog.scope and dialog.scope.itemData(1) == "selected"
+        dialog.scope.setCurrentIndex(dialog.scope.count() - 1)
+        assert dialog.scope.currentData() == ("selected" if selected == 2 else "all")
+
+
+def test_preferences_explain_themselves(qtbot, window):
+    from maskwork.gui import preferences
+
+    dialog = window.features.open_preferences()
+    qtbot.addWidget(dialog)
+    form = dialog.layout().itemAt(0).layout()
+    for pref in preferences.PREFS:
+        widget = dialog.widgets[pref.key]
+        assert form.labelForField(widget).toolTip() == widget.toolTip() == pref.tooltip and len(pref.tooltip) > 40
+    tools = dialog.widgets["default_tool"]
+    shown = [tools.itemText(k) for k in range(tools.count())]
+    assert "as Maskwork starts" not in shown and shown[0] == "Keep the tool in use"
+    assert "Pan (H)" in tools.toolTip() and "Keep the tool in use" in tools.toolTip()
+    review = dialog.widgets["review_pass"]
+    assert "next unreviewed image" in review.text()
+    tools.setCurrentIndex(0)  # the saved value is still the one settings already hold
+    assert preferences.value("default_tool") == preferences.TOOL_DEFAULT == "as Maskwork starts"
