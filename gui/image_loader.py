@@ -132,8 +132,9 @@ class ImageLoader(QObject):
         return self._job is not None and self.sender() is self._job.signals
 
     def _finished(self, prepared: Prepared) -> None:
-        if self._current():
-            self._arrived(self._job, prepared)
+        job = self._job
+        if job is not None and self._current():
+            self._arrived(job, prepared)
 
     def _arrived(self, job: Job, prepared: Prepared) -> None:
         if job is not self._job:

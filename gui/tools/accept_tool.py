@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from maskwork.core.masks import Mask
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import PreviewTool
 
@@ -23,7 +24,7 @@ class AcceptTool(PreviewTool):
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
-        self.picked: list[tuple[tuple[int, int], object]] = []  # (click, predicted Mask)
+        self.picked: list[tuple[tuple[int, int], Mask]] = []  # (click, predicted Mask)
 
     @property
     def active(self) -> bool:

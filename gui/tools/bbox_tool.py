@@ -50,6 +50,8 @@ class BoundingBoxTool(Tool):
         self._clear()
 
     def _draw(self, end: tuple[int, int]) -> None:
+        if self._start is None:  # no drag under way
+            return
         if self._band is None:
             self._band = QGraphicsRectItem()
             pen = QPen(QColor("#ffff00"))

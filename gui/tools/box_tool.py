@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import QPointF
+
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
 
@@ -25,7 +27,8 @@ class BoxTool(SegmentTool):
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
-        self._down = None          # (viewport position, image pixel, negative) while a button is down
+        # (viewport position, image pixel, negative) while a button is down
+        self._down: tuple[QPointF, tuple[int, int], bool] | None = None
         self._drag: list[tuple[int, int]] = []
 
     def press(self, p, event) -> None:

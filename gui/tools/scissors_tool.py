@@ -48,7 +48,7 @@ class ScissorsTool(PreviewTool):
         from maskwork.core.interactive import snap_path
 
         try:
-            return [tuple(q) for q in snap_path(self.state.image, a, b)]
+            return [(int(q[0]), int(q[1])) for q in snap_path(self.state.image, a, b)]
         except MaskworkError as exc:
             self.say(str(exc))
             return [a, b]
