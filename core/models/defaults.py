@@ -40,3 +40,21 @@ def default_model_for(task: str, classes) -> str | None:
         if model_task == task and _key(model_classes()) == wanted and bundled_path(name).is_file():
             return name
     return None
+
+
+def class_names(classes) -> set[str]:
+    """The class names that matter for fitting a model (class 0, background / unlabeled, aside)."""
+    return {c.name.strip().lower() for c in classes or [] if c.id != 0}
+
+
+def training_start(models: list[tuple[str, set[str]]], classes, in_use: str | None) -> tuple[str | None, set[str]]:
+    """The model training starts from, and the project classes it knows: the model in use when it knows any
+    of them, else the listed model that knows most (the order given breaks ties). (None, set()) when no
+    model knows any: training starts from random weights (a model of other images would only mislead it).
+    `models`: (name, its class names as class_names gives them), of the project's task."""
+    wanted = class_names(classes)
+    known = {name: names & wanted for name, names in models}
+    if in_use in known and known[in_use]:
+        return in_use, known[in_use]
+    best = max(known, key=lambda name: len(known[name]), default=None)
+    return (best, known[best]) if best is not None and known[best] else (None, set())

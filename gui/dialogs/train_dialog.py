@@ -1,7 +1,9 @@
 """'Train on corrected images': architecture, epochs, validation share; trains in a Job with live curves.
 
-At the end the new checkpoint is registered (core.models.user_models.register_checkpoint) and the
-dialog offers to switch the model panel to it.
+It starts from a model that knows the project's classes, or from random weights with a note on what to
+expect (train_jobs.default_start / start_note). At the end the new checkpoint is registered
+(core.models.user_models.register_checkpoint) and the dialog offers to switch the model panel to it; a
+cancelled run is registered only when the user keeps it (Keep this model / Discard).
 """
 from __future__ import annotations
 
@@ -84,6 +86,15 @@ class TrainDialog(QDialog):
         self.switch_button.setToolTip("Select the trained model in the model panel")
         self.switch_button.setEnabled(False)
         self.switch_button.clicked.connect(self.switch_to_new_model)
+        self.keep_button = QPushButton("Keep this model")
+        self.keep_button.setToolTip("Add the best finished epoch of the cancelled run to your models")
+        self.keep_button.clicked.connect(self.keep_cancelled)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Delete the cancelled run's checkpoint; nothing is added to your models")
+        self.discard_button.clicked.connect(self.discard_cancelled)
+        self.start_note = QLabel("")
+        self.start_note.setWordWrap(True)
+        self._classes_of: dict = {}  # model name -> its class names (train_jobs.choices)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
         self.jobs = JobBar()
@@ -96,6 +107,7 @@ class TrainDialog(QDialog):
         form = QFormLayout()
         form.addRow("Architecture", self.arch)
         form.addRow("Start from", self.start_from)
+        form.addRow("", self.start_note)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batches per epoch", self.steps)
         form.addRow("", self.schedule_note)
@@ -109,6 +121,8 @@ class TrainDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.keep_button)
+        buttons.addWidget(self.discard_button)
         buttons.addWidget(self.switch_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
@@ -117,6 +131,7 @@ class TrainDialog(QDialog):
         layout.addLayout(charts, 1)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        self._show_keep(False)
         self._fill_defaults()
 
     # ---- set-up -----------------------------------------------------------------------
@@ -140,13 +155,13 @@ class TrainDialog(QDialog):
         self.start_from.clear()
         self.start_from.addItem("scratch (random weights)", None)
         self._arch_of = {}
-        self._builtin = {name for name, init, _arch in models if name == init}
-        for name, init, arch in models:
+        self._builtin = {name for name, init, _arch, _classes in models if name == init}
+        for name, init, arch, classes in models:
             self.start_from.addItem(name, init)
             self._arch_of[init] = arch
-        project = self.state.project  # start from the model in use, else the task's bundled model
-        start = train_jobs.default_start([m[0] for m in models], getattr(project, "task", "semantic"),
-                                         getattr(project, "classes", None), self.state.model_name)
+            self._classes_of[name] = classes
+        # start from the model in use when it knows the project's classes, else the one that knows most
+        start = train_jobs.default_start(models, getattr(self.state.project, "classes", None), self.state.model_name)
         self.start_from.setCurrentIndex(max(self.start_from.findText(start), 0) if start else 0)
         self._follow_start_model()
         self._apply_schedule()
@@ -167,6 +182,9 @@ class TrainDialog(QDialog):
         train_images = max(1, round(self.n_corrected * (1 - self.val_share.value())))
         self.epochs.setValue(self._schedule.epochs)
         self.steps.setValue(self._schedule.steps_per_epoch(train_images, train_jobs.TrainRequest.batch_size))
+        name = self.start_from.currentText() if self.start_from.currentData() is not None else None
+        self.start_note.setText(train_jobs.start_note(name, self._classes_of.get(name, set()),
+                                                      getattr(self.state.project, "classes", None)))
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
         self.schedule_note.setText(f"Suggested for {kind}: "
                                    + self._schedule.describe(train_images, train_jobs.TrainRequest.batch_size))
@@ -190,6 +208,7 @@ class TrainDialog(QDialog):
         self.loss_chart.clear()
         self.metric_chart.clear()
         self.epochs_seen.clear()
+        self._show_keep(False)
         request = train_jobs.TrainRequest(
             project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
             val_share=self.val_share.value(), name=name, start_from=self.start_from.currentData(),
@@ -213,11 +232,41 @@ class TrainDialog(QDialog):
                             f"{metric} {record.get('value', float('nan')):.3f}{best}")
 
     def _on_cancelled(self) -> None:
+        """Nothing is added to the models unless the user keeps the best finished epoch."""
         saved = self.request.out.is_file()
-        self.new_model = self.request.name if saved else None
-        self.switch_button.setEnabled(saved)
-        self.status.setText("Training cancelled. " + (f"The best finished epoch was kept as model '{self.new_model}'."
-                                                      if saved else "No epoch had finished, nothing was saved."))
+        self._show_keep(saved)
+        if not saved:
+            self.status.setText("Training cancelled. No epoch had finished, nothing was saved.")
+            return
+        best = max((r for r in self.epochs_seen if r.get("value") is not None), key=lambda r: r["value"],
+                   default=None)
+        score = (f" ({METRIC_NAMES.get(best.get('metric'), best.get('metric'))} {best['value']:.3f})"
+                 if best is not None else "")
+        self.status.setText(f"Training cancelled. The best finished epoch{score} is not among your models: keep "
+                            f"it as model '{self.request.name}', or discard it.")
+
+    def _show_keep(self, on: bool) -> None:
+        self.keep_button.setVisible(on)
+        self.discard_button.setVisible(on)
+
+    def keep_cancelled(self) -> None:
+        self._show_keep(False)
+        self.jobs.run(Job(train_jobs.keep_model, self.request), self._kept,
+                      on_fail=lambda _msg: self._show_keep(True))
+
+    def _kept(self, name: str) -> None:
+        self.new_model = name
+        self.switch_button.setEnabled(True)
+        self.status.setText(f"Kept as model '{name}'.")
+
+    def discard_cancelled(self) -> None:
+        self._show_keep(False)
+        try:
+            train_jobs.discard_model(self.request)
+        except OSError as exc:
+            self.status.setText(f"Cannot delete {self.request.out}: {exc.strerror or exc}; delete it by hand.")
+            return
+        self.status.setText("Discarded: nothing was added to your models.")
 
     def _on_done(self, outcome) -> None:
         self.result = outcome

@@ -65,20 +65,20 @@ def count_corrected(project) -> int:
     return count
 
 
-def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple]]:
     """Architectures of the project's task, and models to start from as (name, TrainConfig.init value,
-    architecture): built-in models by name, the user's own by checkpoint path (imports torch)."""
+    architecture, class names): built-in models by name, the user's own by checkpoint path (imports torch)."""
     from maskwork.core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.defaults import class_names
     from maskwork.core.models.registry import MODELS, all_models, weights_file
 
     archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
-    models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch)
+    models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch, class_names(s.classes))
               for s in all_models() if s.task == task and s.backend == "torch"]  # ONNX files cannot be trained
     return archs, models
 
 
 def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> TrainOutcome:
-    from maskwork.core.models.user_models import register_checkpoint
     from maskwork.core.training.loop import TrainConfig, train
 
     req.out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,23 +89,48 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
                       command=f"GUI: train {req.arch} on {req.project_root}")
     result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
     name = None
-    if req.out.is_file():  # the best epoch so far, also after a cancel
-        from maskwork.core.models.predictor_cache import PREDICTORS
-
-        name = register_checkpoint(req.out, name=req.name).name
-        PREDICTORS.forget(name)  # a model retrained under the same name must not run its old weights
+    if req.out.is_file() and result.stopped != "cancelled":  # a cancelled run: the user keeps it or not
+        name = keep_model(req)
     return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
                         result.epochs_done)
 
 
-def default_start(model_names: list[str], task: str, classes, in_use: str | None) -> str | None:
-    """The model training starts from: the one in use when it can be trained, else the bundled model
-    of the project's task (the one fitting its classes first); None (scratch) when there is neither."""
-    from maskwork.core.models.defaults import BUNDLED, default_model_for
+def keep_model(req: TrainRequest, progress=None, cancel=None) -> str:
+    """Add the trained checkpoint to the user's models; its name."""
+    from maskwork.core.models.predictor_cache import PREDICTORS
+    from maskwork.core.models.user_models import register_checkpoint
 
-    fitting = default_model_for(task, classes) if classes is not None else None
-    bundled = [name for name, model_task, _classes in BUNDLED if model_task == task]
-    for name in (in_use, fitting, *bundled):
-        if name and name in model_names:
-            return name
-    return None
+    name = register_checkpoint(req.out, name=req.name).name
+    PREDICTORS.forget(name)  # a model retrained under the same name must not run its old weights
+    return name
+
+
+def discard_model(req: TrainRequest) -> None:
+    """A cancelled run the user does not keep: its checkpoints go (the best epoch and the resume file)."""
+    for path in (req.out, req.out.with_suffix(".last.pt")):
+        path.unlink(missing_ok=True)
+
+
+def default_start(models: list[tuple], classes, in_use: str | None) -> str | None:
+    """The model training starts from: the model in use when it knows the project's classes, else the listed
+    model that knows most of them (core.models.defaults.training_start); None (scratch) when no model knows
+    any. `models`: choices()'s rows."""
+    from maskwork.core.models.defaults import training_start
+
+    return training_start([(m[0], m[3]) for m in models], classes, in_use)[0]
+
+
+def start_note(name: str | None, model_classes: set[str], classes) -> str:
+    """One sentence on the chosen start: which of the project's classes the model knows, or what to expect."""
+    from maskwork.core.models.defaults import class_names
+
+    wanted = class_names(classes)
+    known = sorted(model_classes & wanted)
+    what = ", ".join(sorted(wanted)[:5]) or "the project's classes"
+    if name is not None and known:
+        return f"{name} knows {', '.join(known[:5])}: training fine-tunes it."
+    expect = ("Expect scores near 0 for the first epochs: it takes many corrected images and a long run to learn "
+              f"{what}.")
+    if name is not None:
+        return f"{name} knows none of {what} (it was trained on other images). {expect}"
+    return f"No model here knows {what}: training starts from random weights. {expect}"
