@@ -22,6 +22,7 @@ class AppState(QObject):
     model_changed = Signal()            # model name / int8 / threshold changed
     status_message = Signal(str)        # short text for the status bar
     open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
+    review_requested = Signal(list, str)  # a panel asks the image list to show only these images (names, why)
     select_requested = Signal(list)     # a panel asks the canvas to select these instance ids (corrected layer)
     annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
     reviewed_changed = Signal(list)     # the "reviewed" mark of these images changed (core/review.py)
@@ -45,6 +46,10 @@ class AppState(QObject):
         if class_id != self.current_class:
             self.current_class = class_id
             self.current_class_changed.emit(class_id)
+
+    def request_review(self, names: list[str], why: str) -> None:
+        """Ask the image list to show only `names` (e.g. the images where model B loses), saying `why`."""
+        self.review_requested.emit(list(names), why)
 
     def request_open(self, name: str) -> None:
         """Ask the main window to switch to image `name` (it listens to open_requested)."""

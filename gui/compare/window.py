@@ -215,6 +215,24 @@ class CompareWindow(QWidget):
         self.picker_a.set_names(names, current, False)
         self.picker_b.set_names(names, *(partner or (current, True)))
 
+    def compare_pair(self, a: tuple[str, bool], b: tuple[str, bool], names: list[str],
+                     image: str | None = None) -> None:
+        """Open on two given models (the Dataset tab's A and B) and compare them on `image` once it is the one
+        on screen (opening it may take a worker a moment)."""
+        self._auto, self._listed = False, True
+        self.picker_a.set_names(names, *a)
+        self.picker_b.set_names(names, *b)
+        if image is None or image == self.state.current_name:
+            self.start()
+            return
+
+        def when_open(name: str) -> None:
+            if name == image:
+                self.state.image_changed.disconnect(when_open)
+                self.start()
+
+        self.state.image_changed.connect(when_open)
+
     def load_model_names(self) -> None:
         """Read the registry in a Job (it imports torch) and fill the pickers."""
         from maskwork.gui.panels.model_jobs import list_models

@@ -8,13 +8,23 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from maskwork.core.errors import MaskworkError
 from maskwork.core.metrics.dataset_scores import score_annotations
 from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import HEADLINE_TIP
 from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.panels.model_comparison import ModelComparisonPanel
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
@@ -116,10 +126,22 @@ class DatasetPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.refresh_button, 0, Qt.AlignLeft)
         row.addWidget(self.jobs, 1)
+        scores = QWidget()
+        page = QVBoxLayout(scores)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addLayout(row)
+        page.addWidget(self.summary)
+        page.addWidget(self.table, 1)
+        # a second model over the whole project: which is better where (gui/panels/model_comparison.py)
+        self.comparison = ModelComparisonPanel(state)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(scores, "Model vs corrections")
+        self.pages.addTab(self.comparison, "Two models")
+        self.pages.setTabToolTip(1, "Model A against model B on every image: per-image scores, where they disagree, "
+                                    "and whether B is really better")
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.pages, 1)
         state.project_changed.connect(self._clear)
 
     def refresh(self) -> None:

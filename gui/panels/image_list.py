@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QPushButton, QVBoxLayout, QWidget
 
 from maskwork.core.annotation import Status
 from maskwork.core.errors import MaskworkError
@@ -98,6 +98,7 @@ class StateFilter(QSortFilterProxyModel):
         self.state: str | None = None
         self.reviewed: bool | None = None  # None: either
         self.pinned: str | None = None     # the image on screen: always listed
+        self.only: set[str] | None = None  # "review these": a list another panel asked for
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterRole(NameRole)
 
@@ -109,6 +110,9 @@ class StateFilter(QSortFilterProxyModel):
 
     def set_pinned(self, name: str | None) -> None:
         self._change(lambda: setattr(self, "pinned", name))
+
+    def set_only(self, names: set[str] | None) -> None:
+        self._change(lambda: setattr(self, "only", names))
 
     def _change(self, apply) -> None:
         if not hasattr(self, "beginFilterChange"):  # Qt < 6.10
@@ -124,6 +128,8 @@ class StateFilter(QSortFilterProxyModel):
         if self.pinned is not None and index.data(NameRole) == self.pinned:
             return True  # marking it reviewed under "Not reviewed" must not pull it from under the user
         if not super().filterAcceptsRow(row, parent):
+            return False
+        if self.only is not None and index.data(NameRole) not in self.only:
             return False
         if self.reviewed is not None and index.data(ReviewedRole) != self.reviewed:
             return False
@@ -157,6 +163,10 @@ class ImageListPanel(QWidget):
         self.review_combo.setToolTip(f"Show only images you marked reviewed ({REVIEWED_MARK}, R), or only the others")
         self.review_combo.currentTextChanged.connect(
             lambda t: self._refilter(self.proxy.set_reviewed, REVIEW_FILTERS[t]))
+        self.only_button = QPushButton()
+        self.only_button.setToolTip("Click to show every image again")
+        self.only_button.clicked.connect(lambda: self.show_only(None))
+        self.only_button.hide()
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)  # only visible rows are asked for their state
@@ -171,6 +181,7 @@ class ImageListPanel(QWidget):
         filters.addWidget(self.review_combo, 1)
         layout.addWidget(self.filter_edit)
         layout.addLayout(filters)
+        layout.addWidget(self.only_button)
         layout.addWidget(self.view)
         state.project_changed.connect(self._project_changed)
         state.image_changed.connect(self._image_changed)
@@ -178,6 +189,7 @@ class ImageListPanel(QWidget):
         state.prediction_changed.connect(self.model.refresh_all)
         state.annotations_changed.connect(lambda names: [self.model.refresh(n) for n in names])  # "run on all"
         state.reviewed_changed.connect(self._reviewed_changed)
+        state.review_requested.connect(self.show_only)
 
     def _refilter(self, apply, value) -> None:
         """Filtering moves the view's current row; that must not switch the open image."""
@@ -189,9 +201,17 @@ class ImageListPanel(QWidget):
         if self.state.current_name:
             self.select(self.state.current_name)
 
+    def show_only(self, names: list[str] | None, why: str = "") -> None:
+        """Only these images (None: all again), with a button saying which and clearing it."""
+        self._refilter(self.proxy.set_only, None if names is None else set(names))
+        self.only_button.setText(f"Showing only the {why}  ✕" if names is not None else "")
+        self.only_button.setVisible(names is not None)
+
     def _project_changed(self) -> None:
         """Another project: its whole list, no filter of the last one (a "Not reviewed" left on hid images)."""
         self.proxy.pinned = None
+        self.proxy.only = None
+        self.only_button.hide()
         self.filter_edit.clear()
         self.state_combo.setCurrentText(ALL_STATES)
         self.review_combo.setCurrentIndex(0)  # "Reviewed or not"
