@@ -76,10 +76,12 @@ def run(argv: list[str]) -> int:
         parser.print_help()
         return 2
     setup_logging("cli")  # the one-line messages below; the tracebacks go to the log file
+    started = False
     try:
         from maskwork.core.cli.output_paths import check_outputs
 
         check_outputs(args)  # every declared output path, before any work (core/store/writer_guard.py)
+        started = True
         return int(args.func(args) or 0)
     except Cancelled as exc:
         print(f"maskwork: cancelled: {exc}", file=sys.stderr)
@@ -89,7 +91,8 @@ def run(argv: list[str]) -> int:
         print(f"maskwork {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # the writer that was interrupted says what it left, when it knows
-        print(f"maskwork {args.command}: interrupted" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
+        note = str(exc) or ("" if started else "nothing was written")
+        print(f"maskwork {args.command}: interrupted" + (f"; {note}" if note else ""), file=sys.stderr)
         return 130
     except Exception:  # a bug: logged, then the trace on stderr as before
         log.exception("%s failed unexpectedly", args.command)

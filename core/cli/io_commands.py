@@ -55,6 +55,13 @@ def _import_into(project, args) -> int:
 
 
 def cmd_export(args) -> int:
+    try:
+        return _export(args)
+    except KeyboardInterrupt as exc:  # before the writing (the writer says what it left once it has begun)
+        raise exc if str(exc) else KeyboardInterrupt(f"nothing was written to {args.out}") from None
+
+
+def _export(args) -> int:
     from maskwork.core.io.export_scope import export_names
     from maskwork.core.io.project_io import export_project, select_images
     from maskwork.core.project import Project

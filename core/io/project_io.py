@@ -27,6 +27,7 @@ from maskwork.core.io.export_scope import export_names
 from maskwork.core.progress import CancelToken, ProgressFn, check
 from maskwork.core.progress import report as report_progress
 from maskwork.core.project import Project
+from maskwork.core.store.interrupts import interrupt_held
 from maskwork.core.store.staged_folder import StagedFolder
 from maskwork.core.store.writer_guard import check_output
 from maskwork.core.text import plural
@@ -392,7 +393,20 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
                    layer: str = "corrected", include_scores: bool = False,
                    progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                    only_corrected: bool | None = None) -> ExportReport:
-    """Write annotations as COCO JSON (file) or PNG masks (folder); only_corrected: core.io.export_scope."""
+    """Write annotations as COCO JSON (file) or PNG masks (folder); only_corrected: core.io.export_scope.
+
+    All or nothing: a Ctrl-C raises KeyboardInterrupt saying whether anything was written."""
+    try:
+        return _export_project(project, out, fmt, names, layer, include_scores, progress, cancel, only_corrected)
+    except KeyboardInterrupt as exc:
+        if str(exc):  # the writer said what it left (core.store.staged_folder)
+            raise
+        raise KeyboardInterrupt(f"nothing was written to {out}") from None
+
+
+def _export_project(project: Project, out: str | Path, fmt: str, names: list[str] | None, layer: str,
+                    include_scores: bool, progress: ProgressFn | None, cancel: CancelToken | None,
+                    only_corrected: bool | None) -> ExportReport:
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
     check_export_target(project, out, fmt)
@@ -414,7 +428,9 @@ def export_project(project: Project, out: str | Path, fmt: str, names: list[str]
         data, report = coco_export(anns, project.classes, fmt.split("-")[1], layer, include_scores,
                                    info=meta.get("info"), licenses=meta.get("licenses"), image_extras=extras,
                                    image_ids=ids, categories_extra=cat_extra, progress=progress, cancel=cancel)
-        write_bytes_atomic(out, strict_json_bytes(data, str(out)))
+        data_bytes = strict_json_bytes(data, str(out))
+        with interrupt_held(f"it came after the writing: {out} is complete"):
+            write_bytes_atomic(out, data_bytes)
         return report
     _check_png_export(project, names, anns, fmt, layer)  # before anything (classes.json) is written
     report = ExportReport()

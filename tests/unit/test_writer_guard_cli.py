@@ -110,3 +110,21 @@ def test_ctrl_c_during_a_semantic_prediction_writes_nothing(nuclei_small, tmp_pa
     assert run(["predict", "--model", "nuclei-semantic", "--device", "cpu", "--out", str(out), str(folder)]) == 130
     assert f"nothing was written to {out}" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_ctrl_c_before_a_coco_export_is_written_says_nothing_was_written(nuclei_small, tmp_path, monkeypatch,
+                                                                         capsys):
+    folder, gt, _ = nuclei_small
+    assert run(["import", str(gt), str(folder)]) == 0
+    out = tmp_path / "out.json"
+    assert run(["export", str(folder), str(out)]) == 0
+    before = out.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(project_io, "coco_export", interrupted)
+    capsys.readouterr()
+    assert run(["export", str(folder), str(out), "--format", "coco-polygon"]) == 130
+    assert f"interrupted; nothing was written to {out}" in capsys.readouterr().err
+    assert out.read_bytes() == before
