@@ -33,7 +33,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         self.undo = UndoStacks(self)
         self.radius = 8
         self.selected: list[int] = []       # instance ids, in click order (merge keeps the first's class)
-        self._stroke = None                 # core EditGroup while the mouse is down
+        self._stroke: ed.EditGroup | None = None  # core EditGroup while the mouse is down
         self._stroke_instance: int | None = None
         self._erase = False
         self.undo.indexChanged.connect(self._keep_live_selection)  # undo / redo may take selected objects away
@@ -125,10 +125,13 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         win = capsule(p, p, self.radius, h, w)
         if win is None:
             return None
+        stroke = self._stroke  # begun just before this is asked: it holds the new instance
+        if stroke is None:
+            return None
         edit = self._guard(ed.create_instance, self.layer, Mask.from_crop(h, w, *win), self.state.current_class)
         if edit is None:
             return None
-        self._stroke.add(edit)
+        stroke.add(edit)
         self.state.notify_edit(edit.bbox)
         new_id = edit.added_ids[0]
         self.set_selection([new_id])
@@ -152,7 +155,7 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/ed
         if stroke is not None and self.layer is not None:
             if self._stroke_instance is not None:  # an instance erased to nothing goes with its stroke
                 removed = stroke.add(ed.remove_empty_instances(self.layer))
-                if removed is not None:
+                if isinstance(removed, ed.InstancesEdit):  # what remove_empty_instances returns, when any
                     self.state.notify_edit(removed.bbox)
                     self.set_selection([i for i in self.selected if i not in {x.id for _, x in removed.removed}])
             edit = stroke.finish(self.layer)
