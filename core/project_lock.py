@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from maskwork.core.errors import InputError, ProjectError
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import LockFile, load_json
 
 LOCK_FILE = "lock"
@@ -56,7 +57,7 @@ class ProjectLockedError(ProjectError):
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text()
+        return bounded.read_text(path, limit=bounded.LOCK_FILE, what="lock file")
     except FileNotFoundError:
         return None
     except OSError:

@@ -16,12 +16,23 @@ from typing import Callable
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from maskwork.core.annotation import DEFAULT_COLORS, ClassList, ImageAnnotation, Instance, Layer, Source, Status
+from maskwork.core.annotation import (
+    DEFAULT_COLORS,
+    MAX_CLASSES,
+    MAX_OBJECTS_PER_IMAGE,
+    ClassList,
+    ImageAnnotation,
+    Instance,
+    Layer,
+    Source,
+    Status,
+)
 from maskwork.core.errors import InputError
 from maskwork.core.images import MAX_PIXELS, image_size
 from maskwork.core.io.coco_values import check_bbox, check_score
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
@@ -58,7 +69,7 @@ def _fail(path: Path, where: str, what: str, todo: str) -> InputError:
 
 def read_json(path: Path) -> object:
     try:
-        raw = path.read_bytes()
+        raw = bounded.read_bytes(path, limit=bounded.DATASET_JSON, what="COCO file")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}. Check the path and permissions.") from exc
     if not raw.strip():
@@ -97,6 +108,9 @@ def _classes(doc: dict, path: Path) -> tuple[ClassList, dict[int, dict]]:
     cats = doc.get("categories")
     if not isinstance(cats, list):
         raise _fail(path, "top level", "'categories' must be a list", "Add the list of categories.")
+    if len(cats) > MAX_CLASSES:
+        raise _fail(path, "categories", f"{len(cats):,} categories, more than the {MAX_CLASSES:,} classes Maskwork "
+                    "accepts", "Check that it is the right file, or keep only the categories you annotate.")
     classes, extra = ClassList(), {}
     for n, cat in enumerate(cats):
         where = f"categories[{n}]"
@@ -337,6 +351,9 @@ def load_coco(json_path: str | Path, image_dir: str | Path | None = None,
         if isinstance(cid, bool) or not isinstance(cid, int) or cid not in classes:
             raise _fail(path, where, f"unknown category id {cid!r} (known: {classes.ids()})",
                         "Add the category to 'categories' or fix the id.")
+        if len(layers[iid].instances) >= MAX_OBJECTS_PER_IMAGE:
+            raise _fail(path, where, f"image id {iid!r} has more than {MAX_OBJECTS_PER_IMAGE:,} annotations, the most "
+                        "Maskwork accepts for one image", "Check that it is the right file.")
         img = by_id[iid]
         mask = decode_segmentation(ann["segmentation"], int(img["height"]), int(img["width"]), path, where)
         box = check_bbox(ann.get("bbox"), path, where, box_only=mask.is_empty)

@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from maskwork.core import review
-from maskwork.core.annotation import ClassList, Instance, Layer, Source
+from maskwork.core.annotation import MAX_CLASSES, MAX_OBJECTS_PER_IMAGE, ClassList, Instance, Layer, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco_export import ExportReport, export_objects
 from maskwork.core.io.label_files import (
@@ -54,6 +54,7 @@ from maskwork.core.io.project_io import ImportReport, strict_json_bytes
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn
 from maskwork.core.project import Project
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 VERSION = "7.1.0"  # the labelme whose loader these files were checked against
@@ -67,7 +68,7 @@ def _fail(path: Path, where: str, what: str) -> InputError:
 
 def _read(path: Path) -> dict:
     try:
-        doc = loads(path.read_bytes(), str(path))
+        doc = loads(bounded.read_bytes(path, limit=bounded.DATASET_JSON, what="labelme file"), str(path))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}. Check the path and permissions.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -75,6 +76,9 @@ def _read(path: Path) -> dict:
         raise InputError(f"{path} is not valid JSON{where}; fix the file or save it again in labelme.") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
         raise _fail(path, "top level", "there is no 'shapes' list, so this is not a labelme file")
+    if len(doc["shapes"]) > MAX_OBJECTS_PER_IMAGE:
+        raise _fail(path, "shapes", f"{len(doc['shapes']):,} shapes, more than the {MAX_OBJECTS_PER_IMAGE:,} objects "
+                    "Maskwork accepts for one image")
     if not isinstance(doc.get("imagePath"), str) or not doc["imagePath"]:
         raise _fail(path, "top level", f"'imagePath' is {doc.get('imagePath')!r}, not the image's file name")
     for key in ("imageWidth", "imageHeight"):
@@ -217,6 +221,9 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
     refuse_two_files_for_one_image(source, claims)
     labels = list(dict.fromkeys(s["label"] for _f, d, _n in docs for s in d["shapes"]
                                 if isinstance(s, dict) and isinstance(s.get("label"), str)))
+    if len(labels) > MAX_CLASSES:
+        raise InputError(f"{source}: the labelme files use {len(labels):,} different labels, more than the "
+                         f"{MAX_CLASSES:,} classes Maskwork accepts; check the labels.")
     classes = ClassList()
     for k, label in enumerate(labels):
         classes.add(label, None, k + 1)

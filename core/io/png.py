@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -18,8 +20,10 @@ from PIL import Image, UnidentifiedImageError
 
 from maskwork.core.annotation import ClassList, Instance, Source, rgb_to_hex
 from maskwork.core.errors import InputError
+from maskwork.core.images import open_image
 from maskwork.core.io.atomic import json_bytes, write_bytes_atomic
 from maskwork.core.masks import Mask
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 CLASSES_SIDECAR = "classes.json"
@@ -39,7 +43,7 @@ def find_classes_sidecar(folder: str | Path) -> Path | None:
 def read_classes_json(path: str | Path) -> ClassList:
     path = Path(path)
     try:
-        items = loads(path.read_bytes(), str(path))
+        items = loads(bounded.read_bytes(path, limit=bounded.SMALL_JSON, what="class list"), str(path))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} cannot be read as JSON ({exc}); fix it or remove it.") from exc
     if isinstance(items, dict) and "classes" in items:
@@ -64,13 +68,14 @@ def write_classes_json(path: str | Path, classes: ClassList) -> None:
 
 
 # ---- label maps ------------------------------------------------------------------------------
-def _open(path: Path) -> Image.Image:
-    if not path.is_file():
-        raise InputError(f"mask {path} does not exist.")
+@contextmanager
+def _open(path: Path, what: str = "mask") -> Iterator[Image.Image]:
+    """The mask as a lazily decoded Pillow image: a regular file whose header is within the pixel cap."""
+    if not path.exists():
+        raise InputError(f"{what} {path} does not exist.")
     try:
-        img = Image.open(path)
-        img.load()
-        return img
+        with open_image(path, what=what) as img:
+            yield img
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"mask {path} cannot be read ({exc}); it is damaged or not a PNG. "
                          "Export it again.") from exc
@@ -78,10 +83,11 @@ def _open(path: Path) -> Image.Image:
 
 def read_png_palette(path: str | Path) -> dict[int, str]:
     """index -> "#RRGGBB" of a palette PNG ({} for non-palette images)."""
-    img = _open(Path(path))
-    if img.mode != "P" or img.getpalette() is None:
+    with _open(Path(path)) as img:
+        palette = img.getpalette() if img.mode == "P" else None
+    if palette is None:
         return {}
-    pal = np.array(img.getpalette(), np.uint8).reshape(-1, 3)
+    pal = np.array(palette, np.uint8).reshape(-1, 3)
     return {i: rgb_to_hex(pal[i]) for i in range(len(pal))}
 
 
@@ -105,7 +111,11 @@ def _map_colours(path: Path, rgb: np.ndarray, classes: ClassList | None) -> np.n
 def read_label_png(path: str | Path, classes: ClassList | None = None) -> np.ndarray:
     """(H, W) class ids: palette/grey PNGs as stored; RGB masks mapped through the class colours."""
     path = Path(path)
-    img = _open(path)
+    with _open(path) as img:
+        return _label_ids(path, img, classes)
+
+
+def _label_ids(path: Path, img: Image.Image, classes: ClassList | None) -> np.ndarray:
     if img.mode in ("P", "L"):
         return np.array(img, dtype=np.uint8)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -187,7 +197,8 @@ def is_instance_png(path: str | Path) -> bool:
     if not side.is_file():
         return False
     try:
-        return loads(side.read_bytes(), str(side)).get("format") == INSTANCE_FORMAT
+        return loads(bounded.read_bytes(side, limit=bounded.SMALL_JSON, what="instance sidecar")
+                     ).get("format") == INSTANCE_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -195,8 +206,11 @@ def is_instance_png(path: str | Path) -> bool:
 def read_instance_png(path: str | Path) -> list[Instance]:
     """Instances of a 16-bit instance PNG (values without a sidecar entry get class 1)."""
     path = Path(path)
+    with _open(path, "instance mask"):
+        pass  # refuses a FIFO, a device or a header above the pixel cap before anything is decoded
     try:
-        arr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+        data = bounded.read_bytes(path, limit=bounded.IMAGE_FILE, what="instance mask")
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, cv2.error):  # missing or empty file
         arr = None
     if arr is None or arr.ndim != 2:
@@ -205,7 +219,8 @@ def read_instance_png(path: str | Path) -> list[Instance]:
     meta = {}
     if side.is_file():
         try:
-            meta = {int(i["value"]): i for i in loads(side.read_bytes(), str(side)).get("instances", [])}
+            raw = bounded.read_bytes(side, limit=bounded.SMALL_JSON, what="instance sidecar")
+            meta = {int(i["value"]): i for i in loads(raw, str(side)).get("instances", [])}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{side} is damaged ({exc}); fix or delete it.") from exc
     h, w = arr.shape

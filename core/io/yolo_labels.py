@@ -32,11 +32,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from maskwork.core.annotation import Instance, Source
+from maskwork.core.annotation import MAX_CLASSES, MAX_OBJECTS_PER_IMAGE, Instance, Source
 from maskwork.core.errors import InputError
 from maskwork.core.io.coco import decode_segmentation
 from maskwork.core.io.coco_export import ExportReport, export_objects, polygon_iou
@@ -58,6 +59,7 @@ from maskwork.core.io.project_io import ImportReport, _listing
 from maskwork.core.masks import Mask
 from maskwork.core.progress import CancelToken, ProgressFn
 from maskwork.core.project import Project
+from maskwork.core.store import bounded
 from maskwork.core.text import plural
 
 NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt")  # looked for in this order
@@ -180,7 +182,7 @@ def read_yaml_names(path: Path) -> dict[int, str]:
 
 def _text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return bounded.read_text(path, limit=bounded.LABEL_TEXT, what="label file", encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path} as UTF-8 text ({exc}); check the file.") from exc
 
@@ -197,7 +199,10 @@ def read_names(path: Path) -> dict[int, str]:
         names = read_yaml_names(path)
     if not names:
         raise InputError(f"{path} names no class; list the class names, in index order.")
-    twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+    if len(names) > MAX_CLASSES:
+        raise InputError(f"{path} names {len(names):,} classes, more than the {MAX_CLASSES:,} Maskwork accepts; "
+                         "check that it is the right file.")
+    twice = sorted(n for n, k in Counter(names.values()).items() if k > 1)
     if twice:
         raise InputError(f"{path}: the class name(s) {twice[:5]} are given to two indices; names must be unique.")
     return names
@@ -222,8 +227,13 @@ def _numbers(tokens: list[str], path: Path, line: int) -> list[float]:
 def read_label_file(path: Path, index_to_id: dict[int, int], width: int, height: int,
                     names_file: Path) -> list[Instance]:
     """The objects of one YOLO .txt for an image of width x height, every line checked."""
-    instances = []
-    for line, raw in enumerate(_text(path).splitlines(), start=1):
+    instances: list[Instance] = []
+    lines = _text(path).splitlines()
+    objects = sum(1 for raw in lines if raw.strip()) if len(lines) > MAX_OBJECTS_PER_IMAGE else 0
+    if objects > MAX_OBJECTS_PER_IMAGE:
+        raise InputError(f"{path} has {objects:,} object lines, more than the {MAX_OBJECTS_PER_IMAGE:,} objects "
+                         "Maskwork accepts for one image; check that it is the right file (one object per line).")
+    for line, raw in enumerate(lines, start=1):
         tokens = raw.split()
         if not tokens:
             continue

@@ -23,6 +23,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from maskwork.core.errors import ModelError
+from maskwork.core.models.meta_checks import checked_class_list, checked_policy
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 PREFIX = "maskwork."
@@ -59,7 +61,7 @@ def write_maskwork_metadata(path: str | Path, spec) -> None:
     """Add the maskwork.* entries to an ONNX file in place (the caller writes to a temporary name)."""
     import onnx
 
-    m = onnx.load(str(path))
+    m = onnx.load(str(bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")))
     set_metadata(m, metadata_for(spec))
     onnx.save(m, str(path))
 
@@ -68,8 +70,9 @@ def raw_metadata(path: str | Path) -> dict[str, str]:
     """Every metadata_props entry of an ONNX file (Maskwork's, Ultralytics' `names`/`task`, ...)."""
     import onnx
 
+    vetted = bounded.check_file(path, limit=bounded.MODEL_FILE, what="ONNX model")
     try:
-        m = onnx.load(str(path), load_external_data=False)
+        m = onnx.load(str(vetted), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError, truncated file, not ONNX at all
         raise ModelError(f"{path} is not a readable ONNX file ({type(exc).__name__}); export or download it "
                          "again.") from exc
@@ -102,6 +105,7 @@ def parse_metadata(raw: dict[str, str], where: str = "the ONNX file") -> dict | 
     if not ok:
         raise ModelError(f"{where}: maskwork.classes must be a JSON list of {{id, name, color}} and "
                          "maskwork.input a JSON object with 'mode'; export the model again.")
+    classes = checked_class_list(classes, f"{where}: maskwork.classes")  # ids and colours sized predict's buffers
     return {"format_version": version, "model": raw["maskwork.model"], "task": task, "classes": classes,
             "input": policy}
 
@@ -117,9 +121,7 @@ def policy_from_metadata(meta: dict):
 
     names = {f.name for f in fields(InputPolicy)}
     values = {k: v for k, v in meta["input"].items() if k in names}
-    for k in ("mean", "std"):
-        if k in values:
-            values[k] = tuple(float(v) for v in values[k])
+    values.update(checked_policy(values, "maskwork.input"))
     try:
         return InputPolicy(**values)
     except TypeError as exc:

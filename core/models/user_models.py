@@ -16,6 +16,7 @@ from maskwork.core.models.architectures import ARCHITECTURES
 from maskwork.core.models.builtin import MODELS
 from maskwork.core.models.checkpoint import read_checkpoint
 from maskwork.core.models.classlists import generic_classes
+from maskwork.core.models.meta_checks import background_name, checked_class_list, checked_names
 from maskwork.core.models.onnx_models.entries import spec_from_entry as onnx_spec
 from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
 from maskwork.core.store.schemas import ModelEntry, ModelsFile, check, load_json
@@ -131,7 +132,7 @@ def register_checkpoint(path: str | Path, arch: str | None = None, name: str | N
         raise InputError(f"{name!r} is a built-in model name; register {path.name} under another name (--name).")
     if "arch" in ckpt:
         arch, task = ckpt["arch"], ckpt["task"]
-        class_list = ClassList.from_list(ckpt["classes"])
+        class_list = ClassList.from_list(checked_class_list(ckpt["classes"], f"{path.name}: classes"))
     else:
         if not arch:
             raise InputError(f"{path} is a plain state dict without a description: name its architecture "
@@ -147,7 +148,8 @@ def register_checkpoint(path: str | Path, arch: str | None = None, name: str | N
         elif isinstance(classes, ClassList):
             class_list = classes
         else:
-            class_list = ClassList.from_names(["background", *classes] if classes[0] != "background" else classes)
+            names = checked_names(list(classes), "--classes")  # unique, non-empty, at most MAX_CLASSES
+            class_list = ClassList.from_names(names if names[0] == "background" else [background_name(names), *names])
     input_spec = ckpt.get("input") if "arch" in ckpt else PLAIN_INPUT[task]
     entry = {"name": name, "path": str(path), "arch": arch, "task": task, "classes": class_list.to_list(),
              "input": input_spec or {}}

@@ -19,9 +19,10 @@ from typing import Callable
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList
+from maskwork.core.annotation import MAX_CLASSES, ClassList
 from maskwork.core.errors import InputError
-from maskwork.core.images import read_image
+from maskwork.core.images import image_size, open_image, read_image
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -57,9 +58,8 @@ class TrainData:
 
 def read_label_png(path: str | Path) -> np.ndarray:
     """Pixel values of a palette/grayscale PNG as class ids (palette index, not colour)."""
-    from PIL import Image
     try:
-        with Image.open(path) as im:
+        with open_image(path, what="label map") as im:
             if im.mode not in ("P", "L", "I;16", "I"):
                 raise InputError(f"label map {path} is {im.mode}, not a class-id PNG (palette or grayscale). "
                                  "Save masks as 8-bit palette or grayscale PNGs whose pixel value is the class id.")
@@ -139,6 +139,31 @@ def _coco_item(ann, path: Path, cat_to_class: dict, task: str) -> Item:
 
 
 # ---- PNG folders -------------------------------------------------------------------------------
+def _classes_from_values(pairs: list[tuple[Path, Path]]) -> ClassList:
+    """Without classes.json: a class per mask value present (0 = background), refused above MAX_CLASSES."""
+    present: set[int] = {0}
+    for _image, mask in pairs:
+        values = np.unique(read_label_png(mask))
+        if int(values[-1]) >= MAX_CLASSES:
+            raise InputError(f"mask {mask} holds the value {int(values[-1])}, above the {MAX_CLASSES:,} classes "
+                             "Maskwork trains; mask values are class ids: renumber the masks, or give a classes.json.")
+        present.update(int(v) for v in values)
+    return ClassList.from_list([{"id": v, "name": "background" if v == 0 else f"class {v}"} for v in sorted(present)])
+
+
+def _checked(mask: Path, image: Path, limit: int, source: str) -> np.ndarray:
+    """The label map of `image`, refused in one sentence when its size or values do not fit."""
+    lm = read_label_png(mask)
+    w, h = image_size(image)
+    if lm.shape != (h, w):
+        raise InputError(f"mask {mask} is {lm.shape[1]}x{lm.shape[0]} but its image {image.name} is {w}x{h}; "
+                         "a mask must have its image's size. Fix or remove that pair.")
+    top = int(lm.max(initial=0))
+    if top >= limit:
+        raise InputError(f"mask {mask} holds the value {top}, but the classes (from {source}) end at {limit - 1}; "
+                         "add the class to classes.json or fix the mask.")
+    return lm
+
 
 def from_png_folder(folder: str | Path, images: str = "images", masks: str = "masks") -> TrainData:
     """`folder/images/*.jpg|png` with `folder/masks/<stem>.png` class-id maps; classes from classes.json."""
@@ -147,7 +172,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
     if not img_dir.is_dir() or not mask_dir.is_dir():
         raise InputError(f"{folder} needs an '{images}/' and a '{masks}/' folder (label PNGs with the same stem)")
     classes_file = folder / "classes.json"
-    items, missing = [], []
+    pairs, missing = [], []
     for p in sorted(img_dir.iterdir()):
         if p.suffix.lower() not in IMAGE_SUFFIXES:
             continue
@@ -155,17 +180,22 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
         if not mp.is_file():
             missing.append(p.name)
             continue
-        items.append(Item(p.name, (lambda p=p: read_image(p)), label_map=(lambda mp=mp: read_label_png(mp))))
-    if not items:
+        pairs.append((p, mp))
+    if not pairs:
         raise InputError(f"{folder}: no image in {images}/ has a label PNG in {masks}/")
     if classes_file.is_file():
         try:
-            classes = ClassList.from_list(loads(classes_file.read_text(), str(classes_file)))
+            classes = ClassList.from_list(loads(bounded.read_text(classes_file, limit=bounded.SMALL_JSON,
+                                                                  what="class list"), str(classes_file)))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{classes_file} is not a class list ([{{id, name, color}}...]): {exc}") from exc
+        source = str(classes_file)
     else:
-        top = max(int(it.label_map().max()) for it in items[:20])
-        classes = ClassList.from_names(["background"] + [f"class {i}" for i in range(1, top + 1)])
+        classes = _classes_from_values(pairs[:20])
+        source = f"the values of the first {min(len(pairs), 20)} masks (no classes.json)"
+    limit = max(classes.ids(), default=0) + 1
+    items = [Item(p.name, (lambda p=p: read_image(p)), label_map=(lambda p=p, mp=mp: _checked(mp, p, limit, source)))
+             for p, mp in pairs]
     return TrainData("semantic", classes, items, source=str(folder), ignore_index=classes.ignore_id(),
                      extra={"images_without_mask": missing})
 
@@ -190,7 +220,7 @@ def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "
                 continue
             items.append(Item(name, img, label_map=(lambda a=ann: a.corrected.label_map)))
         else:
-            items.append(Item(name, img, instances=(lambda a=ann: _layer_targets(a))))
+            items.append(Item(name, img, instances=(lambda a=ann: layer_targets(a))))
     if not items:
         raise InputError(f"project {folder} has no corrected images to train on (status {', '.join(statuses)}). "
                          "Correct and mark some images first.")
@@ -199,7 +229,7 @@ def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "
     return TrainData(task, project.classes.copy(), items, source=str(folder), ignore_index=ignore)
 
 
-def _layer_targets(ann) -> Targets:
+def layer_targets(ann) -> Targets:
     insts = ann.corrected.instances
     if not insts:
         return Targets(np.zeros((0, ann.height, ann.width), bool), np.zeros(0, np.int64), np.zeros(0, bool))

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maskwork.core.annotation import MAX_CLASSES
 from maskwork.core.errors import Cancelled, InputError, ModelError
 from maskwork.core.models.architectures import get_architecture
 from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
@@ -169,6 +170,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     train_d, val_d = prepare_data(cfg, task)
     classes = train_d.classes
     num_classes = max(classes.ids()) + 1
+    if num_classes > MAX_CLASSES:  # the model's output has a channel per id up to the largest
+        raise InputError(f"the training data ({train_d.source}) has class id {num_classes - 1}, above the "
+                         f"{MAX_CLASSES:,} classes Maskwork trains; renumber the classes from 1.")
     ignore = train_d.ignore_index
     require_labels(train_d, task, ignore)  # all-unlabeled masks: say so, not "diverged" (core/training/labelled.py)
     random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)

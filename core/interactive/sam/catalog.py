@@ -258,7 +258,10 @@ def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken
         raise ModelError(f"the publisher of {spec.name} gives no sha256, so Maskwork cannot check the download; "
                          "download it only if you trust the source (CLI: --trust), or register files you have.")
     for f, p in missing:
-        download_file(f.url, p, progress, cancel, check_hash=f.sha256 is not None, sha256=f.sha256, resume=True)
+        # sizes are estimates: twice the estimate + 64 MB still stops an endless stream early
+        most = int(f.size_mb * 2e6) + (64 << 20) if f.size_mb else None
+        download_file(f.url, p, progress, cancel, check_hash=f.sha256 is not None, sha256=f.sha256, resume=True,
+                      max_bytes=most)
     return paths
 
 

@@ -8,11 +8,13 @@ image before anything is written, so a misfit is reported at registration.
 """
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.errors import InputError, ModelError
+from maskwork.core.errors import Cancelled, InputError, ModelError
 from maskwork.core.models.builtin import MODELS
 from maskwork.core.models.onnx_meta import raw_metadata
 from maskwork.core.models.onnx_models.entries import spec_from_entry, spec_of
@@ -22,6 +24,7 @@ from maskwork.core.models.onnx_models.runner import OnnxPredictor
 from maskwork.core.models.onnx_models.session import open_session
 from maskwork.core.models.specs import ModelSpec
 from maskwork.core.models.user_models import read_entries, write_entries
+from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 
 
@@ -30,7 +33,8 @@ def sidecar(path: Path) -> dict:
     for candidate in (path.with_suffix(".json"), path.with_name(path.stem + ".classes.json")):
         if candidate.is_file():
             try:
-                data = loads(candidate.read_text(encoding="utf-8"), str(candidate))
+                data = loads(bounded.read_text(candidate, limit=bounded.SMALL_JSON, what="model sidecar"),
+                             str(candidate))
             except (OSError, ValueError) as exc:
                 raise ModelError(f"{candidate.name}: expected JSON with 'classes' and 'input', it cannot be read "
                                  f"({exc}).") from exc
@@ -51,17 +55,62 @@ def describe_file(path: str | Path, user: dict | None = None):
     return recognise(path, session, found), session
 
 
+SMOKE_TEST_S = 120.0  # one run on a 128x96 image; a model that needs longer is broken or hostile
+
+
+class _Stoppable:
+    """The session, run with one RunOptions whose terminate flag another thread can raise (Ctrl-C, time limit)."""
+
+    def __init__(self, session) -> None:
+        import onnxruntime as ort
+
+        self._session = session
+        self.options = ort.RunOptions()
+
+    def run(self, output_names, feeds, run_options=None):
+        return self._session.run(output_names, feeds, self.options)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
 def _smoke_test(rec, session, path: Path) -> None:
-    """One run on a grey image: the declared layout must really come out of the file."""
+    """One run on a grey image: the declared layout must really come out of the file.
+
+    It runs in a worker thread so that Ctrl-C and SMOKE_TEST_S stop it (onnxruntime's terminate flag): a graph
+    of a billion loop steps would otherwise hold the command with no way out but SIGTERM."""
     spec = spec_of("check", str(path), rec.task, rec.classes, rec.policy, rec.layout, "")
     grey = np.full((96, 128, 3), 128, np.uint8)
+    stoppable, failed = _Stoppable(session), []
+
+    def work() -> None:
+        try:
+            OnnxPredictor(spec, model=stoppable).predict(grey)
+        except Exception as exc:  # reported on the calling thread below
+            failed.append(exc)
+
+    worker = threading.Thread(target=work, name="onnx-test-run", daemon=True)
+    worker.start()
+    deadline = time.monotonic() + SMOKE_TEST_S
     try:
-        OnnxPredictor(spec, model=session).predict(grey)
-    except ModelError:
-        raise
-    except Exception as exc:  # shapes that the metadata promised but the graph does not give
-        raise ModelError(f"{path.name} was recognised as {rec.layout.kind} but running it failed: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
+        while worker.is_alive() and time.monotonic() < deadline:
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stoppable.options.terminate = True
+        worker.join(5.0)
+        raise Cancelled(f"the test run of {path.name} was interrupted; nothing was registered") from None
+    if worker.is_alive():
+        stoppable.options.terminate = True
+        worker.join(5.0)
+        raise ModelError(f"{path.name}: its test run on a 128x96 grey image took longer than {SMOKE_TEST_S:.0f} s "
+                         "and was stopped; nothing was registered. Check that the file is the model you meant.")
+    if not failed:
+        return
+    exc = failed[0]
+    if isinstance(exc, ModelError):
+        raise exc
+    raise ModelError(f"{path.name} was recognised as {rec.layout.kind} but running it failed: "
+                     f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
 
 
 def register_onnx(path: str | Path, name: str | None = None, user: dict | None = None) -> ModelSpec:
