@@ -219,6 +219,7 @@ class AddModelDialog(QDialog):
 
     def reject(self) -> None:
         if self.job is not None:
-            self.job.cancel()  # the registration itself cannot stop midway; its result is dropped
+            self.job.cancel()  # a registration cannot stop midway: one that ends is listed, not selected
             self.job.signals.finished.disconnect(self._registered)
+            self.job.signals.failed.disconnect(self._failed)
         super().reject()
