@@ -85,7 +85,7 @@ COMMAND_PATHS: dict[str, Paths] = {
     "models": Paths(inputs=("checkpoint",), not_paths=MODEL_FLAGS),
     "register-model": Paths(inputs=("checkpoint",), not_paths=MODEL_FLAGS),
     "predict": Paths(outputs=(Output("out", _predict_kind, _predict_images, ".json"),), inputs=("inputs",),
-                     projects=("project",), not_paths=("model", "device", "address")),
+                     projects=("project",), not_paths=("model", "device", "address", "sam_model")),
     "train": Paths(outputs=(Output("out", "file", False, ".pt"),), inputs=("data", "val", "init"),
                    not_paths=("val_names", "device")),
     "evaluate": Paths(inputs=("model", "data", "calibration"), not_paths=("only", "device", "address")),
@@ -94,7 +94,8 @@ COMMAND_PATHS: dict[str, Paths] = {
     "sam-models": Paths(),
     "sam-download": Paths(not_paths=("name",)),  # into Maskwork's own cache folder
     "sam-register": Paths(inputs=("encoder", "decoder"), not_paths=("name", "layout")),
-    "segment": Paths(outputs=(Output("out", "file", True),), inputs=("image",), not_paths=("model", "layout")),
+    "segment": Paths(outputs=(Output("out", "file", True),), inputs=("image",),
+                     not_paths=("model", "layout", "box", "point")),
     "forget-image": Paths(projects=("project",), not_paths=("images",)),  # moves store files aside (core.forget)
     "compare": Paths(outputs=(Output("report", "file", False, ".html"),), inputs=("a", "b", "data", "calibration"),
                      not_paths=("sort", "device")),

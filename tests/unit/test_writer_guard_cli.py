@@ -21,9 +21,10 @@ FLAG_ACTIONS = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.
 
 
 def _string_arguments(parser: argparse.ArgumentParser) -> set[str]:
-    """Arguments that take free text: any of them may be a path (numbers, flags and choices cannot)."""
+    """Arguments that take free text, of any type (a Path type too): any of them may be a path. Numbers,
+    flags and fixed choices cannot."""
     return {a.dest for a in parser._actions
-            if not isinstance(a, FLAG_ACTIONS) and a.type in (None, str) and a.choices is None}
+            if not isinstance(a, FLAG_ACTIONS) and a.type not in (int, float) and a.choices is None}
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
