@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from maskwork.core.annotation import ClassList
 from maskwork.core.errors import InputError
 from maskwork.core.training.datasets import IMAGE_SUFFIXES, Item, TrainData, load_data
@@ -60,13 +62,17 @@ def _from_project(folder: Path, task: str) -> TrainData:
         if not corrected:
             items.append(Item(name, image))
         elif task == "semantic":
-            items.append(Item(name, image, label_map=(lambda a=ann: a.corrected.label_map)))
+            items.append(Item(name, image, label_map=partial(_label_map, ann)))
         else:
-            items.append(Item(name, image, instances=(lambda a=ann: layer_targets(a))))
+            items.append(Item(name, image, instances=partial(layer_targets, ann)))
     if not items:
         raise InputError(f"project {folder} has no images to compare the models on")
     ignore = project.classes.ignore_id() if task == "semantic" else None
     return TrainData(task, project.classes.copy(), items, source=str(folder), ignore_index=ignore)
+
+
+def _label_map(ann) -> np.ndarray:
+    return ann.corrected.label_map
 
 
 def _from_image_folder(folder: Path, task: str, classes: ClassList) -> TrainData:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,12 +25,14 @@ class SideRun:
 
 
 def _predict_semantic(ev: Evaluation, rgb: np.ndarray) -> dict:
-    res = ev.predictor.predict(rgb)
+    predictor: Any = ev.predictor  # a Predictor of any backend (Evaluation types it as object)
+    res = predictor.predict(rgb)
     return {"label_map": ev.cmap.apply_label_map(res.label_map), "latency_ms": float(res.latency_ms)}
 
 
 def _predict_instance(ev: Evaluation, rgb: np.ndarray) -> dict:
-    res = ev.predictor.predict(rgb, score_threshold=0.0)
+    predictor: Any = ev.predictor
+    res = predictor.predict(rgb, score_threshold=0.0)
     records = instance_records(res, 0, ev.cmap)
     for r in records:  # JSON-safe RLE (pycocotools reads str counts as well as bytes)
         counts = r["segmentation"]["counts"]

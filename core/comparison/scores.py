@@ -120,7 +120,10 @@ def _pq(gt: tuple[list[Mask], list[int]], pred: tuple[list[Mask], list[int]]) ->
 
 def instance_comparison(ev_a: Evaluation, ev_b: Evaluation, preds_a: list[dict], preds_b: list[dict]) -> Comparison:
     data = ev_a.data
-    rows, records, dets_a, dets_b = [], [], [], []
+    rows: list[ImageRow] = []
+    records: list[tuple[dict, list[dict]]] = []
+    dets_a: list[list[dict]] = []
+    dets_b: list[list[dict]] = []
     for item, pa, pb in zip(ev_a.items, preds_a, preds_b):
         shown_a, shown_b = _shown(pa["detections"]), _shown(pb["detections"])
         row = ImageRow(item.name, has_truth(item), None, None, 1.0 - _pq(shown_a, shown_b), pa["latency_ms"],
@@ -149,7 +152,8 @@ def instance_comparison(ev_a: Evaluation, ev_b: Evaluation, preds_a: list[dict],
                 row.details.update(ap50=[ra["ap50"], rb["ap50"]], ap75=[ra["ap75"], rb["ap75"]])
         sa, sb = table_a.summary, table_b.summary
         truth_rows = [r for r in rows if r.truth]
-        interval = bootstrap.mean_difference_interval([r.a for r in truth_rows], [r.b for r in truth_rows])
+        ap_a, ap_b = [r.a or 0.0 for r in truth_rows], [r.b or 0.0 for r in truth_rows]
+        interval = bootstrap.mean_difference_interval(ap_a, ap_b)
         pq_a, pq_b = ([r.details["pq"][k] for r in truth_rows] for k in (0, 1))
         overall.update(a=sa["ap"], b=sb["ap"], diff=sb["ap"] - sa["ap"], interval=interval,
                        interval_of="mean per-image mask AP", ap50=[sa["ap50"], sb["ap50"]],

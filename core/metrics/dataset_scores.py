@@ -76,7 +76,8 @@ def score_annotations(items, class_ids, total: int, progress=None, cancel=None,
     project's annotation cache is only ever touched from one thread."""
     class_ids = [c for c in class_ids if c != ignore_index]  # e.g. 0 "unlabeled" is not scored
     scores, skipped, errors = [], 0, []
-    confusion, matched, objects = None, [], [0, 0]  # objects: true and predicted, over all images
+    matched: list[float] = []
+    confusion, objects = None, [0, 0]  # objects: true and predicted, over all images
     for n, (name, ann) in enumerate(items):
         check(cancel)
         if not scorable(ann):
