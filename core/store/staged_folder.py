@@ -1,7 +1,7 @@
 """A folder of outputs written all or nothing: staged in a hidden folder inside it, then moved into place.
 
     with StagedFolder(out) as staged:
-        write_label_png(staged.path(out / "a.png"), ...)   # lands in out/.maskwork-partial-<pid>/a.png
+        write_label_png(staged.path(out / "a.png"), ...)   # lands in out/.maskwork-partial-<pid>-<ns>/a.png
     # here every staged file has been moved over its target (os.replace, same filesystem)
 
 An error, a cancel or Ctrl-C before the end removes the staging folder (and `out` itself when this
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from maskwork.core.errors import ProjectError
@@ -41,7 +42,7 @@ def remove_stale(out: Path) -> None:
         return
     for entry in out.iterdir():
         if entry.name.startswith(PREFIX) and entry.is_dir():
-            pid = entry.name[len(PREFIX):]
+            pid = entry.name[len(PREFIX):].split("-")[0]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -49,7 +50,7 @@ def remove_stale(out: Path) -> None:
 class StagedFolder:
     def __init__(self, out: str | Path) -> None:
         self.out = Path(out)
-        self.stage = self.out / f"{PREFIX}{os.getpid()}"
+        self.stage = self.out / f"{PREFIX}{os.getpid()}-{time.time_ns()}"  # two exports of one process apart
         self._created_out = False
         self.moved = 0
 

@@ -129,3 +129,18 @@ def test_ctrl_c_before_a_coco_export_is_written_says_nothing_was_written(nuclei_
     assert run(["export", str(folder), str(out), "--format", "coco-polygon"]) == 130
     assert f"interrupted; nothing was written to {out}" in capsys.readouterr().err
     assert out.read_bytes() == before
+
+
+def test_a_staging_folder_left_by_a_killed_export_is_removed_by_the_next(nuclei_small, tmp_path):
+    import subprocess
+    import sys
+
+    folder, gt, _ = nuclei_small
+    assert run(["import", str(gt), str(folder)]) == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    out = tmp_path / "masks"
+    left = out / f".maskwork-partial-{int(dead.stdout)}-1"
+    left.mkdir(parents=True)
+    (left / "half.png").write_bytes(b"half a mask")
+    assert run(["export", str(folder), str(out), "--format", "png"]) == 0
+    assert not left.exists() and not [p for p in out.iterdir() if p.name.startswith(".")]
