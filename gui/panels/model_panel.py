@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -105,6 +106,8 @@ class ModelPanel(QWidget):
         layout.addWidget(self.jobs)
         layout.addWidget(self.info_label)
         layout.addStretch(1)
+        # what the panel holds has a natural height: room left over goes to the Objects and IoU lists
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         state.image_changed.connect(self._on_image_changed)
         state.project_changed.connect(self._on_project_changed)

@@ -137,6 +137,10 @@ def test_the_objects_list_has_room_for_eight_rows(qtbot, full_window):
     tree = full_window.panel_docks["Objects"].widget().tree
     assert tree.topLevelItemCount() and tree.sizeHintForRow(0) > 0
     assert tree.viewport().height() >= 8 * tree.sizeHintForRow(0)
+    full_window.resize(1600, 1000)  # a taller window: the lists get the room, not the Model panel's blank
+    qtbot.waitUntil(lambda: tree.viewport().height() >= 12 * tree.sizeHintForRow(0))
+    model = full_window.panel_docks["Model"].widget()
+    assert model.height() <= model.sizeHint().height()
 
 
 def _source_shown(panel, instance_id: int) -> str:
