@@ -186,7 +186,7 @@ def test_read_only_folder_says_so_and_save_as_elsewhere(folder, nuclei, monkeypa
     monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
     with pytest.raises(ProjectError, match="read-only") as err:
         project.save()
-    assert str(folder) in str(err.value) and "save to another folder" in str(err.value)
+    assert str(folder) in str(err.value) and "write to another folder" in str(err.value)
     assert _snapshot(folder) == before and len(project.dirty) == 2
     monkeypatch.undo()
     elsewhere = tmp_path / "store_elsewhere"
