@@ -169,6 +169,7 @@ class ClassList:
 class Source(str, Enum):
     MODEL = "model"
     PERSON = "person"
+    REFINED = "refined"  # a model's mask moved onto the image's edges (core/refine), not yet touched by a person
 
 
 Box = tuple[float, float, float, float]  # (x, y, w, h) in pixels

@@ -35,6 +35,8 @@ ACTIONS = [
     _("Edit", "undo", "&Undo", ("Ctrl+Z",), "Undo the last edit of this image", "editor.undo.undo"),
     _("Edit", "redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", "editor.undo.redo"),
     _("Edit", "accept", "&Accept prediction", ("Ctrl+Return",), "Copy the model's prediction into the editable correction (undoable)", "editor.accept_prediction"),
+    _("Edit", "refine_selected", "Re&fine selected objects", (), "Move the selected model-made objects' outlines onto the image's edges (corrected and locked objects are never touched; one undo step)", "features.refine.selected"),
+    _("Edit", "refine_image", "Refine &all objects", (), "Move every model-made object's outline of this image onto the image's edges (corrected and locked objects are never touched; one undo step)", "features.refine.image"),
     _("Edit", "new_instance", "&New instance", ("N",), "The next brush stroke draws a new instance", "editor.new_instance"),
     _("Edit", "delete", "&Delete instance", ("Del",), "Delete the selected instances", "editor.delete_selected"),
     _("Edit", "merge", "&Merge instances", ("M",), "Merge the selected instances into the first one", "editor.merge_selected"),

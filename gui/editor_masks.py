@@ -120,3 +120,15 @@ class MaskCommitMixin:
             self.state.status_message.emit("Nothing new to accept here: no prediction under the click, "
                                            "or it is already in the correction.")
         return count
+
+    def apply_refined(self, name: str, refined: list) -> int:
+        """Put refined instances (core.refine.apply.refine_instances, computed off the GUI thread) into image
+        `name`'s corrected layer as ONE undo step; the number changed. Nothing when the user has moved on to
+        another image, and locked or hand-corrected objects are skipped (refine_edit, then the lock guard)."""
+        from maskwork.core.refine.apply import refine_edit
+
+        if name != self.state.current_name or self.layer is None or self.state.refuse_read_only():
+            return 0
+        edit = self._guard(refine_edit, self.layer, refined, "Refine")
+        self._record(edit)
+        return 0 if edit is None else len(edit.added)

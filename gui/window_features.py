@@ -9,6 +9,7 @@ from PySide6.QtGui import QDesktopServices
 
 from maskwork.core import logs
 from maskwork.gui import docks, preferences
+from maskwork.gui.refine_action import RefineController
 from maskwork.gui.review import ReviewController
 
 TONE_PANEL = "Image"  # gui/docks.PANELS title of gui/panels/tone_panel.py
@@ -18,6 +19,7 @@ class Features:
     def __init__(self, window) -> None:
         self.window = window
         self.review = ReviewController(window)
+        self.refine = RefineController(window)  # Edit > Refine (gui/refine_action.py, issue 21)
         self.preferences_dialog = None
         preferences.apply_all(window)
         # the preferred tool once the toolbar has enabled the task's tools (connected after it)

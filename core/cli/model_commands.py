@@ -4,6 +4,7 @@
     maskwork register-model CHECKPOINT [--arch ARCH] [--name NAME] [--classes a,b,c]
     maskwork predict --model NAME [--int8] [--score-threshold T] IMAGE_OR_DIR... --out OUT
     maskwork predict --model NAME --project FOLDER [IMAGE...] [--unknown-classes ignore|add]
+    maskwork predict ... --refine {none,edges,sam} [--sam-model NAME]   (core/cli/predict_refine.py)
 
 Instance models write one COCO JSON (RLE masks with scores); semantic models write one palette
 PNG label map per image (class colours in the palette).
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from maskwork.core.annotation import PredictionInfo
+from maskwork.core.cli.predict_refine import add_refine_flags, refiner
 from maskwork.core.errors import InputError
 from maskwork.core.progress import CancelToken, TextProgress
 
@@ -42,6 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--score-threshold", type=float, default=0.5, help="keep objects scoring at least this")
     p.add_argument("--mask-threshold", type=float, default=0.5, help="soft-mask cut for instance masks")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    add_refine_flags(p)
     _engine_flags(p)
     p.set_defaults(func=cmd_predict)
 
@@ -119,6 +122,7 @@ def cmd_predict(args) -> int:
     from maskwork.core.models.int8 import load
 
     refuse_ray_flags_without_ray(args)
+    refine = refiner(args)  # refused with --engine ray; opens the SAM model before any image is read
     if args.engine == "ray":
         from maskwork.core.cluster.predict_job import predict_on_ray
 
@@ -126,7 +130,7 @@ def cmd_predict(args) -> int:
     if getattr(args, "project", None):
         from maskwork.core.cli.predict_project import predict_into_project
 
-        return predict_into_project(args)
+        return predict_into_project(args, refine)
     if not args.out or not args.inputs:
         raise InputError("predict needs images and --out (files), or --project FOLDER (prediction layers).")
     files = image_files(args.inputs)
@@ -141,7 +145,7 @@ def cmd_predict(args) -> int:
                           args.score_threshold, args.mask_threshold, errors=errors)
     info = PredictionInfo(predictor.spec.name, bool(predictor.int8), None, args.score_threshold)
     if predictor.task == "instance":
-        written = _write_coco(batch, names, out, predictor, info)
+        written = _write_coco(batch, names, out, predictor, info, refine)
     else:
         written = _write_pngs(batch, names, out, predictor)
     for path, message in errors:
@@ -150,11 +154,16 @@ def cmd_predict(args) -> int:
     return 1 if errors else 0
 
 
-def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo) -> Path:
+def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo, refine=None) -> Path:
     from maskwork.core.io.prediction_files import coco_target, predicted_annotation, write_coco
 
     target = coco_target(out)
-    anns = [predicted_annotation(names[path], result, info) for path, result in batch]
+    anns = []
+    for path, result in batch:
+        ann = predicted_annotation(names[path], result, info)
+        if refine is not None:
+            ann.prediction = refine(str(path), ann.prediction)
+        anns.append(ann)
     write_coco(target, anns, predictor.classes, info)
     return target
 

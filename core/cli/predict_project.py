@@ -50,7 +50,8 @@ def fit_project_classes(project, predictor, unknown_classes: str) -> None:
               file=sys.stderr)
 
 
-def predict_into_project(args) -> int:
+def predict_into_project(args, refine=None) -> int:
+    """`refine` (core/cli/predict_refine.py): (image path, prediction layer) -> the layer stored."""
     from maskwork.core.models.batch import predict_batch
     from maskwork.core.models.int8 import load
     from maskwork.core.models.prediction_layer import for_project, store_prediction
@@ -80,6 +81,9 @@ def predict_into_project(args) -> int:
             except ImageSizeChanged as exc:  # the others are stored; this one says what to do
                 errors.append((path, str(exc)))
                 continue
+            if refine is not None:
+                ann = project.annotation(name)
+                ann.prediction = refine(str(path), ann.prediction)
             project.mark_dirty(name)
             done += 1
         project.save()

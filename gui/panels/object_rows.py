@@ -20,7 +20,7 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
 _COMPARE = re.compile(r"^(score|area|id)(<=|>=|==|<|>|=)(-?\d+(?:\.\d*)?|-?\.\d+)$")
 _FLAG_WORDS = {"hidden": "hidden", "locked": "locked", "box": "box_only"}  # filter word -> Row field
 # Source values as shown: "person" (drawn by a person) would read as COCO's class of that name
-SOURCE_TEXT = {"model": "model", "person": "by hand"}
+SOURCE_TEXT = {"model": "model", "person": "by hand", "refined": "model, refined"}
 FILTER_HELP = ("Filter: class or source words, #id, hidden, locked, box (box-only objects), or score<0.5, "
                "area>=200, id=12 (all words must match)")
 

@@ -10,7 +10,7 @@ from maskwork.core.store import bounded
 from maskwork.core.store.schemas.base import ClassId, Count, Nanoseconds, Offset, Part, Side, StoredFile, Version
 
 Status = Literal["not started", "predicted", "corrected"]
-Source = Literal["model", "person"]
+Source = Literal["model", "person", "refined"]
 Id = Annotated[int, Field(ge=0, le=(1 << 53))]
 
 

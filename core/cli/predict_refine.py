@@ -1,0 +1,49 @@
+"""`predict --refine {none,edges,sam} [--sam-model NAME]`: prediction layers refined before they are written
+(core/refine). Only instance predictions are refined; a semantic label map is written as the model gave it."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from maskwork.core.annotation import Layer
+from maskwork.core.errors import InputError
+from maskwork.core.progress import TextProgress
+from maskwork.core.refine import REFINERS
+
+RefineFn = Callable[[str, Layer], Layer]
+
+
+def add_refine_flags(p) -> None:
+    p.add_argument("--refine", choices=tuple(REFINERS), default="none",
+                   help="move instance masks onto the image's edges before writing them: edges (weight-free), "
+                        "sam (a SAM-family model, --sam-model), none (default: the model's masks as they are)")
+    p.add_argument("--sam-model", help="with --refine sam: a model name (`sam-models`) or ENCODER.onnx,DECODER.onnx")
+
+
+def refiner(args) -> RefineFn | None:
+    """A function (image path, prediction layer) -> refined layer, or None for --refine none."""
+    method = getattr(args, "refine", "none")
+    if method == "none":
+        if getattr(args, "sam_model", None):
+            raise InputError("--sam-model is used by --refine sam only; add --refine sam or drop --sam-model.")
+        return None
+    if getattr(args, "engine", "local") == "ray":
+        raise InputError(f"--refine {method} runs with the local engine only; drop --engine ray, or refine the "
+                         "stored predictions afterwards in the app (Edit > Refine).")
+    prompt_model = None
+    if REFINERS[method].needs_model:
+        if not args.sam_model:
+            raise InputError("--refine sam needs --sam-model NAME (see `sam-models`) or ENCODER.onnx,DECODER.onnx.")
+        from maskwork.core.interactive.sam import catalog
+        from maskwork.core.interactive.sam.tool import resolve
+
+        prompt_model = catalog.open_model(resolve(args.sam_model), TextProgress("sam"), None)
+
+    def refine(path: str, layer: Layer) -> Layer:
+        from maskwork.core.images import read_image
+        from maskwork.core.refine.apply import refine_layer
+
+        if not layer.instances:
+            return layer
+        return refine_layer(read_image(path), layer, method, prompt_model=prompt_model)
+
+    return refine

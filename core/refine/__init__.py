@@ -1,0 +1,25 @@
+"""Refine a model's masks so that they follow the image (issue 21): the REFINERS table.
+
+"none" keeps the model's mask, "edges" is the weight-free colour guided filter (edges.py), "sam" asks a
+promptable model the user has (sam.py). `refine_layer` (apply.py) runs one over a layer's model-made
+instances and never touches an object a person made or corrected, nor a locked one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Refiner:
+    name: str
+    description: str
+    needs_model: bool = False  # a SAM-family prompt model (core.interactive.sam)
+
+
+REFINERS: dict[str, Refiner] = {
+    "none": Refiner("none", "the model's masks as they are"),
+    "edges": Refiner("edges", "weight-free: each mask's outline moved onto the image's colour edges (guided filter)"),
+    "sam": Refiner("sam", "a SAM-family model prompted with each mask's box and inner point; best by its score",
+                   needs_model=True),
+}
+DEFAULT_REFINER = "edges"  # measured: bench/bench_refine.py, docs/BENCHMARKS.md "Refine"

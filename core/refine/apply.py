@@ -1,0 +1,83 @@
+"""Refine the instances of a layer: which may be refined, the work itself (progress, cancel), and the
+edit that puts the result in place as one undo step.
+
+Only instances a model made and nobody touched (source "model" or already "refined") with a mask
+are refined: one a person drew or corrected (source "person") and one the user locked never are.
+A refined instance keeps its id, class and score; its source becomes "refined" ("model, refined" in
+the Objects panel) and its box follows the new mask.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import numpy as np
+
+from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.editing.locks import EditLocks
+from maskwork.core.editing.records import InstancesEdit
+from maskwork.core.errors import InputError
+from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.refine import REFINERS
+from maskwork.core.refine.edges import refine_edges
+
+REFINABLE = (Source.MODEL, Source.REFINED)
+
+
+def refinable(instances: Iterable[Instance], locks: EditLocks | None = None) -> list[Instance]:
+    """The instances refinement may change: a model's, with pixels, not locked."""
+    return [i for i in instances
+            if Source(i.source) in REFINABLE and not i.mask.is_empty and not (locks and locks.locks(i))]
+
+
+def refine_instances(image: np.ndarray, instances: list[Instance], method: str = "edges", prompt_model=None,
+                     progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Instance]:
+    """New Instance objects for `instances` (call `refinable` first), refined by REFINERS[method]; the
+    ones whose mask did not change are left out."""
+    mask_of = _method(method, image, prompt_model, cancel)
+    out = []
+    for n, inst in enumerate(instances):
+        check(cancel)
+        report(progress, n, len(instances), f"refining object {n + 1} of {len(instances)}")
+        mask = mask_of(inst.mask)
+        if mask is not inst.mask and mask != inst.mask:
+            out.append(dataclasses.replace(inst, mask=mask, box=None, source=Source.REFINED))
+    report(progress, len(instances), len(instances), "refined")
+    return out
+
+
+def refine_layer(image: np.ndarray, layer: Layer, method: str = "edges", locks: EditLocks | None = None,
+                 prompt_model=None, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Layer:
+    """A copy of `layer` with its refinable instances refined (the label map shared, never edited)."""
+    done = {i.id: i for i in refine_instances(image, refinable(layer.instances, locks), method, prompt_model,
+                                              progress, cancel)}
+    return Layer(layer.label_map, [done.get(i.id, i) for i in layer.instances])
+
+
+def refine_edit(layer: Layer, refined: list[Instance], label: str = "Refine") -> InstancesEdit | None:
+    """Apply `refined` (instances of `layer` by id) as one undoable edit; None when nothing changes.
+    Instances gone from the layer since the work started (or now locked by source) are skipped."""
+    place = {inst.id: k for k, inst in enumerate(layer.instances)}
+    pairs = sorted((place[r.id], layer.instances[place[r.id]], r) for r in refined
+                   if r.id in place and Source(layer.instances[place[r.id]].source) in REFINABLE)
+    if not pairs:
+        return None
+    edit = InstancesEdit(label, removed=[(k, old) for k, old, _ in pairs], added=[(k, new) for k, _, new in pairs])
+    edit.redo(layer)
+    return edit
+
+
+def _method(method: str, image: np.ndarray, prompt_model, cancel: CancelToken | None):
+    if method not in REFINERS:
+        raise InputError(f"unknown refinement {method!r}; choose one of {', '.join(REFINERS)}.")
+    if method == "none":
+        return lambda mask: mask
+    if method == "edges":
+        return lambda mask: refine_edges(image, mask)
+    if prompt_model is None:
+        raise InputError("refinement 'sam' needs a SAM-family model: choose one (CLI: --sam-model NAME or "
+                         "ENCODER.onnx,DECODER.onnx; `python main.py sam-models` lists them).")
+    from maskwork.core.refine.sam import refine_sam  # onnxruntime session work only when asked for
+
+    embedding = prompt_model.encode(image, cancel=cancel)
+    return lambda mask: refine_sam(prompt_model, embedding, mask)
