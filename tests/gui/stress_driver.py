@@ -53,6 +53,8 @@ class StressDriver:
     def __init__(self, qtbot, window, rng: random.Random, long_extra: int = 200) -> None:
         self.qtbot, self.win, self.rng = qtbot, window, rng
         self.long_extra = long_extra  # the long stroke makes LONG_STROKE to LONG_STROKE + long_extra moves
+        self.count = None             # a probe to call around the long stroke's moves (see long_stroke)
+        self.long_strokes: list[tuple[int, int, int]] = []  # (moves, probe before, probe after)
         self.log: deque[str] = deque(maxlen=LOG_SIZE)
         self.events = 0          # Qt events sent (each mouse move counts)
         self.tool = "pan"
@@ -177,17 +179,26 @@ class StressDriver:
         return button, mods
 
     # ---- gestures ---------------------------------------------------------------------------------
-    def stroke(self, moves: int, start: QPoint | None = None) -> None:
+    def stroke(self, moves: int, start: QPoint | None = None, probe=None) -> None:
+        """Press, `moves` moves, release; `probe` (if any) is called after the press and after the last
+        move, with the button still down."""
         start = start or (self.object_point() if self.rng.random() < 0.5 else self.random_point())
         self.press(start, *self._button())
         self._note(f"{moves} moves")
-        for p in self.walk(start, moves):
+        points = list(self.walk(start, moves))
+        before = probe() if probe else None
+        for p in points:
             self.move(p)
+        if probe:
+            self.long_strokes.append((moves, before, probe()))
         self.release()
 
     def long_stroke(self) -> None:
+        """The stroke of LONG_STROKE+ moves; what `count` (if set) says before and after its moves goes
+        to `long_strokes` (the test counts references to None there: nothing is committed mid-stroke,
+        so nothing legitimately frees many of them)."""
         start = self.vertex_point() if self.rng.random() < 0.5 else None
-        self.stroke(self.rng.randint(LONG_STROKE, LONG_STROKE + self.long_extra), start)
+        self.stroke(self.rng.randint(LONG_STROKE, LONG_STROKE + self.long_extra), start, self.count)
 
     def drag_vertex(self) -> None:
         start = self.vertex_point()

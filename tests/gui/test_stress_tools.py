@@ -205,14 +205,20 @@ def _dialogs(hand) -> list[str]:
     return lines
 
 
-def _none_dropped(before: int, after: int, events: int) -> list[str]:
-    # measured on a quiet window the count holds steady over a burst (0 in every burst seen); a little slack
-    # for objects a burst frees, far below the defect's one reference per Qt call that returns nothing (at
-    # least one per event: the QTest call itself is one)
-    if NONE_IS_MORTAL and before - after > max(32, events // 10):
-        return [f"sys.getrefcount(None) dropped from {before} to {after} over {events} events: "
-                "a Qt call releases a reference to None it does not own"]
-    return []
+def _none_dropped(before: int, after: int, events: int, strokes) -> list[str]:
+    """The defect dropped one reference to None per Qt call that returns nothing (5-6 per event measured on
+    PySide6 6.12.0; the QTest call itself is one). Over the long stroke's moves nothing is committed, so
+    the count holds (0 seen in every burst): a little slack only. Over a whole burst a commit may free a
+    discarded redo history legitimately (up to ~1 per event seen, seed 6 coco-instance bbox): only a
+    drop of more than 2 per event counts there."""
+    if not NONE_IS_MORTAL:
+        return []
+    lines = [f"sys.getrefcount(None) dropped from {a} to {b} over the {moves} moves of one stroke: a Qt call "
+             "releases a reference to None it does not own" for moves, a, b in strokes if a - b > max(32, moves // 20)]
+    if before - after > 2 * events:
+        lines.append(f"sys.getrefcount(None) dropped from {before} to {after} over {events} events: a Qt call "
+                     "releases a reference to None it does not own")
+    return lines
 
 
 def stress(qtbot, window, hand, project: str, seed: int, sam_pair=None) -> dict:
@@ -225,6 +231,7 @@ def stress(qtbot, window, hand, project: str, seed: int, sam_pair=None) -> dict:
         sam.set_model(catalog.pair_spec(f"{sam_pair[0]},{sam_pair[1]}"))
         qtbot.waitUntil(lambda: sam.model is not None, timeout=60_000)
     driver = StressDriver(qtbot, window, random.Random(seed), long_extra=200 if LONG_RUN else 20)
+    driver.count = lambda: _none_count(qtbot)
     invariants = Invariants(driver)
     counts: dict = {}
     gc.collect()
@@ -244,11 +251,12 @@ def _bursts(qtbot, driver, invariants, hand, project: str, seed: int, counts: di
             driver.rng.seed(f"{seed}:{project}:{tool}:{burst}")
             hand["rng"].seed(f"{seed}:{project}:{tool}:{burst}:dialogs")
             first, none_before, t0 = driver.events, _none_count(qtbot), time.perf_counter()
+            driver.long_strokes.clear()
             with qtbot.capture_exceptions() as raised:
                 driver.burst(tool, EVENTS, long_stroke=long_stroke_in(project, tool))
             none_after, t1 = _none_count(qtbot), time.perf_counter()
             problems = _raised(raised, "in the burst") + _dialogs(hand)
-            problems += _none_dropped(none_before, none_after, driver.events - first)
+            problems += _none_dropped(none_before, none_after, driver.events - first, driver.long_strokes)
             with qtbot.capture_exceptions() as raised:
                 problems += invariants.check()
             problems += _raised(raised, "in the checks") + _dialogs(hand)
