@@ -23,6 +23,7 @@ class AppState(QObject):
     status_message = Signal(str)        # short text for the status bar
     open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
     review_requested = Signal(list, str)  # a panel asks the image list to show only these images (names, why)
+    predict_requested = Signal(list)    # the train dialog asks the model panel to run the model on these images
     select_requested = Signal(list)     # a panel asks the canvas to select these instance ids (corrected layer)
     annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
     reviewed_changed = Signal(list)     # the "reviewed" mark of these images changed (core/review.py)

@@ -3,6 +3,9 @@
     maskwork train --arch unet_small --data nuclei/train.json --val nuclei/val.json --epochs 20 --out my.pt
     maskwork train ... --out my.pt --resume          # continue from my.last.pt
     maskwork train --arch maskrcnn_resnet18_lite --data project/ --from nuclei-instance --out cells.pt
+
+Unset flags take the schedule core.training.schedule gives (the train dialog's too): with --from a gentle
+fine-tune at the start model's input size that keeps the start model unless an epoch beats it.
     maskwork evaluate --model nuclei-semantic --data nuclei/val.json [--per-image]
 """
 from __future__ import annotations
@@ -22,11 +25,12 @@ def register(subparsers) -> None:
     p.add_argument("--val", help="validation data (same kinds); default: hold out --val-fraction of --data")
     p.add_argument("--val-names", nargs="+", help="hold out these images (names or prefixes, e.g. tile7_)")
     p.add_argument("--val-fraction", type=float, default=0.15)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training images")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, help="default: the schedule's (6-8 fine-tuning, 12-20 from scratch)")
+    p.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training images, at least the "
+                                                       "schedule's 25-60 batches")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--crop", type=int, help="training crop size in pixels (default 256)")
+    p.add_argument("--lr", type=float, help="default: the schedule's (2.5e-4 or 5e-4 fine-tuning)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="best checkpoint; the resumable state goes to <out>.last.pt")
     p.add_argument("--resume", action="store_true", help="continue the run saved in <out>.last.pt")
@@ -34,10 +38,16 @@ def register(subparsers) -> None:
                                                "when the class count differs)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--min-size", type=int, default=512, help="instance: shorter image side the model sees")
-    p.add_argument("--max-size", type=int, default=1024, help="instance: longest image side the model sees")
-    p.add_argument("--tile", type=int, default=512, help="semantic: tile size at inference")
-    p.add_argument("--scale", type=float, default=1.0, help="semantic: image scale the model works at")
+    p.add_argument("--min-size", type=int, help="instance: shorter image side the model sees (default: the "
+                                                "--from model's, else 512)")
+    p.add_argument("--max-size", type=int, help="instance: longest image side the model sees (default: as above, "
+                                                "else 1024)")
+    p.add_argument("--tile", type=int, help="semantic: tile size at inference (default: the --from model's, else 512)")
+    p.add_argument("--scale", type=float, help="semantic: image scale the model works at (default: as above, else 1)")
+    p.add_argument("--accept-worse", action="store_true", help="with --from: save the best fine-tuned epoch even "
+                                                               "when it scores below the start model")
+    p.add_argument("--train-bn", action="store_true", help="with --from: let BatchNorm statistics follow the new "
+                                                           "images (default: the start model's are kept)")
     p.add_argument("--max-minutes", type=float, help="stop (validated and saved) after this much training")
     p.set_defaults(func=cmd_train)
 
@@ -59,26 +69,45 @@ def register(subparsers) -> None:
     e.set_defaults(func=cmd_evaluate)
 
 
-def cmd_train(args) -> int:
-    from maskwork.core.training.loop import TrainConfig, train
+def config_from_args(args):
+    """The TrainConfig of `maskwork train`: the schedule's settings (core.training.schedule), then the flags given."""
+    from maskwork.core.models.architectures import get_architecture
+    from maskwork.core.training.loop import TrainConfig
+    from maskwork.core.training.schedule import settings
 
-    cfg = TrainConfig(
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "lr": args.lr, "min_size": args.min_size, "max_size": args.max_size,
+             "tile": args.tile, "scale": args.scale, "keep_start": False if args.accept_worse else None,
+             "freeze_bn": False if args.train_bn else None}
+    return TrainConfig(
         arch=args.arch, data=args.data, val=args.val, val_names=args.val_names, val_fraction=args.val_fraction,
-        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, crop=args.crop,
-        lr=args.lr, seed=args.seed, out=args.out, resume=args.resume, init=args.init, device=args.device,
-        threads=args.threads, min_size=args.min_size, max_size=args.max_size, tile=args.tile, scale=args.scale,
+        seed=args.seed, out=args.out, resume=args.resume, init=args.init, device=args.device, threads=args.threads,
         time_limit_s=args.max_minutes * 60 if args.max_minutes else None,
-        command="maskwork " + " ".join(sys.argv[1:]))
+        command="maskwork " + " ".join(sys.argv[1:]), **settings(get_architecture(args.arch).task, args.init, **given))
+
+
+def cmd_train(args) -> int:
+    from maskwork.core.training.loop import train
+
+    cfg = config_from_args(args)
     bar = TextProgress("train")
 
     def on_epoch(rec: dict) -> None:
+        if rec.get("baseline"):
+            print(f"start model {cfg.init}: {rec['metric']} {rec['value']:.4f} on the validation images "
+                  "(an epoch is saved only when it beats this)", file=sys.stderr)
+            return
         mark = " (best, saved)" if rec["best"] else ""
         print(f"\nepoch {rec['epoch']}: loss {rec['train_loss']:.4f}  {rec['metric']} {rec['value']:.4f}{mark}",
               file=sys.stderr)
 
     result = train(cfg, progress=bar, cancel=CancelToken(), on_epoch=on_epoch)
-    print(f"{result.stopped}: best {result.metric} {result.best_value:.4f} at epoch {result.best_epoch}; "
-          f"saved {result.out} (resume state {result.last_out})")
+    if result.baseline is not None and not result.improved:
+        print(f"{result.stopped}: no epoch beat the start model ({result.metric} {result.baseline:.4f}); "
+              f"{result.out} holds the start model {cfg.init} unchanged (--accept-worse saves the best epoch anyway)")
+    else:
+        print(f"{result.stopped}: best {result.metric} {result.best_value:.4f} at epoch {result.best_epoch}; "
+              f"saved {result.out} (resume state {result.last_out})")
     return 0 if result.stopped != "cancelled" else 130
 
 

@@ -274,6 +274,17 @@ def split(data: TrainData, val_fraction: float, seed: int = 0) -> tuple[TrainDat
             replace(data, items=[it for i, it in enumerate(data.items) if i in val_idx]))
 
 
+def held_out_names(names: list[str], share: float) -> list[str]:
+    """The images the train dialog holds out to score the start model and each epoch: round(share x n), at least
+    one, spread evenly over `names` in their order (not by chance: the same images every run, so the before and
+    after scores are on the same images); [] when fewer than 2 images leave nothing to train on."""
+    n = len(names)
+    if n < 2:
+        return []
+    k = min(n - 1, max(1, round(n * share)))
+    return [names[int((j + 0.5) * n / k)] for j in range(k)]
+
+
 def split_by_names(data: TrainData, val_names) -> tuple[TrainData, TrainData]:
     """Explicit hold-out; a name may be a prefix (e.g. "tile7_") to hold out a whole tile."""
     val_names = list(val_names)

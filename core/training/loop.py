@@ -5,14 +5,19 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
   data           training data: COCO .json, Maskwork project folder, images/+masks/ folder, or a TrainData
   val            validation data (same kinds) | None; then `val_names` (names or prefixes such as "tile7_")
                  or else `val_fraction` of `data` (seeded) is held out
-  epochs, steps_per_epoch (None: one pass over the training images), batch_size, crop (px), lr, weight_decay
+  epochs, steps_per_epoch (None: one pass over the training images, at least min_steps), batch_size, crop (px),
+                 lr, weight_decay
   seed           fixes the split, the sampling and the augmentation
   out            best checkpoint path (core.models.checkpoint format); `last_out` (default <out>.last.pt)
                  holds weights + optimizer + epoch + history so `resume=True` continues where it stopped
   init           None (from scratch), a registry model name or a checkpoint path; heads whose shape
                  differs (other class count) are left freshly initialised
   device         "cpu" | "cuda" | "auto";  threads: torch CPU threads (None: leave as is)
-  min_size, max_size    (instance) the resize the predictor applies; recorded in the checkpoint "input"
+  keep_start     score the start model (init) on the validation images before training and save an epoch
+                 only when it beats that; when none does, `out` holds the start model (result.improved False)
+  freeze_bn      BatchNorm layers keep the start model's statistics (eval mode) while training
+  min_size, max_size, detections_per_img    (instance) the resize and the detection cap the predictor
+                 applies; recorded in the checkpoint "input"
   tile, scale    (semantic) tile size and image scale the predictor applies; recorded likewise
   aug_scale      (semantic) random scale range of the crops
   max_val_images validate on at most this many images per epoch (None: all)
@@ -23,9 +28,10 @@ Callbacks: `progress(done_steps, total_steps, message)`; `cancel` (CancelToken) 
 step - a cancelled run returns with `stopped="cancelled"`, keeping the checkpoints of finished epochs;
 `on_epoch(record)` after each validated epoch with record = {"epoch", "steps", "train_loss",
 "metric" (name), "value", "metrics" (dict), "best" (bool), "seconds", "lr"} - the GUI plots it live.
+With keep_start a first record of epoch 0 scores the start model (train_loss None, "baseline" True).
 
 TrainResult: best_value, best_epoch, metric, history (list of records), out, last_out, stopped
-("done" | "cancelled" | "time limit"), epochs_done.
+("done" | "cancelled" | "time limit"), epochs_done, baseline (the start model's score or None), improved.
 """
 from __future__ import annotations
 
@@ -60,6 +66,7 @@ class TrainConfig:
     val_fraction: float = 0.15
     epochs: int = 10
     steps_per_epoch: int | None = None
+    min_steps: int = 0
     batch_size: int = 4
     crop: int = 256
     lr: float = 1e-3
@@ -72,6 +79,7 @@ class TrainConfig:
     threads: int | None = None
     min_size: int = 512
     max_size: int = 1024
+    detections_per_img: int = inst.MAX_DETS
     tile: int = 512
     scale: float = 1.0
     aug_scale: tuple = (0.75, 1.25)
@@ -79,6 +87,8 @@ class TrainConfig:
     time_limit_s: float | None = None
     warmup_steps: int = 50
     bn_batches: int = 16  # semantic: BatchNorm statistics re-estimated on this many batches before validating
+    freeze_bn: bool = False
+    keep_start: bool = False
     command: str = ""
 
     def last_path(self) -> Path:
@@ -95,6 +105,12 @@ class TrainResult:
     last_out: str = ""
     stopped: str = "done"
     epochs_done: int = 0
+    baseline: float | None = None
+
+    @property
+    def improved(self) -> bool:
+        """A trained epoch was saved: no baseline, or an epoch beat the start model."""
+        return self.best_epoch > 0
 
 
 def resolve_device(name: str) -> torch.device:
@@ -148,7 +164,7 @@ def _init_state(init: str) -> dict:
 
 def _input_spec(cfg: TrainConfig, task: str) -> dict:
     if task == "instance":
-        return {"min_size": cfg.min_size, "max_size": cfg.max_size, "detections_per_img": inst.MAX_DETS}
+        return {"min_size": cfg.min_size, "max_size": cfg.max_size, "detections_per_img": cfg.detections_per_img}
     return {"tile": cfg.tile, "overlap": cfg.tile // 8, "scale": cfg.scale, "mean": list(sem.MEAN),
             "std": list(sem.STD)}
 
@@ -181,12 +197,12 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     model = build(cfg, num_classes).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.steps_per_epoch or max(1, math.ceil(len(train_d.items) / cfg.batch_size))
+    steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
     sched = _Schedule(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
     metric = "miou" if task == "semantic" else "ap"
     history, best, best_epoch, start_epoch = [], -1.0, 0, 0
-    elapsed_before = 0.0
+    elapsed_before, baseline = 0.0, None
 
     last = cfg.last_path()
     if cfg.resume:
@@ -196,11 +212,28 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         run = state["extra"]
         start_epoch, history, best, best_epoch = run["epoch"], run["history"], run["best"], run["best_epoch"]
         elapsed_before = run.get("seconds", 0.0)
+        baseline = run.get("baseline")
         rng.setstate(_to_rng_state(run["rng"]))
         torch.manual_seed(cfg.seed + start_epoch)
 
-    result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch)
+    result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline)
     t_start = time.monotonic() - elapsed_before
+    if cfg.keep_start and cfg.init and not cfg.resume:
+        try:  # the start model is the one to beat: scored and saved as `out` before any step
+            scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
+        except Cancelled:
+            result.stopped = "cancelled"
+            return result
+        best = baseline = result.best_value = result.baseline = scores[metric]
+        record = {"epoch": 0, "steps": 0, "train_loss": None, "metric": metric, "value": best, "baseline": True,
+                  "metrics": {k: v for k, v in scores.items() if k != "confusion"}, "best": True, "seconds": 0.0}
+        history.append(record)
+        training = _training_record(cfg, train_d, val_d, 0, history, device, 0.0)
+        training["best_epoch"], training["metrics"], training["start_model_kept"] = 0, record["metrics"], True
+        save_checkpoint(cfg.out, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
+                        training=training, input_spec=_input_spec(cfg, task))
+        if on_epoch is not None:
+            on_epoch(record)
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         t_epoch = time.monotonic()
         try:
@@ -211,7 +244,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             return result
         timed_out = loss is not None and isinstance(loss, tuple)
         loss_value = loss[0] if timed_out else loss
-        if task == "semantic" and cfg.bn_batches:
+        if task == "semantic" and cfg.bn_batches and not cfg.freeze_bn:
             _recalibrate_bn(model, cfg, train_d, ignore, device, random.Random(cfg.seed * 1000 + epoch))
         try:
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
@@ -233,7 +266,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         save_checkpoint(last, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
                         training=training, input_spec=_input_spec(cfg, task),
                         extra={"optimizer": opt.state_dict(), "epoch": epoch,
-                               "history": history, "best": best, "best_epoch": best_epoch,
+                               "history": history, "best": best, "best_epoch": best_epoch, "baseline": baseline,
                                "seconds": time.monotonic() - t_start, "rng": _from_rng_state(rng.getstate())})
         result.best_value, result.best_epoch, result.epochs_done = best, best_epoch, epoch
         if on_epoch is not None:
@@ -270,6 +303,9 @@ def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps,
         inst.set_train_mode(model, True, cfg.min_size, cfg.max_size)
     else:
         model.train()
+    for m in model.modules() if cfg.freeze_bn else ():  # keep the start model's BatchNorm statistics
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
     losses = []
     for step in range(steps):
         if cancel is not None:

@@ -1,9 +1,11 @@
 """'Train on corrected images': architecture, epochs, validation share; trains in a Job with live curves.
 
 It starts from a model that knows the project's classes, or from random weights with a note on what to
-expect (train_jobs.default_start / start_note). At the end the new checkpoint is registered
-(core.models.user_models.register_checkpoint) and the dialog offers to switch the model panel to it; a
-cancelled run is registered only when the user keeps it (Keep this model / Discard).
+expect (train_jobs.default_start / start_note). The settings are core.training.schedule's (the CLI's too); the
+dialog holds out some corrected images (the same ones every run, listed), the start model is scored on them before
+training and a fine-tuned epoch is kept only when it beats it. At the end the dialog shows before / after and
+offers to keep or discard the new model (a kept one is registered, core.models.user_models.register_checkpoint);
+a kept model can pre-label the images not reviewed yet with one click (AppState.predict_requested).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from maskwork.core.errors import MaskworkError
 from maskwork.core.text import plural
-from maskwork.core.training.schedule import suggest
+from maskwork.core.training.datasets import held_out_names
+from maskwork.core.training.schedule import expected_gain, suggest
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.plot import LineChart
@@ -45,6 +48,7 @@ class TrainDialog(QDialog):
         self.new_model: str | None = None
         self.epochs_seen: list[dict] = []
         self.n_corrected = 0
+        self.corrected: list[str] = []
         self._builtin: set[str] = set()
 
         self.arch = QComboBox()
@@ -70,7 +74,13 @@ class TrainDialog(QDialog):
         self.val_share.setRange(0.05, 0.5)
         self.val_share.setSingleStep(0.05)
         self.val_share.setValue(0.2)
-        self.val_share.setToolTip("Share of the corrected images held out to measure the model after each epoch")
+        self.val_share.setToolTip("Share of the corrected images held out to measure the start model and the "
+                                  "model after each epoch (the same images every run)")
+        self.val_share.valueChanged.connect(self._show_held_out)
+        self.held_out = QLabel("")
+        self.held_out.setWordWrap(True)
+        self.gain_note = QLabel("")
+        self.gain_note.setWordWrap(True)
         self.crop = QSpinBox()
         self.crop.setRange(128, 1024)  # validation tiles overlap by 64 px: smaller tiles cannot work
         self.crop.setSingleStep(32)
@@ -87,10 +97,14 @@ class TrainDialog(QDialog):
         self.switch_button.setEnabled(False)
         self.switch_button.clicked.connect(self.switch_to_new_model)
         self.keep_button = QPushButton("Keep this model")
-        self.keep_button.setToolTip("Add the best finished epoch of the cancelled run to your models")
+        self.keep_button.setToolTip("Add the new model (its best epoch) to your models")
         self.keep_button.clicked.connect(self.keep_cancelled)
         self.discard_button = QPushButton("Discard")
-        self.discard_button.setToolTip("Delete the cancelled run's checkpoint; nothing is added to your models")
+        self.discard_button.setToolTip("Delete the run's checkpoint; nothing is added to your models")
+        self.prelabel_button = QPushButton("Pre-label the images not reviewed")
+        self.prelabel_button.setToolTip("Use the new model and run it on every image not marked reviewed")
+        self.prelabel_button.setEnabled(False)
+        self.prelabel_button.clicked.connect(self.prelabel_unreviewed)
         self.discard_button.clicked.connect(self.discard_cancelled)
         self.start_note = QLabel("")
         self.start_note.setWordWrap(True)
@@ -112,6 +126,8 @@ class TrainDialog(QDialog):
         form.addRow("Batches per epoch", self.steps)
         form.addRow("", self.schedule_note)
         form.addRow("Validation share", self.val_share)
+        form.addRow("Held out", self.held_out)
+        form.addRow("", self.gain_note)
         form.addRow("Crop size", self.crop)
         form.addRow("New model name", self.out_name)
         form.addRow("Training images", self.available)
@@ -124,6 +140,7 @@ class TrainDialog(QDialog):
         buttons.addWidget(self.keep_button)
         buttons.addWidget(self.discard_button)
         buttons.addWidget(self.switch_button)
+        buttons.addWidget(self.prelabel_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -141,7 +158,8 @@ class TrainDialog(QDialog):
         stamp = time.strftime("%Y%m%d-%H%M")
         folder = Path(getattr(project, "root", ".")).name or "project"
         self.out_name.setText(f"{folder}-{task}-{stamp}")
-        n = self.n_corrected = train_jobs.count_corrected(project) if project is not None else 0
+        self.corrected = train_jobs.corrected_names(project) if project is not None else []
+        n = self.n_corrected = len(self.corrected)
         self.available.setText(plural(n, "corrected image") if n else "none yet: correct some images first")
         self.start_button.setEnabled(False)
         self.status.setText("reading the architectures...")
@@ -188,6 +206,18 @@ class TrainDialog(QDialog):
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
         self.schedule_note.setText(f"Suggested for {kind}: "
                                    + self._schedule.describe(train_images, train_jobs.TrainRequest.batch_size))
+        self.gain_note.setText(expected_gain(task, self.n_corrected) if name is not None else "")
+        self._show_held_out()
+
+    def _show_held_out(self, *_):
+        held = self.held_out_names()
+        self.held_out.setText(f"{plural(len(held), 'corrected image')} scored before and after training: "
+                              + ", ".join(held[:6]) + (", ..." if len(held) > 6 else "") if held else
+                              "at least 2 corrected images are needed: one to train on, one to score")
+
+    def held_out_names(self) -> list[str]:
+        """The corrected images scored before and after training: chosen by the dialog, the same every run."""
+        return held_out_names(self.corrected, self.val_share.value())
 
     # ---- training ---------------------------------------------------------------------
     def start(self) -> None:
@@ -213,7 +243,8 @@ class TrainDialog(QDialog):
             project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
             val_share=self.val_share.value(), name=name, start_from=self.start_from.currentData(),
             crop=self.crop.value(), steps_per_epoch=self.steps.value(), lr=self._schedule.lr,
-            warmup_steps=self._schedule.warmup_steps)
+            warmup_steps=self._schedule.warmup_steps, val_names=self.held_out_names() or None)
+        self.start_name = self.start_from.currentText() if request.start_from is not None else None
         self.request = request
         job = Job(train_jobs.run_training, request)
         job.kwargs["on_epoch"] = job.signals.item.emit  # per-epoch records come back on the GUI thread
@@ -224,19 +255,26 @@ class TrainDialog(QDialog):
         """Plot one epoch record of core.training.loop.train: train_loss and the validation metric."""
         self.epochs_seen.append(record)
         epoch = record["epoch"]
-        self.loss_chart.add_point("train loss", epoch, record.get("train_loss"))
         metric = METRIC_NAMES.get(record.get("metric"), record.get("metric", "metric"))
         self.metric_chart.add_point(f"validation {metric}", epoch, record.get("value"))
+        if record.get("baseline"):  # epoch 0: the start model, the score to beat
+            self.status.setText(f"the start model scores {metric} {record['value']:.3f} on the held-out images; "
+                                "training...")
+            return
+        self.loss_chart.add_point("train loss", epoch, record.get("train_loss"))
         best = " (best so far)" if record.get("best") else ""
         self.status.setText(f"epoch {epoch}: loss {record.get('train_loss', float('nan')):.4f}, "
                             f"{metric} {record.get('value', float('nan')):.3f}{best}")
 
     def _on_cancelled(self) -> None:
         """Nothing is added to the models unless the user keeps the best finished epoch."""
-        saved = self.request.out.is_file()
+        trained = [r for r in self.epochs_seen if not r.get("baseline")]
+        saved = self.request.out.is_file() and any(r.get("best") for r in trained)
         self._show_keep(saved)
         if not saved:
-            self.status.setText("Training cancelled. No epoch had finished, nothing was saved.")
+            train_jobs.discard_model(self.request)  # at most the start model's copy: nothing to keep
+            self.status.setText("Training cancelled. No epoch had finished" + (" or beat the start model" if trained
+                                                                               else "") + ", nothing was saved.")
             return
         best = max((r for r in self.epochs_seen if r.get("value") is not None), key=lambda r: r["value"],
                    default=None)
@@ -257,6 +295,7 @@ class TrainDialog(QDialog):
     def _kept(self, name: str) -> None:
         self.new_model = name
         self.switch_button.setEnabled(True)
+        self._update_prelabel()
         self.status.setText(f"Kept as model '{name}'.")
 
     def discard_cancelled(self) -> None:
@@ -270,15 +309,35 @@ class TrainDialog(QDialog):
 
     def _on_done(self, outcome) -> None:
         self.result = outcome
-        self.new_model = outcome.model_name
-        self.switch_button.setEnabled(outcome.model_name is not None)
-        self.status.setText(outcome.summary)
+        metric = METRIC_NAMES.get(outcome.metric, outcome.metric)
+        if outcome.epochs_done == 0:
+            self.status.setText("No epoch finished, so no model was saved.")
+            return
+        text = outcome.before_after(metric, self.start_name)
+        self._show_keep(outcome.saved)
+        if outcome.saved:
+            text += f" Keep it as model '{self.request.name}', or discard it."
+        self.status.setText(text)
 
     def switch_to_new_model(self) -> None:
         if self.new_model:
             self.state.model_name = self.new_model
             self.state.model_changed.emit()
             self.state.status_message.emit(f"model switched to {self.new_model}")
+
+    def _update_prelabel(self) -> None:
+        names = train_jobs.not_reviewed(self.state.project) if self.state.project is not None else []
+        self.prelabel_button.setText(f"Pre-label the {plural(len(names), 'image')} not reviewed")
+        self.prelabel_button.setEnabled(bool(self.new_model and names))
+
+    def prelabel_unreviewed(self) -> None:
+        """One click: the new model becomes the one in use and runs on every image not reviewed yet."""
+        if not self.new_model or self.state.project is None:
+            return
+        names = train_jobs.not_reviewed(self.state.project)
+        self.switch_to_new_model()
+        self.state.predict_requested.emit(names)
+        self.status.setText(f"Pre-labelling {plural(len(names), 'image')} with '{self.new_model}' (Model panel).")
 
     def _on_busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy and self.arch.count() > 0 and self.n_corrected > 0)

@@ -1,4 +1,8 @@
-"""What the train dialog runs in worker Jobs: thin calls into core.training and the model registry."""
+"""What the train dialog runs in worker Jobs: thin calls into core.training and the model registry.
+
+The run's settings come from core.training.schedule.settings, as `maskwork train`'s do (one schedule); the images
+scored before and after training are the ones the dialog holds out (core.training.datasets.held_out_names).
+"""
 from __future__ import annotations
 
 import re
@@ -22,8 +26,9 @@ class TrainRequest:
     crop: int = 256          # training crop (semantic: also the tile the predictor uses)
     batch_size: int = 4
     steps_per_epoch: int | None = None  # None: one pass over the training images
-    lr: float = 1e-3
-    warmup_steps: int = 20
+    lr: float | None = None            # None: the schedule's
+    warmup_steps: int | None = None
+    val_names: list[str] | None = None  # the held-out images; None: val_share of them at random
 
     @property
     def out(self) -> Path:
@@ -38,13 +43,24 @@ class TrainOutcome:
     best_value: float
     metric: str
     epochs_done: int
+    baseline: float | None = None  # the start model's score on the held-out images (None from scratch)
+    improved: bool = True          # an epoch was saved (from scratch; or it beat the start model)
+    held_out: int = 0
 
     @property
-    def summary(self) -> str:
-        if self.model_name is None:
-            return "No epoch finished, so no model was saved."
-        return (f"{self.stopped}: {self.epochs_done} epochs, best {self.metric} {self.best_value:.3f}. "
-                f"Saved as model '{self.model_name}' ({self.checkpoint}).")
+    def saved(self) -> bool:
+        return self.epochs_done > 0 and self.improved
+
+    def before_after(self, metric_name: str, start: str | None) -> str:
+        """One sentence: the start model's and the new model's scores on the held-out images, and what is kept."""
+        images = f"your {self.held_out} held-out corrected image{'s' if self.held_out != 1 else ''}"
+        if self.baseline is None:
+            return f"best {metric_name} {self.best_value:.3f} on {images} after {self.epochs_done} epochs."
+        if not self.improved:
+            return (f"No epoch beat {start} on {images} (before {metric_name} {self.baseline:.3f}): {start} stays "
+                    "the model to use; nothing new was added.")
+        return (f"Before (the start model {start}): {metric_name} {self.baseline:.3f}; after: {self.best_value:.3f} "
+                f"({self.best_value - self.baseline:+.3f}) on {images}.")
 
 
 def safe_name(text: str) -> str:
@@ -53,16 +69,29 @@ def safe_name(text: str) -> str:
     return name or "my-model"
 
 
-def count_corrected(project) -> int:
-    """Corrected images; one whose annotation cannot be read (its file replaced by one of another size, damaged)
-    is not counted here: training names it and says what to do."""
-    count = 0
+def corrected_names(project) -> list[str]:
+    """Corrected images in project order; one whose annotation cannot be read (its file replaced by one of another
+    size, damaged) is left out here: training names it and says what to do."""
+    names = []
     for name in project.image_names():
         try:
-            count += project.annotation(name).status == Status.CORRECTED
+            if project.annotation(name).status == Status.CORRECTED:
+                names.append(name)
         except MaskworkError:
             continue
-    return count
+    return names
+
+
+def count_corrected(project) -> int:
+    return len(corrected_names(project))
+
+
+def not_reviewed(project) -> list[str]:
+    """Images not marked reviewed (core.review): the ones a new model pre-labels."""
+    from maskwork.core.review import reviewed_names
+
+    marks = reviewed_names(project)
+    return [n for n in project.image_names() if n not in marks]
 
 
 def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple]]:
@@ -78,21 +107,32 @@ def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]
     return archs, models
 
 
+def train_config(req: TrainRequest):
+    """The TrainConfig of a request: core.training.schedule's settings for the start, then the dialog's values."""
+    from maskwork.core.models.architectures import get_architecture
+    from maskwork.core.training.loop import TrainConfig
+    from maskwork.core.training.schedule import settings
+
+    given = {"epochs": req.epochs, "steps_per_epoch": req.steps_per_epoch, "crop": req.crop,
+             "batch_size": req.batch_size, "lr": req.lr, "warmup_steps": req.warmup_steps}
+    return TrainConfig(arch=req.arch, data=str(req.project_root), out=str(req.out), val_fraction=req.val_share,
+                       val_names=req.val_names, init=req.start_from,
+                       command=f"GUI: train {req.arch} on {req.project_root}",
+                       **settings(get_architecture(req.arch).task, req.start_from, **given))
+
+
 def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> TrainOutcome:
-    from maskwork.core.training.loop import TrainConfig, train
+    """Train; nothing is added to the models here (the user keeps or discards the result). A run where no epoch
+    beat the start model leaves no file behind."""
+    from maskwork.core.training.loop import train
 
     req.out.parent.mkdir(parents=True, exist_ok=True)
-    cfg = TrainConfig(arch=req.arch, data=str(req.project_root), out=str(req.out), val_fraction=req.val_share,
-                      epochs=req.epochs, init=req.start_from, crop=req.crop, tile=req.crop,
-                      batch_size=req.batch_size, warmup_steps=req.warmup_steps, lr=req.lr,
-                      steps_per_epoch=req.steps_per_epoch,
-                      command=f"GUI: train {req.arch} on {req.project_root}")
-    result = train(cfg, progress=progress, cancel=cancel, on_epoch=on_epoch)
-    name = None
-    if req.out.is_file() and result.stopped != "cancelled":  # a cancelled run: the user keeps it or not
-        name = keep_model(req)
-    return TrainOutcome(name, str(req.out), result.stopped, float(result.best_value), result.metric,
-                        result.epochs_done)
+    result = train(train_config(req), progress=progress, cancel=cancel, on_epoch=on_epoch)
+    outcome = TrainOutcome(None, str(req.out), result.stopped, float(result.best_value), result.metric,
+                           result.epochs_done, result.baseline, result.improved, len(req.val_names or []))
+    if result.stopped != "cancelled" and not result.improved:
+        discard_model(req)  # `out` holds the start model unchanged: nothing to keep
+    return outcome
 
 
 def keep_model(req: TrainRequest, progress=None, cancel=None) -> str:

@@ -112,6 +112,8 @@ class ModelPanel(QWidget):
         state.image_changed.connect(self._on_image_changed)
         state.project_changed.connect(self._on_project_changed)
         state.model_changed.connect(self._sync_from_state)
+        state.predict_requested.connect(self.run_on)
+        self._after_list = None  # a run asked for while the model list was being read
         state.classes_changed.connect(lambda: self.fit_bar.refresh(self.entries.get(self.combo.currentData())))
         self._show_threshold()
         self._show_threshold_row(None)  # until the list says the model is an instance model
@@ -138,6 +140,9 @@ class ModelPanel(QWidget):
         self.combo.blockSignals(False)
         self.info_label.setText(plural(len(entries), "model"))
         self._on_model_picked()
+        then, self._after_list = self._after_list, None
+        if then is not None:
+            then()
 
     def _default_index(self, entries) -> int:
         """The bundled model fitting the project's task and classes, else a local one of the task."""
@@ -219,6 +224,14 @@ class ModelPanel(QWidget):
             return
         self._with_predictor(self._start_all)
 
+    def run_on(self, names: list) -> None:
+        """Run the model in use on these images (the train dialog's 'pre-label the images not reviewed')."""
+        if self.jobs.busy and self._after_list is None:  # e.g. the list is being refreshed for a new model
+            self._after_list = lambda: self.run_on(names)
+            return
+        if self.state.project is not None and names:
+            self._with_predictor(lambda predictor: self._start_all(predictor, list(names)))
+
     def _with_predictor(self, then) -> None:
         """Run `then(predictor)`, loading the predictor in a Job first if needed."""
         key = self._key()
@@ -250,9 +263,9 @@ class ModelPanel(QWidget):
         self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold),
                       lambda result: self._apply(name, result))
 
-    def _start_all(self, predictor) -> None:
+    def _start_all(self, predictor, names: list | None = None) -> None:
         project = self.state.project
-        names = list(project.image_names())
+        names = list(project.image_names()) if names is None else names
         self.done_names = []
         paths = [project.image_path(n) for n in names]
         job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold)

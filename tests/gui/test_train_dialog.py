@@ -1,4 +1,4 @@
-"""Train dialog: trains a tiny model on real corrected nuclei images, plots curves, registers the model."""
+"""Train dialog: trains a tiny model on real corrected nuclei images, plots curves, registers the model when kept."""
 from __future__ import annotations
 
 import math
@@ -38,8 +38,10 @@ def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
     from maskwork.core.models.registry import get_model
 
     state, project, dlg = dialog
+    dlg.start_from.setCurrentIndex(0)  # from scratch: no start model to beat, the run is always offered
     dlg.arch.setCurrentIndex(dlg.arch.findData(ARCH))
     dlg.epochs.setValue(2)
+    dlg.steps.setValue(3)
     dlg.crop.setValue(128)
     dlg.out_name.setText("tiny-trained")
     dlg.start_button.click()
@@ -49,7 +51,7 @@ def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
     metric = dlg.metric_chart.points("validation mean IoU")
     assert [x for x, _ in loss] == [1, 2] and all(math.isfinite(y) and y > 0 for _, y in loss)
     assert [x for x, _ in metric] == [1, 2] and all(0.0 <= y <= 1.0 for _, y in metric)
-    assert dlg.result.epochs_done == 2 and dlg.result.model_name == "tiny-trained"
+    assert dlg.result.epochs_done == 2 and dlg.result.saved
     for chart in (dlg.loss_chart, dlg.metric_chart):  # the curves are really drawn, in the series colour
         chart.resize(400, 250)
         image = chart.grab().toImage()
@@ -57,12 +59,19 @@ def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
         plot_area = ((x, y) for x in range(MARGIN_LEFT, 400) for y in range(MARGIN_TOP + 2, 250 - MARGIN_BOTTOM))
         assert any(image.pixel(x, y) == colour for x, y in plot_area)  # not just the legend swatch
     assert (project.root / ".maskwork" / "models" / "tiny-trained.pt").is_file()
+    assert "Keep it as model 'tiny-trained', or discard it." in dlg.status.text() and not dlg.keep_button.isHidden()
+    dlg.keep_button.click()  # offered, not added by itself
+    qtbot.waitUntil(lambda: dlg.switch_button.isEnabled(), timeout=WAIT_MS)
     spec = get_model("tiny-trained")  # registered: the model panel lists it
     assert spec.arch == ARCH and spec.classes.names() == project.classes.names()
     assert dlg.switch_button.isEnabled()
     with qtbot.waitSignal(state.model_changed, timeout=1000):
         dlg.switch_button.click()
     assert state.model_name == "tiny-trained"
+    assert dlg.prelabel_button.isEnabled() and dlg.prelabel_button.text() == "Pre-label the 3 images not reviewed"
+    with qtbot.waitSignal(state.predict_requested, timeout=1000) as asked:  # the model panel runs them
+        dlg.prelabel_button.click()
+    assert asked.args == [list(project.image_names())]
 
 
 def test_cancel_stops_training(qtbot, dialog):
