@@ -223,7 +223,9 @@ class LayerEdit(Edit):
     @staticmethod
     def _set(layer: Layer, source: Layer) -> None:
         layer.label_map = source.label_map
-        layer.instances = list(source.instances)
+        # copies, like InstancesEdit: later in-place edits of the layer (InstanceMaskEdit) must not alter
+        # this record, whose objects InstancesEdit's redo would otherwise no longer be
+        layer.instances = [copy.copy(i) for i in source.instances]
 
     def undo(self, layer: Layer) -> None:
         self._set(layer, self.old)
