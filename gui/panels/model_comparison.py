@@ -37,7 +37,7 @@ COLUMNS: list[tuple[str, str]] = [  # header, tooltip
     ("A", "Model A's score against your corrections (mIoU or mask AP)"),
     ("B", "Model B's score against your corrections"),
     ("B - A", "Negative: B does worse than A on this image"),
-    ("Disagreement", "How much A and B differ (share of pixels, or 1 - PQ of their objects): where correcting "
+    ("Differ", "How much A and B differ (share of pixels, or 1 - PQ of their objects): where correcting "
                      "helps most"),
 ]
 
