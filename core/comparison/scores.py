@@ -18,6 +18,7 @@ from maskwork.core.training import semantic as sem
 from maskwork.core.training.evaluate import Evaluation, instance_table, semantic_row
 
 SCORE_THRESHOLD = 0.5  # objects shown in the window: PQ and agreement count these
+NO_DETECTIONS = {"ap": 0.0, "ap50": 0.0, "ap75": 0.0}
 
 
 @dataclass
@@ -147,7 +148,8 @@ def instance_comparison(ev_a: Evaluation, ev_b: Evaluation, preds_a: list[dict],
         by_name_b = {r["image"]: r for r in table_b.per_image}
         for row in rows:
             if row.truth:
-                ra, rb = by_name_a[row.image], by_name_b[row.image]
+                # a model without a single detection gets no per-image rows from COCOeval: 0 everywhere
+                ra, rb = by_name_a.get(row.image, NO_DETECTIONS), by_name_b.get(row.image, NO_DETECTIONS)
                 row.a, row.b = ra["ap"], rb["ap"]
                 row.details.update(ap50=[ra["ap50"], rb["ap50"]], ap75=[ra["ap75"], rb["ap75"]])
         sa, sb = table_a.summary, table_b.summary

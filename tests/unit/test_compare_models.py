@@ -147,3 +147,20 @@ def test_two_models_of_different_tasks_are_refused_in_one_sentence(aerial_subset
 
     with pytest.raises(InputError, match="semantic model and .* instance model"):
         compare_models("aerial-landcover", "nuclei-instance", aerial_subset, cache_dir=None)
+
+
+YOLO = ROOT.parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
+
+
+@pytest.mark.skipif(not YOLO.is_file(), reason="the seed's YOLO file is test data outside the repository")
+def test_a_yolo_onnx_model_against_a_model_of_other_classes(tmp_path, monkeypatch, coco_sample_val):
+    """The seed's int8 YOLO on COCO people and things, against nuclei-instance which knows none of them: B scores
+    0 everywhere (a model without one detection still gets its rows), and the notes say why."""
+    monkeypatch.setenv("MASKWORK_CONFIG_DIR", str(tmp_path / "config"))
+    from maskwork.core.models.onnx_models.register import register_onnx
+
+    register_onnx(YOLO, name="yolo-seed")
+    result, _, _ = compare_models("yolo-seed", "nuclei-instance", coco_sample_val, max_images=2, cache_dir=None)
+    assert [r.b for r in result.rows] == [0.0, 0.0] and all(r.a > 0 for r in result.rows)
+    assert result.overall["verdict"].startswith("A (yolo-seed (int8)) is better")
+    assert any("no model class matches" in n for n in result.notes)
