@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,6 +23,7 @@ from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import HEADLINE_TIP
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.panels.model_comparison import ModelComparisonPanel
+from maskwork.gui.panels.sortable_table import sortable_table
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
@@ -102,17 +101,8 @@ class DatasetPanel(QWidget):
         self.state = state
         self._loading = None  # (project, names, [(name, annotation)...]) while annotations are read
         self.model = ScoreTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QTableView.SelectRows)
-        self.table.setEditTriggers(QTableView.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setToolTip("Click an image to open it; click a header to sort (worst IoU first, etc.)")
+        self.proxy, self.table = sortable_table(self.model, SORT_ROLE, self, "Click an image to open it; click a "
+                                                "header to sort (worst IoU first, etc.)")
         self.table.clicked.connect(self._on_clicked)
         self.refresh_button = QPushButton("Compute IoU for all images")
         self.refresh_button.setToolTip("Compare prediction and correction on every corrected image")

@@ -7,14 +7,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +21,7 @@ from maskwork.core.text import plural
 from maskwork.gui import theme
 from maskwork.gui.compare.window import CompareWindow, ModelPicker
 from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.panels.sortable_table import sortable_table
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
@@ -114,17 +113,8 @@ class ModelComparisonPanel(QWidget):
         self.review_button.clicked.connect(self.review_losses)
         self.review_button.hide()
         self.model = ComparisonTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setToolTip("Click an image to open it and compare A and B on it side by side")
+        self.proxy, self.table = sortable_table(self.model, SORT_ROLE, self, "Click an image to open it and compare "
+                                                "A and B on it side by side")
         self.table.clicked.connect(self._on_clicked)
         pickers = QGridLayout()
         pickers.addWidget(self.picker_a, 0, 0)
