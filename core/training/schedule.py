@@ -87,7 +87,10 @@ def settings(task: str, init: str | None, **given) -> dict:
 
 # What bench/bench_training_loop.py measured: (task, corrected images) -> (set, metric, before, after, how).
 # Filled from docs/BENCHMARKS.md "Training on corrected images"; only what was really measured is listed.
-MEASURED_GAIN: dict[tuple[str, int], tuple[str, str, float, float, str]] = {}
+MEASURED_GAIN: dict[tuple[str, int], tuple[str, str, float, float, str]] = {
+    ("instance", 10): ("nuclei-instance", "mask AP", 0.376, 0.376, "one seed, 3 of 6 epochs, 40 images scored"),
+    ("semantic", 10): ("nuclei-semantic", "mean IoU", 0.812, 0.812, "one seed, 3 of 8 epochs, 40 images scored"),
+}
 
 
 def expected_gain(task: str, n_corrected: int) -> str:
@@ -98,5 +101,9 @@ def expected_gain(task: str, n_corrected: int) -> str:
                "your held-out images will tell."
     k = min(sizes, key=lambda size: abs(size - n_corrected))
     name, metric, before, after, how = MEASURED_GAIN[(task, k)]
-    return (f"Expected gain: on the benchmark, {name} fine-tuned on {k} corrected images went from {metric} "
-            f"{before:.3f} to {after:.3f} on the other images ({how}); you have {n_corrected}.")
+    if round(after - before, 3) == 0:
+        return (f"Expected gain: small. On the benchmark ({how}) no epoch of {name} fine-tuned on {k} corrected "
+                f"images beat the start model on the held-out ones, so it was kept ({metric} {before:.3f} on the "
+                f"other images); you have {n_corrected}. The scores below tell for your images.")
+    return (f"Expected gain: on the benchmark ({how}), {name} fine-tuned on {k} corrected images went from {metric} "
+            f"{before:.3f} to {after:.3f} on the other images; you have {n_corrected}.")

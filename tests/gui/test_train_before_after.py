@@ -11,6 +11,7 @@ import pytest
 from maskwork.core.cli import build_parser
 from maskwork.core.cli.train_commands import config_from_args
 from maskwork.core.training.datasets import held_out_names
+from maskwork.core.training.schedule import expected_gain
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.dialogs.train_dialog import TrainDialog
 from maskwork.gui.state import AppState
@@ -52,6 +53,7 @@ def test_the_window_and_the_cli_train_with_the_same_settings(qtbot, tmp_path, nu
     corrected = train_jobs.corrected_names(dlg.state.project)
     assert window.val_names == held_out_names(corrected, dlg.val_share.value())  # chosen by the dialog
     assert window.val_names[0] in dlg.held_out.text()
+    assert dlg.gain_note.text() == expected_gain(task, 3) and "Expected gain" in dlg.gain_note.text()
 
 
 def test_a_fine_tune_that_does_worse_keeps_the_start_model_and_says_so(qtbot, tmp_path, nuclei_val,
