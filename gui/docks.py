@@ -81,6 +81,22 @@ def add_panels(window, state, specs=None) -> tuple[dict[str, QDockWidget], list[
     return docks, skipped
 
 
+# a side dock wider than this share of the window leaves the canvas behind a scrollbar: a layout saved
+# while content could still widen a dock (before the IoU headline wrapped) is brought back to this
+MAX_SIDE_SHARE = 0.33
+
+
+def clamp_side_docks(window, share: float = MAX_SIDE_SHARE) -> list[QDockWidget]:
+    """Narrow every visible left/right dock wider than `share` of the window; returns those narrowed."""
+    limit = int(window.width() * share)
+    sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+    wide = [d for d in window.findChildren(QDockWidget)
+            if d.isVisible() and not d.isFloating() and d.width() > limit and window.dockWidgetArea(d) in sides]
+    if wide:
+        window.resizeDocks(wide, [limit] * len(wide), Qt.Orientation.Horizontal)
+    return wide
+
+
 def bring_up(window, title: str) -> QDockWidget | None:
     """Show a docked panel and put its tab in front (a tab behind another is out of sight even while
     its View-menu entry is checked); None when the panel was skipped."""

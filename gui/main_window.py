@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
@@ -303,3 +303,4 @@ class MainWindow(QMainWindow):
         layout = QSettings().value("main_window/state")
         if layout is not None:
             self.restoreState(layout)
+            QTimer.singleShot(0, lambda: docks.clamp_side_docks(self))  # once the restored sizes are laid out
