@@ -4,14 +4,18 @@ touches all four sides) bring head and legs back. Real coco_sample val people an
 same objects without the prior (tight_radius=0, the behaviour before) as the baseline."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pytest
 
+from maskwork.core.images import read_image
 from maskwork.core.interactive.clicks import box_of
 from maskwork.core.interactive.grabcut import GrabCutParams, grabcut, to_unreached_sides
 from maskwork.core.interactive.prompt import Prompt
 
 OFF = GrabCutParams(tight_radius=0)
+_image = lru_cache(maxsize=4)(read_image)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +26,6 @@ def people(datasets):
 
 
 def _mean_iou(objects, params) -> float:
-    from bench.interactive_eval import _image
-
     return float(np.mean([o.mask.iou(grabcut(_image(o.image), Prompt(box=box_of(o.mask)), params)) for o in objects]))
 
 
@@ -42,8 +44,6 @@ def test_nuclei_from_the_box_alone_no_worse(datasets):
 
 
 def test_a_negative_click_on_the_way_keeps_that_side_open(people):
-    from bench.interactive_eval import _image
-
     obj = max(people, key=lambda o: o.mask.area)
     box = box_of(obj.mask)
     cut = grabcut(_image(obj.image), Prompt(box=box), OFF)
