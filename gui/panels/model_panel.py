@@ -125,9 +125,10 @@ class ModelPanel(QWidget):
         if self.jobs.busy:
             return
         self.info_label.setText("reading the model list...")
-        self.jobs.run(Job(model_jobs.list_models), self._on_models, on_fail=self._show_info)
+        self.jobs.run(Job(model_jobs.list_models_and_skipped), self._on_models, on_fail=self._show_info)
 
-    def _on_models(self, entries) -> None:
+    def _on_models(self, listed) -> None:
+        entries, skipped = listed
         self.entries = {e.name: e for e in entries}
         wanted = self.state.model_name or self._project_setting("model")
         self.combo.blockSignals(True)
@@ -139,6 +140,11 @@ class ModelPanel(QWidget):
         self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
         self.info_label.setText(plural(len(entries), "model"))
+        if skipped:  # a damaged entry of models.json: said, not silently dropped (the others stay usable)
+            damaged = plural(len(skipped), "damaged entry", "damaged entries")
+            self.info_label.setText(f"{plural(len(entries), 'model')}; {damaged} of your models.json left out "
+                                    "(hover here for why and what to do)")
+            self.info_label.setToolTip("\n".join(skipped))
         self._on_model_picked()
         then, self._after_list = self._after_list, None
         if then is not None:
