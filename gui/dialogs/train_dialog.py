@@ -98,14 +98,14 @@ class TrainDialog(QDialog):
         self.switch_button.clicked.connect(self.switch_to_new_model)
         self.keep_button = QPushButton("Keep this model")
         self.keep_button.setToolTip("Add the new model (its best epoch) to your models")
-        self.keep_button.clicked.connect(self.keep_cancelled)
+        self.keep_button.clicked.connect(self.keep_new_model)
         self.discard_button = QPushButton("Discard")
         self.discard_button.setToolTip("Delete the run's checkpoint; nothing is added to your models")
         self.prelabel_button = QPushButton("Pre-label the images not reviewed")
         self.prelabel_button.setToolTip("Use the new model and run it on every image not marked reviewed")
         self.prelabel_button.setEnabled(False)
         self.prelabel_button.clicked.connect(self.prelabel_unreviewed)
-        self.discard_button.clicked.connect(self.discard_cancelled)
+        self.discard_button.clicked.connect(self.discard_new_model)
         self.start_note = QLabel("")
         self.start_note.setWordWrap(True)
         self._classes_of: dict = {}  # model name -> its class names (train_jobs.choices)
@@ -234,6 +234,7 @@ class TrainDialog(QDialog):
         if name in self._builtin:
             self.status.setText(f"'{name}' is a built-in model; give the new model another name.")
             return
+        name = train_jobs.free_name(Path(project.root), name)  # never over a model kept before (same minute)
         self.out_name.setText(name)
         self.loss_chart.clear()
         self.metric_chart.clear()
@@ -287,7 +288,7 @@ class TrainDialog(QDialog):
         self.keep_button.setVisible(on)
         self.discard_button.setVisible(on)
 
-    def keep_cancelled(self) -> None:
+    def keep_new_model(self) -> None:
         self._show_keep(False)
         self.jobs.run(Job(train_jobs.keep_model, self.request), self._kept,
                       on_fail=lambda _msg: self._show_keep(True))
@@ -298,7 +299,7 @@ class TrainDialog(QDialog):
         self._update_prelabel()
         self.status.setText(f"Kept as model '{name}'.")
 
-    def discard_cancelled(self) -> None:
+    def discard_new_model(self) -> None:
         self._show_keep(False)
         try:
             train_jobs.discard_model(self.request)

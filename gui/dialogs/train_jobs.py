@@ -82,6 +82,16 @@ def corrected_names(project) -> list[str]:
     return names
 
 
+def free_name(project_root: Path, name: str) -> str:
+    """`name`, or `name-2`, `name-3`... when a checkpoint of that name is already in the project's models (a second
+    run in the same minute must not overwrite, or on Discard delete, a model kept before)."""
+    candidate, k = name, 1
+    while (project_root / MODELS_DIR / f"{candidate}.pt").exists():
+        k += 1
+        candidate = f"{name}-{k}"
+    return candidate
+
+
 def count_corrected(project) -> int:
     return len(corrected_names(project))
 

@@ -100,3 +100,18 @@ def test_pre_label_runs_the_new_model_on_the_images_not_reviewed_only(qtbot, tmp
     assert state.model_name == "new-model"
     assert all(project.annotation(n).prediction_info.model == "new-model" for n in others)
     assert project.annotation(reviewed).prediction is None
+
+
+def test_a_second_run_under_a_kept_name_gets_its_own_name(qtbot, tmp_path, nuclei_val, isolated_config, monkeypatch):
+    dlg = _dialog(qtbot, tmp_path, nuclei_val, "semantic")
+    kept = dlg.state.project.root / ".maskwork" / "models" / "same.pt"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(b"a model kept a minute ago")
+    asked = []
+    monkeypatch.setattr(train_jobs, "run_training", lambda req, on_epoch, progress=None, cancel=None:
+                        asked.append(req) or train_jobs.TrainOutcome(None, "", "done", 0.0, "miou", 0))
+    dlg.out_name.setText("same")
+    dlg.start_button.click()
+    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    assert asked[0].name == "same-2" and dlg.out_name.text() == "same-2"
+    assert kept.read_bytes() == b"a model kept a minute ago"
