@@ -52,8 +52,8 @@ def _matched(image: np.ndarray, truths: list[Mask], preds: list[Mask]) -> list[P
     return out
 
 
-def yolo_people(split: str) -> tuple[list[Pair], int]:
-    """(matched pairs, true people) of coco_sample `split` with the seed's YOLO."""
+def people_images(split: str) -> list[tuple[np.ndarray, list[Mask], list[Mask]]]:
+    """(image, true people, YOLO's person masks) of each coco_sample `split` image with people."""
     from maskwork.core.images import read_image
     from maskwork.core.io.coco import load_coco
     from maskwork.core.models.onnx_models.register import register_onnx
@@ -63,31 +63,36 @@ def yolo_people(split: str) -> tuple[list[Pair], int]:
     ours = next(c.id for c in predictor.classes if c.name == "person")
     ds = load_coco(DATASETS / "coco_sample" / f"instances_{split}.json")
     theirs = next(c.id for c in ds.classes if c.name == "person")
-    pairs, people = [], 0
+    out = []
     for ann in ds.annotations:
         truths = [i.mask for i in ann.corrected.instances if i.class_id == theirs and not i.iscrowd]
         if truths:
             image = read_image(DATASETS / "coco_sample" / split / ann.file_name)
             preds = [i.mask for i in predictor.predict(image, 0.25).filtered(0.25) if i.class_id == ours]
-            pairs += _matched(image, truths, preds)
-            people += len(truths)
-    return pairs, people
+            out.append((image, truths, preds))
+    return out
 
 
-def nuclei_val(step: int) -> tuple[list[Pair], int]:
+def nuclei_images(step: int) -> list[tuple[np.ndarray, list[Mask], list[Mask]]]:
+    """(image, true nuclei, nuclei-instance's masks) of every `step`-th nuclei val image."""
     from maskwork.core.images import read_image
     from maskwork.core.io.coco import load_coco
     from maskwork.core.models.predict import Predictor
 
     predictor = Predictor("nuclei-instance")
     ds = load_coco(DATASETS / "nuclei" / "val.json")
-    pairs, objects = [], 0
+    out = []
     for ann in ds.annotations[::step]:
         image = read_image(DATASETS / "nuclei" / "images" / ann.file_name)
-        truths = [i.mask for i in ann.corrected.instances]
-        pairs += _matched(image, truths, [i.mask for i in predictor.predict(image, 0.5).filtered(0.5)])
-        objects += len(truths)
-    return pairs, objects
+        preds = [i.mask for i in predictor.predict(image, 0.5).filtered(0.5)]
+        out.append((image, [i.mask for i in ann.corrected.instances], preds))
+    return out
+
+
+def matched(images) -> tuple[list[Pair], int]:
+    """(each true object's best model mask at IoU >= 0.5, number of true objects)."""
+    pairs = [p for image, truths, preds in images for p in _matched(image, truths, preds)]
+    return pairs, sum(len(t) for _, t, _ in images)
 
 
 def score(pairs: list[Pair], fn: Callable | None) -> tuple[float, Timing]:
@@ -107,9 +112,9 @@ def main() -> int:
         return 0
     os.environ["MASKWORK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="maskwork-bench-refine-")
     info = machine()
-    data = {"coco_sample train2017 people (chose the defaults)": yolo_people("train2017"),
-            "coco_sample val2017 people": yolo_people("val2017"),
-            "nuclei val": nuclei_val(8 if quick else 4)}
+    data = {"coco_sample train2017 people (chose the defaults)": matched(people_images("train2017")),
+            "coco_sample val2017 people": matched(people_images("val2017")),
+            "nuclei val": matched(nuclei_images(8 if quick else 4))}
     lines = ["| data | model | objects matched / true | raw | " + " | ".join(METHODS) + " |",
              "|---|---|---:|---:|" + "---:|" * len(METHODS)]
     gains: dict[str, float] = {}

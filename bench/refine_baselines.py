@@ -13,7 +13,8 @@ MAX_PIXELS = 40_000  # working pixels
 ITERATIONS = 3
 
 
-def grabcut_from_mask(image: np.ndarray, mask: Mask) -> Mask:
+def grabcut_from_mask(image: np.ndarray, mask: Mask, seeds: np.ndarray | None = None) -> Mask:
+    """`seeds` (image-sized uint8, 1 = sure object, 2 = sure background): clicks (bench_model_clicks.py)."""
     if mask.is_empty:
         return mask
     height, width = image.shape[:2]
@@ -36,6 +37,10 @@ def grabcut_from_mask(image: np.ndarray, mask: Mask) -> Mask:
     labels[near] = cv2.GC_PR_BGD
     labels[small] = cv2.GC_PR_FGD
     labels[depth > 0.5 * band] = cv2.GC_FGD
+    if seeds is not None:
+        clicks = cv2.resize(seeds[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
+        labels[clicks == 2] = cv2.GC_BGD
+        labels[clicks == 1] = cv2.GC_FGD
     cv2.setRNGSeed(0)
     try:
         cv2.grabCut(crop, labels, None, np.zeros((1, 65)), np.zeros((1, 65)), ITERATIONS, cv2.GC_INIT_WITH_MASK)
