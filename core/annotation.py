@@ -32,6 +32,7 @@ MAX_CLASSES = 10_000
 # Most objects one image may bring in from a label file (a YOLO .txt, a labelme file, a COCO image): dense
 # datasets have hundreds to a few thousand; a million lines is a damaged file that would cost gigabytes.
 MAX_OBJECTS_PER_IMAGE = 20_000
+MAX_CLASS_ID = 65535  # a label map is uint16 at most: a larger id could be saved but never painted or read back
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -118,6 +119,8 @@ class ClassList:
             class_id = max(self._by_id, default=-1) + 1
         if class_id in self:
             raise ValueError(f"class id {class_id} is already used by {self.get(class_id).name!r}")
+        if not 0 <= int(class_id) <= MAX_CLASS_ID:
+            raise ValueError(f"class id {class_id} is outside 0..{MAX_CLASS_ID}, the ids a label map can hold")
         if color is None:
             color = DEFAULT_COLORS[len(self._classes) % len(DEFAULT_COLORS)]
         info = ClassInfo(int(class_id), str(name), color.upper() if color.startswith("#") else color)

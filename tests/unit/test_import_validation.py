@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import Instance
+from maskwork.core.annotation import ClassList, Instance
 from maskwork.core.cli import run
 from maskwork.core.errors import InputError
 from maskwork.core.io import png
@@ -168,16 +168,24 @@ def _project_with(tmp_path, nuclei2, inst: Instance, class_id: int = 1) -> Proje
     return Project.open(folder)
 
 
-def test_png_export_refuses_class_ids_above_uint16_before_writing(nuclei2, tmp_path, capsys):
+def test_class_ids_above_uint16_are_refused_before_writing(nuclei2, tmp_path, capsys):
+    """A class id no label map can hold: refused when a class is added, and when a hand-edited project.json
+    has one, refused when the project is read (its schema), before an export writes anything."""
+    with pytest.raises(ValueError, match="outside 0..65535"):
+        ClassList().add("far", None, 70000)
     folder, _gt, doc = nuclei2
-    h, w = doc["images"][0]["height"], doc["images"][0]["width"]
-    mask = Mask.from_full(np.pad(np.ones((3, 3), bool), ((0, h - 3), (0, w - 3))))
-    _project_with(tmp_path, nuclei2, Instance(id=99999, class_id=70000, mask=mask), class_id=70000)
+    _project_with(tmp_path, nuclei2, Instance(id=99999, class_id=7, mask=Mask.from_full(
+        np.pad(np.ones((3, 3), bool), ((0, doc["images"][0]["height"] - 3), (0, doc["images"][0]["width"] - 3))))),
+        class_id=7).close()
+    meta = folder / ".maskwork" / "project.json"
+    stored = json.loads(meta.read_text())
+    next(c for c in stored["classes"] if c["id"] == 7)["id"] = 70000
+    meta.write_text(json.dumps(stored))
     out = tmp_path / "pngs"
     capsys.readouterr()
     assert run(["export", str(folder), str(out), "--format", "png"]) == 2
     err = capsys.readouterr().err
-    assert "class id(s) [70000] are above 65535" in err and "Traceback" not in err
+    assert "classes[1].id is 70000, above the largest allowed value 65535" in err and "Traceback" not in err
     assert not out.exists()  # no classes.json left behind
 
 
