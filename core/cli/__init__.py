@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "maskwork.core.cli.sam_commands",     # sam-models, sam-download, sam-register
     "maskwork.core.cli.segment_commands",  # segment (interactive tools, headless)
     "maskwork.core.cli.store_commands",   # forget-image
+    "maskwork.core.cli.compare_commands",  # compare (two models over a dataset)
 ]
 
 
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 # importing every command module (~0.3 s of the app's start-up); tests/unit/test_cli_progress.py checks
 # that this list is what the parser registers.
 COMMAND_NAMES = ("import", "export", "iou", "models", "register-model", "predict", "train", "evaluate", "quantize",
-                 "export-model", "sam-models", "sam-download", "sam-register", "segment", "forget-image")
+                 "export-model", "sam-models", "sam-download", "sam-register", "segment", "forget-image", "compare")
 
 
 def command_names() -> set[str]:
