@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.session.recent_changed.connect(self._fill_recent)
         self.image_list.open_requested.connect(self.session.open_image)
         s.open_requested.connect(self.session.open_image)  # e.g. a row of the dataset panel
+        s.comparison_requested.connect(lambda _a, _b: docks.bring_up(self, "Dataset"))  # e.g. after training
         s.select_requested.connect(self.select_instances)  # e.g. a click on an IoU row
         s.project_changed.connect(lambda: self.toolbar.update_for_task(s.project.task if s.project else "semantic"))
         s.project_changed.connect(self._show_read_only)

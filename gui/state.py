@@ -23,6 +23,7 @@ class AppState(QObject):
     status_message = Signal(str)        # short text for the status bar
     open_requested = Signal(str)        # a panel asks the main window to open this image (file name)
     review_requested = Signal(list, str)  # a panel asks the image list to show only these images (names, why)
+    comparison_requested = Signal(str, str)  # compare model A with model B over the project (Dataset tab)
     predict_requested = Signal(list)    # the train dialog asks the model panel to run the model on these images
     select_requested = Signal(list)     # a panel asks the canvas to select these instance ids (corrected layer)
     annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
@@ -47,6 +48,10 @@ class AppState(QObject):
         if class_id != self.current_class:
             self.current_class = class_id
             self.current_class_changed.emit(class_id)
+
+    def request_comparison(self, a: str, b: str) -> None:
+        """Ask the Dataset tab to compare model `a` with model `b` on every image (e.g. before/after training)."""
+        self.comparison_requested.emit(a, b)
 
     def request_review(self, names: list[str], why: str) -> None:
         """Ask the image list to show only `names` (e.g. the images where model B loses), saying `why`."""

@@ -132,6 +132,7 @@ class DatasetPanel(QWidget):
                                     "and whether B is really better")
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages, 1)
+        state.comparison_requested.connect(lambda _a, _b: self.pages.setCurrentWidget(self.comparison))
         state.project_changed.connect(self._clear)
 
     def refresh(self) -> None:

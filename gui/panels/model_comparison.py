@@ -130,6 +130,7 @@ class ModelComparisonPanel(QWidget):
         layout.addWidget(self.review_button)
         layout.addWidget(self.table, 1)
         state.project_changed.connect(self.clear)
+        state.comparison_requested.connect(self.compare)
 
     # ---- models -----------------------------------------------------------------------
     def set_model_names(self, names: list[str], a: str | None = None, b: str | None = None) -> None:
@@ -155,6 +156,14 @@ class ModelComparisonPanel(QWidget):
             self.load_model_names()
 
     # ---- run --------------------------------------------------------------------------
+    def compare(self, a: str, b: str) -> None:
+        """A against B, both float, over the project now (e.g. the start model against the model just trained)."""
+        names = [self.picker_a.combo.itemText(k) for k in range(self.picker_a.combo.count())]
+        names += [n for n in (a, b) if n not in names]
+        self.picker_a.set_names(names, a, False)
+        self.picker_b.set_names(names, b, False)
+        self.start()
+
     def start(self) -> None:
         project = self.state.project
         if project is None or self.jobs.busy:

@@ -80,3 +80,22 @@ def test_two_models_over_the_project(qtbot, tmp_path, nuclei_val, weaker_model, 
     state.current_name = shown[0]
     state.image_changed.emit(shown[0])  # what the main window does once the image is open
     assert started == [(("nuclei-semantic", False), (weaker_model, False))]
+
+
+def test_a_comparison_asked_for_elsewhere_runs_on_the_two_models_page(qtbot, tmp_path, nuclei_val, weaker_model,
+                                                                       monkeypatch):
+    """What the train dialog's "Compare with the start model" asks: the page comes up and compares them."""
+    monkeypatch.setenv("MASKWORK_CACHE_DIR", str(tmp_path / "cache"))
+    project = make_nuclei_project(tmp_path / "p", nuclei_val, "semantic", n=2)
+    state = AppState()
+    open_project(state, project)
+    panel = DatasetPanel(state)
+    qtbot.addWidget(panel)
+    tab = panel.comparison
+    tab.load_model_names = lambda: None  # the registry's list is not needed: the request names both models
+    panel.show()
+    with qtbot.waitSignal(tab.jobs.busy_changed, timeout=300_000, check_params_cb=lambda busy: not busy):
+        state.request_comparison(weaker_model, "nuclei-semantic")
+    assert panel.pages.currentWidget() is tab
+    assert tab.picker_a.choice() == (weaker_model, False) and tab.picker_b.choice() == ("nuclei-semantic", False)
+    assert tab.comparison is not None and "B (nuclei-semantic) is better" in tab.verdict.text()
