@@ -46,6 +46,7 @@ class TrainDialog(QDialog):
         self.state = state
         self.result = None            # train_jobs.TrainOutcome once training ended
         self.new_model: str | None = None
+        self.start_name: str | None = None  # the model the last run started from (None: from scratch)
         self.epochs_seen: list[dict] = []
         self.n_corrected = 0
         self.corrected: list[str] = []
@@ -106,6 +107,11 @@ class TrainDialog(QDialog):
         self.prelabel_button.setEnabled(False)
         self.prelabel_button.clicked.connect(self.prelabel_unreviewed)
         self.discard_button.clicked.connect(self.discard_new_model)
+        self.compare_button = QPushButton("Compare with the start model")
+        self.compare_button.setToolTip("The start model against the new one on every image of the project (Dataset "
+                                       "tab, Two models): which images got better, which worse")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.compare_with_start)
         self.start_note = QLabel("")
         self.start_note.setWordWrap(True)
         self._classes_of: dict = {}  # model name -> its class names (train_jobs.choices)
@@ -141,6 +147,7 @@ class TrainDialog(QDialog):
         buttons.addWidget(self.discard_button)
         buttons.addWidget(self.switch_button)
         buttons.addWidget(self.prelabel_button)
+        buttons.addWidget(self.compare_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -296,6 +303,7 @@ class TrainDialog(QDialog):
     def _kept(self, name: str) -> None:
         self.new_model = name
         self.switch_button.setEnabled(True)
+        self.compare_button.setEnabled(bool(self.start_name))
         self._update_prelabel()
         self.status.setText(f"Kept as model '{name}'.")
 
@@ -339,6 +347,12 @@ class TrainDialog(QDialog):
         self.switch_to_new_model()
         self.state.predict_requested.emit(names)
         self.status.setText(f"Pre-labelling {plural(len(names), 'image')} with '{self.new_model}' (Model panel).")
+
+    def compare_with_start(self) -> None:
+        """Before/after over the whole project, not only the held-out images (gui/panels/model_comparison.py)."""
+        if self.new_model and self.start_name:
+            self.state.request_comparison(self.start_name, self.new_model)
+            self.status.setText(f"Comparing '{self.start_name}' with '{self.new_model}' on every image (Dataset tab).")
 
     def _on_busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy and self.arch.count() > 0 and self.n_corrected > 0)

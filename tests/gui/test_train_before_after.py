@@ -115,3 +115,23 @@ def test_a_second_run_under_a_kept_name_gets_its_own_name(qtbot, tmp_path, nucle
     qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
     assert asked[0].name == "same-2" and dlg.out_name.text() == "same-2"
     assert kept.read_bytes() == b"a model kept a minute ago"
+
+
+def test_a_kept_fine_tune_offers_the_before_after_over_the_whole_project(qtbot, tmp_path, nuclei_val,
+                                                                          isolated_config):
+    """Issue 22: the end of a run offers the start model against the new one on every image (the Dataset tab's
+    Two models page takes the request: tests/gui/test_dataset_compare.py)."""
+    state = AppState()
+    open_project(state, make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic", n=2))
+    dlg = TrainDialog(state)
+    qtbot.addWidget(dlg)
+    assert not dlg.compare_button.isEnabled()  # nothing trained yet
+    dlg.start_name = "nuclei-semantic"  # as after a fine-tune from the bundled model, kept as 'tuned'
+    dlg._kept("tuned")
+    assert dlg.compare_button.isEnabled()
+    with qtbot.waitSignal(state.comparison_requested, timeout=5000) as asked:
+        dlg.compare_button.click()
+    assert asked.args == ["nuclei-semantic", "tuned"]
+    dlg.start_name = None  # trained from scratch: nothing to compare with
+    dlg._kept("scratch")
+    assert not dlg.compare_button.isEnabled()
