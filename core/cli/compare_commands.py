@@ -46,6 +46,8 @@ def cmd_compare(args) -> int:
         raise InputError("--int8 compares A with its own int8 twin: leave out --b, or use --int8-b to run B as int8")
     if not args.int8 and not args.b:
         raise InputError("give model B with --b, or --int8 to compare A with its int8 twin")
+    if args.max_images is not None and args.max_images < 1:
+        raise InputError(f"--max-images {args.max_images}: give 1 or more (leave it out to compare every image)")
     if args.report and Path(args.report).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {args.report}: give a file name ending in .html")
     b = args.a if args.int8 else args.b

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from maskwork.core.comparison.cache import PredictionCache, default_cache_dir, model_key
@@ -39,6 +40,14 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
         cache = PredictionCache(folder, model_key(ev.predictor, ev.float_model, calib))
         runs.append(run_side(ev, cache, progress, cancel, (k, 2)))
     scoring = time.perf_counter()
+    keep = [k for k in range(len(ev_a.items)) if all("skipped" not in r.predictions[k] for r in runs)]
+    skipped = [runs[0].predictions[k].get("skipped") or runs[1].predictions[k].get("skipped")
+               for k in range(len(ev_a.items)) if k not in set(keep)]
+    if not keep:
+        raise InputError(f"none of the {len(ev_a.items)} images could be read: {skipped[0]}")
+    ev_a, ev_b = (replace(ev, items=[ev.items[k] for k in keep]) for ev in (ev_a, ev_b))
+    for r in runs:
+        r.predictions = [r.predictions[k] for k in keep]
     result = COMPARE[task](ev_a, ev_b, runs[0].predictions, runs[1].predictions)
     done = time.perf_counter()
     result.cost = {"seconds": done - started, "prepare_seconds": prepared - started,
@@ -46,6 +55,9 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
                    "scoring_seconds": done - scoring, "cache_hits": [r.cache_hits for r in runs],
                    "images": len(ev_a.items)}
     result.notes += _notes(ev_a, ev_b, runs)
+    if skipped:
+        result.notes.append(f"{plural(len(skipped), 'image')} left out (cannot be read): {skipped[0]}"
+                            + (f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""))
     return result, [ev_a, ev_b], [r.predictions for r in runs]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from maskwork.core.comparison.cache import PredictionCache, image_key
+from maskwork.core.errors import InputError
 from maskwork.core.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.training.evaluate import Evaluation, instance_records
 
@@ -19,7 +20,7 @@ class SideRun:
     semantic {"label_map"}, instance {"detections": COCO result records}; both with "latency_ms"."""
 
     label: str
-    predictions: list[dict] = field(default_factory=list)
+    predictions: list[dict] = field(default_factory=list)  # {"skipped": why} for an image that cannot be read
     cache_hits: int = 0
     predict_seconds: float = 0.0  # model work this run (0 when every image came from the cache)
 
@@ -53,7 +54,11 @@ def run_side(ev: Evaluation, cache: PredictionCache, progress: ProgressFn | None
     total = len(ev.items) * step[1]
     for i, item in enumerate(ev.items):
         check(cancel)
-        rgb = item.image()
+        try:
+            rgb = item.image()
+        except InputError as exc:  # one unreadable image is reported and left out, not the end of the comparison
+            run.predictions.append({"skipped": str(exc)})
+            continue
         key = image_key(rgb, names)
         found = cache.get(key)
         if found is None:

@@ -164,3 +164,13 @@ def test_a_yolo_onnx_model_against_a_model_of_other_classes(tmp_path, monkeypatc
     assert [r.b for r in result.rows] == [0.0, 0.0] and all(r.a > 0 for r in result.rows)
     assert result.overall["verdict"].startswith("A (yolo-seed (int8)) is better")
     assert any("no model class matches" in n for n in result.notes)
+
+
+def test_an_unreadable_image_is_left_out_and_named(aerial_subset, without_water):
+    """One truncated file among the images: reported in the notes, the others compared."""
+    bad = aerial_subset / "images" / "tile1_001.jpg"
+    bad.write_bytes(bad.read_bytes()[:3000])
+    result, evs, preds = compare_models("aerial-landcover", str(without_water), aerial_subset, cache_dir=None)
+    assert sorted(r.image for r in result.rows) == sorted(f"{n}.jpg" for n in AERIAL if n != "tile1_001")
+    assert len(evs[0].items) == len(preds[0]) == len(preds[1]) == len(AERIAL) - 1
+    assert any("1 image left out (cannot be read)" in n and "tile1_001.jpg" in n for n in result.notes)
