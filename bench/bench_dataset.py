@@ -1,6 +1,6 @@
 """Dataset-scale timings: `python -m bench.bench_dataset` (publishes "Dataset scale" in docs/BENCHMARKS.md).
 
-- COCO export (core.io.coco_export.to_coco + save_json_atomic) and import (core.io.coco.load_coco) of
+- COCO export (core.formats.coco_export.to_coco + save_json_atomic) and import (core.formats.coco.load_coco) of
   20,000 instances: the real nuclei masks of train.json + val.json, replicated onto extra images
   when fewer than 20,000;
 - opening a project of 5,000 small PNGs (Project.open + image_names + first annotation), cold;
@@ -32,8 +32,8 @@ N_INSTANCES = 20_000
 
 def coco_20k():
     """ImageAnnotations holding N_INSTANCES real nuclei masks, and their classes."""
-    from maskwork.core.annotation import ImageAnnotation, Layer
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.domain.annotation import ImageAnnotation, Layer
+    from maskwork.core.formats.coco import load_coco
 
     sets = [load_coco(DATASETS / "nuclei" / f) for f in ("train.json", "val.json")]
     anns, total, copy = [], 0, 0
@@ -54,10 +54,10 @@ def coco_20k():
 
 def run() -> list[Row]:
     from bench import big_scene
-    from maskwork.core.io.atomic import save_json_atomic
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.coco_export import to_coco
-    from maskwork.core.project import Project
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.coco_export import to_coco
+    from maskwork.core.store.atomic import save_json_atomic
+    from maskwork.core.store.project import Project
 
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
@@ -105,9 +105,9 @@ def run() -> list[Row]:
 
 
 def _project_save(tmp: Path) -> Row:
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.store.project import Project
 
     val = load_coco(DATASETS / "nuclei" / "val.json")
     folder = tmp / "nuclei"

@@ -3,7 +3,7 @@
 Publishes the "Editing" section of docs/BENCHMARKS.md. Scenes (bench/big_scene.py): an 8000 x 6000
 label map (real aerial labels, upscaled) and 300 real nuclei instances on an 8000 x 6000 image.
 
-GUI path (offscreen MainWindow): every edit goes through gui.editor.Editor exactly as the tools call
+GUI path (offscreen MainWindow): every edit goes through gui.controllers.editor.Editor exactly as the tools call
 it (BrushTool.move -> Editor.stroke_to, FillTool -> Editor.fill, PolygonTool -> Editor.polygon, Ctrl+Z
 -> the undo group), so a timing covers core.editing, the undo record, AppState.layer_changed and
 everything listening to it: the canvas overlay tiles re-rendered in the dirty box (the QImage region
@@ -45,8 +45,8 @@ STEP = (6, 2)           # pixels between two mouse events (a brisk stroke at 1:1
 def core_rows() -> list[Row]:
     from bench.big_scene import HEIGHT, WIDTH, big_label_map, nuclei_masks
     from maskwork.core import editing as E
-    from maskwork.core.annotation import ImageAnnotation, Instance, Layer
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.annotation import ImageAnnotation, Instance, Layer
+    from maskwork.core.domain.masks import Mask
     from maskwork.core.metrics import ConfusionTracker, match_instances
     from maskwork.core.metrics.live_iou import LiveIoU
 
@@ -292,7 +292,7 @@ def main() -> None:
         machine_line(info), under_load_note(info["load"], info["cores"]), table(rows),
         "Run: `python -m bench.bench_editing`. Scenes: 8000 x 6000 px; semantic = real aerial labels "
         "upscaled, prediction = truth shifted by 7 px; instance = 300 real nuclei masks. "
-        "(GUI) rows drive the real MainWindow offscreen through gui.editor.Editor, the code path of the "
+        "(GUI) rows drive the real MainWindow offscreen through gui.controllers.editor.Editor, the code path of the "
         "brush, fill and polygon tools; each timing ends when the overlay QImage tiles of the dirty box "
         "are re-rendered and the IoU panel is updated. Goals on stroke segments are judged on p95, one-off "
         "operations (undo, redo, fill, polygon) on the median; the GUI is settled first (the model panel's "

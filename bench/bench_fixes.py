@@ -32,7 +32,7 @@ def render_before(label_map, window, lut, out):
 
 
 def read_before(path):
-    """core.images._decode_pillow before: ImageOps.exif_transpose on every image (a full copy)."""
+    """core.store.images._decode_pillow before: ImageOps.exif_transpose on every image (a full copy)."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as img:
@@ -74,9 +74,9 @@ def run() -> list[Row]:
     from pathlib import Path
 
     from bench.big_scene import aerial_classes, big_label_map
-    from maskwork.core.annotation import Layer
-    from maskwork.core.images import read_image
+    from maskwork.core.domain.annotation import Layer
     from maskwork.core.metrics.semantic import confusion_matrix
+    from maskwork.core.store.images import read_image
     from maskwork.core.view.render import bgra_lut, render_window
 
     rows = []
@@ -111,7 +111,7 @@ def run() -> list[Row]:
         a = time_it(lambda: read_image(path), runs=3, warmup=1)
         rows.append(Row("read_image of an 8000x6000 JPEG (switching to a big image)",
                         f"{b.median:.0f} -> {a.median:.0f} ms", "", None,
-                        "core/images.py: exif_transpose only when the EXIF orientation is not upright"))
+                        "core/store/images.py: exif_transpose only when the EXIF orientation is not upright"))
     finally:
         import shutil
 

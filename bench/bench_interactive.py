@@ -35,9 +35,9 @@ from bench.interactive_eval import (
     polygon_vertices,
     summarize,
 )
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive import TOOLS, Prompt, segment, snap_path
 from maskwork.core.interactive.clicks import box_of, next_click
-from maskwork.core.masks import Mask
 
 USE_BOX = {"grabcut": True, "scribble": True, "wand": False}  # the prompt each tool gets in the GUI
 GOAL_IOU5 = 0.80
@@ -119,7 +119,7 @@ def quality_goals(results: dict) -> list[Row]:
 def big_scene() -> tuple[np.ndarray, list[Mask]]:
     """The 8000 x 6000 aerial scene (RGB) and real objects of its label map up to 1000 x 1000 px."""
     from bench.big_scene import AERIAL_TILE, HEIGHT, WIDTH, big_label_map
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     image = cv2.resize(read_image(DATASETS / "aerial" / "images" / f"{AERIAL_TILE}.jpg"), (WIDTH, HEIGHT))
     labels = big_label_map()

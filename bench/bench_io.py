@@ -18,11 +18,11 @@ import numpy as np
 from PIL import Image
 
 from bench.common import DATASETS, Row, machine, machine_line, ms_text, table, time_it, under_load_note, update_section
-from maskwork.core.annotation import ClassList, Instance
-from maskwork.core.images import read_image
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.coco_export import coco_export
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList, Instance
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.coco_export import coco_export
+from maskwork.core.store.images import read_image
+from maskwork.core.store.project import Project
 
 N_IMAGES = 5000
 

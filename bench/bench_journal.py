@@ -2,7 +2,7 @@
 
 Publishes the "Crash journal" section of docs/BENCHMARKS.md. On the big scenes (bench/big_scene.py:
 an 8000 x 6000 label map from real aerial labels, 300 real nuclei instances on 8000 x 6000):
-- GUI thread: Project.record_edit right after an edit (what gui/undo.py calls per step): the capture
+- GUI thread: Project.record_edit right after an edit (what gui/controllers/undo.py calls per step): the capture
   of the changed window / instances and the hand-off to the writer thread;
 - disk: time from record_edit until the record is fsynced (journal.flush), and bytes per record.
 Goal (issue "Nothing lost"): every completed edit on disk within about a second, without stalling
@@ -19,7 +19,7 @@ from bench.common import Row, Timing, machine, machine_line, ms_text, table, tim
 
 
 def _project(scene):
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     project = Project.create(scene.folder, scene.classes, task=scene.kind)
     project.set_annotation(scene.name, scene.annotation)

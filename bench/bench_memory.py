@@ -84,9 +84,9 @@ def _many_images():
 
 def _coco(which: str):
     from bench.bench_dataset import coco_20k
-    from maskwork.core.io.atomic import save_json_atomic
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.coco_export import to_coco
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.coco_export import to_coco
+    from maskwork.core.store.atomic import save_json_atomic
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_mem_"))
     out = tmp / "export.json"

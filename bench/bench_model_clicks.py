@@ -23,10 +23,10 @@ import numpy as np
 from bench.bench_refine import YOLO, nuclei_images, people_images
 from bench.common import machine, machine_line, under_load_note, update_section
 from bench.refine_baselines import grabcut_from_mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.clicks import noc, simulate
 from maskwork.core.interactive.grabcut import grabcut
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 from maskwork.core.refine.edges import refine_edges
 
 MAX_CLICKS = 20

@@ -18,14 +18,14 @@ import time
 import torch
 
 from bench.common import DATASETS, Timing, machine, machine_line, under_load_note, update_section
-from maskwork.core.images import read_image
+from maskwork.core.models.catalog.registry import MODELS, get_model
+from maskwork.core.models.catalog.weights import build_model, load_model
 from maskwork.core.models.compare import instance_agreement, semantic_agreement
-from maskwork.core.models.instance import detect
+from maskwork.core.models.int8.quantize import int8_model, state_dict_bytes
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.quantize import int8_model, state_dict_bytes
-from maskwork.core.models.registry import MODELS, get_model
-from maskwork.core.models.semantic import semantic_logits
-from maskwork.core.models.weights import build_model, load_model
+from maskwork.core.models.torch_models.instance import detect
+from maskwork.core.models.torch_models.semantic import semantic_logits
+from maskwork.core.store.images import read_image
 
 DOMAIN = {"nuclei-instance": "nuclei", "nuclei-semantic": "nuclei", "aerial-landcover": "aerial"}
 FOLDERS = {"coco": "coco_sample/val2017", "nuclei": "nuclei/images", "aerial": "aerial/images"}
@@ -35,7 +35,7 @@ so int8 rounding flips labels and random soft masks: those percentages say nothi
 The accuracy test (tests/unit/test_quantize.py) holds int8 mean IoU vs the truth within 1.5 points of
 float on held-out real nuclei crops.
 
-ONNX (`maskwork export-model`, core/models/export.py), checked in onnxruntime on a real image at every
+ONNX (`maskwork export-model`, core/models/torch_models/export.py), checked in onnxruntime on a real image at every
 export and in tests/unit/test_export.py at a size never exported: float semantic logits max |diff| <= 1e-3
 and >= 99.9% same labels; int8 ONNX (onnxruntime quantize_static, QDQ) >= 95% same labels as torch float
 and < 0.5x the float file; Mask R-CNN float: same detections, boxes within 0.5 px; Mask R-CNN int8 ONNX:

@@ -44,10 +44,10 @@ def main() -> int:
         print(f"skipped: {YOLO} not found")
         return 0
     os.environ["MASKWORK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="maskwork-bench-onnx-")
-    from maskwork.core.images import read_image
     from maskwork.core.models.onnx_models.register import register_onnx
     from maskwork.core.models.onnx_models.yolo import decode
     from maskwork.core.models.predict import Predictor
+    from maskwork.core.store.images import read_image
 
     info = machine()
     register_onnx(YOLO, name="yolo11n-seg")

@@ -1,7 +1,7 @@
 """ONNX Runtime int8 vs float: `python -m bench.bench_onnx_int8 [--runs N] [--variants] [--no-publish]`.
 
 The bundled aerial model is exported by export-model (float ONNX, self-described), its int8 twin built
-by core.models.onnx_quant.int8_onnx on 16 aerial images spread over the folder (the project's images),
+by core.models.int8.onnx_quant.int8_onnx on 16 aerial images spread over the folder (the project's images),
 then both run in onnxruntime exactly as the torch predictor runs the model (preprocessing, scale 0.5,
 tiling, resize back) on every aerial image: mean IoU against the true masks (core.metrics, class 0
 'unlabeled' not scored), agreement with float and with the torch model, file sizes, and latency
@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATASETS, machine, machine_line, under_load_note, update_section
-from maskwork.core.images import read_image
 from maskwork.core.metrics import accumulate
-from maskwork.core.models.export import export_onnx
-from maskwork.core.models.onnx_models.precision import is_int8
-from maskwork.core.models.onnx_quant import QuantSettings, int8_onnx
-from maskwork.core.models.onnx_quant_report import OnnxSemantic, session
-from maskwork.core.models.preprocess import prepare
+from maskwork.core.models.int8.onnx_quant import QuantSettings, int8_onnx
+from maskwork.core.models.int8.onnx_quant_report import OnnxSemantic, session
+from maskwork.core.models.int8.precision import is_int8
+from maskwork.core.models.torch_models.export import export_onnx
+from maskwork.core.models.torch_models.preprocess import prepare
+from maskwork.core.store.images import read_image
 from maskwork.core.training.datasets import from_png_folder
 
 AERIAL = DATASETS / "aerial"

@@ -30,10 +30,10 @@ from bench.common import (
     under_load_note,
     update_section,
 )
-from maskwork.core.images import read_image
 from maskwork.core.models.batch import predict_batch
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.semantic import tile_starts
+from maskwork.core.models.torch_models.semantic import tile_starts
+from maskwork.core.store.images import read_image
 
 TITLE = "Predict overhead and batch throughput"
 MODELS = {"nuclei-semantic": "nuclei/images", "aerial-landcover": "aerial/images", "nuclei-instance": "nuclei/images"}
@@ -89,7 +89,7 @@ def overhead_rows(runs: int) -> list[Row]:
         note = f"bare forward {ms_text(t_bare, p95=False)}; input {tuple(x.shape[1:])}"
         if p.spec.input.mode == "tile" and max(x.shape[1:]) > p.spec.input.tile:
             t_win = time_it(lambda: bare_windows(p, x), runs=runs, warmup=1)
-            from maskwork.core.models.semantic import WHOLE_TILES
+            from maskwork.core.models.torch_models.semantic import WHOLE_TILES
 
             whole = x.shape[1] * x.shape[2] <= WHOLE_TILES * p.spec.input.tile ** 2
             note += (f"; {'one pass (within the tile policy area)' if whole else 'tiled with overlap'}; "

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from bench.common import DATASETS, Row, machine, machine_line, ms_text, table, time_it, under_load_note, update_section
-from maskwork.core.images import read_image
 from maskwork.core.models.batch import predict_batch
+from maskwork.core.models.catalog.registry import MODELS, get_model
+from maskwork.core.models.catalog.weights import build_model
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.registry import MODELS, get_model
-from maskwork.core.models.weights import build_model
+from maskwork.core.store.images import read_image
 
 DOMAIN = {"maskrcnn_resnet50_fpn": "coco", "maskrcnn_resnet50_fpn_v2": "coco", "nuclei-instance": "nuclei",
           "nuclei-semantic": "nuclei", "aerial-landcover": "aerial"}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.common import ROOT, Row, Timing, machine_line, ms_text, table, update_section
 from maskwork.core.resources import samples_dir
-from maskwork.gui.samples import first_project
+from maskwork.gui.controllers.samples import first_project
 
 RUNS = 3
 SCENARIOS = [("idle", "nothing running"), ("runall", "during 'Run on all images'"),

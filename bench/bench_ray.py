@@ -177,12 +177,12 @@ def _instant_actor(payload: bytes):
 
 def ceiling_rows(work: Path, count: int) -> list[Row]:
     """Per output kind: a real result of a real image, written `count` times by the driver."""
-    from maskwork.core.annotation import ClassList
     from maskwork.core.cluster import actors
     from maskwork.core.cluster.codec import PAYLOADS
-    from maskwork.core.images import read_image
+    from maskwork.core.domain.annotation import ClassList
     from maskwork.core.models.predict import Predictor
-    from maskwork.core.project import Project
+    from maskwork.core.store.images import read_image
+    from maskwork.core.store.project import Project
 
     nuclei = DATASETS / "nuclei" / "images" / json.loads((DATASETS / "nuclei" / "val.json").read_text()
                                                           )["images"][0]["file_name"]

@@ -31,7 +31,7 @@ from bench.common import (
     update_section,
 )
 from bench.refine_baselines import grabcut_from_mask
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.refine.edges import refine_edges
 
 YOLO = ROOT.parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
@@ -54,10 +54,10 @@ def _matched(image: np.ndarray, truths: list[Mask], preds: list[Mask]) -> list[P
 
 def people_images(split: str) -> list[tuple[np.ndarray, list[Mask], list[Mask]]]:
     """(image, true people, YOLO's person masks) of each coco_sample `split` image with people."""
-    from maskwork.core.images import read_image
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
     from maskwork.core.models.onnx_models.register import register_onnx
     from maskwork.core.models.predict import Predictor
+    from maskwork.core.store.images import read_image
 
     predictor = Predictor(register_onnx(YOLO, name="yolo11n-seg").name)
     ours = next(c.id for c in predictor.classes if c.name == "person")
@@ -75,9 +75,9 @@ def people_images(split: str) -> list[tuple[np.ndarray, list[Mask], list[Mask]]]
 
 def nuclei_images(step: int) -> list[tuple[np.ndarray, list[Mask], list[Mask]]]:
     """(image, true nuclei, nuclei-instance's masks) of every `step`-th nuclei val image."""
-    from maskwork.core.images import read_image
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
     from maskwork.core.models.predict import Predictor
+    from maskwork.core.store.images import read_image
 
     predictor = Predictor("nuclei-instance")
     ds = load_coco(DATASETS / "nuclei" / "val.json")

@@ -22,9 +22,9 @@ import numpy as np
 
 from bench import sam_networks as N
 from bench.common import DATASETS, Row, machine, machine_line, ms_text, table, time_it, under_load_note, update_section
-from maskwork.core.images import read_image
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam.model import PromptModel
+from maskwork.core.store.images import read_image
 
 PHOTO = DATASETS / "coco_sample" / "val2017" / "000000005001.jpg"
 NUCLEI = DATASETS / "nuclei" / "images" / "0121d6759c5adb29.png"

@@ -49,8 +49,8 @@ def spread_project(root: Path, with_big: bool = True) -> Path:
     corrections and the labels shifted by 7 px as predictions; with_big adds the 12 MP and 48 MP scenes."""
     from PIL import Image
 
-    from maskwork.core.annotation import ImageAnnotation, Layer, Status
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ImageAnnotation, Layer, Status
+    from maskwork.core.store.project import Project
 
     folder = Path(tempfile.mkdtemp(prefix="bench_spread_", dir=root))
     project = Project.create(folder, big_scene.aerial_classes(), task="semantic")

@@ -36,12 +36,12 @@ class Scene:
     kind: str                 # "semantic" | "instance"
     folder: Path
     name: str
-    annotation: object        # core.annotation.ImageAnnotation
-    classes: object           # core.annotation.ClassList
+    annotation: object        # core.domain.annotation.ImageAnnotation
+    classes: object           # core.domain.annotation.ClassList
 
 
 def aerial_classes():
-    from maskwork.core.annotation import ClassList
+    from maskwork.core.domain.annotation import ClassList
 
     return ClassList.from_list(json.loads((DATASETS / "aerial" / "classes.json").read_text()))
 
@@ -53,7 +53,7 @@ def big_label_map() -> np.ndarray:
 
 def nuclei_masks(limit: int = N_INSTANCES):
     """Real nuclei masks (largest images first), each placed on a 20-column grid of the big image."""
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.masks import Mask
 
     data = json.loads((DATASETS / "nuclei" / "val.json").read_text())
     by_image: dict[int, list] = {}
@@ -75,7 +75,7 @@ def _write_image(folder: Path, name: str) -> None:
 
 
 def make_scene(kind: str, root: Path | None = None) -> Scene:
-    from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
+    from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Instance, Layer
 
     folder = Path(tempfile.mkdtemp(prefix=f"bench_{kind}_", dir=root))
     name = "big.jpg"
@@ -86,7 +86,7 @@ def make_scene(kind: str, root: Path | None = None) -> Scene:
         classes = aerial_classes()
     else:
         masks = nuclei_masks()
-        from maskwork.core.masks import Mask
+        from maskwork.core.domain.masks import Mask
 
         shifted = [Mask(m.height, m.width, m.x0 + 2, m.y0 + 1, m.crop) for m in masks]
         ann = ImageAnnotation(name, WIDTH, HEIGHT,
@@ -119,7 +119,7 @@ def app():
 
 def open_window(scene: Scene):
     """A shown MainWindow with the scene's project open at its big image; returns (app, window)."""
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
     from maskwork.gui.main_window import MainWindow
 
     qapp = app()
@@ -147,8 +147,8 @@ def settle(qapp) -> None:
 
 def png_project(n: int, root: Path | None = None, side: int = 64) -> Path:
     """A saved project of n small PNGs cut from real nuclei images (names img_00000.png ...)."""
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.store.project import Project
 
     folder = Path(tempfile.mkdtemp(prefix=f"bench_{n}png_", dir=root))
     sources = sorted((DATASETS / "nuclei" / "images").glob("*.png"))[:20]
@@ -167,8 +167,8 @@ def png_project(n: int, root: Path | None = None, side: int = 64) -> Path:
 def aerial_project(root: Path | None = None, count: int = 12, with_big: bool = True) -> Path:
     """A saved semantic project of real aerial images with their real label maps as corrections and
     the labels shifted by 7 px as predictions; optionally the 8000 x 6000 image too (big.jpg)."""
-    from maskwork.core.annotation import ImageAnnotation, Layer
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ImageAnnotation, Layer
+    from maskwork.core.store.project import Project
 
     folder = Path(tempfile.mkdtemp(prefix="bench_aerial_", dir=root))
     project = Project.create(folder, aerial_classes(), task="semantic")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 
 RADIUS = 3
 

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from bench.common import DATASETS
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.clicks import noc, simulate
-from maskwork.core.masks import Mask
 
 MAX_CLICKS = 20
 REPORT_CLICKS = (1, 3, 5)
@@ -47,7 +47,7 @@ def nuclei_objects(n: int = 100, seed: int = 0) -> list[Obj]:
 
 def coco_objects(min_area: int = 1000) -> list[Obj]:
     """Every non-crowd coco_sample val object whose mask covers more than min_area pixels."""
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
 
     ds = load_coco(DATASETS / "coco_sample" / "instances_val2017.json")
     names = {c.id: c.name for c in ds.classes}
@@ -62,7 +62,7 @@ def coco_objects(min_area: int = 1000) -> list[Obj]:
 
 @lru_cache(maxsize=4)
 def _image(path: str) -> np.ndarray:
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     return read_image(path)
 

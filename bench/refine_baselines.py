@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 BAND = 0.03          # the band, share of the mask's box diagonal (best of 0.02-0.10 on coco_sample train people)
 MAX_PIXELS = 40_000  # working pixels

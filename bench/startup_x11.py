@@ -43,13 +43,13 @@ class Result:
 
 def aerial63(root: Path) -> Path:
     """The 63 aerial images in a folder with a Maskwork store (the sample's classes)."""
-    from maskwork.core.annotation import ClassList
+    from maskwork.core.domain.annotation import ClassList
 
     folder = root / "aerial63"
     folder.mkdir()
     for src in sorted((DATASETS / "aerial" / "images").glob("*.jpg")):
         shutil.copy(src, folder / src.name)
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     classes = ClassList.from_list(json.loads((DATASETS / "aerial" / "classes.json").read_text()))
     Project.create(folder, classes, "semantic").close()

@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from maskwork.gui.data_folder import data_folder
-from maskwork.gui.samples import first_project, user_samples_folder
+from maskwork.gui.controllers.data_folder import data_folder
+from maskwork.gui.controllers.samples import first_project, user_samples_folder
 
 
 def open_at_start(window, paths: list[str]) -> None:

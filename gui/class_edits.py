@@ -12,8 +12,8 @@ import time
 
 from PySide6.QtGui import QUndoCommand
 
-from maskwork.core.class_uses import images_using_class
-from maskwork.core.text import plural
+from maskwork.core.domain.class_uses import images_using_class
+from maskwork.core.domain.text import plural
 
 CLOCK_SLACK_NS = 1_000_000_000  # file times may lag the clock by a tick: look a little further back
 

@@ -22,8 +22,8 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
-from maskwork.core.errors import MaskworkError
-from maskwork.core.images import image_size
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.store.images import image_size
 from maskwork.gui.workers import Job, start
 
 SYNC_MAX_PIXELS = 2_000_000  # measured: under ~2 MP the whole switch costs < 30 ms (docs/BENCHMARKS.md)
@@ -42,7 +42,7 @@ PREPARERS = {
 @dataclass
 class Prepared:
     name: str
-    annotation: object            # core.annotation.ImageAnnotation (the project's own object)
+    annotation: object            # core.domain.annotation.ImageAnnotation (the project's own object)
     rgb: np.ndarray
     extras: dict = field(default_factory=dict)
 

@@ -13,19 +13,19 @@ from maskwork.gui import actions as action_table
 from maskwork.gui import class_keys, docks, text_shortcuts, window_features
 from maskwork.gui.canvas.binding import CanvasBinding
 from maskwork.gui.canvas.view import WHEEL_STEP, CanvasView
-from maskwork.gui.clean_state import CleanTracker
+from maskwork.gui.controllers.clean_state import CleanTracker
+from maskwork.gui.controllers.editor import Editor
+from maskwork.gui.controllers.file_ops import FileOps
+from maskwork.gui.controllers.samples import SAMPLE_PROJECTS, sample_project
+from maskwork.gui.controllers.session import Session
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.shortcuts import ShortcutsDialog
-from maskwork.gui.editor import Editor
-from maskwork.gui.file_ops import FileOps
 from maskwork.gui.panels.classes_panel import ClassesPanel
 from maskwork.gui.panels.image_list import ImageListPanel
-from maskwork.gui.read_only_banner import ReadOnlyBanner
-from maskwork.gui.samples import SAMPLE_PROJECTS, sample_project
-from maskwork.gui.session import Session
 from maskwork.gui.state import AppState
-from maskwork.gui.status_bar import StatusBar
-from maskwork.gui.toolbar import ToolBar
+from maskwork.gui.widgets.read_only_banner import ReadOnlyBanner
+from maskwork.gui.widgets.status_bar import StatusBar
+from maskwork.gui.widgets.toolbar import ToolBar
 
 OPACITY_STEP = 0.1
 START_TOOL = "pan"  # gui/tools/pan.py; Edit > Preferences can pick another (gui/preferences.py)

@@ -4,7 +4,7 @@ Instance projects edit the outline of the selected instance (the part clicked, w
 semantic projects edit the connected region of one class under the click (pixels it gives up become
 unlabeled; locked classes are never taken). While a vertex is dragged, the mask follows: each move
 takes back the previous tentative change and applies the new one, all relative to the state at the
-press; the release pushes ONE undo step (gui/undo.py, which also journals it). No pixel logic here.
+press; the release pushes ONE undo step (gui/controllers/undo.py, which also journals it). No pixel logic here.
 """
 from __future__ import annotations
 

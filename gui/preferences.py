@@ -106,7 +106,7 @@ def _labels(window, shown: str) -> None:
 
 
 def _review_pass(window, on: bool) -> None:
-    """Read when it matters (gui/review.py); nothing to set up."""
+    """Read when it matters (gui/controllers/review.py); nothing to set up."""
 
 
 APPLY = {"autosave_s": _autosave, "default_tool": _default_tool, "labels": _labels,

@@ -4,9 +4,9 @@ step. Only objects a model made and nobody corrected or locked are refined (core
 """
 from __future__ import annotations
 
+from maskwork.core.domain.text import plural
 from maskwork.core.refine import DEFAULT_REFINER
 from maskwork.core.refine.apply import refinable, refine_instances
-from maskwork.core.text import plural
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.workers import Job
 

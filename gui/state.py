@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from maskwork.core.annotation import ImageAnnotation
+from maskwork.core.domain.annotation import ImageAnnotation
 from maskwork.gui.object_flags import ObjectFlags
 
 
@@ -27,11 +27,11 @@ class AppState(QObject):
     predict_requested = Signal(list)    # the train dialog asks the model panel to run the model on these images
     select_requested = Signal(list)     # a panel asks the canvas to select these instance ids (corrected layer)
     annotations_changed = Signal(list)  # predictions/statuses of these images changed (e.g. "run on all")
-    reviewed_changed = Signal(list)     # the "reviewed" mark of these images changed (core/review.py)
+    reviewed_changed = Signal(list)     # the "reviewed" mark of these images changed (core/store/review.py)
 
     def __init__(self) -> None:
         super().__init__()
-        self.project = None                      # core.project.Project | None
+        self.project = None                      # core.store.project.Project | None
         self.current_name: str | None = None     # file name of the current image
         self.annotation: ImageAnnotation | None = None
         self.image: np.ndarray | None = None     # (H, W, 3) uint8 RGB of the current image
@@ -63,7 +63,7 @@ class AppState(QObject):
 
     def refuse_read_only(self) -> bool:
         """True (and says why in the status bar) when the open project is read-only: another program
-        has it open for writing, so an edit made here could never be saved (core/project_lock.py)."""
+        has it open for writing, so an edit made here could never be saved (core/store/project_lock.py)."""
         p = self.project
         if p is None or not getattr(p, "read_only", False):
             return False

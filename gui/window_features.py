@@ -1,5 +1,5 @@
 """Window features of issue 12/14 behind the action table's "features.*" handlers: the reviewed mark
-(gui/review.py), Edit > Preferences (gui/preferences.py), View > Brightness / contrast (the Image panel) and
+(gui/controllers/review.py), Edit > Preferences (gui/preferences.py), View > Brightness / contrast (the Image panel) and
 Help > Open log folder (core/logs.py).
 MainWindow builds one Features object; everything else is wired from here."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ from PySide6.QtGui import QDesktopServices
 
 from maskwork.core import logs
 from maskwork.gui import docks, preferences
+from maskwork.gui.controllers.review import ReviewController
 from maskwork.gui.refine_action import RefineController
-from maskwork.gui.review import ReviewController
 
 TONE_PANEL = "Image"  # gui/docks.PANELS title of gui/panels/tone_panel.py
 

@@ -1,6 +1,6 @@
 """Run long core work off the GUI thread (QThreadPool) with progress and cancel.
 
-A job is any core function taking `progress` and `cancel` keyword arguments (see core/progress.py).
+A job is any core function taking `progress` and `cancel` keyword arguments (see core/domain/progress.py).
 Signals are delivered on the GUI thread, so slots may touch widgets. Usage:
 
     job = Job(core_fn, arg1, kw=...)            # core_fn(arg1, kw=..., progress=..., cancel=...)
@@ -17,8 +17,8 @@ import traceback
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
-from maskwork.core.errors import Cancelled, MaskworkError
-from maskwork.core.progress import CancelToken
+from maskwork.core.domain.errors import Cancelled, MaskworkError
+from maskwork.core.domain.progress import CancelToken
 
 log = logging.getLogger(__name__)
 

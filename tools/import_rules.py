@@ -18,27 +18,27 @@ GRAPH_PARTS = ("core", "gui")  # the installed code whose modules must not impor
 BARE_SCAN = ("core", "gui", "tests", "bench", "tools", "main.py")  # every place that imports the code
 BARE_NAMES = ("core", "gui")
 
-# core.io's formats import each other: project_io holds the shared import steps, label_files (YOLO + labelme
+# core.formats's formats import each other: project_io holds the shared import steps, label_files (YOLO + labelme
 # entry points) calls them, and the format modules reach back for the listing. Untangling it means moving the
 # shared steps into a module of their own (issue 20); until then this group is the one known cycle.
 KNOWN_CYCLES = [
-    ["maskwork.core.io.label_files", "maskwork.core.io.labelme", "maskwork.core.io.project_io",
-     "maskwork.core.io.yolo_labels"],
+    ["maskwork.core.formats.label_files", "maskwork.core.formats.labelme", "maskwork.core.formats.project_io",
+     "maskwork.core.formats.yolo_labels"],
 ]
 # the same untangling makes these public (they are project_io's import steps)
 KNOWN_PRIVATE_IMPORTS = {
-    ("maskwork.core.io.label_files", "_apply", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.label_files", "_check_class_ids", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.label_files", "_check_conflicts", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.label_files", "_listing", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.label_files", "_new_project_task", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.label_files", "_to_semantic", "maskwork.core.io.project_io"),
-    ("maskwork.core.io.yolo_labels", "_listing", "maskwork.core.io.project_io"),
+    ("maskwork.core.formats.label_files", "_apply", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.label_files", "_check_class_ids", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.label_files", "_check_conflicts", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.label_files", "_listing", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.label_files", "_new_project_task", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.label_files", "_to_semantic", "maskwork.core.formats.project_io"),
+    ("maskwork.core.formats.yolo_labels", "_listing", "maskwork.core.formats.project_io"),
 }
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
-    """maskwork.core.io.coco for core/io/coco.py; a package is named by its __init__.py's folder."""
+    """maskwork.core.formats.coco for core/formats/coco.py; a package is named by its __init__.py's folder."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()

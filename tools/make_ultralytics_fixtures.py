@@ -173,7 +173,7 @@ def _predict(path: Path, imgsz, images: dict[str, np.ndarray], wanted: range | N
 
 
 def main() -> None:
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed-model", type=Path, default=SEED, help="the seed's YOLO-seg file (skipped if absent)")

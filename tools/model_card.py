@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MASKWORK_THREADS", "1")  # one thread is fastest on a busy machine
 
-from maskwork.core.models.checkpoint import read_checkpoint  # noqa: E402
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint  # noqa: E402
 from maskwork.core.training.datasets import from_coco, from_png_folder, split_by_names  # noqa: E402
 from maskwork.core.training.evaluate import evaluate  # noqa: E402
 

@@ -22,9 +22,9 @@ IMAGE, HOLED = "70827e40a7155391.png", 13947
 
 
 def build_project(folder: Path) -> int:
-    from maskwork.core.annotation import ClassInfo, ClassList, Instance, Layer, Source, Status
-    from maskwork.core.masks import Mask
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassInfo, ClassList, Instance, Layer, Source, Status
+    from maskwork.core.domain.masks import Mask
+    from maskwork.core.store.project import Project
 
     doc = json.loads((NUCLEI / "val.json").read_text())
     image = next(i for i in doc["images"] if i["file_name"] == IMAGE)

@@ -33,8 +33,8 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from maskwork.core.models.registry import get_model
-    from maskwork.core.project import Project
+    from maskwork.core.models.catalog.registry import get_model
+    from maskwork.core.store.project import Project
     from maskwork.gui.main_window import MainWindow
 
     app = QApplication(sys.argv)

@@ -25,10 +25,10 @@ OUT = ROOT / "docs" / "screenshots"
 
 
 def build_project(folder: Path, n: int, model: str):
-    from maskwork.core.annotation import ClassList, Layer, Status
+    from maskwork.core.domain.annotation import ClassList, Layer, Status
     from maskwork.core.models.predict import Predictor
     from maskwork.core.models.prediction_layer import store_prediction
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     classes = ClassList.from_list(json.loads((AERIAL / "classes.json").read_text()))
     images = sorted((AERIAL / "images").glob("*.jpg"))[:: max(1, 63 // n)][:n]

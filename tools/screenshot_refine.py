@@ -23,11 +23,11 @@ IMAGE = "000000184324.jpg"  # a street with people and cars; Flickr licence in i
 
 
 def build_project(folder: Path) -> None:
-    from maskwork.core.annotation import ClassInfo, ClassList, Layer, Status
-    from maskwork.core.images import read_image
+    from maskwork.core.domain.annotation import ClassInfo, ClassList, Layer, Status
     from maskwork.core.models.onnx_models.register import register_onnx
     from maskwork.core.models.predict import Predictor
-    from maskwork.core.project import Project
+    from maskwork.core.store.images import read_image
+    from maskwork.core.store.project import Project
 
     shutil.copy(COCO / IMAGE, folder / IMAGE)
     predictor = Predictor(register_onnx(YOLO, name="yolo11n-seg").name)

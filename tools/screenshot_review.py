@@ -22,10 +22,10 @@ NUCLEI_IMAGES = 12
 
 def nuclei_project(folder: Path) -> list[str]:
     """Twelve real nuclei images; their truth imported as the correction of the first eight."""
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.project_io import import_coco
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.project_io import import_coco
+    from maskwork.core.store.project import Project
 
     doc = json.loads((DATASETS / "nuclei" / "val.json").read_text())
     images = [i for i in doc["images"] if (i["width"], i["height"]) == (256, 256)][:NUCLEI_IMAGES]
@@ -51,7 +51,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from maskwork.core import review
+    from maskwork.core.store import review
     from maskwork.gui import preferences
     from maskwork.gui.dialogs.new_project import NewProjectDialog
     from maskwork.gui.main_window import MainWindow

@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maskwork.core.images import read_image  # noqa: E402
 from maskwork.core.interactive.sam import transforms as T  # noqa: E402
 from maskwork.core.interactive.sam.model import PromptModel  # noqa: E402
+from maskwork.core.store.images import read_image  # noqa: E402
 from tests.unit import efficientsam_fixtures as E  # noqa: E402
 
 IMAGES = ("coco_sample/val2017/000000005001.jpg", "nuclei/images/0121d6759c5adb29.png")

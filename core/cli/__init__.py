@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-from maskwork.core.errors import Cancelled, MaskworkError
+from maskwork.core.domain.errors import Cancelled, MaskworkError
 from maskwork.core.logs import setup_logging
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
-from maskwork.core.errors import InputError
-from maskwork.core.progress import CancelToken, TextProgress
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
@@ -57,7 +57,7 @@ def cmd_compare(args) -> int:
         max_images=args.max_images, device=args.device)
     if args.report:
         from maskwork.core.comparison.report import render_html
-        from maskwork.core.io.atomic import write_bytes_atomic
+        from maskwork.core.store.atomic import write_bytes_atomic
 
         write_bytes_atomic(args.report, render_html(result, evaluations, predictions, args.sort).encode())
         print(f"report written to {args.report}", file=sys.stderr)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
 
 
 def image_files(inputs: list[str]) -> list[tuple[Path, str]]:
     """(path, name in the output) for each image; folders give their images, sorted."""
-    from maskwork.core.images import IMAGE_SUFFIXES  # cv2 and PIL: loaded when a command runs, not at parse time
+    from maskwork.core.store.images import IMAGE_SUFFIXES  # cv2 and PIL: loaded when a command runs, not at parse time
 
     found = []
     for item in inputs:

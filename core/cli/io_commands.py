@@ -1,4 +1,4 @@
-"""CLI commands `import`, `export` and `iou` (see core.io.project_io and core.io.compare_files)."""
+"""CLI commands `import`, `export` and `iou` (see core.formats.project_io and core.formats.compare_files)."""
 from __future__ import annotations
 
 import json
@@ -6,17 +6,17 @@ import math
 import sys
 from pathlib import Path
 
-from maskwork.core.errors import InputError
-from maskwork.core.io.atomic import save_json_atomic
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import TextProgress
+from maskwork.core.domain.text import plural
 from maskwork.core.store import bounded
-from maskwork.core.text import plural
+from maskwork.core.store.atomic import save_json_atomic
 
 
 def cmd_import(args) -> int:
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
-    # One writer per project (core/project_lock.py): refused, exit 2, while a window or another
+    # One writer per project (core/store/project_lock.py): refused, exit 2, while a window or another
     # command has it open for writing.
     project = Project.open(args.project, writer="main.py import")
     try:
@@ -26,16 +26,16 @@ def cmd_import(args) -> int:
 
 
 def _import_into(project, args) -> int:
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.import_txn import commit
-    from maskwork.core.io.project_io import image_finder, import_coco, import_png_folder
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.project_io import image_finder, import_coco, import_png_folder
+    from maskwork.core.store.import_txn import commit
 
     source = Path(args.source)
     _print_warnings(project.warnings)
     fmt = getattr(args, "format", None) or _guess_import_format(source)
-    if fmt in ("yolo", "labelme"):  # per-image label files: core/io/yolo_labels.py, core/io/labelme.py
-        from maskwork.core.io.labelme import import_labelme
-        from maskwork.core.io.yolo_labels import import_yolo
+    if fmt in ("yolo", "labelme"):  # per-image label files: core/formats/yolo_labels.py, core/formats/labelme.py
+        from maskwork.core.formats.labelme import import_labelme
+        from maskwork.core.formats.yolo_labels import import_yolo
 
         report = (import_yolo if fmt == "yolo" else import_labelme)(project, source, overwrite=args.overwrite,
                                                                     task=args.task)
@@ -47,7 +47,7 @@ def _import_into(project, args) -> int:
     else:
         raise InputError(f"{source} is not a {fmt} source (COCO: a .json file; png, yolo: a folder; labelme: a "
                          ".json file or a folder); check the path or --format.")
-    commit(project)  # all or nothing on disk, even when killed (core/io/import_txn.py)
+    commit(project)  # all or nothing on disk, even when killed (core/store/import_txn.py)
     print(f"{report.summary()} into {project.root} ({project.task} project, {plural(len(project.classes), 'class')})")
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -62,9 +62,9 @@ def cmd_export(args) -> int:
 
 
 def _export(args) -> int:
-    from maskwork.core.io.export_scope import export_names
-    from maskwork.core.io.project_io import export_project, select_images
-    from maskwork.core.project import Project
+    from maskwork.core.formats.export_scope import export_names
+    from maskwork.core.formats.project_io import export_project, select_images
+    from maskwork.core.store.project import Project
 
     project = Project.open(args.project)
     _print_warnings(project.warnings)
@@ -108,7 +108,7 @@ def _guess_import_format(source: Path) -> str:
         return "labelme" if b'"shapes"' in head and b'"imagePath"' in head else "coco"
     if not source.is_dir():
         return "coco"
-    from maskwork.core.io.label_files import find_label_files
+    from maskwork.core.formats.label_files import find_label_files
 
     if find_label_files(source, ".txt", skip_names=("classes.txt",)):
         return "yolo"
@@ -147,7 +147,7 @@ def _print_result(res: dict) -> None:
 
 
 def cmd_iou(args) -> int:
-    from maskwork.core.io.compare_files import compare_paths
+    from maskwork.core.formats.compare_files import compare_paths
 
     res = compare_paths(args.gt, args.pred, iou_threshold=args.iou_threshold,
                         score_threshold=args.score_threshold, ignore_index=args.ignore_index)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from maskwork.core.annotation import PredictionInfo
 from maskwork.core.cli.predict_refine import add_refine_flags, refiner
-from maskwork.core.errors import InputError
-from maskwork.core.progress import CancelToken, TextProgress
+from maskwork.core.domain.annotation import PredictionInfo
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
@@ -62,14 +62,14 @@ def _register_flags(p) -> None:
 
 
 def cmd_models(args) -> int:
-    from maskwork.core.models.int8 import label
-    from maskwork.core.models.registry import all_models
+    from maskwork.core.models.catalog.registry import all_models
+    from maskwork.core.models.int8.dispatch import label
 
     if args.action == "add":
         if not args.checkpoint:
             raise InputError("models add: give the model file (a Maskwork .pt checkpoint or an .onnx file).")
         return cmd_register(args)
-    from maskwork.core.models.weights import model_state
+    from maskwork.core.models.catalog.weights import model_state
 
     rows = [("NAME", "TASK", "ARCH", "CLASSES", "STATE")]
     for spec in all_models():
@@ -81,7 +81,7 @@ def cmd_models(args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[4])
-    from maskwork.core.models.user_models import skipped_entries
+    from maskwork.core.models.catalog.user_models import skipped_entries
 
     for why in skipped_entries():  # damaged entries of models.json: listed, never fatal
         print(why, file=sys.stderr)
@@ -89,14 +89,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from maskwork.core.models.user_models import models_file, register_checkpoint
+    from maskwork.core.models.catalog.user_models import models_file, register_checkpoint
 
     if Path(args.checkpoint).suffix.lower() == ".onnx":
         from maskwork.core.models.onnx_models.register import register_onnx, user_input
 
         user = user_input(args.classes, args.resize, args.tile, args.mean, args.std)
         spec = register_onnx(args.checkpoint, name=args.name, user=user)
-        from maskwork.core.models.int8 import label
+        from maskwork.core.models.int8.dispatch import label
 
         layout = spec.source.layout
         precision = label(spec) or "float"
@@ -119,7 +119,7 @@ def cmd_predict(args) -> int:
     from maskwork.core.cli.image_inputs import image_files
     from maskwork.core.cluster.options import refuse_ray_flags_without_ray
     from maskwork.core.models.batch import predict_batch
-    from maskwork.core.models.int8 import load
+    from maskwork.core.models.int8.dispatch import load
 
     refuse_ray_flags_without_ray(args)
     refine = refiner(args)  # refused with --engine ray; opens the SAM model before any image is read
@@ -155,7 +155,7 @@ def cmd_predict(args) -> int:
 
 
 def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo, refine=None) -> Path:
-    from maskwork.core.io.prediction_files import coco_target, predicted_annotation, write_coco
+    from maskwork.core.formats.prediction_files import coco_target, predicted_annotation, write_coco
 
     target = coco_target(out)
     anns = []

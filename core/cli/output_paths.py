@@ -43,13 +43,13 @@ class Paths:
 
 
 def _export_kind(args: Namespace) -> str:
-    from maskwork.core.io.project_io import export_target
+    from maskwork.core.formats.project_io import export_target
 
     return export_target(args.format, args.out)[0]
 
 
 def _export_images(args: Namespace) -> bool:
-    from maskwork.core.io.project_io import export_target
+    from maskwork.core.formats.project_io import export_target
 
     return export_target(args.format, args.out)[1]
 
@@ -64,8 +64,8 @@ def _predict_kind(args: Namespace) -> str | None:
 
 def _predict_images(args: Namespace) -> bool:
     """Semantic models write label PNGs; instance models one COCO JSON (unknown model: assume images)."""
-    from maskwork.core.errors import MaskworkError
-    from maskwork.core.models.registry import get_model
+    from maskwork.core.domain.errors import MaskworkError
+    from maskwork.core.models.catalog.registry import get_model
 
     if args.out.lower().endswith(".json"):
         return False
@@ -78,7 +78,7 @@ def _predict_images(args: Namespace) -> bool:
 MODEL_FLAGS = ("arch", "name", "classes", "mean", "std")
 
 COMMAND_PATHS: dict[str, Paths] = {
-    "import": Paths(inputs=("source",), projects=("project",)),  # writes the project's store (core.io.import_txn)
+    "import": Paths(inputs=("source",), projects=("project",)),  # writes the project's store (core.store.import_txn)
     "export": Paths(outputs=(Output("out", _export_kind, _export_images, ".json", positional=True),),
                     projects=("project",), not_paths=("images",)),
     "iou": Paths(outputs=(Output("json", "file", False, ".json"),), inputs=("gt", "pred")),
@@ -96,7 +96,7 @@ COMMAND_PATHS: dict[str, Paths] = {
     "sam-register": Paths(inputs=("encoder", "decoder"), not_paths=("name", "layout")),
     "segment": Paths(outputs=(Output("out", "file", True),), inputs=("image",),
                      not_paths=("model", "layout", "box", "point")),
-    "forget-image": Paths(projects=("project",), not_paths=("images",)),  # moves store files aside (core.forget)
+    "forget-image": Paths(projects=("project",), not_paths=("images",)),  # moves store files aside (core.store.forget)
     "compare": Paths(outputs=(Output("report", "file", False, ".html"),), inputs=("a", "b", "data", "calibration"),
                      not_paths=("sort", "device")),
 }

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from maskwork.core.errors import InputError
-from maskwork.core.image_fit import ImageSizeChanged
-from maskwork.core.progress import CancelToken, TextProgress
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, TextProgress
+from maskwork.core.store.image_fit import ImageSizeChanged
 
 
 def project_names(project, inputs: list[str]) -> list[str]:
@@ -53,9 +53,9 @@ def fit_project_classes(project, predictor, unknown_classes: str) -> None:
 def predict_into_project(args, refine=None) -> int:
     """`refine` (core/cli/predict_refine.py): (image path, prediction layer) -> the layer stored."""
     from maskwork.core.models.batch import predict_batch
-    from maskwork.core.models.int8 import load
+    from maskwork.core.models.int8.dispatch import load
     from maskwork.core.models.prediction_layer import for_project, store_prediction
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     if args.out:
         raise InputError("give either --project (predictions stored in the project) or --out (files), not both.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from maskwork.core.annotation import Layer
-from maskwork.core.errors import InputError
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.annotation import Layer
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import TextProgress
 from maskwork.core.refine import REFINERS
 
 RefineFn = Callable[[str, Layer], Layer]
@@ -39,8 +39,8 @@ def refiner(args) -> RefineFn | None:
         prompt_model = catalog.open_model(resolve(args.sam_model), TextProgress("sam"), None)
 
     def refine(path: str, layer: Layer) -> Layer:
-        from maskwork.core.images import read_image
         from maskwork.core.refine.apply import refine_layer
+        from maskwork.core.store.images import read_image
 
         if not layer.instances:
             return layer

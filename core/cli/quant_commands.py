@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.progress import TextProgress
 
 
 def register(subparsers) -> None:
@@ -37,16 +37,16 @@ def register(subparsers) -> None:
 
 
 def _first_image(items):
-    from maskwork.core.models.quant import calibration
+    from maskwork.core.models.int8.quant import calibration
 
     return calibration.load(items[0], str(items[0]))
 
 
 def cmd_quantize(args) -> int:
     from maskwork.core.models.compare import compare
-    from maskwork.core.models.int8 import int8_of, refuse_quantize
+    from maskwork.core.models.int8.dispatch import int8_of, refuse_quantize
+    from maskwork.core.models.int8.quant import calibration
     from maskwork.core.models.predict import Predictor
-    from maskwork.core.models.quant import calibration
 
     fp = Predictor(args.model, device="cpu", progress=TextProgress("weights"))
     refuse_quantize(fp.spec)
@@ -76,7 +76,7 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from maskwork.core.models.export import export_onnx
+    from maskwork.core.models.torch_models.export import export_onnx
 
     report = export_onnx(args.model, args.out, int8=args.int8, opset=args.opset, images=args.calibration,
                          progress=TextProgress("export"))

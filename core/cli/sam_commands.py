@@ -7,8 +7,8 @@
 """
 from __future__ import annotations
 
-from maskwork.core.errors import InputError
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import TextProgress
 
 
 def add_model_arguments(p) -> None:

@@ -11,7 +11,7 @@ import argparse
 import io
 from pathlib import Path
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 
 def _ints(text: str, count: int, what: str, example: str) -> list[int]:
@@ -42,9 +42,9 @@ def cmd_segment(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from maskwork.core.images import read_image
     from maskwork.core.interactive import Prompt, segment
-    from maskwork.core.io.atomic import write_bytes_atomic
+    from maskwork.core.store.atomic import write_bytes_atomic
+    from maskwork.core.store.images import read_image
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":

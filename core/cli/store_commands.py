@@ -1,12 +1,12 @@
-"""CLI command `forget-image`: start images again, their stored work set aside (core/forget.py)."""
+"""CLI command `forget-image`: start images again, their stored work set aside (core/store/forget.py)."""
 from __future__ import annotations
 
-from maskwork.core.text import plural
+from maskwork.core.domain.text import plural
 
 
 def cmd_forget_image(args) -> int:
-    from maskwork.core.forget import forget_image
-    from maskwork.core.project import Project
+    from maskwork.core.store.forget import forget_image
+    from maskwork.core.store.project import Project
 
     project = Project.open(args.project, writer="main.py forget-image")
     try:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import sys
 
-from maskwork.core.progress import CancelToken, TextProgress
+from maskwork.core.domain.progress import CancelToken, TextProgress
 
 
 def register(subparsers) -> None:
-    from maskwork.core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.torch_models.architectures import ARCHITECTURES
 
     p = subparsers.add_parser("train", help="train a model on labelled images (COCO json, project, PNG folder)")
     p.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES), help="architecture to train")
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
 
 def config_from_args(args):
     """The TrainConfig of `maskwork train`: the schedule's settings (core.training.schedule), then the flags given."""
-    from maskwork.core.models.architectures import get_architecture
+    from maskwork.core.models.torch_models.architectures import get_architecture
     from maskwork.core.training.loop import TrainConfig
     from maskwork.core.training.schedule import settings
 

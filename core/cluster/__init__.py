@@ -10,7 +10,7 @@ See docs/SCALING.md and docs/adr/0014-ray-engine.md. Ray is optional: `pip insta
 """
 from __future__ import annotations
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 INSTALL_HINT = ("--engine ray needs Ray, which is not installed here: install it with "
                 "`pip install 'maskwork[cluster]'` (or `pip install 'ray[data]'`) and run the command again.")

@@ -35,7 +35,7 @@ class PredictActor:
         fit = options.get("fit")  # a project's (classes, task): results in its ids and task, as stored
         self.fit = None
         if fit is not None:
-            from maskwork.core.annotation import ClassList
+            from maskwork.core.domain.annotation import ClassList
 
             self.fit = (ClassList.from_list(fit[0]), fit[1])
 
@@ -105,7 +105,7 @@ class EvaluateActor:
         self.num_classes = options["num_classes"]
 
     def __call__(self, batch: dict) -> dict:
-        from maskwork.core.errors import InputError
+        from maskwork.core.domain.errors import InputError
 
         indices, names = list(batch["index"]), [str(n) for n in batch["path"]]  # the dataset's image names
         errors, payloads = [""] * len(names), [b""] * len(names)

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.masks import Mask
 from maskwork.core.models.results import InstanceResult, SemanticResult
 
 
@@ -77,13 +77,13 @@ def decode(data: bytes):
 
 
 def _png_file(result, classes) -> bytes:
-    from maskwork.core.io.png import encode_label_png
+    from maskwork.core.formats.png import encode_label_png
 
     return encode_label_png(result.label_map, classes)
 
 
 def _layer(result, classes) -> bytes:
-    from maskwork.core.io.annotation_json import encode_layer
+    from maskwork.core.store.annotation_json import encode_layer
 
     return pickle.dumps({"width": result.width, "height": result.height, "latency_ms": float(result.latency_ms),
                          "layer": encode_layer(result.to_layer())}, protocol=5)

@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from maskwork.core.errors import Cancelled, MaskworkError, ModelError
+from maskwork.core.domain.errors import Cancelled, MaskworkError, ModelError
 
 MAX_BLOCKS = 20_000  # beyond this, a block holds several batches (block metadata costs the driver memory)
 

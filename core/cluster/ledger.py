@@ -1,6 +1,6 @@
 """The progress log beside a COCO JSON or PNG folder written by `predict --engine ray`.
 
-One framed, checksummed record per image done (core.io.edit_log: a process killed mid-append leaves a
+One framed, checksummed record per image done (core.store.edit_log: a process killed mid-append leaves a
 torn last record, which is ignored), appended as results arrive and fsynced per batch. The final
 output is assembled from it; a rerun reads it to skip images whose key still matches. Later records
 of an image (by its path) replace earlier ones.
@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from maskwork.core.errors import ProjectError
-from maskwork.core.io.edit_log import frame, read_log
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store.edit_log import frame, read_log
 
 HEADER = {"log": "maskwork-predict-progress", "version": 1}
 
@@ -55,7 +55,7 @@ class Ledger:
     def _drop_torn_tail(self) -> None:
         """Rewrite the intact records without the torn one, so new records are not hidden behind it
         (reading stops at the first damaged frame)."""
-        from maskwork.core.io.atomic import write_bytes_atomic
+        from maskwork.core.store.atomic import write_bytes_atomic
 
         records, _ = read_log(self.path)
         write_bytes_atomic(self.path, b"".join(frame(r) for r in records))

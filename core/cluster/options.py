@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from maskwork.core.cluster.session import PoolSettings
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 # flag -> attribute: only meaningful with --engine ray
 RAY_FLAGS = {"--address": "address", "--workers": "workers", "--threads-per-worker": "threads_per_worker",

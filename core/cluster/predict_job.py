@@ -12,16 +12,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from maskwork.core.annotation import PredictionInfo
 from maskwork.core.cluster import require_ray
 from maskwork.core.cluster.engine import Task
 from maskwork.core.cluster.options import pool_settings
-from maskwork.core.errors import Cancelled, InputError
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.annotation import PredictionInfo
+from maskwork.core.domain.errors import Cancelled, InputError
+from maskwork.core.domain.progress import TextProgress
 
 
 def _is_project(folder: Path) -> bool:
-    from maskwork.core.project import PROJECT_FILE, STORE_DIR
+    from maskwork.core.store.project import PROJECT_FILE, STORE_DIR
 
     return (folder / STORE_DIR / PROJECT_FILE).is_file()
 
@@ -41,7 +41,7 @@ def _file_tasks(inputs: list[str]) -> list[Task]:
 
 def load_model(model: str, int8: bool, calibration):
     """(predictor, its float torch module when int8) on the driver's CPU: what core.cluster.shipping packs."""
-    from maskwork.core.models.int8 import int8_of
+    from maskwork.core.models.int8.dispatch import int8_of
     from maskwork.core.models.predict import Predictor
 
     fp = Predictor(model, device="cpu", progress=TextProgress("weights"))
@@ -79,7 +79,7 @@ def predict_on_ray(args) -> int:
 def _into_project(args, settings) -> int:
     from maskwork.core.cli.predict_project import fit_project_classes, project_names
     from maskwork.core.cluster.writers import ProjectWriter
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     project = Project.open(args.project, writer="main.py predict --engine ray")
     try:

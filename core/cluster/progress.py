@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain.progress import TextProgress
 
 SETTLE_S = 3.0
 

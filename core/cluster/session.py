@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from maskwork.core.cluster import require_ray
 from maskwork.core.cluster.watchdog import Watchdog
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maskwork.core.errors import ModelError
+from maskwork.core.domain.errors import ModelError
 from maskwork.core.store import bounded
 
 
@@ -37,7 +37,7 @@ class Parcel:
 def _torch_bytes(state_dict: dict) -> bytes:
     import torch
 
-    from maskwork.core.models.quant.quiet import quiet_quantization
+    from maskwork.core.models.int8.quant.quiet import quiet_quantization
 
     buffer = io.BytesIO()
     with quiet_quantization():
@@ -48,7 +48,7 @@ def _torch_bytes(state_dict: dict) -> bytes:
 def _torch_state(blob: bytes) -> dict:
     import torch
 
-    from maskwork.core.models.quant.quiet import quiet_quantization
+    from maskwork.core.models.int8.quant.quiet import quiet_quantization
 
     with quiet_quantization():
         return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
@@ -63,16 +63,16 @@ def _pack_torch(predictor, float_model) -> dict:
 
 
 def _configure(spec, model) -> None:
-    """Mask R-CNN's input sizes, as core.models.quantize sets them around building int8."""
+    """Mask R-CNN's input sizes, as core.models.int8.quantize sets them around building int8."""
     if spec.task == "instance":
-        from maskwork.core.models.instance import configure
+        from maskwork.core.models.torch_models.instance import configure
 
         configure(model, spec.input)
 
 
 def _unpack_torch(parcel: Parcel, device: str):
+    from maskwork.core.models.catalog.weights import build_model
     from maskwork.core.models.predict import Predictor
-    from maskwork.core.models.weights import build_model
 
     spec = parcel.spec
     model = build_model(spec)
@@ -80,12 +80,12 @@ def _unpack_torch(parcel: Parcel, device: str):
     model.eval()
     if not parcel.int8:
         return Predictor(spec, device=device, model=model)
-    from maskwork.core.models.quant.build import rebuild
-    from maskwork.core.models.quant.quiet import quiet_quantization
-    from maskwork.core.models.quant.routes import route_for
+    from maskwork.core.models.int8.quant.build import rebuild
+    from maskwork.core.models.int8.quant.quiet import quiet_quantization
+    from maskwork.core.models.int8.quant.routes import route_for
 
     _configure(spec, model)
-    with quiet_quantization():  # the same steps as a hit in the int8 cache (core.models.quantize)
+    with quiet_quantization():  # the same steps as a hit in the int8 cache (core.models.int8.quantize)
         route = route_for(spec.arch)
         if route is None:
             raise ModelError(f"{spec.name}: architecture {spec.arch} has no int8 route in this Maskwork")
@@ -102,16 +102,16 @@ def _pack_onnx(predictor, float_model) -> dict:
 def _unpack_onnx(parcel: Parcel, device: str):
     from dataclasses import replace
 
+    from maskwork.core.models.catalog.specs import OnnxFile
     from maskwork.core.models.onnx_models.runner import OnnxPredictor
     from maskwork.core.models.onnx_models.session import open_session
-    from maskwork.core.models.specs import OnnxFile
 
     # onnxruntime (and the ONNX decoders) want a file: one per model version in this node's temp folder
     folder = Path(tempfile.gettempdir()) / "maskwork-ray-models"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{parcel.fingerprint[:24]}.onnx"
     if not path.is_file():
-        from maskwork.core.io.atomic import write_bytes_atomic
+        from maskwork.core.store.atomic import write_bytes_atomic
 
         write_bytes_atomic(path, parcel.blobs["onnx"])
     src = parcel.spec.source

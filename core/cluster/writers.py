@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maskwork.core.annotation import PredictionInfo
 from maskwork.core.cluster.ledger import Ledger
-from maskwork.core.errors import InputError
-from maskwork.core.io.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
+from maskwork.core.domain.annotation import PredictionInfo
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats.prediction_files import coco_target, predicted_annotation, unique_stem, write_coco
 from maskwork.core.store.schemas import AnnotationFile, load_json
 
 
@@ -110,7 +110,7 @@ class CocoWriter(_LoggedFiles):
         return []
 
     def finish(self, tasks) -> str:
-        from maskwork.core.io.annotation_json import decode_layer
+        from maskwork.core.store.annotation_json import decode_layer
 
         anns = []
         for t in tasks:  # input order, as the single-process command writes them
@@ -150,7 +150,7 @@ class PngWriter(_LoggedFiles):
         return {t.index for t in tasks if self._matches(t) and (self.out / f"{self.stems[t.path]}.png").is_file()}
 
     def write(self, rows) -> list[tuple]:
-        from maskwork.core.io.atomic import write_bytes_atomic
+        from maskwork.core.store.atomic import write_bytes_atomic
 
         for task, png in rows:  # each PNG is durable (atomic) before the log says it is done
             write_bytes_atomic(self.out / f"{self.stems[task.path]}.png", png)
@@ -161,7 +161,7 @@ class PngWriter(_LoggedFiles):
         return []
 
     def finish(self, tasks) -> str:
-        from maskwork.core.io.png import write_classes_json
+        from maskwork.core.formats.png import write_classes_json
 
         write_classes_json(self.out / "classes.json", self.classes)
         return f"wrote {self.out}"

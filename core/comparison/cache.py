@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.errors import InputError
-from maskwork.core.io.atomic import write_bytes_atomic
+from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
+from maskwork.core.store.atomic import write_bytes_atomic
 from maskwork.core.store.schemas import CachedPrediction, load_json
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def model_key(predictor, float_model, calibration: str | None) -> str:
     from torch import nn
 
     if isinstance(weights, nn.Module):
-        from maskwork.core.models.quant.cache import weights_fingerprint
+        from maskwork.core.models.int8.quant.cache import weights_fingerprint
 
         h.update(weights_fingerprint(weights).encode())
     else:  # an ONNX model: its file

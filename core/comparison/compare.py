@@ -9,9 +9,9 @@ from maskwork.core.comparison.cache import PredictionCache, default_cache_dir, m
 from maskwork.core.comparison.data import has_truth, load_compare_data, model_facts
 from maskwork.core.comparison.runs import run_side
 from maskwork.core.comparison.scores import COMPARE, Comparison
-from maskwork.core.errors import InputError
-from maskwork.core.progress import CancelToken, ProgressFn
-from maskwork.core.text import plural
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, ProgressFn
+from maskwork.core.domain.text import plural
 from maskwork.core.training.evaluate import Evaluation, prepare
 
 NO_CACHE = None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import InputError
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import InputError
 from maskwork.core.training.datasets import IMAGE_SUFFIXES, Item, TrainData, load_data
 
 
@@ -18,12 +18,12 @@ def model_facts(model: str) -> tuple[str, ClassList]:
     torch, no weights)."""
     path = Path(model)
     if path.is_file() and path.suffix == ".pt":
-        from maskwork.core.models.headers import read_header
+        from maskwork.core.models.catalog.headers import read_header
 
         header = read_header(path)
         task, classes = header.get("task"), ClassList.from_list(header.get("classes") or [])
     else:
-        from maskwork.core.models.registry import get_model
+        from maskwork.core.models.catalog.registry import get_model
 
         spec = get_model(model)
         task, classes = spec.task, spec.classes
@@ -47,7 +47,7 @@ def load_compare_data(spec: str | Path, task: str, model_classes: ClassList) -> 
 
 
 def _from_project(folder: Path, task: str) -> TrainData:
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
     from maskwork.core.training.datasets import layer_targets
 
     project = Project.open(folder, read_only=True)
@@ -76,7 +76,7 @@ def _label_map(ann) -> np.ndarray:
 
 
 def _from_image_folder(folder: Path, task: str, classes: ClassList) -> TrainData:
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     files = sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     if not files:

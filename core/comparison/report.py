@@ -10,7 +10,7 @@ import numpy as np
 
 from maskwork.core.comparison import thumbnails as th
 from maskwork.core.comparison.scores import SCORE_THRESHOLD, Comparison
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 SHOWN = 12  # images with thumbnails
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from maskwork.core.comparison import bootstrap
 from maskwork.core.comparison.data import has_truth
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.metrics.instances import match_instances
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem

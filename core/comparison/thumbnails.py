@@ -7,8 +7,8 @@ import base64
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.masks import Mask
 from maskwork.core.view.render import instance_rgb
 
 SIDE = 240  # px, the longer side of a thumbnail

@@ -9,10 +9,10 @@ from typing import Iterable, NamedTuple
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Instance, Layer
+from maskwork.core.domain.annotation import UNLABELED, Instance, Layer
+from maskwork.core.domain.errors import InputError
 from maskwork.core.editing.label_ops import paint_window
 from maskwork.core.editing.records import InstancesEdit, LabelMapEdit
-from maskwork.core.errors import InputError
 
 
 class Region(NamedTuple):

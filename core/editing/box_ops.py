@@ -4,15 +4,15 @@ segmentation). ADR 0013 says how they are stored, shown, exported and scored:
 
 - stored as any instance (empty mask RLE + "box" in the store, crash journal and undo as usual);
 - painting it gives it a mask (the brush writes its pixels and the box then follows the mask);
-- COCO: "bbox" with "segmentation": [] and area w*h; read back the same way by core.io.coco;
+- COCO: "bbox" with "segmentation": [] and area w*h; read back the same way by core.formats.coco;
 - mask scores (IoU, matching) leave it out: a box has no pixels to compare (core.metrics.box_objects).
 """
 from __future__ import annotations
 
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.records import InstancesEdit
-from maskwork.core.errors import InputError
-from maskwork.core.masks import Mask
 
 MIN_SIDE = 2  # pixels: a smaller drag is a click, not a box
 

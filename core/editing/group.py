@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwork.core.annotation import Layer
+from maskwork.core.domain.annotation import Layer
 from maskwork.core.editing.records import (
     RECORD_OVERHEAD,
     BBox,

@@ -4,7 +4,7 @@ applied to the image's corrected layer, with what a step does beyond the pixels.
 Every completed step, undo and redo marks the image corrected (an undo gives back the status it had
 before) and goes to the project's crash journal (`project.mark_dirty` + `project.record_edit`), so an
 editor built on this, headless or not, is crash-safe without copying those rules. The window's undo
-(gui/undo.py) wraps the same `HistoryStep` in a QUndoCommand; `EditHistory` is the linear stack for code
+(gui/controllers/undo.py) wraps the same `HistoryStep` in a QUndoCommand; `EditHistory` is the linear stack for code
 without Qt. See docs/adr/0018-core-edit-history.md.
 
 The project is passed in, never imported: the project store sits above editing (import layers, ADR 0011).
@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from maskwork.core.annotation import ImageAnnotation, Status
+from maskwork.core.domain.annotation import ImageAnnotation, Status
 from maskwork.core.editing.records import BBox, Edit
 
 
 class JournaledProject(Protocol):
-    """What a step needs of core.project.Project: the image becomes unsaved and the change is journaled."""
+    """What a step needs of core.store.project.Project: the image becomes unsaved and the change is journaled."""
 
     def mark_dirty(self, name: str) -> None: ...
 
@@ -80,7 +80,7 @@ class EditHistory:
 
     push() takes an edit already applied to `annotation.corrected`; a push after undo drops the undone
     steps. mark_saved() remembers the current step as the saved one: `is_clean` tells when undo or redo
-    came back to it (the caller may then compare with the saved file, core.saved_state, and call
+    came back to it (the caller may then compare with the saved file, core.store.saved_state, and call
     project.mark_clean)."""
 
     def __init__(self, project: JournaledProject | None, name: str, annotation: ImageAnnotation) -> None:

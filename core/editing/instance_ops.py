@@ -13,11 +13,11 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing import shapes
 from maskwork.core.editing.records import InstanceMaskEdit, InstancesEdit, LayerEdit
-from maskwork.core.errors import InputError
-from maskwork.core.masks import Mask
 
 
 def _find(layer: Layer, instance_id: int) -> tuple[int, Instance]:

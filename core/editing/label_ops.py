@@ -7,10 +7,10 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Layer
+from maskwork.core.domain.annotation import UNLABELED, Layer
+from maskwork.core.domain.errors import InputError
 from maskwork.core.editing import shapes
 from maskwork.core.editing.records import LabelMapEdit, editable_label_map
-from maskwork.core.errors import InputError
 
 
 def _check_class(label_map: np.ndarray, class_id: int) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.annotation import Instance, Layer
+from maskwork.core.domain.annotation import Instance, Layer
 from maskwork.core.editing.group import EditGroup, merge_window_edits
 from maskwork.core.editing.records import (
     Edit,

@@ -19,11 +19,11 @@ from typing import Iterable, NamedTuple, Sequence
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Layer, Source
+from maskwork.core.domain.annotation import UNLABELED, Layer, Source
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.accept_ops import predicted_region
 from maskwork.core.editing.records import InstanceMaskEdit, LabelMapEdit, editable_label_map
-from maskwork.core.errors import InputError
-from maskwork.core.masks import Mask
 
 Point = tuple[int, int]
 MAX_VERTICES = 150        # more handles than this are too dense to grab; the tolerance grows instead

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from maskwork.core.annotation import Instance, Layer, Source
-from maskwork.core.errors import InputError
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.errors import InputError
 
 BBox = tuple[int, int, int, int]  # (x0, y0, x1, y1), x1/y1 exclusive
 RECORD_OVERHEAD = 200  # bytes of Python objects per record, so empty-ish edits are not "free"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 Window = tuple[int, int, np.ndarray]
 

@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.prompt import Prompt, Stroke
-from maskwork.core.masks import Mask
 
 
 def _lazy(module: str, name: str) -> Callable[[np.ndarray, Prompt], Mask]:
@@ -65,7 +65,8 @@ TOOLS: dict[str, ToolSpec] = {
 def _check_image(image: np.ndarray) -> None:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         shape = getattr(image, "shape", None)
-        raise InputError(f"interactive tools need an HxWx3 uint8 RGB image (maskwork.core.images.read_image), got "
+        raise InputError(f"interactive tools need an HxWx3 uint8 RGB image "
+                         f"(maskwork.core.store.images.read_image), got "
                          f"{getattr(image, 'dtype', type(image).__name__)} {shape}.")
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise InputError(f"the image is {image.shape[1]}x{image.shape[0]} pixels, too small to segment.")

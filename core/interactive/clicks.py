@@ -15,8 +15,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 
 
 def _deepest(region: np.ndarray) -> tuple[float, int, int]:
@@ -57,7 +57,7 @@ def simulate(run: Callable[[Prompt], Mask], truth: Mask, use_box: bool, max_clic
 
     Stops early once IoU >= stop_at and at least min_clicks were made (the later values would be
     needed only for curves); a tool that cannot run on a prompt (InputError) scores 0 for it."""
-    from maskwork.core.errors import InputError
+    from maskwork.core.domain.errors import InputError
 
     prompt = Prompt(box=box_of(truth) if use_box else None)
     empty = Mask.empty(truth.height, truth.width)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 
 @dataclass

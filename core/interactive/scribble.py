@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive import window as win
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 
 
 @dataclass(frozen=True)

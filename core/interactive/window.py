@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.annotation import Instance
+from maskwork.core.domain.annotation import Instance
 from maskwork.core.editing.box_ops import is_box_only
 
 

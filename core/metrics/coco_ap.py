@@ -10,7 +10,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 AP_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 

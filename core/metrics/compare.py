@@ -7,8 +7,8 @@ from typing import Iterable
 
 import numpy as np
 
-from maskwork.core.annotation import Layer
-from maskwork.core.errors import InputError
+from maskwork.core.domain.annotation import Layer
+from maskwork.core.domain.errors import InputError
 from maskwork.core.metrics.box_objects import BoxTally, split_box_only
 from maskwork.core.metrics.instances import InstanceMatch, match_instances
 from maskwork.core.metrics.semantic import SemanticScores, semantic_scores

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwork.core.annotation import Status
-from maskwork.core.errors import InputError
+from maskwork.core.domain.annotation import Status
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import check, report
+from maskwork.core.domain.text import plural
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.core.metrics.instances import InstanceMatch, panoptic_quality
 from maskwork.core.metrics.semantic import SemanticScores
-from maskwork.core.progress import check, report
-from maskwork.core.text import plural
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from maskwork.core.errors import InputError
-from maskwork.core.masks import Mask
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 
 
 def _boxes(masks: Sequence[Mask]) -> np.ndarray:

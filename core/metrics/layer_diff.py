@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, Layer
+from maskwork.core.domain.annotation import UNLABELED, Layer
 
 
 def class_map(layer: Layer | None, shape: tuple[int, int]) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList, ImageAnnotation
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation
 from maskwork.core.editing.records import PixelChange
 from maskwork.core.metrics.box_objects import split_box_only
 from maskwork.core.metrics.instances import iou_matrix, panoptic_quality

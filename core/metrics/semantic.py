@@ -12,8 +12,8 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from maskwork.core.errors import InputError
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 
 _CHUNK = 1 << 22  # pixels per bincount pass: bounds the temporary index array to ~16 MB
 

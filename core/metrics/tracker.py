@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskwork.core.domain.errors import InputError
 from maskwork.core.editing.records import Edit
-from maskwork.core.errors import InputError
 from maskwork.core.metrics.semantic import SemanticScores, confusion_matrix
 
 

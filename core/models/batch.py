@@ -6,13 +6,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from maskwork.core.errors import InputError
-from maskwork.core.images import read_image
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.models.input_fit import check_fits
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.preprocess import Prepared
 from maskwork.core.models.results import Result
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.models.torch_models.preprocess import Prepared
+from maskwork.core.store.images import read_image
 
 
 def _load(predictor: Predictor, path: Path) -> Prepared:

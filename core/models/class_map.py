@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwork.core.annotation import IGNORE_NAMES, UNLABELED, ClassInfo, ClassList
+from maskwork.core.domain.annotation import IGNORE_NAMES, UNLABELED, ClassInfo, ClassList
 
 BACKGROUND_NAMES = {"background", "__background__", "bg", "none", *IGNORE_NAMES}
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check
 from maskwork.core.models.results import InstanceResult, SemanticResult, TimedRun
-from maskwork.core.progress import CancelToken, ProgressFn, check
 
 
 @dataclass
@@ -86,7 +86,7 @@ def in_classes_of(ref, other):
     way); a refusal in one sentence when they share no class at all."""
     if other.classes == ref.classes:
         return other
-    from maskwork.core.errors import InputError
+    from maskwork.core.domain.errors import InputError
     from maskwork.core.models.class_map import ClassMap
     from maskwork.core.models.cross_task import map_classes
 
@@ -98,7 +98,7 @@ def in_classes_of(ref, other):
     return map_classes(other, cmap)
 
 
-HERE = ("cached", "bundled", "user")  # model states that run without a download (core.models.availability)
+HERE = ("cached", "bundled", "user")  # model states that run without a download (core.models.catalog.availability)
 
 
 def _names(classes) -> set[str]:
@@ -109,7 +109,7 @@ def compare_partner(name: str, entries) -> tuple[str, bool] | None:
     """What side B shows next to `name` on side A: its int8 twin when it has one to switch to; else (an int8-only
     file, a model without int8) another model of the same task that shares classes with it, one on this computer
     first, then the one sharing most classes; None when there is none (the window then says what to do).
-    `entries`: the model list (name, task, state, classes, int8: core.models.int8.Int8Support or None)."""
+    `entries`: the model list (name, task, state, classes, int8: core.models.int8.dispatch.Int8Support or None)."""
     own = next((e for e in entries if e.name == name), None)
     if own is None:
         return None
@@ -135,7 +135,7 @@ def _timed(predictor, image: np.ndarray, repeats: int, cancel: CancelToken | Non
 def predictor_pair(spec_or_name, calibration_images=None, cache_dir=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, num_images: int | None = None):
     """Float and int8 predictors of one model (torch: sharing the float weights; ONNX: its int8 file or twin)."""
-    from maskwork.core.models.int8 import int8_of
+    from maskwork.core.models.int8.dispatch import int8_of
     from maskwork.core.models.predict import Predictor
 
     fp = Predictor(spec_or_name, progress=progress, cancel=cancel, device="cpu")
@@ -148,7 +148,7 @@ def size_bytes(predictor) -> int:
     own = getattr(predictor, "size_bytes", None)
     if own is not None:
         return int(own)
-    from maskwork.core.models.quantize import state_dict_bytes
+    from maskwork.core.models.int8.quantize import state_dict_bytes
 
     return state_dict_bytes(predictor.model)
 

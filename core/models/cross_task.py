@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, ClassInfo, ClassList, Layer
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import UNLABELED, ClassInfo, ClassList, Layer
+from maskwork.core.domain.masks import Mask
 from maskwork.core.models.class_map import ClassMap
 from maskwork.core.models.results import InstanceResult, Result, SemanticResult
 

@@ -4,7 +4,7 @@ whole `predict` run down with it. Checked when an image is prepared, so one such
 """
 from __future__ import annotations
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 
 def check_fits(policy, height: int, width: int, where: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 
 class PendingMask(Protocol):

@@ -14,13 +14,13 @@ import time
 import numpy as np
 import torch
 
-from maskwork.core.models.instance import SCORE_FLOOR, configure, detect, instance_arrays
-from maskwork.core.models.preprocess import Prepared, prepare
-from maskwork.core.models.registry import ModelSpec, get_model
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check
+from maskwork.core.models.catalog.registry import ModelSpec, get_model
+from maskwork.core.models.catalog.weights import load_model
 from maskwork.core.models.results import InstanceResult, Result, SemanticResult
-from maskwork.core.models.semantic import semantic_logits, to_label_map
-from maskwork.core.models.weights import load_model
-from maskwork.core.progress import CancelToken, ProgressFn, check
+from maskwork.core.models.torch_models.instance import SCORE_FLOOR, configure, detect, instance_arrays
+from maskwork.core.models.torch_models.preprocess import Prepared, prepare
+from maskwork.core.models.torch_models.semantic import semantic_logits, to_label_map
 
 _threads_set = False
 
@@ -38,7 +38,7 @@ def default_device() -> torch.device:
 
 
 def _int8(spec: ModelSpec, model: torch.nn.Module, progress, cancel) -> torch.nn.Module:
-    from maskwork.core.models.quantize import int8_model  # torch.ao quantization: loaded only when asked
+    from maskwork.core.models.int8.quantize import int8_model  # torch.ao quantization: loaded only when asked
 
     return int8_model(spec, model, progress=progress, cancel=cancel)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maskwork.core.annotation import ImageAnnotation, Layer, PredictionInfo, Status
-from maskwork.core.image_fit import ImageSizeChanged, changed_message
+from maskwork.core.domain.annotation import ImageAnnotation, Layer, PredictionInfo, Status
 from maskwork.core.models.results import InstanceResult, SemanticResult
+from maskwork.core.store.image_fit import ImageSizeChanged, changed_message
 
 
 def result_shape(result: SemanticResult | InstanceResult) -> tuple[int, int]:

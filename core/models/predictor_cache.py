@@ -40,7 +40,7 @@ class PredictorCache:
 
     def load(self, name: str, int8: bool, calibration: list | None = None, progress=None, cancel=None
              ) -> Predictor:
-        """The loaded predictor, or load it: int8 comes from core.models.int8 (by backend), built from the
+        """The loaded predictor, or load it: int8 comes from core.models.int8.dispatch (by backend), built from the
         float model calibrated on `calibration` (image paths; None = the bundled samples) or read from the
         int8 cache; an ONNX model's own int8 file when it has one."""
         found = self.get(name, int8)
@@ -54,7 +54,7 @@ class PredictorCache:
 
             predictor = Predictor(name, progress=progress, cancel=cancel)
         else:
-            from maskwork.core.models.int8 import int8_of
+            from maskwork.core.models.int8.dispatch import int8_of
 
             base = self.load(name, False, None, progress, cancel)
             images = list(calibration)[:CALIBRATION_IMAGES] if calibration else None

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList, Instance, Layer, Source, as_box
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassList, Instance, Layer, Source, as_box
+from maskwork.core.domain.masks import Mask
 from maskwork.core.models.lazy_masks import LazyMasks
 
 

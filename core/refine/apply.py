@@ -13,11 +13,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.editing.locks import EditLocks
 from maskwork.core.editing.records import InstancesEdit
-from maskwork.core.errors import InputError
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.refine import REFINERS
 from maskwork.core.refine.edges import refine_edges
 

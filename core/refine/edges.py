@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam.model import Embedding, PromptModel
-from maskwork.core.masks import Mask
 
 
 def prompts_for(mask: Mask) -> list[Prompt]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 

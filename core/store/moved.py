@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from maskwork.core.errors import ProjectError
+from maskwork.core.domain.errors import ProjectError
 
 
 def _moved(store: Path) -> ProjectError:

@@ -17,8 +17,8 @@ import shutil
 import time
 from pathlib import Path
 
-from maskwork.core.errors import ProjectError
-from maskwork.core.io.atomic import fsync_dir
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store.atomic import fsync_dir
 from maskwork.core.store.interrupts import interrupt_held
 
 PREFIX = ".maskwork-partial-"

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskwork.core.errors import InputError, MaskworkError
-from maskwork.core.images import is_image_file
+from maskwork.core.domain.errors import InputError, MaskworkError
+from maskwork.core.store.images import is_image_file
 
-STORE_DIR = ".maskwork"  # core.project.STORE_DIR (core.project imports core.store: not imported back)
+STORE_DIR = ".maskwork"  # core.store.project.STORE_DIR (core.store.project imports core.store: not imported back)
 KINDS = ("file", "folder")
 
 
@@ -66,7 +66,7 @@ def project_tree(folder: str | Path) -> ProjectTree:
     root = _real(folder)
     images, excluded = root, frozenset[str]()
     if (root / STORE_DIR).is_dir():
-        from maskwork.core.project import Project  # a sibling in the store layer; imported when used
+        from maskwork.core.store.project import Project  # a sibling in the store layer; imported when used
 
         try:
             project = Project.open(root, read_only=True)

@@ -19,10 +19,10 @@ from typing import Callable
 
 import numpy as np
 
-from maskwork.core.annotation import MAX_CLASSES, ClassList
-from maskwork.core.errors import InputError
-from maskwork.core.images import image_size, open_image, read_image
+from maskwork.core.domain.annotation import MAX_CLASSES, ClassList
+from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
+from maskwork.core.store.images import image_size, open_image, read_image
 from maskwork.core.store.schemas import loads
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -74,10 +74,10 @@ def read_label_png(path: str | Path) -> np.ndarray:
 def from_coco(json_path: str | Path, image_dir: str | Path | None = None, task: str = "instance") -> TrainData:
     """COCO instances JSON. task="semantic" rasterises the instances into a label map (id = category).
 
-    Read by core.io.coco.load_coco, the importer's strict reader: every image is checked (inside the
+    Read by core.formats.coco.load_coco, the importer's strict reader: every image is checked (inside the
     image folder, present, right size) before any mask is decoded, and a damaged RLE or polygon is
     refused instead of giving a different mask on every run."""
-    from maskwork.core.io.coco import load_coco, read_json
+    from maskwork.core.formats.coco import load_coco, read_json
 
     json_path = Path(json_path)
     if not json_path.is_file():
@@ -100,7 +100,7 @@ def _id_order(image_id) -> tuple:
 
 
 def _guess_image_dir(json_path: Path, doc) -> Path:
-    from maskwork.core.io.coco import image_in_folder
+    from maskwork.core.formats.coco import image_in_folder
 
     imgs = doc.get("images") if isinstance(doc, dict) else None
     first = imgs[0].get("file_name") if isinstance(imgs, list) and imgs and isinstance(imgs[0], dict) else None
@@ -204,7 +204,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
 
 def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "done", "reviewed")) -> TrainData:
     """Images of a Maskwork project whose corrected layer is usable (status in `statuses`)."""
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     project = Project.open(folder)
     task = project.task

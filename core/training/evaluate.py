@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.models.class_map import ClassMap
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, split_by_names
@@ -99,7 +99,7 @@ def prepare(model: str, data, device: str | None = None, max_images: int | None 
         raise InputError(f"{d.source} has no labelled images to evaluate on")
     float_model = None
     if int8:
-        from maskwork.core.models.int8 import int8_of
+        from maskwork.core.models.int8.dispatch import int8_of
 
         if calibration is None:
             picked = items[:: max(1, len(items) // CALIBRATION_IMAGES)][:CALIBRATION_IMAGES]
@@ -158,9 +158,8 @@ def instance_records(res, img_id: int, cmap: ClassMap) -> list[dict]:
     keep = res.keep(0.0)
     ids, known = cmap.apply_class_ids(res.class_ids[keep])
     keep, ids = keep[known], ids[known]
-    empty = np.zeros((0, res.height, res.width), bool)
-    masks = np.stack([res.masks[i].to_full() for i in keep]) if len(keep) else empty
-    return inst.detections(img_id, masks, res.scores[keep], ids)
+    # RLE from each mask's crop: full-image masks of every detection down to score 0 cost more than the model
+    return inst.box_detections(img_id, [res.masks[i] for i in keep], res.scores[keep], ids)
 
 
 def instance_table(ev: Evaluation, gt_records: list, detections: list[list[dict]], per_image: bool) -> EvalTable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 from maskwork.core.training.datasets import TrainData
 
 

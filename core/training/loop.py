@@ -1,14 +1,14 @@
 """Train a segmentation model: `train(config, progress=None, cancel=None, on_epoch=None) -> TrainResult`.
 
 TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
-  arch           key of core.models.architectures.ARCHITECTURES (its task picks semantic or instance)
+  arch           key of core.models.torch_models.architectures.ARCHITECTURES (its task picks semantic or instance)
   data           training data: COCO .json, Maskwork project folder, images/+masks/ folder, or a TrainData
   val            validation data (same kinds) | None; then `val_names` (names or prefixes such as "tile7_")
                  or else `val_fraction` of `data` (seeded) is held out
   epochs, steps_per_epoch (None: one pass over the training images, at least min_steps), batch_size, crop (px),
                  lr, weight_decay
   seed           fixes the split, the sampling and the augmentation
-  out            best checkpoint path (core.models.checkpoint format); `last_out` (default <out>.last.pt)
+  out            best checkpoint path (core.models.torch_models.checkpoint format); `last_out` (default <out>.last.pt)
                  holds weights + optimizer + epoch + history so `resume=True` continues where it stopped
   init           None (from scratch), a registry model name or a checkpoint path; heads whose shape
                  differs (other class count) are left freshly initialised
@@ -45,11 +45,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskwork.core.annotation import MAX_CLASSES
-from maskwork.core.errors import Cancelled, InputError, ModelError
-from maskwork.core.models.architectures import get_architecture
-from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
-from maskwork.core.progress import CancelToken, ProgressFn, report
+from maskwork.core.domain.annotation import MAX_CLASSES
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, report
+from maskwork.core.models.torch_models.architectures import get_architecture
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, split, split_by_names
@@ -156,8 +156,8 @@ def build(cfg: TrainConfig, num_classes: int) -> torch.nn.Module:
 def _init_state(init: str) -> dict:
     if Path(init).is_file():
         return read_checkpoint(init)["state_dict"]
-    from maskwork.core.models.registry import get_model  # unknown names get a "did you mean" ModelError
-    from maskwork.core.models.weights import load_model
+    from maskwork.core.models.catalog.registry import get_model  # unknown names get a "did you mean" ModelError
+    from maskwork.core.models.catalog.weights import load_model
 
     return load_model(get_model(init)).state_dict()
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import ModelError
-from maskwork.core.masks import Mask
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.checkpoint import read_checkpoint
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.models.catalog.registry import get_model
+from maskwork.core.models.catalog.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.registry import get_model
 from maskwork.core.models.results import InstanceResult, SemanticResult
-from maskwork.core.models.specs import OWN_RCNN, OWN_TILE, ModelSpec, UserCheckpoint, spec_with_header
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 

@@ -62,9 +62,9 @@ def start_input(init: str | None) -> dict:
     {} from scratch, for a plain state dict or a model whose header cannot be read (loading it says why)."""
     if not init:
         return {}
-    from maskwork.core.errors import MaskworkError
-    from maskwork.core.models.headers import read_header
-    from maskwork.core.models.registry import get_model, weights_file
+    from maskwork.core.domain.errors import MaskworkError
+    from maskwork.core.models.catalog.headers import read_header
+    from maskwork.core.models.catalog.registry import get_model, weights_file
 
     try:
         path = Path(init) if Path(init).is_file() else weights_file(get_model(init))

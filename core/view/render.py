@@ -10,7 +10,7 @@ import colorsys
 
 import numpy as np
 
-from maskwork.core.annotation import UNLABELED, ClassList, Instance, Layer
+from maskwork.core.domain.annotation import UNLABELED, ClassList, Instance, Layer
 from maskwork.core.editing.box_ops import box_only_at
 
 FILL_ALPHA = 0.55      # semantic areas and instance interiors

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
 )
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.view.render import mask_bgra
 
 Z = 12  # above the overlays (1, 2) and boxes (3), below the polygon preview and brush outline

@@ -42,7 +42,7 @@ def run_compare(a: tuple[str, bool], b: tuple[str, bool], rgb, score_threshold: 
             progress(k, 3, f"loading {label_of(name, int8)}")
         predictors.append(PREDICTORS.load(name, int8, calibration, None, cancel))
     if predictors[0].task != predictors[1].task:
-        from maskwork.core.errors import InputError
+        from maskwork.core.domain.errors import InputError
 
         raise InputError(f"{a[0]} is a {predictors[0].task} model and {b[0]} a {predictors[1].task} model: "
                          "pick two models of the same task to compare them.")

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.annotation import ClassList
+from maskwork.core.domain.annotation import ClassList
 from maskwork.core.metrics.layer_diff import disagreement, highlight
+from maskwork.core.models.catalog.defaults import default_model_for
 from maskwork.core.models.compare import HERE, compare_partner
-from maskwork.core.models.defaults import default_model_for
 from maskwork.core.models.prediction_layer import result_layer
 from maskwork.core.models.predictor_cache import calibration_paths
 from maskwork.core.view.render import bgra_lut, render_window
@@ -79,7 +79,7 @@ class ModelPicker(QWidget):
         self.combo.setToolTip(f"Model for side {title}")
         self.int8 = QCheckBox("int8")
         self.int8.setToolTip(PICKER_TIP)
-        self.supports: dict = {}  # model name -> core.models.int8.Int8Support (from the model list)
+        self.supports: dict = {}  # model name -> core.models.int8.dispatch.Int8Support (from the model list)
         self._wanted = False      # the int8 choice, kept while a model that cannot switch is shown
         self.int8.toggled.connect(self._remember)
         self.combo.currentTextChanged.connect(lambda _name: self._show_support())
@@ -241,7 +241,7 @@ class CompareWindow(QWidget):
         self.jobs.run(Job(list_models), self._on_listed)
 
     def model_to_compare(self, names) -> str | None:
-        """The model in use, else the project's model setting, else its default (core.models.defaults)."""
+        """The model in use, else the project's model setting, else its default (core.models.catalog.defaults)."""
         p = self.state.project
         candidates = [self.state.model_name]
         if p is not None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.errors import InputError, MaskworkError
+from maskwork.core.domain.errors import InputError, MaskworkError
 from maskwork.gui.dialogs import messages
 from maskwork.gui.workers import Job, start
 
@@ -42,7 +42,7 @@ class AlreadyRegistered:
 def register_file(path: str, name: str | None, user: dict | None, allow_same: bool = False,
                   progress=None, cancel=None):
     """The worker's part: the spec of the registered file, or AlreadyRegistered (nothing written)."""
-    from maskwork.core.models.model_files import registered_as
+    from maskwork.core.models.catalog.model_files import registered_as
 
     if progress is not None:
         progress(0, 0, "checking the file")
@@ -54,7 +54,7 @@ def register_file(path: str, name: str | None, user: dict | None, allow_same: bo
             from maskwork.core.models.onnx_models.register import register_onnx
 
             return register_onnx(path, name=name, user=user)
-        from maskwork.core.models.user_models import register_checkpoint
+        from maskwork.core.models.catalog.user_models import register_checkpoint
 
         return register_checkpoint(path, name=name)
     except OSError as exc:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel
 
-from maskwork.core.io.export_scope import default_only_corrected
-from maskwork.core.io.project_io import EXPORT_FORMATS
+from maskwork.core.formats.export_scope import default_only_corrected
+from maskwork.core.formats.project_io import EXPORT_FORMATS
 
 DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
                 "coco-polygon": "COCO JSON, masks as polygons (no holes)",

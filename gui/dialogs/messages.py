@@ -5,8 +5,8 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox
 
-from maskwork.core.errors import MaskworkError
-from maskwork.core.text import plural
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.domain.text import plural
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
 )
 
-from maskwork.core.annotation import DEFAULT_COLORS, ClassInfo, ClassList
+from maskwork.core.domain.annotation import DEFAULT_COLORS, ClassInfo, ClassList
 
 BACKGROUND = "background"
 DEFAULTS = {"instance": "object", "semantic": "foreground"}

@@ -4,7 +4,7 @@ It starts from a model that knows the project's classes, or from random weights 
 expect (train_jobs.default_start / start_note). The settings are core.training.schedule's (the CLI's too); the
 dialog holds out some corrected images (the same ones every run, listed), the start model is scored on them before
 training and a fine-tuned epoch is kept only when it beats it. At the end the dialog shows before / after and
-offers to keep or discard the new model (a kept one is registered, core.models.user_models.register_checkpoint);
+offers to keep or discard the new model (a kept one is registered, core.models.catalog.user_models.register_checkpoint);
 a kept model can pre-label the images not reviewed yet with one click (AppState.predict_requested).
 """
 from __future__ import annotations
@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from maskwork.core.errors import MaskworkError
-from maskwork.core.text import plural
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.domain.text import plural
 from maskwork.core.training.datasets import held_out_names
 from maskwork.core.training.schedule import expected_gain, suggest
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.panels.job_bar import JobBar
-from maskwork.gui.plot import LineChart
 from maskwork.gui.state import AppState
+from maskwork.gui.widgets.plot import LineChart
 from maskwork.gui.workers import Job
 
 METRIC_NAMES = {"miou": "mean IoU", "ap": "mask AP"}

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskwork.core.annotation import Status
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.annotation import Status
+from maskwork.core.domain.errors import MaskworkError
 
 MODELS_DIR = Path(".maskwork") / "models"  # trained checkpoints live with the project they came from
 
@@ -97,8 +97,8 @@ def count_corrected(project) -> int:
 
 
 def not_reviewed(project) -> list[str]:
-    """Images not marked reviewed (core.review): the ones a new model pre-labels."""
-    from maskwork.core.review import reviewed_names
+    """Images not marked reviewed (core.store.review): the ones a new model pre-labels."""
+    from maskwork.core.store.review import reviewed_names
 
     marks = reviewed_names(project)
     return [n for n in project.image_names() if n not in marks]
@@ -107,9 +107,9 @@ def not_reviewed(project) -> list[str]:
 def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]], list[tuple]]:
     """Architectures of the project's task, and models to start from as (name, TrainConfig.init value,
     architecture, class names): built-in models by name, the user's own by checkpoint path (imports torch)."""
-    from maskwork.core.models.architectures import ARCHITECTURES
-    from maskwork.core.models.defaults import class_names
-    from maskwork.core.models.registry import MODELS, all_models, weights_file
+    from maskwork.core.models.catalog.defaults import class_names
+    from maskwork.core.models.catalog.registry import MODELS, all_models, weights_file
+    from maskwork.core.models.torch_models.architectures import ARCHITECTURES
 
     archs = [(a.name, a.description) for a in ARCHITECTURES.values() if a.task == task]
     models = [(s.name, s.name if s.name in MODELS else str(weights_file(s)), s.arch, class_names(s.classes))
@@ -119,7 +119,7 @@ def choices(task: str, progress=None, cancel=None) -> tuple[list[tuple[str, str]
 
 def train_config(req: TrainRequest):
     """The TrainConfig of a request: core.training.schedule's settings for the start, then the dialog's values."""
-    from maskwork.core.models.architectures import get_architecture
+    from maskwork.core.models.torch_models.architectures import get_architecture
     from maskwork.core.training.loop import TrainConfig
     from maskwork.core.training.schedule import settings
 
@@ -147,8 +147,8 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
 
 def keep_model(req: TrainRequest, progress=None, cancel=None) -> str:
     """Add the trained checkpoint to the user's models; its name."""
+    from maskwork.core.models.catalog.user_models import register_checkpoint
     from maskwork.core.models.predictor_cache import PREDICTORS
-    from maskwork.core.models.user_models import register_checkpoint
 
     name = register_checkpoint(req.out, name=req.name).name
     PREDICTORS.forget(name)  # a model retrained under the same name must not run its old weights
@@ -163,16 +163,16 @@ def discard_model(req: TrainRequest) -> None:
 
 def default_start(models: list[tuple], classes, in_use: str | None) -> str | None:
     """The model training starts from: the model in use when it knows the project's classes, else the listed
-    model that knows most of them (core.models.defaults.training_start); None (scratch) when no model knows
+    model that knows most of them (core.models.catalog.defaults.training_start); None (scratch) when no model knows
     any. `models`: choices()'s rows."""
-    from maskwork.core.models.defaults import training_start
+    from maskwork.core.models.catalog.defaults import training_start
 
     return training_start([(m[0], m[3]) for m in models], classes, in_use)[0]
 
 
 def start_note(name: str | None, model_classes: set[str], classes) -> str:
     """One sentence on the chosen start: which of the project's classes the model knows, or what to expect."""
-    from maskwork.core.models.defaults import class_names
+    from maskwork.core.models.catalog.defaults import class_names
 
     wanted = class_names(classes)
     known = sorted(model_classes & wanted)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.metrics.dataset_scores import score_annotations
 from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import HEADLINE_TIP

@@ -1,5 +1,5 @@
 """The project's images with their state (not started / predicted / corrected) and reviewed mark (✓,
-core/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only
+core/store/review.py), a text filter, a state filter and a reviewed filter. Statuses are read lazily (only
 rows on screen) so a 5,000-image project opens at once. The filters never hide the image on screen
 (it stays listed until another is opened) and start afresh with each project."""
 from __future__ import annotations
@@ -8,9 +8,9 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyMode
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QPushButton, QVBoxLayout, QWidget
 
-from maskwork.core.annotation import Status
-from maskwork.core.errors import MaskworkError
-from maskwork.core.review import reviewed_names
+from maskwork.core.domain.annotation import Status
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.store.review import reviewed_names
 
 STATUS_COLOURS = {Status.NOT_STARTED: "#9e9e9e", Status.PREDICTED: "#f0a030", Status.CORRECTED: "#4caf50"}
 STATUS_MARKS = {Status.NOT_STARTED: "○", Status.PREDICTED: "◐", Status.CORRECTED: "●"}
@@ -39,7 +39,7 @@ class ImageListModel(QAbstractListModel):
         self.endResetModel()
 
     def refresh_reviewed(self, names: list[str]) -> None:
-        """The reviewed marks of these images changed (core/review.py)."""
+        """The reviewed marks of these images changed (core/store/review.py)."""
         self.reviewed = reviewed_names(self.project) if self.project is not None else set()
         for name in names:
             if name in self.names:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.metrics.live_iou import LiveIoU
 from maskwork.gui import image_loader
 from maskwork.gui.workers import Job, start

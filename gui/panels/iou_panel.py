@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.metrics.live_iou import DETAIL_TITLES, KIND_OF_TASK, LiveIoU
 from maskwork.gui import theme
 from maskwork.gui.image_loader import ready

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.text import plural
+from maskwork.core.domain.text import plural
 from maskwork.gui import theme
 from maskwork.gui.compare.window import CompareWindow, ModelPicker
 from maskwork.gui.panels.job_bar import JobBar

@@ -19,21 +19,21 @@ class ModelEntry:
     task: str          # "semantic" | "instance"
     state: str         # "cached" | "bundled" | "needs download" | "missing" | "user"
     description: str = ""
-    classes: object = None  # core.annotation.ClassList: matched to the project's before anything runs
-    int8: object = None     # core.models.int8.Int8Support: whether the int8 toggle switches, and why (not)
+    classes: object = None  # core.domain.annotation.ClassList: matched to the project's before anything runs
+    int8: object = None     # core.models.int8.dispatch.Int8Support: whether the int8 toggle switches, and why (not)
 
 
 def list_models_and_skipped(progress=None, cancel=None) -> tuple[list[ModelEntry], list[str]]:
     """The model list, and one sentence per damaged entry of the user's models.json that it leaves out."""
-    from maskwork.core.models.user_models import skipped_entries
+    from maskwork.core.models.catalog.user_models import skipped_entries
 
     return list_models(progress, cancel), skipped_entries()
 
 
 def list_models(progress=None, cancel=None) -> list[ModelEntry]:
-    """Without torch (core.models.headers, core.models.availability): listing must not cost ~700 MB."""
-    from maskwork.core.models import availability, registry
-    from maskwork.core.models.int8 import support
+    """Without torch (core.models.catalog.headers, core.models.catalog.availability): listing must not cost ~700 MB."""
+    from maskwork.core.models.catalog import availability, registry
+    from maskwork.core.models.int8.dispatch import support
 
     entries = []
     for spec in registry.all_models():

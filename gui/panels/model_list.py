@@ -1,11 +1,11 @@
 """How the model panel lists models: which one it starts on, and how an entry reads in the list.
 
-The start model is the bundled model that fits the project's task and classes (core.models.defaults),
+The start model is the bundled model that fits the project's task and classes (core.models.catalog.defaults),
 else one of the task whose weights are already here, bundled first: never one that needs a download.
 """
 from __future__ import annotations
 
-from maskwork.core.models.defaults import default_model_for
+from maskwork.core.models.catalog.defaults import default_model_for
 
 # weights state -> preference when no bundled model fits the project (lower is better; absent = never)
 LOCAL_PREFERENCE = {"bundled": 0, "user": 1, "cached": 2}

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.domain.text import plural
 from maskwork.core.models.prediction_layer import for_project, refilter, store_prediction
 from maskwork.core.models.predictor_cache import PREDICTORS, calibration_paths
 from maskwork.core.models.results import InstanceResult
-from maskwork.core.text import plural
 from maskwork.gui.panels import last_run, model_jobs, model_list
 from maskwork.gui.panels.class_fit import ClassFitBar
 from maskwork.gui.panels.elided_label import ElidedLabel
@@ -187,7 +187,7 @@ class ModelPanel(QWidget):
 
     def _int8_support(self):
         entry = self.entries.get(self.combo.currentData())
-        return None if entry is None else entry.int8  # core.models.int8.Int8Support
+        return None if entry is None else entry.int8  # core.models.int8.dispatch.Int8Support
 
     def _key(self) -> tuple[str | None, bool]:
         """(model, int8) as it will run: an int8 file runs in int8, a model without int8 in float."""

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maskwork.core.annotation import UNLABELED
+from maskwork.core.domain.annotation import UNLABELED
 from maskwork.core.view.render import instance_rgb
 from maskwork.gui.panels import object_icons as icons
 from maskwork.gui.panels.object_rows import FILTER_HELP, Row, class_rows, object_rows, parse_filter

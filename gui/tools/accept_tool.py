@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import PreviewTool
 

@@ -1,6 +1,6 @@
 """The Tool interface: the canvas forwards mouse and key events in image coordinates.
 
-A tool turns gestures into calls on the Editor (gui/editor.py), which calls core.editing and keeps
+A tool turns gestures into calls on the Editor (gui/controllers/editor.py), which calls core.editing and keeps
 undo; tools never touch pixels themselves.
 """
 from __future__ import annotations

@@ -15,7 +15,7 @@ import dataclasses
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
 from maskwork.gui.workers import Job, start
@@ -179,7 +179,7 @@ class SamTool(SegmentTool):
             self.run()
 
     def _prefetch_next(self) -> None:
-        from maskwork.core.images import read_image
+        from maskwork.core.store.images import read_image
 
         project, name = self.state.project, self._key()
         try:

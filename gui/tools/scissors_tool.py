@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import PreviewTool
 

@@ -1,5 +1,5 @@
 """Shared behaviour of the click-to-segment tools: a prompt becomes a previewed mask, Enter or a
-double-click commits it as one undo step (Shift: extend, Ctrl: cut; see gui/editor_masks.py),
+double-click commits it as one undo step (Shift: extend, Ctrl: cut; see gui/controllers/editor_masks.py),
 Esc cancels, Backspace takes back the last prompt element. The segmentation itself is core's
 (core.interactive.segment), which works on a window around the prompt: the full image array is
 passed by reference, never copied per click.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from maskwork.core.errors import MaskworkError
+from maskwork.core.domain.errors import MaskworkError
 from maskwork.gui.canvas.preview_layer import PreviewLayer
 from maskwork.gui.tools.base import Tool
 
@@ -111,7 +111,7 @@ class SegmentTool(PreviewTool):
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
         self.prompt = None  # core.interactive.prompt.Prompt while the user works on an object
-        self.mask = None    # the previewed core.masks.Mask
+        self.mask = None    # the previewed core.domain.masks.Mask
         self._history: list = []  # prompts before each change, for Backspace
 
     @property

@@ -11,8 +11,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 from scipy import ndimage
 
-from maskwork.core.io.coco import load_coco
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats.coco import load_coco
 from tests.gui.window_helpers import aerial_classes, image_pixel, view_pos
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton

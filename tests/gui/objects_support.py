@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
-from maskwork.core.annotation import ClassInfo, ClassList, Instance, Source
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassInfo, ClassList, Instance, Source
+from maskwork.core.domain.masks import Mask
 from tests.gui.window_helpers import aerial_classes, view_pos
 
 NUCLEI = ClassList([ClassInfo(0, "background", "#000000"), ClassInfo(1, "nucleus", "#FF7F0E"),

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import Instance, Layer, Status
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer, Status
+from maskwork.core.domain.masks import Mask
 
 N_IMAGES = 3
 MODEL_INPUT = {  # small inputs keep CPU forward passes short
@@ -36,8 +36,8 @@ def nuclei_pick(nuclei_val: Path, n: int = N_IMAGES) -> tuple[list[dict], dict]:
 
 def make_nuclei_project(folder: Path, nuclei_val: Path, task: str, n: int = N_IMAGES):
     """A Maskwork project of real nuclei images whose corrected layers are the ground truth."""
-    from maskwork.core.models.classlists import nuclei_classes
-    from maskwork.core.project import Project
+    from maskwork.core.models.catalog.classlists import nuclei_classes
+    from maskwork.core.store.project import Project
 
     folder.mkdir(parents=True, exist_ok=True)
     images, anns = nuclei_pick(nuclei_val, n)
@@ -64,10 +64,10 @@ def make_tiny_model(folder: Path, task: str, name: str, seed: int = 0, arch: str
     """Save a random-init checkpoint of a registry architecture and register it; returns its name."""
     import torch
 
-    from maskwork.core.models.architectures import ARCHITECTURES
-    from maskwork.core.models.checkpoint import save_checkpoint
-    from maskwork.core.models.classlists import nuclei_classes
-    from maskwork.core.models.user_models import register_checkpoint
+    from maskwork.core.models.catalog.classlists import nuclei_classes
+    from maskwork.core.models.catalog.user_models import register_checkpoint
+    from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+    from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 
     default_arch, input_spec = MODEL_INPUT[task]
     arch = arch or default_arch

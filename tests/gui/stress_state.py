@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 from maskwork.core.view.render import render_window
 
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from scipy import ndimage
 
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
 from tests.gui.interactive_helpers import CTRL, LEFT, SHIFT, click, inner_point, key, steps, tool
 
 

@@ -21,14 +21,14 @@ def test_startup_path_does_not_import_torch():
 
 
 def test_samples_are_copied_once_and_opened_without_writing_the_repo(qtbot, window, tmp_path, monkeypatch):
-    from maskwork.gui import samples
+    from maskwork.gui.controllers import samples
 
     if not samples.SAMPLES.is_dir():
         return  # a checkout without samples: nothing to test
     before = sorted(p.relative_to(samples.SAMPLES) for p in samples.SAMPLES.rglob("*"))
     monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _loc: str(tmp_path / "data"))
     folder = samples.user_samples_folder()
-    assert folder == tmp_path / "data" / "Maskwork" / "samples"  # gui/data_folder.py: not Maskwork/Maskwork
+    assert folder == tmp_path / "data" / "Maskwork" / "samples"  # gui/controllers/data_folder.py: not Maskwork/Maskwork
     project_dir = samples.first_project(folder)
     assert window.session.open_path(project_dir)
     project = window.state.project
@@ -65,7 +65,7 @@ def test_sigterm_quits_cleanly_releasing_the_lock_without_a_prompt(aerial_dir, t
     import shutil
     import signal
 
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
     from tests.gui.window_helpers import aerial_classes
 
     folder = tmp_path / "aerial"

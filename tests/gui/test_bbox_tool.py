@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from maskwork.core.editing.box_ops import is_box_only
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.project_io import export_project
-from maskwork.core.project import Project
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.project_io import export_project
+from maskwork.core.store.project import Project
 from tests.gui.window_helpers import aerial_classes, stroke, view_pos
 
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from maskwork.core.editing import brush_segment
-from maskwork.core.io.coco import load_coco
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.view.render import FILL_ALPHA, OUTLINE_ALPHA, bgra_lut, instance_rgb, render_window
 from tests.gui.window_helpers import aerial_classes, hover, label_map, view_pos
 

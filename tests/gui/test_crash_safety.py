@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import Layer
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import Layer
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
 from tests.gui.crash_child import project_digest
 from tests.gui.window_helpers import aerial_classes
 

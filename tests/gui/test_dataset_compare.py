@@ -20,8 +20,8 @@ def weaker_model(tmp_path) -> str:
     """nuclei-semantic with its nucleus logit lowered: it finds fewer nuclei, so it loses to A."""
     import torch
 
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.models.checkpoint import save_checkpoint
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 
     ckpt = torch.load(ROOT / "resources/models/nuclei-semantic.pt", weights_only=True)
     state = dict(ckpt["state_dict"])

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from maskwork.core.annotation import Instance, Layer, Status
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer, Status
+from maskwork.core.domain.masks import Mask
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.gui.panels.dataset_panel import DatasetPanel
 from maskwork.gui.state import AppState

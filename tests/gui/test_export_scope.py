@@ -63,7 +63,7 @@ def test_cli_export_writes_only_corrected_images_unless_all_images(qtbot, window
 def test_import_into_a_new_project_does_not_ask_to_replace(qtbot, window, nuclei_folder, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
 
     gt = tmp_path / "nuclei_gt.json"
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(gt), "COCO (*.json)"))
@@ -96,7 +96,7 @@ def test_import_asks_only_when_it_would_replace_work_and_yes_replaces(qtbot, win
     user's is touched); importing image 0's asks, naming it, and Yes replaces it with the file's objects."""
     from PySide6.QtWidgets import QFileDialog
 
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
 
     gt = tmp_path / "nuclei_gt.json"
     doc = json.loads(gt.read_text())
@@ -132,7 +132,7 @@ def test_import_asks_only_when_it_would_replace_work_and_yes_replaces(qtbot, win
 def test_an_import_forgets_only_the_replaced_images_locks_and_undo_steps(qtbot, window, nuclei_folder, tmp_path):
     """Importing image 0's objects again: its object locks go (the ids name other objects now) and so does its
     undo history; image 1's unsaved edit keeps its undo step and its lock."""
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
 
     gt = tmp_path / "nuclei_gt.json"
     doc = json.loads(gt.read_text())

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
 
-from maskwork.core.annotation import Instance, Layer
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.formats.coco import load_coco
 from maskwork.gui.dialogs import messages
 from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos
 
@@ -144,7 +144,7 @@ def test_the_app_starts_on_a_tool_that_does_not_paint(qtbot, monkeypatch, aerial
 
 
 def test_data_folder_is_not_doubled_and_the_old_one_moves_up(qtbot, tmp_path, monkeypatch):
-    from maskwork.gui import data_folder, samples
+    from maskwork.gui.controllers import data_folder, samples
 
     share = tmp_path / "share"
     old = share / "Maskwork" / "Maskwork"  # what AppDataLocation gave with organisation and app "Maskwork"
@@ -165,7 +165,7 @@ def test_data_folder_is_not_doubled_and_the_old_one_moves_up(qtbot, tmp_path, mo
 
 
 def test_an_old_folder_in_use_is_read_where_it_is(qtbot, tmp_path, monkeypatch):
-    from maskwork.gui import data_folder
+    from maskwork.gui.controllers import data_folder
 
     share = tmp_path / "share"
     old = share / "Maskwork" / "Maskwork"
@@ -227,7 +227,7 @@ sys.exit(app_module.run_app([sys.argv[1]]))
 def test_quitting_does_not_wait_for_a_running_worker(tmp_path, aerial_folder, aerial_dir):
     import os
 
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     Project.create(aerial_folder, aerial_classes(aerial_dir), task="semantic").close()
     marker = tmp_path / "worker-finished"

@@ -9,8 +9,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from maskwork.core.annotation import ClassInfo, ClassList, Instance, Layer, Source
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassInfo, ClassList, Instance, Layer, Source
+from maskwork.core.domain.masks import Mask
 from maskwork.gui.dialogs import accept_prediction as accept_dialog
 from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from maskwork.core.annotation import Layer
+from maskwork.core.domain.annotation import Layer
+from maskwork.core.domain.masks import Mask
 from maskwork.core.interactive import segment
 from maskwork.core.interactive.prompt import Prompt
-from maskwork.core.masks import Mask
 from tests.gui.interactive_helpers import (
     CTRL,
     LEFT,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from maskwork.core.annotation import Instance, Layer
-from maskwork.core.io.coco import load_coco
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.metrics import match_instances
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.state import AppState

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from maskwork.core import editing
-from maskwork.core.annotation import Instance, Layer, Status
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer, Status
+from maskwork.core.domain.masks import Mask
 from maskwork.core.metrics import tracker as tracker_module
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.gui.panels.iou_panel import IoUPanel

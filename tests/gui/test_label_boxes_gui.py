@@ -7,9 +7,9 @@ import shutil
 
 from PySide6.QtCore import Qt
 
-from maskwork.core import review
 from maskwork.core.editing.box_ops import is_box_only
-from maskwork.core.io.coco import load_coco
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store import review
 from maskwork.gui.dialogs import messages
 from maskwork.gui.panels.image_list import REVIEWED_MARK
 from tests.gui.window_helpers import stroke, view_pos, wait_job

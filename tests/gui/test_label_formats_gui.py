@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from maskwork.core.io.coco import load_coco
+from maskwork.core.formats.coco import load_coco
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.export_dialog import ExportDialog
 from tests.gui.window_helpers import wait_job

@@ -9,17 +9,17 @@ import shutil
 import subprocess
 import sys
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.models import weights as W
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.builtin import MODELS
-from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
-from maskwork.core.models.classlists import aerial_classes
-from maskwork.core.models.headers import header_of, sidecar_path
-from maskwork.core.models.int8 import support
-from maskwork.core.models.specs import TorchvisionWeights, spec_with_header, weights_file
-from maskwork.core.models.user_models import register_checkpoint, user_specs
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.models.catalog import weights as W
+from maskwork.core.models.catalog.builtin import MODELS
+from maskwork.core.models.catalog.classlists import aerial_classes
+from maskwork.core.models.catalog.headers import header_of, sidecar_path
+from maskwork.core.models.catalog.specs import TorchvisionWeights, spec_with_header, weights_file
+from maskwork.core.models.catalog.user_models import register_checkpoint, user_specs
+from maskwork.core.models.int8.dispatch import support
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
+from maskwork.core.store.project import Project
 
 START = """
 import json, sys

@@ -9,8 +9,8 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from maskwork.core import logs
-from maskwork.core.errors import InputError
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats.coco import load_coco
 from maskwork.gui.workers import Job, start
 
 

@@ -6,9 +6,9 @@ import pytest
 from pycocotools.coco import COCO
 from PySide6.QtCore import QPointF, Qt
 
-from maskwork.core.annotation import Layer, Status
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import Layer, Status
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
 from maskwork.gui.dialogs import messages
 from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos, wait_job
 
@@ -134,7 +134,7 @@ def test_export_coco_through_the_menu_function_reads_back(qtbot, window, nuclei_
 
 
 def test_export_selected_png(qtbot, window, aerial_folder, aerial_dir, tmp_path):
-    from maskwork.core.io.png import read_label_png
+    from maskwork.core.formats.png import read_label_png
 
     project = open_aerial(window, aerial_folder, aerial_dir)
     stroke(qtbot, window, [view_pos(window, 40, 40), view_pos(window, 90, 70)])
@@ -287,7 +287,7 @@ def test_drop_a_folder_opens_it_and_it_becomes_recent(qtbot, window, aerial_fold
     from PySide6.QtCore import QMimeData, QPoint, QUrl
     from PySide6.QtGui import QDropEvent
 
-    from maskwork.gui import session as session_module
+    from maskwork.gui.controllers import session as session_module
 
     classes = aerial_classes(aerial_dir)
     monkeypatch.setattr(session_module, "ask_new_project", lambda parent, folder: ("semantic", classes))
@@ -332,7 +332,7 @@ def test_open_project_refuses_a_plain_folder_with_a_clear_message(qtbot, window,
 
 
 def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_dir, tmp_path, monkeypatch):
-    from maskwork.gui import file_ops
+    from maskwork.gui.controllers import file_ops
 
     open_aerial(window, aerial_folder, aerial_dir)
     real_start = file_ops.start
@@ -345,8 +345,8 @@ def test_cancelled_export_writes_nothing(qtbot, window, aerial_folder, aerial_di
 
 def test_a_failed_save_keeps_the_work_and_offers_another_folder(qtbot, window, aerial_folder, aerial_dir,
                                                                 tmp_path, monkeypatch):
-    from maskwork.core.errors import ProjectError
-    from maskwork.gui import session as session_module
+    from maskwork.core.domain.errors import ProjectError
+    from maskwork.gui.controllers import session as session_module
 
     project = open_aerial(window, aerial_folder, aerial_dir)
     stroke(qtbot, window, [view_pos(window, 30, 30), view_pos(window, 60, 50)])
@@ -364,7 +364,7 @@ def test_a_failed_save_keeps_the_work_and_offers_another_folder(qtbot, window, a
     assert window.session.save()
     assert "read-only" in errors[0] and "Nothing is lost" in errors[0]
     assert project.store == elsewhere.resolve() / ".maskwork"
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     reopened = Project.open(elsewhere)
     assert np.array_equal(reopened.annotation(window.state.current_name).corrected.label_map, painted)

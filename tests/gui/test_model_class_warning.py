@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from maskwork.core.models.classlists import aerial_classes
+from maskwork.core.models.catalog.classlists import aerial_classes
 from maskwork.core.models.predictor_cache import PREDICTORS
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import Layer, Status
+from maskwork.core.domain.annotation import Layer, Status
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.panels.model_panel import ModelPanel
@@ -211,7 +211,7 @@ def test_project_remembers_model_and_threshold(qtbot, semantic_setup):
     assert project.settings["score_threshold"] == pytest.approx(0.7)
     assert project.settings["model"] == name
     project.save()
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     reopened = Project.open(project.root)
     panel.slider.setValue(20)

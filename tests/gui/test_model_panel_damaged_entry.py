@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from maskwork.core.models.user_models import models_file
+from maskwork.core.models.catalog.user_models import models_file
 from maskwork.gui.panels.model_panel import ModelPanel
 from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_tiny_model

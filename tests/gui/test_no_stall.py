@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core import autosave
-from maskwork.core.annotation import ClassList, ImageAnnotation
-from maskwork.core.io.annotation_json import annotation_from_dict
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation
+from maskwork.core.store import autosave
+from maskwork.core.store.annotation_json import annotation_from_dict
+from maskwork.core.store.project import Project
 from maskwork.gui import image_loader
 
 SMALL = "tile1_001.jpg"
@@ -35,8 +35,8 @@ def aerial_big(tmp_path, aerial_dir):
 
 @pytest.fixture
 def on_threads(monkeypatch):
-    """The thread names that decoded images (core.project calls core.images.read_image)."""
-    import maskwork.core.project as project_module
+    """The thread names that decoded images (core.store.project calls core.store.images.read_image)."""
+    import maskwork.core.store.project as project_module
 
     seen = []
     real = project_module.read_image
@@ -198,7 +198,7 @@ def test_the_prepared_canvas_equals_the_one_drawn_here(qtbot, window, aerial_big
 
 def test_the_iou_of_a_big_image_is_counted_in_a_worker_with_the_edits_made_meanwhile(qtbot, window, aerial_big,
                                                                                   aerial_dir, monkeypatch):
-    from maskwork.core.annotation import Layer
+    from maskwork.core.domain.annotation import Layer
     from maskwork.core.metrics.live_iou import LiveIoU
     from maskwork.gui.panels import iou_builder
     from maskwork.gui.panels.iou_panel import IoUPanel

@@ -20,8 +20,8 @@ SEED_YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "
 @pytest.fixture(scope="module")
 def exported(aerial_dir, tmp_path_factory):
     """The bundled aerial model exported by export-model, and its int8 twin saved under another name."""
-    from maskwork.core.models.export import export_onnx
-    from maskwork.core.models.onnx_quant import int8_onnx
+    from maskwork.core.models.int8.onnx_quant import int8_onnx
+    from maskwork.core.models.torch_models.export import export_onnx
 
     images = sorted((aerial_dir / "images").glob("*.jpg"))
     folder = tmp_path_factory.mktemp("files")
@@ -35,8 +35,8 @@ def exported(aerial_dir, tmp_path_factory):
 @pytest.fixture
 def aerial_state(qtbot, tmp_path, aerial_dir, isolated_config):
     """An aerial project of 3 real images (from 3 tiles), the first one open."""
-    from maskwork.core.models.classlists import aerial_classes
-    from maskwork.core.project import Project
+    from maskwork.core.models.catalog.classlists import aerial_classes
+    from maskwork.core.store.project import Project
 
     images = sorted((aerial_dir / "images").glob("*.jpg"))
     folder = tmp_path / "proj"
@@ -65,7 +65,7 @@ def _run(qtbot, panel, state):
 
 
 def test_float_export_toggled_to_int8_agrees_with_float(qtbot, aerial_state, exported, isolated_config):
-    from maskwork.core.models.onnx_models.precision import is_int8
+    from maskwork.core.models.int8.precision import is_int8
     from maskwork.core.models.onnx_models.register import register_onnx
 
     state = aerial_state

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.outline_ops import trace_mask
-from maskwork.core.masks import Mask
 from tests.gui.objects_support import (
     click,
     drag,

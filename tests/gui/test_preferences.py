@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from maskwork.core.io.coco import load_coco
+from maskwork.core.formats.coco import load_coco
 from maskwork.gui import preferences, theme
 from maskwork.gui.panels.tone_panel import TonePanel
 from tests.gui.window_helpers import aerial_classes

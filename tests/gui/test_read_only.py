@@ -8,7 +8,7 @@ import signal
 import numpy as np
 from PySide6.QtCore import Qt
 
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 from maskwork.gui.dialogs import messages
 from tests.gui.window_helpers import aerial_classes, label_map, stroke, view_pos
 from tests.unit.lock_fixtures import holder

@@ -7,9 +7,9 @@ import copy
 
 from PySide6.QtCore import Qt
 
-from maskwork.core import review
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store import review
+from maskwork.core.store.project import Project
 from maskwork.gui import preferences
 from maskwork.gui.panels.image_list import REVIEWED_MARK
 

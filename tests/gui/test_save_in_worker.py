@@ -1,13 +1,13 @@
 """Ctrl+S on big images (issue 14, no stall): the files are written in a worker while the window keeps
-processing events; autosave stands aside meanwhile; errors keep their meaning (gui/saving.py)."""
+processing events; autosave stands aside meanwhile; errors keep their meaning (gui/controllers/saving.py)."""
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from maskwork.core.errors import ProjectError
-from maskwork.core.project import Project
-from maskwork.gui import saving
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store.project import Project
+from maskwork.gui.controllers import saving
 from maskwork.gui.dialogs import messages
 from tests.gui.test_no_stall import BIG, aerial_big  # noqa: F401 (fixture)
 

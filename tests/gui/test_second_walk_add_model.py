@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from maskwork.core.models.model_files import registered_as
+from maskwork.core.models.catalog.model_files import registered_as
 from maskwork.core.models.onnx_models.register import register_onnx
 from maskwork.gui.dialogs import add_model
 from maskwork.gui.dialogs.add_model import AddModelDialog

@@ -2,8 +2,8 @@
 list and project settings"), not the store's file name project.json."""
 from __future__ import annotations
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.store.project import Project
 from maskwork.gui.dialogs import messages
 
 

@@ -20,7 +20,7 @@ from maskwork.gui.dialogs.sam_weights import SamWeightsDialog
 from maskwork.gui.tools.sam_tool import picker_text
 from tests.gui.interactive_helpers import key, tool
 
-FILE_BYTES = 3_000_000  # large enough for several progress reports (core.models.weights reads in chunks)
+FILE_BYTES = 3_000_000  # large enough for several progress reports (core.models.catalog.weights reads in chunks)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from maskwork.core.errors import ModelError
-from maskwork.core.models.registry import get_model
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.models.catalog.registry import get_model
 from maskwork.gui.dialogs.train_dialog import TrainDialog
 from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, open_project

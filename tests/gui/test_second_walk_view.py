@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QComboBox
 
-from maskwork.core.annotation import Instance, Layer, PredictionInfo
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer, PredictionInfo
+from maskwork.core.domain.masks import Mask
 from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import IoUPanel
 from maskwork.gui.panels.objects_panel import EYE, LOCK, SOURCE
@@ -178,7 +178,7 @@ def test_a_model_object_painted_by_hand_is_listed_by_hand_and_undo_gives_model_b
 
 
 def test_last_run_describes_the_stored_prediction_of_the_image_on_screen(qtbot, tmp_path, nuclei_val, isolated_config):
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
     from maskwork.gui.panels.model_panel import ModelPanel
 
     stored = make_nuclei_project(tmp_path / "stored", nuclei_val, "semantic", n=2)
@@ -251,7 +251,7 @@ def test_the_dataset_tab_and_the_iou_tab_speak_of_one_headline(qtbot, tmp_path, 
 
 def test_a_list_filter_never_hides_the_image_on_screen_and_ends_with_its_project(qtbot, window, nuclei_folder,
                                                                                   aerial_folder, aerial_dir):
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
     from tests.gui.window_helpers import aerial_classes
 
     assert window.session.open_path(nuclei_folder, task="instance",
@@ -316,7 +316,7 @@ def test_a_semantic_project_shows_class_columns_before_the_first_accept(qtbot, t
 
 
 def test_the_export_dialog_offers_no_one_item_list(qtbot, window, nuclei_folder):
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
     from maskwork.gui.dialogs.export_dialog import ExportDialog
 
     assert window.session.open_path(nuclei_folder, task="instance",

@@ -72,7 +72,7 @@ def test_score_threshold_shows_for_instance_models_only(qtbot, tmp_path, nuclei_
 
 def test_the_panel_starts_on_the_bundled_model_fitting_the_project(qtbot, aerial_folder, aerial_dir,
                                                                     isolated_config):
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     project = Project.open(aerial_folder, task="semantic", classes=aerial_classes(aerial_dir))
     state = AppState()
@@ -95,7 +95,7 @@ def test_models_that_need_a_download_are_marked_in_the_list(qtbot, tmp_path, nuc
 
 
 def test_run_on_all_images_is_off_for_an_empty_folder(qtbot, tmp_path, aerial_dir, isolated_config):
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     empty = tmp_path / "empty"
     empty.mkdir()

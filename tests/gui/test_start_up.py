@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject, QSettings, QStandardPaths
 
 from maskwork.gui import app
-from maskwork.gui.samples import SAMPLES
+from maskwork.gui.controllers.samples import SAMPLES
 from tests.gui.window_helpers import aerial_classes
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="a checkout without the bundled samples")
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="a checkout without
 @pytest.fixture
 def data_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _loc: str(tmp_path / "data"))
-    return tmp_path / "data" / "Maskwork"  # gui/data_folder.py: <data>/Maskwork
+    return tmp_path / "data" / "Maskwork"  # gui/controllers/data_folder.py: <data>/Maskwork
 
 
 def test_the_last_project_reopens(qtbot, window, aerial_folder, aerial_dir, data_folder):

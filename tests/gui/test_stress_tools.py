@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import ClassList, Layer
-from maskwork.core.errors import MaskworkError
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.annotation import ClassList, Layer
+from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.formats.coco import load_coco
 from maskwork.gui.dialogs import accept_prediction, messages
 from maskwork.gui.tools import TOOLS
 from maskwork.gui.tools.sam_tool import SamTool

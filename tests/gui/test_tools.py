@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from maskwork.core.annotation import Status
+from maskwork.core.domain.annotation import Status
 from maskwork.core.editing.shapes import capsule
-from maskwork.core.io.coco import load_coco
+from maskwork.core.formats.coco import load_coco
 from tests.gui.window_helpers import aerial_classes, hover, image_pixel, label_map, stroke, view_pos
 
 

@@ -77,7 +77,7 @@ def test_a_fine_tune_that_does_worse_keeps_the_start_model_and_says_so(qtbot, tm
 
 
 def test_pre_label_runs_the_new_model_on_the_images_not_reviewed_only(qtbot, tmp_path, nuclei_val, isolated_config):
-    from maskwork.core.review import set_reviewed
+    from maskwork.core.store.review import set_reviewed
     from maskwork.gui.panels.model_panel import ModelPanel
     from tests.gui.panels_support import make_tiny_model
 

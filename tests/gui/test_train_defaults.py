@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maskwork.core.models.registry import get_model
+from maskwork.core.models.catalog.registry import get_model
 from maskwork.core.training.schedule import suggest
 from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.dialogs.train_dialog import TrainDialog

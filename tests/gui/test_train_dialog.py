@@ -6,8 +6,8 @@ import math
 import pytest
 
 from maskwork.gui.dialogs.train_dialog import TrainDialog
-from maskwork.gui.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
 from maskwork.gui.state import AppState
+from maskwork.gui.widgets.plot import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_TOP
 from tests.gui.panels_support import make_nuclei_project, open_project
 
 WAIT_MS = 240_000
@@ -26,7 +26,7 @@ def dialog(qtbot, tmp_path, nuclei_val, isolated_config):
 
 
 def test_lists_architectures_of_the_project_task(qtbot, dialog):
-    from maskwork.core.models.architectures import ARCHITECTURES
+    from maskwork.core.models.torch_models.architectures import ARCHITECTURES
 
     _state, _project, dlg = dialog
     listed = [dlg.arch.itemData(i) for i in range(dlg.arch.count())]
@@ -35,7 +35,7 @@ def test_lists_architectures_of_the_project_task(qtbot, dialog):
 
 
 def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
-    from maskwork.core.models.registry import get_model
+    from maskwork.core.models.catalog.registry import get_model
 
     state, project, dlg = dialog
     dlg.start_from.setCurrentIndex(0)  # from scratch: no start model to beat, the run is always offered
@@ -89,7 +89,7 @@ def test_cancel_stops_training(qtbot, dialog):
 
 
 def test_starting_from_a_model_selects_its_architecture(qtbot, dialog):
-    from maskwork.core.models.registry import get_model
+    from maskwork.core.models.catalog.registry import get_model
 
     _state, _project, dlg = dialog
     names = [dlg.start_from.itemText(i) for i in range(dlg.start_from.count())]
@@ -109,7 +109,7 @@ def test_refuses_a_builtin_name_and_cleans_odd_characters(qtbot, dialog):
 
 
 def test_no_corrected_image_no_start(qtbot, tmp_path, nuclei_val, isolated_config):
-    from maskwork.core.annotation import Status
+    from maskwork.core.domain.annotation import Status
 
     project = make_nuclei_project(tmp_path / "proj", nuclei_val, "semantic", n=1)
     for n in project.image_names():

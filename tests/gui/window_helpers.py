@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QStandardPaths, Qt
 
-from maskwork.core.annotation import ClassList
+from maskwork.core.domain.annotation import ClassList
 
 NUCLEI_NAMES = 3
 AERIAL_SIDE = 320  # aerial images are cropped to this size to keep tests fast

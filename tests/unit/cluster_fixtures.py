@@ -57,7 +57,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def read_ledger(path: Path) -> list[dict]:
-    from maskwork.core.io.edit_log import read_log
+    from maskwork.core.store.edit_log import read_log
 
     records, torn = read_log(path)
     assert not torn, f"{path} has a torn record"

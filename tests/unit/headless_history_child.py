@@ -8,8 +8,8 @@ import time
 
 import maskwork.core.editing as ed
 from maskwork.core.editing.history import EditHistory
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
 from tests.unit.test_journal import layer_digest
 
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from maskwork.core.cli import run
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 
 
 def snapshot(folder: Path) -> dict:

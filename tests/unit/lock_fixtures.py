@@ -1,4 +1,4 @@
-"""A second real process that holds a project open for writing (core/project_lock.py tests)."""
+"""A second real process that holds a project open for writing (core/store/project_lock.py tests)."""
 from __future__ import annotations
 
 import subprocess
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 p = Project.open(sys.argv[2], writer=sys.argv[3])
 exec(sys.argv[4])
 print("holding", flush=True)

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from maskwork.core.models.checkpoint import save_checkpoint
-from maskwork.core.models.registry import MODELS, TorchvisionWeights
-from maskwork.core.models.weights import build_model, torchvision_url
+from maskwork.core.models.catalog.registry import MODELS, TorchvisionWeights
+from maskwork.core.models.catalog.weights import build_model, torchvision_url
+from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 
 # Real torchvision VOC weights carry the training-time auxiliary head.
 AUX_IN_FILE = {"deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large", "fcn_resnet50"}
@@ -109,7 +109,7 @@ def crop(image: np.ndarray, height: int = 333, width: int = 517) -> np.ndarray:
 
 
 def real_image(datasets: Path, kind: str) -> np.ndarray:
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     folder = {"nuclei": "nuclei/images", "aerial": "aerial/images", "coco": "coco_sample/val2017"}[kind]
     files = sorted(p for p in (datasets / folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))

@@ -45,8 +45,8 @@ def nuclei_crops(val_json: Path, count: int, skip: int = 0, size: int = CROP) ->
 
 
 def _normalise(rgb: np.ndarray) -> torch.Tensor:
-    from maskwork.core.models.preprocess import normalize, to_tensor
-    from maskwork.core.models.registry import OWN_TILE
+    from maskwork.core.models.catalog.registry import OWN_TILE
+    from maskwork.core.models.torch_models.preprocess import normalize, to_tensor
 
     return normalize(to_tensor(rgb), OWN_TILE)
 
@@ -54,7 +54,7 @@ def _normalise(rgb: np.ndarray) -> torch.Tensor:
 def trained_nuclei_unet(val_json: Path, steps: int = 150, budget_s: float = 40.0) -> torch.nn.Module:
     """A narrow UNetSmall (base 8, 2 classes) trained from a fixed seed on 8 real crops; stops early at
     `budget_s` so a loaded machine makes it weaker, not slower."""
-    from maskwork.core.models.light import UNetSmall
+    from maskwork.core.models.torch_models.light import UNetSmall
 
     torch.manual_seed(0)
     crops = nuclei_crops(val_json, 8)
@@ -83,12 +83,12 @@ _TRAINED: dict[str, torch.nn.Module] = {}  # one training per test process, shar
 
 def nuclei_semantic_model(val_json: Path):
     """(spec, float model): the bundled nuclei-semantic checkpoint if present, else one trained here."""
-    from maskwork.core.models.registry import get_model, weights_file
+    from maskwork.core.models.catalog.registry import get_model, weights_file
 
     spec = get_model("nuclei-semantic").with_input(tile=CROP, overlap=16)
     path = weights_file(spec)
     if path is not None and path.is_file():
-        from maskwork.core.models.weights import load_model
+        from maskwork.core.models.catalog.weights import load_model
 
         return spec, load_model(spec)
     if "unet" not in _TRAINED:

@@ -39,7 +39,7 @@ def real_models(monkeypatch):
 
 def project_of(folder: Path, images: list[Path], classes, task: str):
     """A saved Maskwork project holding copies of these image files."""
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     folder.mkdir(parents=True, exist_ok=True)
     for path in images:

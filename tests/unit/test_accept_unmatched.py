@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from maskwork.core import editing as E
-from maskwork.core.annotation import Instance, Layer, Source
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.masks import Mask
 
 
 @pytest.fixture(scope="module")

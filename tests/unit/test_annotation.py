@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer, Source, Status
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Instance, Layer, Source, Status
+from maskwork.core.domain.masks import Mask
 
 
 def test_class_list_from_aerial_file(aerial_dir):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from maskwork.core.models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
 
 
 @pytest.fixture(scope="module")

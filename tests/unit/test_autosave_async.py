@@ -1,4 +1,4 @@
-"""Autosave in two steps (core.autosave): capture on the GUI thread, write in a worker. What the window relies
+"""Autosave in two steps (core.store.autosave): capture on the GUI thread, write in a worker. What the window relies
 on: the snapshot is the state at the capture, whatever is edited while it is written; with the crash
 journal it recovers exactly the last state; a snapshot captured before Discard is never written after it;
 one that lands after a later save never comes back over the saved file."""
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import maskwork.core.editing as ed
-from maskwork.core import autosave
-from maskwork.core.annotation import Status
-from maskwork.core.io.png import read_classes_json
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import Status
+from maskwork.core.formats.png import read_classes_json
+from maskwork.core.store import autosave
+from maskwork.core.store.project import Project
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_the_snapshot_is_the_state_at_capture_and_the_journal_adds_the_rest(aeri
 def autosave_map(project, name):
     import json
 
-    from maskwork.core.io.annotation_json import annotation_from_dict
+    from maskwork.core.store.annotation_json import annotation_from_dict
 
     doc = json.loads(project.journal_path(name).read_bytes())
     return annotation_from_dict(doc, "snapshot").corrected.label_map
@@ -89,7 +89,7 @@ def test_a_snapshot_written_after_a_save_never_comes_back_over_it(aerial):
 
 
 def test_a_long_log_is_compacted_only_when_nothing_was_journaled_after_the_capture(aerial, monkeypatch):
-    import maskwork.core.journal.journal as journal_mod
+    import maskwork.core.store.journal.journal as journal_mod
 
     monkeypatch.setattr(journal_mod, "COMPACT_BYTES", 0)  # every log counts as long
     project, name = aerial

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,7 +214,7 @@ def test_coco_with_40000_categories_is_refused(nuclei_small, tmp_path, capsys):
 
 def test_class_list_of_many_classes_is_built_with_indexed_lookups():
     """ClassList.add checked names and ids by scanning the list: 40,000 classes cost minutes. Now indexed."""
-    from maskwork.core.annotation import ClassList
+    from maskwork.core.domain.annotation import ClassList
 
     classes = ClassList.from_list([{"id": k, "name": f"c{k}"} for k in range(9_999)])
     assert classes.get(9_998).name == "c9998" and classes.by_name("c17").id == 17 and 5_000 in classes
@@ -352,7 +352,7 @@ def test_maskwork_metadata_with_unusable_classes_is_refused_at_registration(tmp_
     monkeypatch.setenv("MASKWORK_CONFIG_DIR", str(tmp_path / "config"))
     meta = {"maskwork.format_version": "1", "maskwork.model": "x", "maskwork.task": "semantic",
             "maskwork.classes": json.dumps(classes), "maskwork.input": json.dumps({"mode": "resize", "resize": 64})}
-    from maskwork.core.models.onnx_meta import FORMAT_VERSION
+    from maskwork.core.models.onnx_models.onnx_meta import FORMAT_VERSION
 
     meta["maskwork.format_version"] = FORMAT_VERSION
     net = _semantic_net(tmp_path / "mw.onnx", meta=meta)
@@ -429,8 +429,8 @@ def test_a_download_that_never_ends_stops_at_the_expected_size(tmp_path):
     import http.server
     import threading
 
-    from maskwork.core.errors import ModelError
-    from maskwork.core.models.download import download_file
+    from maskwork.core.domain.errors import ModelError
+    from maskwork.core.models.catalog.download import download_file
 
     class Endless(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # no Content-Length: the body ends when the server closes

@@ -12,13 +12,13 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 import maskwork.core.editing as ed
-from maskwork.core.annotation import ClassList, ImageAnnotation, Layer
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Layer
 from maskwork.core.editing import box_ops
-from maskwork.core.io.annotation_json import annotation_from_dict, annotation_to_dict
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.coco_export import coco_export
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.coco_export import coco_export
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.core.store.annotation_json import annotation_from_dict, annotation_to_dict
 
 CLASSES = ClassList.from_names(["background", "nucleus"])
 
@@ -58,7 +58,7 @@ def test_painting_into_a_box_gives_it_a_mask(nuclei):
 
 
 def test_a_box_outside_the_image_is_refused(nuclei):
-    from maskwork.core.errors import InputError
+    from maskwork.core.domain.errors import InputError
 
     assert box_ops.box_from_corners((5, 5), (5, 6), 100, 100) is None  # a click, not a box
     with pytest.raises(InputError, match="inside the"):
@@ -120,9 +120,9 @@ def test_a_box_nobody_found_is_still_left_out_of_mask_iou(nuclei):
 def test_coco_mask_ap_takes_a_box_as_a_region_to_ignore(nuclei):
     """COCOeval on a truth with a box-only object: a detection on the box is no false positive and the
     box is no miss (it becomes a crowd region), the other nuclei score as before."""
-    from maskwork.core.annotation import Instance
-    from maskwork.core.io.coco_export import to_coco_results
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.annotation import Instance
+    from maskwork.core.domain.masks import Mask
+    from maskwork.core.formats.coco_export import to_coco_results
     from maskwork.core.metrics.coco_ap import coco_mask_ap
 
     truth = copy.deepcopy(nuclei)

@@ -9,10 +9,10 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from maskwork.core.images import read_image
 from maskwork.core.interactive.clicks import box_of
 from maskwork.core.interactive.grabcut import GrabCutParams, grabcut, to_unreached_sides
 from maskwork.core.interactive.prompt import Prompt
+from maskwork.core.store.images import read_image
 
 OFF = GrabCutParams(tight_radius=0)
 _image = lru_cache(maxsize=4)(read_image)

@@ -15,14 +15,14 @@ import pytest
 import torch
 from PIL import Image
 
-from maskwork.core.annotation import ClassList
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError, ModelError
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
-from maskwork.core.models.registry import get_model
-from maskwork.core.models.user_models import models_file, register_checkpoint
-from maskwork.core.models.weights import load_model
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import InputError, ModelError
+from maskwork.core.models.catalog.registry import get_model
+from maskwork.core.models.catalog.user_models import models_file, register_checkpoint
+from maskwork.core.models.catalog.weights import load_model
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
 from tests.unit.training_fixtures import small_nuclei
 
 torch.set_num_threads(1)
@@ -157,7 +157,7 @@ def test_a_pickled_module_is_refused_naming_the_class(model_env, tmp_path):
     msg = str(err.value)
     _one_sentence(msg)
     assert msg.startswith(f"{tmp_path / 'module.pt'} is not a weights-only checkpoint: it contains pickled Python "
-                          "objects (GLOBAL maskwork.core.models.light.UNetSmall)")
+                          "objects (GLOBAL maskwork.core.models.torch_models.light.UNetSmall)")
     assert "torch.save(model.state_dict()" in msg and "PyTorch 2.6" not in msg
     _nothing_registered()
 
@@ -239,7 +239,8 @@ def test_cli_prints_one_clean_line_for_each_bad_file_and_registers_nothing(model
     _task_mismatch(tmp_path)
     Image.new("RGB", (8, 8)).save(tmp_path / "image.png")
     os.replace(tmp_path / "image.png", tmp_path / "image.pt")
-    expected = {"module.pt": "GLOBAL maskwork.core.models.light.UNetSmall", "count.pt": "head has 3 classes",
+    expected = {"module.pt": "GLOBAL maskwork.core.models.torch_models.light.UNetSmall",
+                "count.pt": "head has 3 classes",
                 "wrongtask.pt": "task instance", "image.pt": "is a PNG image"}
     for name, text in expected.items():
         for argv in (["register-model", str(tmp_path / name)],

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import ClassInfo, ClassList, Layer
 from maskwork.core.cli import run
+from maskwork.core.domain.annotation import ClassInfo, ClassList, Layer
 from maskwork.core.metrics.live_iou import LiveIoU
+from maskwork.core.models.catalog.classlists import aerial_classes, nuclei_classes
 from maskwork.core.models.class_map import ClassMap, fit_warning
-from maskwork.core.models.classlists import aerial_classes, nuclei_classes
 from maskwork.core.models.prediction_layer import for_project, store_prediction
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 from tests.gui.panels_support import nuclei_pick
 from tests.unit.real_models import project_of
 

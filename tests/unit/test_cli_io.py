@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from maskwork.core.cli import run
-from maskwork.core.io import png
-from maskwork.core.project import Project
+from maskwork.core.formats import png
+from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -222,8 +222,8 @@ def test_iou_matches_categories_by_name(nuclei_small, tmp_path, capsys):
 
 
 def test_iou_accepts_a_results_list(nuclei_small, tmp_path, capsys):
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.coco_export import to_coco_results
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.coco_export import to_coco_results
 
     folder, gt, doc = nuclei_small
     ds = load_coco(gt)
@@ -258,7 +258,7 @@ def test_iou_refuses_broken_results(nuclei_small, tmp_path, capsys, bad, expecte
 
 
 def test_semantic_project_to_coco_one_object_per_class(aerial_small, tmp_path):
-    from maskwork.core.io.coco import load_coco
+    from maskwork.core.formats.coco import load_coco
 
     proj, masks = aerial_small
     assert run(["import", str(masks), str(proj)]) == 0

@@ -9,10 +9,10 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 from maskwork.core.cli import run
-from maskwork.core.io.png import read_classes_json, read_label_png
-from maskwork.core.models.checkpoint import save_checkpoint
-from maskwork.core.models.registry import MODELS, get_model
-from maskwork.core.models.weights import build_model
+from maskwork.core.formats.png import read_classes_json, read_label_png
+from maskwork.core.models.catalog.registry import MODELS, get_model
+from maskwork.core.models.catalog.weights import build_model
+from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 from tests.unit.model_fixtures import crop, real_image
 
 

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from maskwork.core import progress as progress_module
 from maskwork.core.cli import command_names, registered_names
-from maskwork.core.progress import TextProgress
+from maskwork.core.domain import progress as progress_module
+from maskwork.core.domain.progress import TextProgress
 
 ROOT = Path(__file__).resolve().parents[2]
 

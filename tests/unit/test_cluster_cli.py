@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList
+from maskwork.core.domain.annotation import ClassList
 from tests.unit.cluster_fixtures import cli
 
 
@@ -48,7 +48,7 @@ def test_progress_log_keeps_intact_records_after_a_torn_one(tmp_path):
 
 def test_results_cross_the_wire_unchanged(nuclei_val):
     from maskwork.core.cluster.codec import decode, encode
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.masks import Mask
     from maskwork.core.models.cross_task import PaintedInstances, components
     from maskwork.core.models.results import SemanticResult
     from maskwork.core.training.datasets import from_coco
@@ -97,7 +97,7 @@ def test_an_image_that_fails_the_model_is_reported_and_the_batch_goes_on(nuclei_
                 raise RuntimeError("out of memory")
             return real.run(prepared, *args)
 
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     predictor = FailsOnSecond()
     actor = object.__new__(PredictActor)

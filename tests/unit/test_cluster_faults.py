@@ -37,7 +37,7 @@ def reference(nuclei_val, tmp_path_factory):
 
 def _when_written(log, count: int, action) -> threading.Thread:
     """Run `action` once the progress log holds `count` images (the run is then well under way)."""
-    from maskwork.core.io.edit_log import read_log
+    from maskwork.core.store.edit_log import read_log
 
     def watch():
         deadline = time.monotonic() + 300

@@ -55,8 +55,8 @@ def test_instance_coco_matches_single_process(local_ray, shipped_models, nuclei_
 
 
 def _project(folder, images, task):
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.store.project import Project
 
     copy_images(images, folder)
     Project.create(folder, ClassList.from_names(["background", "nucleus"]), task).close()
@@ -64,7 +64,7 @@ def _project(folder, images, task):
 
 
 def _predictions(folder):
-    from maskwork.core.project import Project
+    from maskwork.core.store.project import Project
 
     with Project.open(folder, read_only=True) as p:
         return {n: p.annotation(n) for n in p.image_names()}

@@ -15,10 +15,10 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from maskwork.core.errors import InputError
-from maskwork.core.io.coco import load_coco, masks_as_array
-from maskwork.core.io.coco_export import coco_export, polygons, to_coco, to_coco_results
-from maskwork.core.masks import Mask
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats.coco import load_coco, masks_as_array
+from maskwork.core.formats.coco_export import coco_export, polygons, to_coco, to_coco_results
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_polygons_cannot_hold_holes_and_say_so():
     mask = Mask.from_full(full)
     polys, holes = polygons(mask)
     assert holes == 1 and len(polys) == 1
-    from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
+    from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Instance, Layer
 
     ann = ImageAnnotation("x.png", 50, 40, corrected=Layer(instances=[Instance(1, 1, mask)]))
     _data, report = coco_export([ann], ClassList.from_names(["bg", "thing"]), mode="polygon")
@@ -201,7 +201,7 @@ def test_masks_as_array(nuclei):
 @given(st.integers(1, 25), st.integers(1, 25), st.integers(0, 2**32 - 1), st.floats(0, 1))
 def test_fast_rle_equals_full_image_encoding(h, w, seed, density):
     """The export's RLE, built from the crop only, is byte-identical to encoding the whole image."""
-    from maskwork.core.io.coco_export import _rle
+    from maskwork.core.formats.coco_export import _rle
 
     full = np.random.default_rng(seed).random((h, w)) < density
     mask = Mask.from_full(full)
@@ -210,8 +210,8 @@ def test_fast_rle_equals_full_image_encoding(h, w, seed, density):
 
 
 def test_progress_and_cancel(nuclei_val, nuclei):
-    from maskwork.core.errors import Cancelled
-    from maskwork.core.progress import CancelToken
+    from maskwork.core.domain.errors import Cancelled
+    from maskwork.core.domain.progress import CancelToken
 
     seen = []
     load_coco(nuclei_val, progress=lambda done, total, msg="": seen.append((done, total)))

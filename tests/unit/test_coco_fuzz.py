@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maskwork.core.errors import InputError
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats.coco import load_coco
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40),
                       st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12))

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import ClassInfo, ClassList
-from maskwork.core.errors import InputError
-from maskwork.core.images import read_image
+from maskwork.core.domain.annotation import ClassInfo, ClassList
+from maskwork.core.domain.errors import InputError
 from maskwork.core.models.compare import compare
 from maskwork.core.models.results import SemanticResult
+from maskwork.core.store.images import read_image
 
 
 class Renumbered:

@@ -38,8 +38,8 @@ def without_water(tmp_path) -> Path:
     """aerial-landcover with its water class removed: the head never picks it."""
     import torch
 
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.models.checkpoint import save_checkpoint
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 
     ckpt = torch.load(ROOT / "resources/models/aerial-landcover.pt", weights_only=True)
     state = dict(ckpt["state_dict"])
@@ -143,7 +143,7 @@ def test_the_command_writes_json_and_a_report_and_refuses_to_overwrite_an_input(
 
 
 def test_two_models_of_different_tasks_are_refused_in_one_sentence(aerial_subset):
-    from maskwork.core.errors import InputError
+    from maskwork.core.domain.errors import InputError
 
     with pytest.raises(InputError, match="semantic model and .* instance model"):
         compare_models("aerial-landcover", "nuclei-instance", aerial_subset, cache_dir=None)

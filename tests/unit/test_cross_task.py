@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from maskwork.core.metrics.live_iou import LiveIoU
-from maskwork.core.models.classlists import nuclei_classes
+from maskwork.core.models.catalog.classlists import nuclei_classes
 from maskwork.core.models.cross_task import PaintedInstances, fit_result
 from maskwork.core.models.prediction_layer import for_project, refilter, store_prediction
 from maskwork.core.models.results import InstanceResult
@@ -46,7 +46,7 @@ def test_instance_model_on_a_semantic_project_paints_higher_scores_on_top(real_m
 
 def test_painting_order_decides_overlaps(real_models, tmp_path, nuclei_val):
     """Real detections given two classes in turn: where masks overlap, the higher score's class shows."""
-    from maskwork.core.annotation import ClassList
+    from maskwork.core.domain.annotation import ClassList
 
     predictor = real_models("nuclei-instance")
     project = make_nuclei_project(tmp_path / "sem", nuclei_val, "semantic", n=1)
@@ -93,7 +93,7 @@ def test_semantic_model_on_an_instance_project_gives_one_object_per_component(re
 
 def test_semantic_to_instance_keeps_only_project_classes(real_models, tmp_path, nuclei_val):
     """Aerial classes on a nuclei instance project: nothing matches, so no objects at all."""
-    from maskwork.core.models.classlists import aerial_classes
+    from maskwork.core.models.catalog.classlists import aerial_classes
 
     project = make_nuclei_project(tmp_path / "inst", nuclei_val, "instance", n=1)
     predictor = real_models("aerial-landcover")

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from maskwork.core.annotation import ClassInfo, ClassList
-from maskwork.core.models.defaults import BUNDLED, bundled_path, default_model_for
+from maskwork.core.domain.annotation import ClassInfo, ClassList
+from maskwork.core.models.catalog.defaults import BUNDLED, bundled_path, default_model_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def test_no_model_when_task_or_classes_do_not_fit(aerial_dir, monkeypatch, tmp_p
 
 
 def test_table_matches_the_registry():
-    from maskwork.core.models.registry import MODELS, BundledFile
+    from maskwork.core.models.catalog.registry import MODELS, BundledFile
 
     bundled = {n: s for n, s in MODELS.items() if isinstance(s.source, BundledFile)}
     assert {name for name, _t, _c in BUNDLED} == set(bundled)
@@ -45,8 +45,8 @@ def test_table_matches_the_registry():
 
 
 def test_it_does_not_import_torch():
-    code = ("import sys; from maskwork.core.models.defaults import default_model_for; "
-            "from maskwork.core.annotation import ClassList; "
+    code = ("import sys; from maskwork.core.models.catalog.defaults import default_model_for; "
+            "from maskwork.core.domain.annotation import ClassList; "
             "default_model_for('semantic', ClassList()); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 import maskwork.core.editing as ed
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.locks import EditLocks, restrict
-from maskwork.core.masks import Mask
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from maskwork.core.annotation import Instance, Layer, Source
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing import instance_ops
 from maskwork.core.editing import outline_ops as oo
 from maskwork.core.editing.group import merge_window_edits
-from maskwork.core.masks import Mask
 
 HOLED = 13947  # nuclei val annotation id: a nucleus with a 16-pixel hole
 

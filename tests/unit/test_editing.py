@@ -17,9 +17,9 @@ from PIL import Image
 from scipy import ndimage
 
 from maskwork.core import editing as E
-from maskwork.core.annotation import Instance, Layer
-from maskwork.core.errors import InputError
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 
 
 # ---- real data --------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.images import read_image
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.model import PromptModel
+from maskwork.core.store.images import read_image
 from tests.unit import efficientsam_fixtures as E
 
 torch = pytest.importorskip("torch")

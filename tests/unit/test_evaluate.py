@@ -12,12 +12,12 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from maskwork.core.annotation import ClassList
 from maskwork.core.cli import run
-from maskwork.core.masks import Mask
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.checkpoint import save_checkpoint
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.masks import Mask
 from maskwork.core.models.results import InstanceResult, SemanticResult
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 from maskwork.core.training import evaluate as ev
 from maskwork.core.training.datasets import from_png_folder
 from maskwork.core.training.runner import CheckpointRunner
@@ -78,7 +78,7 @@ class _FakeInstance:
     def __init__(self, coco_json):
         self.classes = ClassList.from_names(["background", "nucleus"])
         self.coco = COCO(str(coco_json))
-        from maskwork.core.images import read_image
+        from maskwork.core.store.images import read_image
         self.by_pixels = {}
         for img in self.coco.dataset["images"]:
             rgb = read_image(coco_json.parent / "images" / img["file_name"])

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError
-from maskwork.core.models import export as ex
-from maskwork.core.models.export import export_onnx
+from maskwork.core.domain.errors import InputError
+from maskwork.core.models.catalog.registry import get_model
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.registry import get_model
+from maskwork.core.models.torch_models import export as ex
+from maskwork.core.models.torch_models.export import export_onnx
 from tests.unit.quant_fixtures import nuclei_crops, nuclei_semantic_model
 
 
@@ -75,7 +75,7 @@ def test_int8_semantic_onnx_agrees_with_float_and_is_smaller(semantic, crops, tm
 
 def test_maskrcnn_onnx_runs_in_onnxruntime_and_matches(nuclei_val, tmp_path):
     """Random weights (class bias raised so it detects); boxes and scores must match torch."""
-    from maskwork.core.models.weights import build_model
+    from maskwork.core.models.catalog.weights import build_model
 
     spec = get_model("nuclei-instance").with_input(min_size=160, max_size=200)
     torch.manual_seed(0)

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from maskwork.core.annotation import Layer, Status
-from maskwork.core.class_uses import images_using_class
-from maskwork.core.io.export_scope import corrected_names, export_names
-from maskwork.core.text import plural
+from maskwork.core.domain.annotation import Layer, Status
+from maskwork.core.domain.class_uses import images_using_class
+from maskwork.core.domain.text import plural
+from maskwork.core.formats.export_scope import corrected_names, export_names
 from maskwork.core.training.schedule import SCHEDULES
 from maskwork.core.view.label_layout import non_overlapping
 
@@ -46,8 +46,8 @@ def test_fine_tuning_is_gentler_and_shorter_than_training_from_scratch():
 def _aerial_project(tmp_path, aerial_dir):
     from PIL import Image
 
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.store.project import Project
 
     folder = tmp_path / "aerial"
     folder.mkdir()
@@ -58,7 +58,7 @@ def _aerial_project(tmp_path, aerial_dir):
 
 
 def test_export_writes_corrected_reviewed_and_accepted_images_only_by_default(tmp_path, aerial_dir):
-    from maskwork.core.review import set_reviewed
+    from maskwork.core.store.review import set_reviewed
 
     project = _aerial_project(tmp_path, aerial_dir)
     painted, reviewed, untouched = project.image_names()

@@ -91,15 +91,16 @@ def test_nothing_imports_core_or_gui_by_the_bare_name():
 
 
 def test_a_planted_bare_import_is_found(tmp_path):
-    root = _plant(tmp_path, {"tests/test_x.py": "import os\nfrom core.masks import Mask\n", "main.py": "import gui\n"})
+    root = _plant(tmp_path, {"tests/test_x.py": "import os\nfrom core.domain.masks import Mask\n",
+                             "main.py": "import gui\n"})
     assert import_rules.bare_imports(root, ["tests", "main.py"]) == [
-        "tests/test_x.py:2 imports core.masks; import maskwork.core.masks instead",
+        "tests/test_x.py:2 imports core.domain.masks; import maskwork.core.domain.masks instead",
         "main.py:1 imports gui; import maskwork.gui instead"]
 
 
 def test_importing_core_or_gui_bare_from_the_repository_root_fails_with_a_sentence():
     """From the repository root `core` is importable as a folder; it must not give a second Mask class."""
-    for module, package in (("core.masks", "maskwork.core"), ("gui.state", "maskwork.gui")):
+    for module, package in (("core.domain.masks", "maskwork.core"), ("gui.state", "maskwork.gui")):
         out = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True,
                              timeout=120)
         assert out.returncode == 1
@@ -161,7 +162,8 @@ def test_architecture_names_every_module():
 
 
 def test_a_module_the_map_does_not_name_is_reported(tmp_path):
-    root = _plant(tmp_path, {"core/__init__.py": "", "core/masks.py": "", "core/models/__init__.py": "",
-                             "core/models/compare.py": "", "core/metrics/compare.py": "", "gui/undo.py": ""})
+    root = _plant(tmp_path, {"core/__init__.py": "", "core/domain/masks.py": "", "core/models/__init__.py": "",
+                             "core/models/compare.py": "", "core/metrics/compare.py": "",
+                             "gui/controllers/undo.py": ""})
     doc = "`masks.py`, `models/`: `compare.py`; gui: `undo.py`"
     assert unnamed_modules(root, doc) == ["core/metrics/compare.py", "core/models/compare.py"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import maskwork.core.editing as ed
-from maskwork.core.annotation import Status
+from maskwork.core.domain.annotation import Status
 from maskwork.core.editing.history import EditHistory
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 from tests.unit.test_journal import layer_digest, nuclei_project, nuclei_small  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]

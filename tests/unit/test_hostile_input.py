@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from maskwork.core.errors import InputError
-from maskwork.core.io.coco import decode_segmentation, load_coco
-from maskwork.core.io.compare_files import compare_coco
-from maskwork.core.masks import Mask
-from maskwork.core.rle import counts_from_string
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.rle import counts_from_string
+from maskwork.core.formats.coco import decode_segmentation, load_coco
+from maskwork.core.formats.compare_files import compare_coco
 from maskwork.core.training.datasets import from_coco
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,8 @@ def hwm_mb():
     return int(line.split()[1]) / 1024
 from maskwork.core.cli import run
 # all that `import` needs
-import maskwork.core.cli.io_commands, maskwork.core.io.coco, maskwork.core.io.project_io, maskwork.core.project
+import maskwork.core.cli.io_commands, maskwork.core.formats.coco, maskwork.core.formats.project_io
+import maskwork.core.store.project
 base = hwm_mb()
 start = time.perf_counter()
 rc = run(json.loads(sys.argv[1]))

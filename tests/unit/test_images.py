@@ -1,4 +1,4 @@
-"""core.images on real images and on the awkward files users actually have."""
+"""core.store.images on real images and on the awkward files users actually have."""
 from __future__ import annotations
 
 import shutil
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core import images
-from maskwork.core.errors import InputError
-from maskwork.core.images import IMAGE_SUFFIXES, image_size, read_image
+from maskwork.core.domain.errors import InputError
+from maskwork.core.store import images
+from maskwork.core.store.images import IMAGE_SUFFIXES, image_size, read_image
 
 
 @pytest.fixture

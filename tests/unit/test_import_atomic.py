@@ -1,5 +1,5 @@
 """`import --overwrite` is all or nothing on disk: killed at any moment, the project holds the old work
-or the new, never a mix (core/io/import_txn.py, rolled forward or back by Project.open)."""
+or the new, never a mix (core/store/import_txn.py, rolled forward or back by Project.open)."""
 from __future__ import annotations
 
 import json
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from maskwork.core.cli import run
-from maskwork.core.errors import ProjectError
-from maskwork.core.io import import_txn
-from maskwork.core.project import Project
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store import import_txn
+from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 N_IMAGES = 12
@@ -92,8 +92,8 @@ def _cli(scene, **env) -> subprocess.Popen:
 def test_successful_import_leaves_a_clean_project(scene):
     folder = _reset(scene)
     project = Project.open(folder)
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.project_io import import_coco
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.project_io import import_coco
 
     import_coco(project, load_coco(scene["new_json"]), overwrite=True)
     assert project.dirty
@@ -164,8 +164,8 @@ def test_sigkill_at_random_moments(scene):
 def test_failed_write_before_commit_changes_nothing(scene, monkeypatch):
     folder = _reset(scene)
     project = Project.open(folder)
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.io.project_io import import_coco
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.formats.project_io import import_coco
 
     import_coco(project, load_coco(scene["new_json"]), overwrite=True)
     calls = []

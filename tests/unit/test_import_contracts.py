@@ -43,12 +43,12 @@ def test_the_tree_keeps_every_contract(tmp_path):
 
 
 @pytest.mark.parametrize("module, line, contract", [
-    ("core/metrics/semantic.py", "import maskwork.core.models.registry", "annotation model"),
-    ("core/masks.py", "from PySide6 import QtCore", "never imports the GUI or Qt"),
-    ("core/project.py", "import maskwork.gui.state", "never imports the GUI or Qt"),
-    ("core/rle.py", "from maskwork.core import masks", "core layers"),
+    ("core/metrics/semantic.py", "import maskwork.core.models.catalog.registry", "annotation model"),
+    ("core/domain/masks.py", "from PySide6 import QtCore", "never imports the GUI or Qt"),
+    ("core/store/project.py", "import maskwork.gui.state", "never imports the GUI or Qt"),
+    ("core/domain/rle.py", "from maskwork.core import masks", "core layers"),
     ("core/models/predict.py", "from maskwork.core.models import batch", "batches are built on top"),
-    ("core/models/weights.py", "from maskwork.core.models import registry", "never import the registry"),
+    ("core/models/catalog/weights.py", "from maskwork.core.models import registry", "never import the registry"),
     ("gui/panels/image_list.py", "from maskwork.gui import session", "never import the window"),
 ])
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):

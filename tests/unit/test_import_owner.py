@@ -2,7 +2,7 @@
 staged import never lands over a later one, and no command reads a half-applied import (issue 19, part 2).
 
 The interrupted imports are real: `main.py import --overwrite` SIGKILLed at a chosen step
-(core/io/import_txn.py TEST_KILL_ENV). A "reused pid" is a live child process whose pid the staging folder
+(core/store/import_txn.py TEST_KILL_ENV). A "reused pid" is a live child process whose pid the staging folder
 and its OWNER are made to name, with another process start time or boot id."""
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from maskwork.core.cli import run
-from maskwork.core.errors import ProjectError
-from maskwork.core.io import import_txn
-from maskwork.core.project import Project
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store import import_txn
+from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 K = 4  # images the imports replace; staged files: project.json + K annotations
 AFTER_COMMIT = K + 2  # kill step right after COMMIT (nothing moved yet)
 MID_MOVES = K + 4     # two annotation files moved, the rest (and project.json) still staged: a mix on disk
-OWNER_FILE = "OWNER"  # who staged the import, in the lock file's format (core/io/import_txn.py)
+OWNER_FILE = "OWNER"  # who staged the import, in the lock file's format (core/store/import_txn.py)
 
 # a live process that prints its identity as a lock records it (proc(5): start time is field 22 of
 # /proc/<pid>/stat, counted after the ')' that ends the command name), then waits until its stdin closes

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import ClassList, Instance
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError
-from maskwork.core.io import png
-from maskwork.core.io.project_io import export_project
-from maskwork.core.masks import Mask
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList, Instance
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats import png
+from maskwork.core.formats.project_io import export_project
+from maskwork.core.store.project import Project
 
 
 def _snapshot(folder: Path) -> dict:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.errors import InputError
-from maskwork.core.images import read_image
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.interactive import TOOLS, Prompt, Stroke, segment, snap_path
 from maskwork.core.interactive.clicks import box_of, next_click, simulate
-from maskwork.core.io.coco import load_coco
-from maskwork.core.masks import Mask
+from maskwork.core.store.images import read_image
 
 WEIGHT_FREE = sorted(name for name, spec in TOOLS.items() if "model" not in spec.needs)
 

@@ -1,4 +1,4 @@
-"""core.journal: every completed edit survives a crash, replayed exactly; torn tails, snapshots, Discard."""
+"""core.store.journal: every completed edit survives a crash, replayed exactly; torn tails, snapshots, Discard."""
 from __future__ import annotations
 
 import hashlib
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import maskwork.core.editing as ed
-import maskwork.core.journal.journal as journal_mod
-from maskwork.core.annotation import ClassList, Layer, Status
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.png import read_classes_json, read_label_png
-from maskwork.core.project import Project
+import maskwork.core.store.journal.journal as journal_mod
+from maskwork.core.domain.annotation import ClassList, Layer, Status
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.png import read_classes_json, read_label_png
+from maskwork.core.store.project import Project
 
 
 def layer_digest(ann) -> str:

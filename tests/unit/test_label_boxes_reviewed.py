@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from maskwork.core import review
-from maskwork.core.annotation import Layer
 from maskwork.core.cli import run
+from maskwork.core.domain.annotation import Layer
 from maskwork.core.editing.box_ops import create_box_instance, is_box_only
-from maskwork.core.project import Project
+from maskwork.core.store import review
+from maskwork.core.store.project import Project
 from tests.unit.test_review import nuclei_project
 
 BOX = (20.0, 30.0, 41.0, 17.0)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from maskwork.core.cli import run
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 from tests.unit.label_fixtures import coco_project, compare, images_only, objects_by_image, snapshot
 
 SOURCES = {"nuclei": ("nuclei/val.json", "nuclei/images"),

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 import maskwork.core.editing as ed
-from maskwork.core.annotation import Instance, Layer
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.shapes import capsule
-from maskwork.core.masks import Mask
 
 H = W = 64
 

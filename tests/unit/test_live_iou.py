@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from maskwork.core import editing
-from maskwork.core.annotation import ClassList, ImageAnnotation, Instance, Layer
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Instance, Layer
+from maskwork.core.domain.masks import Mask
 from maskwork.core.metrics.compare import compare_layers
 from maskwork.core.metrics.live_iou import LiveIoU
 

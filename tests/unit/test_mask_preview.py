@@ -7,7 +7,7 @@ import json
 import numpy as np
 from scipy import ndimage
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.view.render import FILL_ALPHA, mask_bgra
 
 

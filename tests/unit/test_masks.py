@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 
 @pytest.fixture(scope="module")

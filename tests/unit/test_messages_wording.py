@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import shutil
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.autosave import recovered_in_words
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.coco_export import coco_export
-from maskwork.core.io.project_io import import_coco
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.coco_export import coco_export
+from maskwork.core.formats.project_io import import_coco
+from maskwork.core.store.autosave import recovered_in_words
+from maskwork.core.store.project import Project
 
 
 def _nuclei_project(tmp_path, nuclei_val, classes: list[str], n: int = 3):

@@ -19,9 +19,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from maskwork.core import editing as E
-from maskwork.core.annotation import Instance, Layer
-from maskwork.core.errors import Cancelled, InputError
-from maskwork.core.masks import Mask
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.domain.errors import Cancelled, InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.progress import CancelToken
 from maskwork.core.metrics import (
     ConfusionTracker,
     accumulate,
@@ -32,7 +33,6 @@ from maskwork.core.metrics import (
     match_instances,
     semantic_scores,
 )
-from maskwork.core.progress import CancelToken
 
 AERIAL_IDS = list(range(6))
 

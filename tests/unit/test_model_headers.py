@@ -1,4 +1,4 @@
-"""Checkpoint descriptions read without torch (core.models.headers): the sidecar save_checkpoint writes,
+"""Checkpoint descriptions read without torch (core.models.catalog.headers): the sidecar save_checkpoint writes,
 the pickle route for checkpoints without one, and the weights-only promise kept on that route."""
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import sys
 import pytest
 import torch
 
-from maskwork.core.errors import ModelError
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.builtin import MODELS
-from maskwork.core.models.checkpoint import read_checkpoint, save_checkpoint
-from maskwork.core.models.classlists import aerial_classes, nuclei_classes
-from maskwork.core.models.headers import header_of, read_header, sidecar_path
-from maskwork.core.models.specs import BundledFile
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.models.catalog.builtin import MODELS
+from maskwork.core.models.catalog.classlists import aerial_classes, nuclei_classes
+from maskwork.core.models.catalog.headers import header_of, read_header, sidecar_path
+from maskwork.core.models.catalog.specs import BundledFile
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
 from maskwork.core.resources import bundled_models_dir
 
 BUNDLED = [n for n, s in MODELS.items() if isinstance(s.source, BundledFile)]
@@ -93,7 +93,7 @@ def test_reading_headers_does_not_import_torch(tmp_path):
     path = tmp_path / "mine.pt"
     _small(path, aerial_classes(), {"tile": 256})
     sidecar_path(path).unlink()
-    code = ("import sys; from maskwork.core.models.headers import read_header; "
+    code = ("import sys; from maskwork.core.models.catalog.headers import read_header; "
             f"h = read_header({str(path)!r}); from maskwork.core.models import registry; "
             "print(h['arch'], 'torch' in sys.modules, 'torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

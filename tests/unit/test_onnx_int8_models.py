@@ -1,5 +1,5 @@
 """int8 of registered ONNX models: the twin built for a float export (`predict --int8`), float + int8 files
-paired under one name, int8 files labelled and never quantized again (core.models.int8 by backend).
+paired under one name, int8 files labelled and never quantized again (core.models.int8.dispatch by backend).
 
 Real data: the bundled aerial model exported by export-model, real aerial images; the seed's int8 YOLO
 file when it is present (test data only, never copied into the repository)."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.errors import ModelError
+from maskwork.core.domain.errors import ModelError
 
 SEED_YOLO = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 
@@ -26,8 +26,8 @@ def aerial_images(aerial_dir) -> list[Path]:
 @pytest.fixture(scope="module")
 def exported(aerial_images, tmp_path_factory):
     """A float aerial export and, beside it, its int8 twin saved as `aerial-int8.onnx` (another file name)."""
-    from maskwork.core.models.export import export_onnx
-    from maskwork.core.models.onnx_quant import int8_onnx
+    from maskwork.core.models.int8.onnx_quant import int8_onnx
+    from maskwork.core.models.torch_models.export import export_onnx
 
     folder = tmp_path_factory.mktemp("files")
     float_file = folder / "aerial.onnx"
@@ -66,7 +66,7 @@ def test_predict_int8_builds_the_twin_on_the_given_images_and_agrees_with_float(
     assert _main(["predict", "--model", "aerial-onnx", "--int8", *aerial_images, "--out", env / "int8"]) == 0
     twins = list((env / "cache" / "int8" / "onnx").glob("*.int8.onnx"))
     assert len(twins) == 1, "the int8 twin was built in the ONNX int8 cache"
-    from maskwork.core.models.onnx_models.precision import is_int8
+    from maskwork.core.models.int8.precision import is_int8
 
     assert is_int8(twins[0]) and twins[0].stat().st_size < 0.5 * float_file.stat().st_size
     for image in aerial_images:
@@ -80,8 +80,8 @@ def test_predict_int8_builds_the_twin_on_the_given_images_and_agrees_with_float(
 
 @pytest.mark.parametrize("first", ["float", "int8"])
 def test_float_and_int8_files_pair_under_one_name(env, exported, capsys, first):
-    from maskwork.core.models.int8 import label, load, support
-    from maskwork.core.models.registry import get_model
+    from maskwork.core.models.catalog.registry import get_model
+    from maskwork.core.models.int8.dispatch import label, load, support
 
     float_file, int8_file = exported
     files = [float_file, int8_file] if first == "float" else [int8_file, float_file]
@@ -105,7 +105,7 @@ def test_float_and_int8_files_pair_under_one_name(env, exported, capsys, first):
 
 
 def test_an_int8_file_alone_is_int8_only_and_quantize_refuses_it(env, exported, capsys):
-    from maskwork.core.models.int8 import load, support
+    from maskwork.core.models.int8.dispatch import load, support
 
     _, int8_file = exported
     assert _main(["models", "add", int8_file, "--name", "aerial-q"]) == 0
@@ -122,9 +122,9 @@ def test_an_int8_file_alone_is_int8_only_and_quantize_refuses_it(env, exported, 
 
 def test_compare_takes_onnx_models(env, exported, aerial_images):
     """compare(): the same latency / size / agreement report for a float ONNX model and its int8 twin."""
-    from maskwork.core.images import read_image
     from maskwork.core.models.compare import compare
     from maskwork.core.models.onnx_models.register import register_onnx
+    from maskwork.core.store.images import read_image
 
     float_file, _ = exported
     register_onnx(float_file, name="aerial-onnx")
@@ -136,7 +136,7 @@ def test_compare_takes_onnx_models(env, exported, aerial_images):
 
 @pytest.mark.skipif(not SEED_YOLO.is_file(), reason=f"seed model not found at {SEED_YOLO}")
 def test_seed_yolo_is_int8_only_and_quantize_refuses_it(env, capsys):
-    from maskwork.core.models.int8 import support
+    from maskwork.core.models.int8.dispatch import support
 
     assert _main(["models", "add", SEED_YOLO, "--name", "yolo-seed"]) == 0
     assert support("yolo-seed").mode == "only"
@@ -152,7 +152,7 @@ def test_pairing_refuses_files_whose_classes_differ(env, exported, tmp_path):
     """Same pair key, other classes: not one model, so the second file is refused in one sentence."""
     import onnx
 
-    from maskwork.core.models.onnx_meta import set_metadata
+    from maskwork.core.models.onnx_models.onnx_meta import set_metadata
     from maskwork.core.models.onnx_models.register import register_onnx
 
     float_file, int8_file = exported
@@ -173,10 +173,10 @@ def test_generic_semantic_net_gets_its_twin_fed_as_registered(env, exported, aer
     preprocessing (sidecar), its int8 twin is calibrated through the registered feed and agrees with float."""
     import onnx
 
-    from maskwork.core.images import read_image
-    from maskwork.core.models.int8 import load
-    from maskwork.core.models.onnx_meta import read_maskwork_metadata
+    from maskwork.core.models.int8.dispatch import load
+    from maskwork.core.models.onnx_models.onnx_meta import read_maskwork_metadata
     from maskwork.core.models.onnx_models.register import register_onnx
+    from maskwork.core.store.images import read_image
 
     float_file, _ = exported
     meta = read_maskwork_metadata(float_file)

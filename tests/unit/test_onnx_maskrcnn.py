@@ -29,8 +29,8 @@ def test_exported_mask_rcnn_registers_and_matches_torch(exported, nuclei_val, re
     """Registered with no questions (the metadata says instance, nucleus, rcnn policy); on two nuclei val
     images the ONNX runner gives the torch model's detections: same count above the 0.05 floor, scores
     within 1e-4, boxes within 1e-3 px, masks pixel for pixel."""
-    from maskwork.core.images import read_image
     from maskwork.core.models.predict import Predictor
+    from maskwork.core.store.images import read_image
 
     monkeypatch.setenv("MASKWORK_CONFIG_DIR", str(tmp_path / "config"))
     assert run(["models", "add", str(exported), "--name", "nuclei-onnx"]) == 0

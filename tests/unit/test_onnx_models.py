@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskwork.core.errors import Cancelled, ModelError
-from maskwork.core.progress import CancelToken
+from maskwork.core.domain.errors import Cancelled, ModelError
+from maskwork.core.domain.progress import CancelToken
 
 YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 FLOOR = 0.05  # candidates above this score on both sides (Maskwork's SCORE_FLOOR), so AP compares decoders
@@ -136,7 +136,7 @@ def test_register_yolo_describes_itself(yolo, config):
     assert yolo.classes.get(1).name == "person" and len(yolo.classes) == 81  # 80 COCO names + background
     layout = yolo.source.layout
     assert (layout.kind, layout.fixed_size, layout.int8) == ("yolo-seg", (320, 320), True)
-    from maskwork.core.models.registry import get_model
+    from maskwork.core.models.catalog.registry import get_model
 
     again = get_model("yolo-seed")  # read back from models.json
     assert again.source.layout == layout and again.classes == yolo.classes
@@ -160,8 +160,8 @@ def test_cli_models_add_and_predict(config, tmp_path, capsys, coco_sample_val):
 
 
 def test_results_at_original_size_threshold_without_new_forward(yolo, coco_sample_val):
-    from maskwork.core.images import read_image
     from maskwork.core.models.predict import Predictor
+    from maskwork.core.store.images import read_image
 
     p = Predictor("yolo-seed")
     img = read_image(sorted((Path(coco_sample_val).parent / "val2017").iterdir())[0])

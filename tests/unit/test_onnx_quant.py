@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.errors import Cancelled, ModelError
-from maskwork.core.models.export import export_onnx
-from maskwork.core.models.onnx_meta import (
+from maskwork.core.domain.errors import Cancelled, ModelError
+from maskwork.core.domain.progress import CancelToken
+from maskwork.core.models.catalog.registry import get_model
+from maskwork.core.models.int8.onnx_quant import int8_onnx
+from maskwork.core.models.int8.onnx_quant_report import OnnxSemantic, compare_onnx
+from maskwork.core.models.int8.precision import is_int8, pair_key
+from maskwork.core.models.onnx_models.onnx_meta import (
     KEYS,
     classes_from_metadata,
     metadata_for,
@@ -19,11 +23,7 @@ from maskwork.core.models.onnx_meta import (
     raw_metadata,
     read_maskwork_metadata,
 )
-from maskwork.core.models.onnx_models.precision import is_int8, pair_key
-from maskwork.core.models.onnx_quant import int8_onnx
-from maskwork.core.models.onnx_quant_report import OnnxSemantic, compare_onnx
-from maskwork.core.models.registry import get_model
-from maskwork.core.progress import CancelToken
+from maskwork.core.models.torch_models.export import export_onnx
 
 SEED_YOLO = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 CROP = 384  # the aerial model halves images first (scale 0.5): 192 px model inputs keep int8 tests short
@@ -34,7 +34,7 @@ def _images(aerial_dir: Path) -> list[Path]:
 
 
 def _rgb(path: Path) -> np.ndarray:
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     return read_image(path)
 

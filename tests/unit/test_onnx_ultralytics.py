@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from maskwork.core.errors import ModelError
+from maskwork.core.domain.errors import ModelError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ultralytics"
 SEED = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolo11n-seg-quantized.onnx"
@@ -53,7 +53,7 @@ def _agreement(name: str, datasets: Path, own_geometry: bool = False) -> dict[st
     Maskwork decodes with the letterbox undone Ultralytics' way (the same as its own on every image but
     one), or with `own_geometry` its own way; then Ultralytics' boxes are mapped back to the input with
     their geometry and to the image with ours before they are compared."""
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     path = MODELS[name]
     if not path.is_file():

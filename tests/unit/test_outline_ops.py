@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import Instance, Layer
+from maskwork.core.domain.annotation import Instance, Layer
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing import outline_ops as oo
-from maskwork.core.masks import Mask
 
 HOLED = 13947  # nuclei val annotation id: a nucleus with a 16-pixel hole
 
@@ -107,7 +107,7 @@ def test_closest_edge_projects_onto_the_nearest_segment():
 
 
 def test_bad_points_are_refused_with_a_clear_message(holed):
-    from maskwork.core.errors import InputError
+    from maskwork.core.domain.errors import InputError
 
     outline = oo.trace_mask(holed)
     with pytest.raises(InputError, match="at least 3 points"):

@@ -1,10 +1,10 @@
-"""core.pixel_counts.label_counts: exact counts (also above float32's 2**24) on real label maps."""
+"""core.domain.pixel_counts.label_counts: exact counts (also above float32's 2**24) on real label maps."""
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
 
-from maskwork.core.pixel_counts import label_counts
+from maskwork.core.domain.pixel_counts import label_counts
 
 
 def _reference(label_map):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import InputError
-from maskwork.core.io import png
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats import png
+from maskwork.core.formats.coco import load_coco
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_instance_png_round_trip_on_nuclei(nuclei_val, tmp_path):
 
 
 def test_overlaps_are_counted_and_later_instance_wins(tmp_path):
-    from maskwork.core.annotation import Instance
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.annotation import Instance
+    from maskwork.core.domain.masks import Mask
 
     a = np.zeros((10, 10), bool)
     a[2:6, 2:6] = True

@@ -10,16 +10,16 @@ import pytest
 import torch
 from PIL import Image
 
-from maskwork.core.errors import Cancelled, InputError
-from maskwork.core.masks import Mask
-from maskwork.core.models import semantic as S
+from maskwork.core.domain.errors import Cancelled, InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.progress import CancelToken
 from maskwork.core.models.batch import predict_batch
-from maskwork.core.models.instance import SCORE_FLOOR, paste_in_box
+from maskwork.core.models.catalog.registry import MODELS, InputPolicy, get_model
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.preprocess import prepare
-from maskwork.core.models.registry import MODELS, InputPolicy, get_model
 from maskwork.core.models.results import InstanceResult, SemanticResult
-from maskwork.core.progress import CancelToken
+from maskwork.core.models.torch_models import semantic as S
+from maskwork.core.models.torch_models.instance import SCORE_FLOOR, paste_in_box
+from maskwork.core.models.torch_models.preprocess import prepare
 from tests.unit.model_fixtures import crop, real_image
 
 IMAGE_OF = {"maskrcnn_resnet50_fpn": "coco", "maskrcnn_resnet50_fpn_v2": "coco", "nuclei-instance": "nuclei",
@@ -230,7 +230,7 @@ def test_int8_is_asked_of_the_quantize_module_lazily(model_env, monkeypatch):
         asked.append(spec.name)
         return float_model
 
-    monkeypatch.setitem(sys.modules, "maskwork.core.models.quantize", types.SimpleNamespace(int8_model=int8_model))
+    monkeypatch.setitem(sys.modules, "maskwork.core.models.int8.quantize", types.SimpleNamespace(int8_model=int8_model))
     p = Predictor("lraspp_mobilenet_v3_large", int8=True)
     assert asked == ["lraspp_mobilenet_v3_large"] and p.device.type == "cpu"
 

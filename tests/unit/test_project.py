@@ -1,4 +1,4 @@
-"""core.project: lossless round trip, laziness, atomic saves, autosave recovery, crash safety."""
+"""core.store.project: lossless round trip, laziness, atomic saves, autosave recovery, crash safety."""
 from __future__ import annotations
 
 import errno
@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import maskwork.core.io.atomic as atomic
-import maskwork.core.project as project_mod
-from maskwork.core.annotation import ClassList, Layer, PredictionInfo, Source, Status
-from maskwork.core.errors import ProjectError
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+import maskwork.core.store.atomic as atomic
+import maskwork.core.store.project as project_mod
+from maskwork.core.domain.annotation import ClassList, Layer, PredictionInfo, Source, Status
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -248,7 +248,7 @@ def test_autosave_of_a_plain_folder_is_recovered(folder, nuclei):
 _SAVER = """
 import sys, numpy as np
 sys.path.insert(0, {root!r})
-from maskwork.core.project import Project
+from maskwork.core.store.project import Project
 p = Project.open({folder!r})
 name = p.image_names()[0]
 ann = p.annotation(name)
@@ -291,8 +291,8 @@ def test_killed_mid_save_never_leaves_a_corrupt_file(folder, nuclei):
 _CRASHER = """
 import os, signal, sys, numpy as np
 sys.path.insert(0, {root!r})
-import maskwork.core.io.atomic as atomic
-from maskwork.core.project import Project
+import maskwork.core.store.atomic as atomic
+from maskwork.core.store.project import Project
 p = Project.open({folder!r})
 name = p.image_names()[0]
 ann = p.annotation(name)
@@ -395,8 +395,8 @@ def test_set_annotation_replaces_unsaved_changes(tmp_path, aerial_dir):
     """Importing over an image with unsaved edits must keep the imported annotation, not the old one."""
     import shutil
 
-    from maskwork.core.annotation import ImageAnnotation
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ImageAnnotation
+    from maskwork.core.store.project import Project
 
     shutil.copy(aerial_dir / "images" / "tile1_001.jpg", tmp_path / "a.jpg")
     classes = ClassList.from_list(json.loads((aerial_dir / "classes.json").read_text()))  # ids 0-5

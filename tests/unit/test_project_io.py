@@ -1,15 +1,15 @@
-"""core.io.project_io: imports into projects that already have their own classes or task."""
+"""core.formats.project_io: imports into projects that already have their own classes or task."""
 from __future__ import annotations
 
 import shutil
 
 import numpy as np
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.io import png
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.project_io import import_coco, import_png_folder, select_images
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.formats import png
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.project_io import import_coco, import_png_folder, select_images
+from maskwork.core.store.project import Project
 
 
 def test_png_import_remaps_to_the_projects_class_ids(aerial_dir, tmp_path):

@@ -1,4 +1,4 @@
-"""One writer per project (core/project_lock.py): two real processes, stale and foreign locks, takeover races."""
+"""One writer per project (core/store/project_lock.py): two real processes, stale and foreign locks, takeover races."""
 from __future__ import annotations
 
 import json
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from maskwork.core import project_lock
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import ProjectError
-from maskwork.core.project import Project
-from maskwork.core.project_lock import ProjectLockedError
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import ProjectError
+from maskwork.core.store import project_lock
+from maskwork.core.store.project import Project
+from maskwork.core.store.project_lock import ProjectLockedError
 from tests.unit.lock_fixtures import ROOT, holder, stop
 
 
@@ -216,7 +216,7 @@ RACER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from maskwork.core.project_lock import acquire, ProjectLockedError
+from maskwork.core.store.project_lock import acquire, ProjectLockedError
 gate = Path(sys.argv[3])
 print("ready", flush=True)
 while not (gate / "go").exists():

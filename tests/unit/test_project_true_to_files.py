@@ -15,9 +15,9 @@ import pytest
 from pycocotools.coco import COCO
 
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError
-from maskwork.core.io.coco import load_coco
-from maskwork.core.project import Project
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
 
 N = 3
 

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.progress import CancelToken
 from maskwork.core.metrics import accumulate
+from maskwork.core.models.catalog.registry import MODELS, get_model
 from maskwork.core.models.compare import compare, instance_agreement
+from maskwork.core.models.int8.quant.routes import route_for
+from maskwork.core.models.int8.quantize import int8_model, state_dict_bytes
 from maskwork.core.models.predict import Predictor
-from maskwork.core.models.quant.routes import route_for
-from maskwork.core.models.quantize import int8_model, state_dict_bytes
-from maskwork.core.models.registry import MODELS, get_model
 from maskwork.core.models.results import InstanceResult
-from maskwork.core.progress import CancelToken
 from tests.unit.quant_fixtures import nuclei_crops, nuclei_semantic_model
 
 
@@ -167,7 +167,7 @@ def test_maskrcnn_int8_keeps_detector_outputs(nuclei_val, tmp_path):
     """Random weights (no trained detector here): structure and plumbing, on real nuclei crops."""
     spec = get_model("nuclei-instance").with_input(min_size=192, max_size=256)
     torch.manual_seed(0)
-    from maskwork.core.models.weights import build_model
+    from maskwork.core.models.catalog.weights import build_model
 
     model = build_model(spec).eval()
     crops = [rgb for rgb, _ in nuclei_crops(nuclei_val, 2, size=128)]
@@ -193,8 +193,8 @@ def test_instance_agreement_matches_masks_on_real_nuclei(nuclei_val):
     """Ground-truth nuclei as a 'float' result; int8 losing one instance lowers agreement by its share."""
     from scipy import ndimage
 
-    from maskwork.core.annotation import ClassList
-    from maskwork.core.masks import Mask
+    from maskwork.core.domain.annotation import ClassList
+    from maskwork.core.domain.masks import Mask
 
     rgb, label = nuclei_crops(nuclei_val, 1)[0]
     comps, n = ndimage.label(label)

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import Layer, Source
+from maskwork.core.domain.annotation import Layer, Source
+from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.locks import EditLocks
-from maskwork.core.images import read_image
-from maskwork.core.io.coco import load_coco
-from maskwork.core.masks import Mask
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.refine.apply import refine_edit, refine_layer
 from maskwork.core.refine.edges import refine_edges
+from maskwork.core.store.images import read_image
 
 YOLO = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"
 
@@ -76,7 +76,7 @@ def test_refined_yolo_people_fit_the_truth_better(datasets, tmp_path, monkeypatc
 
 def test_person_made_and_locked_objects_are_never_touched(nuclei_pairs):
     image, _, preds = nuclei_pairs[0]
-    from maskwork.core.annotation import Instance
+    from maskwork.core.domain.annotation import Instance
 
     layer = Layer(instances=[Instance(k + 1, 1, m, 0.9, None, Source.MODEL) for k, m in enumerate(preds[:6])])
     layer.instances[0].source = Source.PERSON  # corrected by a person

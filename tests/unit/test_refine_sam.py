@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from maskwork.core.annotation import Instance, Layer, Source
-from maskwork.core.errors import InputError
-from maskwork.core.images import read_image
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.annotation import Instance, Layer, Source
+from maskwork.core.domain.errors import InputError
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.refine.apply import refine_layer
+from maskwork.core.store.images import read_image
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,9 @@ import json
 import pytest
 import torch
 
-from maskwork.core.errors import InputError, ModelError
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.checkpoint import save_checkpoint
-from maskwork.core.models.classlists import voc_color
-from maskwork.core.models.registry import (
+from maskwork.core.domain.errors import InputError, ModelError
+from maskwork.core.models.catalog.classlists import voc_color
+from maskwork.core.models.catalog.registry import (
     MODELS,
     BundledFile,
     InputPolicy,
@@ -20,8 +18,10 @@ from maskwork.core.models.registry import (
     get_model,
     model_names,
 )
-from maskwork.core.models.user_models import models_file, register_checkpoint, unregister
-from maskwork.core.models.weights import build_model
+from maskwork.core.models.catalog.user_models import models_file, register_checkpoint, unregister
+from maskwork.core.models.catalog.weights import build_model
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 
 REQUIRED = ["maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large",
             "lraspp_mobilenet_v3_large", "fcn_resnet50", "nuclei-instance", "nuclei-semantic", "aerial-landcover"]
@@ -107,7 +107,7 @@ def test_unknown_model_name_suggests_the_closest(model_env):
 
 def _semantic_checkpoint(path, classes_n=3):
     spec = get_model("nuclei-semantic")
-    from maskwork.core.annotation import ClassList
+    from maskwork.core.domain.annotation import ClassList
 
     classes = ClassList.from_names(["background", "cell", "debris"][:classes_n])
     model = ARCHITECTURES[spec.arch].build(classes_n)

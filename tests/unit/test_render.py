@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskwork.core.annotation import ClassList, Layer
-from maskwork.core.io.coco import load_coco
+from maskwork.core.domain.annotation import ClassList, Layer
+from maskwork.core.formats.coco import load_coco
 from maskwork.core.view.render import bgra_lut, class_at, instance_at, render_window
 
 

@@ -1,4 +1,4 @@
-"""core.review: the per-image reviewed mark on real nuclei images: stored, crash-safe, exported to COCO
+"""core.store.review: the per-image reviewed mark on real nuclei images: stored, crash-safe, exported to COCO
 as an image attribute and read back by the import."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 
-from maskwork.core import review
-from maskwork.core.annotation import ClassList
-from maskwork.core.io.coco import load_coco
-from maskwork.core.io.project_io import export_project, import_coco
-from maskwork.core.project import Project
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.formats.project_io import export_project, import_coco
+from maskwork.core.store import review
+from maskwork.core.store.project import Project
 
 
 def nuclei_project(nuclei_val, folder, n=3) -> tuple[Project, list[str]]:
@@ -46,7 +46,7 @@ def test_a_mark_survives_a_kill_before_any_save(nuclei_val, tmp_path):
     project, names = nuclei_project(nuclei_val, tmp_path / "p")
     project.close()
     code = ("import sys, time, os\n"
-            "from maskwork.core.project import Project\n"
+            "from maskwork.core.store.project import Project\n"
             "from maskwork.core import review\n"
             f"p = Project.open({str(tmp_path / 'p')!r}, writer='test')\n"
             f"review.set_reviewed(p, [{names[1]!r}])\n"

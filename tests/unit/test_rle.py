@@ -1,4 +1,4 @@
-"""core.rle decodes exactly what pycocotools decodes, from the object's columns only."""
+"""core.domain.rle decodes exactly what pycocotools decodes, from the object's columns only."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
-from maskwork.core.masks import Mask
-from maskwork.core.rle import box_from_counts
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.rle import box_from_counts
 
 
 @settings(max_examples=300, deadline=None)

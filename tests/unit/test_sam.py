@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.errors import Cancelled, InputError, ModelError
-from maskwork.core.images import read_image
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.model import Embedding, PromptModel
+from maskwork.core.store.images import read_image
 from tests.unit.sam_fixtures import export_tiny_sam, reference_predict, standard_prompts, tiny_sam
 
 torch = pytest.importorskip("torch")
@@ -165,7 +165,7 @@ def test_bad_inputs_say_what_to_do(tiny, references):
 def test_encoding_can_be_cancelled(tiny, references):
     _, _, model = tiny
     image = references[COCO.name][0]
-    from maskwork.core.progress import CancelToken
+    from maskwork.core.domain.progress import CancelToken
 
     token = CancelToken()
     token.cancel()

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.images import read_image
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.model import PromptModel, stable_single
+from maskwork.core.store.images import read_image
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2", reason="SAM 2 reference not installed: SAM2_BUILD_CUDA=0 pip install --no-build-isolation "

@@ -13,12 +13,12 @@ import time
 import numpy as np
 import pytest
 
-from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.progress import CancelToken
 from maskwork.core.interactive.sam import catalog
 from maskwork.core.interactive.sam.cache import EmbeddingCache
 from maskwork.core.interactive.sam.model import Embedding
 from maskwork.core.interactive.sam.transforms import Frame
-from maskwork.core.progress import CancelToken
 
 
 # ---- a local server that honours Range and can be "killed" part-way ------------------------------------

@@ -1,4 +1,4 @@
-"""The store never writes an annotation whose class is not in the class list (core/store_checks.py)."""
+"""The store never writes an annotation whose class is not in the class list (core/store/store_checks.py)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwork.core.annotation import ClassList, Instance, Layer
-from maskwork.core.io.coco import load_coco
-from maskwork.core.masks import Mask
-from maskwork.core.project import Project
-from maskwork.core.store_checks import UndefinedClassError
+from maskwork.core.domain.annotation import ClassList, Instance, Layer
+from maskwork.core.domain.masks import Mask
+from maskwork.core.formats.coco import load_coco
+from maskwork.core.store.project import Project
+from maskwork.core.store.store_checks import UndefinedClassError
 
 
 def _snapshot(folder: Path) -> dict:

@@ -11,13 +11,13 @@ import pytest
 
 from maskwork.core.cli import run
 from maskwork.core.comparison.cache import PredictionCache
-from maskwork.core.errors import InputError, ModelError
-from maskwork.core.io.coco import read_json as read_coco
-from maskwork.core.io.edit_log import frame
-from maskwork.core.io.labelme import import_labelme
-from maskwork.core.io.yolo_labels import read_label_file
-from maskwork.core.models import user_models
-from maskwork.core.project import Project
+from maskwork.core.domain.errors import InputError, ModelError
+from maskwork.core.formats.coco import read_json as read_coco
+from maskwork.core.formats.labelme import import_labelme
+from maskwork.core.formats.yolo_labels import read_label_file
+from maskwork.core.models.catalog import user_models
+from maskwork.core.store.edit_log import frame
+from maskwork.core.store.project import Project
 from maskwork.core.store.schemas import MAX_DEPTH, STORED_FILES, StoredFile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +232,7 @@ def test_a_damaged_comparison_cache_entry_is_predicted_again(tmp_path):
 # file must use load_json / check; one of a file from elsewhere uses schemas.loads (depth-limited) instead.
 ALLOWED = {
     "core/cli/io_commands.py": "json.loads(json.dumps(...)): turns numpy scalars into plain numbers, no file",
-    "core/io/yolo_labels.py": "a quoted YAML scalar decoded as a JSON string, not a document",
+    "core/formats/yolo_labels.py": "a quoted YAML scalar decoded as a JSON string, not a document",
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwork.core.images import read_image
+from maskwork.core.store.images import read_image
 from maskwork.core.view.tone import Tone, apply_tone, auto_tone, tone_lut
 
 

@@ -1,4 +1,5 @@
-"""What the model list knows without torch (core.models.torchvision_meta, core.models.availability) is what
+"""What the model list knows without torch (core.models.catalog.torchvision_meta,
+core.models.catalog.availability) is what
 torch and torchvision say: the weights' URLs and categories, the hub cache folder, each model's state."""
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import pytest
 import torch
 from torchvision.models import get_weight
 
-from maskwork.core.models import availability
-from maskwork.core.models import weights as W
-from maskwork.core.models.builtin import MODELS
-from maskwork.core.models.specs import TorchvisionWeights
-from maskwork.core.models.torchvision_meta import WEIGHTS
+from maskwork.core.models.catalog import availability
+from maskwork.core.models.catalog import weights as W
+from maskwork.core.models.catalog.builtin import MODELS
+from maskwork.core.models.catalog.specs import TorchvisionWeights
+from maskwork.core.models.catalog.torchvision_meta import WEIGHTS
 
 
 @pytest.mark.parametrize("name", sorted(WEIGHTS))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from maskwork.core.errors import InputError
-from maskwork.core.models.architectures import ARCHITECTURES
-from maskwork.core.models.checkpoint import read_checkpoint
-from maskwork.core.progress import CancelToken
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.progress import CancelToken
+from maskwork.core.models.torch_models.architectures import ARCHITECTURES
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.augment import PAD, instance_sample, semantic_sample
@@ -193,9 +193,9 @@ def test_bad_training_data_is_explained(tmp_path):
 
 
 def test_project_corrected_images_become_training_data(aerial_small, nuclei_small, tmp_path):
-    from maskwork.core.annotation import Instance, Status
-    from maskwork.core.masks import Mask
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import Instance, Status
+    from maskwork.core.domain.masks import Mask
+    from maskwork.core.store.project import Project
 
     src = from_png_folder(aerial_small)
     folder = tmp_path / "proj"
@@ -246,9 +246,9 @@ def test_project_with_background_class_learns_class_zero(nuclei_val, tmp_path):
 
     from PIL import Image
 
-    from maskwork.core.annotation import ClassList, Status
-    from maskwork.core.io.coco import load_coco
-    from maskwork.core.project import Project
+    from maskwork.core.domain.annotation import ClassList, Status
+    from maskwork.core.formats.coco import load_coco
+    from maskwork.core.store.project import Project
 
     dataset = load_coco(nuclei_val, nuclei_val.parent / "images")
     ann0 = dataset.annotations[0]

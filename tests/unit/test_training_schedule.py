@@ -7,8 +7,8 @@ import torch
 
 from maskwork.core.cli import build_parser
 from maskwork.core.cli.train_commands import config_from_args
-from maskwork.core.models.checkpoint import read_checkpoint
-from maskwork.core.models.registry import get_model, weights_file
+from maskwork.core.models.catalog.registry import get_model, weights_file
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import from_coco, held_out_names, select
 from maskwork.core.training.loop import TrainConfig, train

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from maskwork.core.cli import run
-from maskwork.core.io import import_txn
-from maskwork.core.project import Project
+from maskwork.core.store import import_txn
+from maskwork.core.store.project import Project
 
 
 def _stored(folder) -> list[str]:

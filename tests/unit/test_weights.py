@@ -11,13 +11,13 @@ import pytest
 import torch
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import Cancelled, InputError, ModelError
-from maskwork.core.models import weights as W
-from maskwork.core.models.checkpoint import save_checkpoint
-from maskwork.core.models.registry import MODELS, TorchvisionWeights, get_model
-from maskwork.core.models.user_models import register_checkpoint
-from maskwork.core.progress import CancelToken
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.progress import CancelToken
+from maskwork.core.models.catalog import weights as W
+from maskwork.core.models.catalog.registry import MODELS, TorchvisionWeights, get_model
+from maskwork.core.models.catalog.user_models import register_checkpoint
+from maskwork.core.models.torch_models.checkpoint import save_checkpoint
 from tests.unit.model_fixtures import torchvision_like_state
 
 TORCHVISION = [n for n, s in MODELS.items() if isinstance(s.source, TorchvisionWeights)]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from maskwork.core.cli import run
-from maskwork.core.errors import InputError
-from maskwork.core.project import Project
+from maskwork.core.domain.errors import InputError
+from maskwork.core.store.project import Project
 from maskwork.core.store.writer_guard import check_new_store, check_output, project_tree
 
 

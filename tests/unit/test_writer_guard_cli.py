@@ -13,8 +13,8 @@ import pytest
 
 from maskwork.core.cli import build_parser, run
 from maskwork.core.cli.output_paths import COMMAND_PATHS
-from maskwork.core.io import png, project_io
-from maskwork.core.project import Project
+from maskwork.core.formats import png, project_io
+from maskwork.core.store.project import Project
 
 FLAG_ACTIONS = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction,
                 argparse._CountAction, argparse._HelpAction, argparse._VersionAction)

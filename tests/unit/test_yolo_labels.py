@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from maskwork.core.cli import run
-from maskwork.core.masks import Mask
-from maskwork.core.project import Project
+from maskwork.core.domain.masks import Mask
+from maskwork.core.store.project import Project
 from tests.unit.label_fixtures import coco_project, compare, has_hole, images_only, objects_by_image, snapshot
 
 SOURCES = {"nuclei": ("nuclei/val.json", "nuclei/images"),

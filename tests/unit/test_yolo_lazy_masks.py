@@ -33,7 +33,7 @@ def _predictor(path: Path):
 
 
 def _prepared(predictor, datasets: Path, names: list[str]):
-    from maskwork.core.images import read_image
+    from maskwork.core.store.images import read_image
 
     return [predictor.prepare(read_image(datasets / "coco_sample" / "val2017" / n)) for n in names]
 
@@ -85,7 +85,7 @@ def test_lowering_the_threshold_gives_the_masks_of_an_eager_decode(datasets, dec
 def test_masks_that_decode_empty_are_dropped_as_an_eager_decode_drops_them(datasets, decodes):
     """The random-weight export has detections whose masks come out empty, under 0.5 too: they never
     show, and the indices keep() gave stay valid after lower thresholds drop such detections below them."""
-    from maskwork.core.annotation import as_box
+    from maskwork.core.domain.annotation import as_box
 
     p = _predictor(FIXTURES / "tiny-seg-dynamic.onnx")
     for pr in _prepared(p, datasets, ["000000175364.jpg", "000000030213.jpg", "000000005001.jpg"]):
@@ -122,7 +122,7 @@ def test_a_lazy_result_pickles_without_decoding_and_crosses_the_cluster_wire(dat
 def test_a_project_with_few_of_the_models_classes_decodes_only_what_it_shows(datasets, decodes):
     """The seed's 80 COCO classes mapped by name onto a project that has only person (instance and semantic
     projects): the masks shown are decoded, the rest waits, and the layers equal the eager result's."""
-    from maskwork.core.annotation import ClassInfo, ClassList
+    from maskwork.core.domain.annotation import ClassInfo, ClassList
     from maskwork.core.models.cross_task import fit_result
 
     p = _predictor(SEED)

@@ -15,9 +15,9 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from maskwork.core.errors import Cancelled
+from maskwork.core.domain.errors import Cancelled
+from maskwork.core.domain.progress import CancelToken, ProgressFn
 from maskwork.core.interactive.sam.model import Embedding, PromptModel
-from maskwork.core.progress import CancelToken, ProgressFn
 
 log = logging.getLogger(__name__)
 

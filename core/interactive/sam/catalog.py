@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from maskwork.core.errors import InputError, ModelError
+from maskwork.core.domain.errors import InputError, ModelError
+from maskwork.core.domain.progress import CancelToken, ProgressFn
 from maskwork.core.interactive.sam.layouts import LAYOUTS
-from maskwork.core.progress import CancelToken, ProgressFn
 from maskwork.core.store import bounded
 from maskwork.core.store.schemas import SamModelsFile, load_json
 
@@ -163,7 +163,7 @@ def missing_files(spec: SamSpec) -> list[tuple[OnnxFile, Path]]:
 
 # ---- the user's own pairs -------------------------------------------------------------------------
 def registry_file() -> Path:
-    from maskwork.core.models.user_models import config_dir
+    from maskwork.core.models.catalog.user_models import config_dir
 
     return config_dir() / "sam_models.json"
 
@@ -189,7 +189,7 @@ def registered() -> list[SamSpec]:
 
 def register(name: str, encoder: str | Path, decoder: str | Path, layout: str = "sam") -> SamSpec:
     """Remember a local encoder + decoder pair under `name` (offline machines, your own exports)."""
-    from maskwork.core.io.atomic import save_json_atomic
+    from maskwork.core.store.atomic import save_json_atomic
 
     if name in SAM_MODELS:
         raise InputError(f"{name!r} is a built-in promptable model; register your files under another name.")
@@ -233,7 +233,7 @@ def pair_spec(text: str, layout: str = "sam") -> SamSpec:
 def fetch(spec: SamSpec, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
           trust: bool = False, allow_download: bool | None = None, accept_licence: bool = False) -> tuple[Path, Path]:
     """Paths of the encoder and decoder, downloading what is missing (resumable, sha256-checked)."""
-    from maskwork.core.models.download import download_file
+    from maskwork.core.models.catalog.download import download_file
 
     paths = files_of(spec)
     if spec.local:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam import transforms as T
 from maskwork.core.interactive.sam.layouts import Layout, get_layout
-from maskwork.core.masks import Mask
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.store import bounded
 
 log = logging.getLogger(__name__)

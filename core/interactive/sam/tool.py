@@ -7,12 +7,12 @@ import hashlib
 
 import numpy as np
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
+from maskwork.core.domain.progress import CancelToken, ProgressFn
 from maskwork.core.interactive.prompt import Prompt
 from maskwork.core.interactive.sam.cache import EmbeddingCache
 from maskwork.core.interactive.sam.model import PromptModel
-from maskwork.core.masks import Mask
-from maskwork.core.progress import CancelToken, ProgressFn
 
 _CURRENT: dict[str, PromptModel | EmbeddingCache] = {}
 

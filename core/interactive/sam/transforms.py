@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 from maskwork.core.interactive.sam.layouts import Layout
 
 
@@ -71,7 +71,7 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
         raise InputError(f"a promptable model needs an RGB image (height, width, 3); got shape {image.shape}.")
     if image.dtype != np.uint8:
         raise InputError(f"a promptable model needs 8-bit pixels; got {image.dtype} (read the image with "
-                         "maskwork.core.images.read_image).")
+                         "maskwork.core.store.images.read_image).")
     return image
 
 

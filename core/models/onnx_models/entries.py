@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from maskwork.core.models.catalog.specs import ModelSpec, OnnxFile
 from maskwork.core.models.onnx_models.layouts import OnnxLayout, classes_from, policy_from
-from maskwork.core.models.specs import ModelSpec, OnnxFile
 
 
 def spec_of(name, path, task, classes, policy, layout, description) -> ModelSpec:

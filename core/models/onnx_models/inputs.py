@@ -1,16 +1,16 @@
 """What an ONNX file is fed: its input array for an image (letterbox, resize or stretch, normalisation), for a
-prediction (core.models.onnx_models.runner) and for int8 calibration (core.models.onnx_models.int8_files)."""
+prediction (core.models.onnx_models.runner) and for int8 calibration (core.models.int8.onnx_int8_files)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.errors import ModelError
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.models.catalog.registry import InputPolicy, ModelSpec, OnnxFile
 from maskwork.core.models.onnx_models.layouts import OnnxLayout
 from maskwork.core.models.onnx_models.yolo import letterbox
-from maskwork.core.models.preprocess import Prepared, as_rgb, prepare
-from maskwork.core.models.registry import InputPolicy, ModelSpec, OnnxFile
+from maskwork.core.models.torch_models.preprocess import Prepared, as_rgb, prepare
 
 
 @dataclass

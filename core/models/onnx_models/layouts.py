@@ -11,7 +11,7 @@ KINDS (the layout's `kind`):
 - semantic:           any other one-input net giving logits [1, C, h, w]; the user names the classes and
                       says how to feed it (size policy, mean/std) by flags, a JSON sidecar or the dialog.
 Maskwork exports carry `maskwork.task`, `maskwork.classes` (JSON list of {id, name, color}) and
-`maskwork.input` (JSON of InputPolicy fields) in the metadata map; core/models/export.py writes them.
+`maskwork.input` (JSON of InputPolicy fields) in the metadata map; core/models/torch_models/export.py writes them.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ import ast
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from maskwork.core.annotation import ClassList
-from maskwork.core.errors import ModelError
-from maskwork.core.models.meta_checks import background_name, checked_class_list, checked_imgsz, checked_names
-from maskwork.core.models.onnx_models.precision import is_int8
-from maskwork.core.models.specs import InputPolicy
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.models.catalog.meta_checks import background_name, checked_class_list, checked_imgsz, checked_names
+from maskwork.core.models.catalog.specs import InputPolicy
+from maskwork.core.models.int8.precision import is_int8
 
 KINDS = ("yolo-seg", "maskwork-semantic", "maskwork-instance", "semantic")
 # generic semantic nets with a dynamic input: shorter side to 512 unless the user says otherwise
@@ -112,7 +112,7 @@ def _fixed(inp) -> tuple[int, int] | None:
 
 
 def _maskwork(path, meta, inp, outputs, names) -> Recognised:
-    from maskwork.core.models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
+    from maskwork.core.models.onnx_models.onnx_meta import classes_from_metadata, parse_metadata, policy_from_metadata
 
     parsed = parse_metadata(meta, path.name)  # export-model's writer owns the format (one sentence when broken)
     if parsed is None:

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.errors import Cancelled, InputError, ModelError
-from maskwork.core.models.builtin import MODELS
-from maskwork.core.models.onnx_meta import raw_metadata
+from maskwork.core.domain.errors import Cancelled, InputError, ModelError
+from maskwork.core.models.catalog.builtin import MODELS
+from maskwork.core.models.catalog.specs import ModelSpec
+from maskwork.core.models.catalog.user_models import read_entries, write_entries
+from maskwork.core.models.int8.precision import is_int8, pair_key
 from maskwork.core.models.onnx_models.entries import spec_from_entry, spec_of
 from maskwork.core.models.onnx_models.layouts import recognise
-from maskwork.core.models.onnx_models.precision import is_int8, pair_key
+from maskwork.core.models.onnx_models.onnx_meta import raw_metadata
 from maskwork.core.models.onnx_models.runner import OnnxPredictor
 from maskwork.core.models.onnx_models.session import open_session
-from maskwork.core.models.specs import ModelSpec
-from maskwork.core.models.user_models import read_entries, write_entries
 from maskwork.core.store import bounded
 from maskwork.core.store.schemas import loads
 

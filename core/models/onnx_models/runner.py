@@ -10,16 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.errors import ModelError
-from maskwork.core.models.instance import SCORE_FLOOR
+from maskwork.core.domain.errors import ModelError
+from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.models.catalog.registry import ModelSpec, OnnxFile, get_model
 from maskwork.core.models.onnx_models.inputs import FixedInput, prepare_input
 from maskwork.core.models.onnx_models.layouts import OnnxLayout
 from maskwork.core.models.onnx_models.session import open_session
 from maskwork.core.models.onnx_models.yolo import decode
-from maskwork.core.models.preprocess import Prepared
-from maskwork.core.models.registry import ModelSpec, OnnxFile, get_model
 from maskwork.core.models.results import InstanceResult, Result, SemanticResult
-from maskwork.core.progress import CancelToken, ProgressFn, check, report
+from maskwork.core.models.torch_models.instance import SCORE_FLOOR
+from maskwork.core.models.torch_models.preprocess import Prepared
 
 
 class OnnxPredictor:
@@ -33,7 +33,7 @@ class OnnxPredictor:
         if not isinstance(self.spec.source, OnnxFile):
             raise ModelError(f"model {self.spec.name} is not an ONNX file")
         if int8 and model is None and not self.spec.source.layout.int8:
-            from maskwork.core.models.onnx_models.int8_files import int8_spec
+            from maskwork.core.models.int8.onnx_int8_files import int8_spec
 
             # its paired int8 file, else the ONNX Runtime twin calibrated on the bundled samples (cached)
             self.spec = int8_spec(self.spec, None, progress=progress, cancel=cancel)[0]
@@ -91,7 +91,7 @@ class OnnxPredictor:
     def _semantic(self, prepared: Prepared, cancel, start: float) -> SemanticResult:
         import torch
 
-        from maskwork.core.models.semantic import semantic_logits, to_label_map
+        from maskwork.core.models.torch_models.semantic import semantic_logits, to_label_map
 
         def net(x: torch.Tensor) -> torch.Tensor:
             return torch.from_numpy(self.forward(np.ascontiguousarray(x.numpy(), dtype=np.float32))[0])
@@ -105,7 +105,7 @@ class OnnxPredictor:
         return SemanticResult(labels, conf, self.classes, _ms(start))
 
     def _rcnn(self, prepared: Prepared, score_threshold: float, mask_threshold: float, start: float):
-        from maskwork.core.masks import Mask
+        from maskwork.core.domain.masks import Mask
 
         boxes, labels, scores, soft = self.forward(prepared.tensor.numpy())
         order = [i for i in np.argsort(-scores, kind="stable")

@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-from maskwork.core.errors import ModelError
+from maskwork.core.domain.errors import ModelError
 from maskwork.core.store import bounded
 
 

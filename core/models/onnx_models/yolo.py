@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 from maskwork.core.models.lazy_masks import LazyMasks
 from maskwork.core.models.onnx_models.yolo_masks import BoxLogits, box_logits, box_windows, native_grid
 

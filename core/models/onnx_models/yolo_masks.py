@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.masks import Mask
+from maskwork.core.domain.masks import Mask
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """One image's stored annotation (.maskwork/annotations/<image>.json, and its autosave snapshot under
-.maskwork/autosave/annotations/): the layout of core.io.annotation_json, version 1."""
+.maskwork/autosave/annotations/): the layout of core.store.annotation_json, version 1."""
 from __future__ import annotations
 
 from typing import Annotated, Literal

@@ -1,5 +1,5 @@
-"""The crash journal (.maskwork/autosave/edits/<image>.log): framed records (core.io.edit_log), each one
-JSON object. The first is the header {"log": id}; every other one is an edit record (core.journal.changes)."""
+"""The crash journal (.maskwork/autosave/edits/<image>.log): framed records (core.store.edit_log), each one
+JSON object. The first is the header {"log": id}; every other one is an edit record (core.store.journal.changes)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from maskwork.core.errors import InputError
+from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
 from maskwork.core.store.schemas.base import StoredFile
 from maskwork.core.store.schemas.messages import sentence

@@ -1,4 +1,4 @@
-"""The list of the user's own models (<config dir>/models.json, core.models.user_models): the file as a
+"""The list of the user's own models (<config dir>/models.json, core.models.catalog.user_models): the file as a
 whole, then each entry on its own (a damaged entry is skipped with a message, the others stay usable)."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The project file (.maskwork/project.json, and its journal copy .maskwork/autosave/project.json): the
-layout core.project writes, version 1."""
+layout core.store.project writes, version 1."""
 from __future__ import annotations
 
 from typing import Literal

@@ -11,7 +11,7 @@ from maskwork.core.store.schemas.project_file import ClassEntry
 
 
 class LockFile(StoredFile):
-    """.maskwork/lock (core.project_lock): who writes the project."""
+    """.maskwork/lock (core.store.project_lock): who writes the project."""
 
     WHAT = "lock file"
     FIX = "if no Maskwork has this project open, delete it."
@@ -27,7 +27,7 @@ class LockFile(StoredFile):
 
 
 class ImportCommit(StoredFile):
-    """.maskwork/import-staging/<id>/COMMIT (core.io.import_txn): the files a finished import moves in."""
+    """.maskwork/import-staging/<id>/COMMIT (core.store.import_txn): the files a finished import moves in."""
 
     WHAT = "import manifest"
     FIX = ("the interrupted import can be neither finished nor undone safely; restore .maskwork from a backup or "
@@ -41,7 +41,7 @@ class ImportCommit(StoredFile):
 
 
 class CheckpointSidecar(StoredFile):
-    """<checkpoint>.header.json (core.models.headers): the checkpoint's description, read without torch."""
+    """<checkpoint>.header.json (core.models.catalog.headers): the checkpoint's description, read without torch."""
 
     WHAT = "checkpoint header"
     FIX = "it is ignored and the checkpoint itself is read instead."
