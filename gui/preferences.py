@@ -5,6 +5,7 @@ A value is applied when the window starts and each time it changes, through APPL
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from PySide6.QtCore import QSettings
@@ -56,7 +57,7 @@ def value(key: str):
             return raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
         if isinstance(pref.default, int):
             lo, hi, _suffix = pref.choices
-            return max(lo, min(hi, int(raw)))
+            return max(lo, min(hi, int(raw if isinstance(raw, (int, float)) else str(raw))))
     except (TypeError, ValueError):
         return pref.default
     text = str(raw)
@@ -109,7 +110,7 @@ def _review_pass(window, on: bool) -> None:
     """Read when it matters (gui/controllers/review.py); nothing to set up."""
 
 
-APPLY = {"autosave_s": _autosave, "default_tool": _default_tool, "labels": _labels,
+APPLY: dict[str, Callable[..., None]] = {"autosave_s": _autosave, "default_tool": _default_tool, "labels": _labels,
          "theme": lambda window, name: theme.apply(name), "review_pass": _review_pass}
 
 
@@ -123,6 +124,6 @@ def tool_choices(window) -> list[tuple[str, str]]:
     return choices
 
 
-def choices(pref: Pref, window) -> list[tuple[str, object]]:
+def choices(pref: Pref, window) -> Sequence[tuple[str, object]]:
     """(shown, stored) of a preference with a list of values."""
     return tool_choices(window) if pref.key == "default_tool" else [(c, c) for c in pref.choices]

@@ -42,7 +42,7 @@ def apply(name: str) -> None:
     """Switch the running application's look (no restart)."""
     global _system
     app = QApplication.instance()
-    if app is None or name not in THEMES or (name == "system" and _system is None):
+    if not isinstance(app, QApplication) or name not in THEMES or (name == "system" and _system is None):
         return  # unknown, or the system look that is already there
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
@@ -56,7 +56,7 @@ def apply(name: str) -> None:
 
 def current_is_dark() -> bool:
     app = QApplication.instance()
-    return app is not None and app.palette().color(Role.Window).lightness() < 128
+    return isinstance(app, QApplication) and app.palette().color(Role.Window).lightness() < 128
 
 
 def luminance(colour: QColor) -> float:

@@ -10,7 +10,8 @@ def to_qimage(arr: np.ndarray) -> QImage:
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
     h, w = arr.shape[:2]
     channels = 1 if arr.ndim == 2 else arr.shape[2]
-    fmt = {1: QImage.Format_Grayscale8, 3: QImage.Format_RGB888, 4: QImage.Format_RGBA8888}[channels]
+    fmt = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888,
+           4: QImage.Format.Format_RGBA8888}[channels]
     return QImage(arr.data, w, h, arr.strides[0], fmt).copy()
 
 
@@ -22,4 +23,5 @@ def premultiplied_to_pixmap(bgra: np.ndarray) -> QPixmap:
     """(H, W, 4) premultiplied BGRA bytes (core.view.render's output) -> QPixmap."""
     bgra = np.ascontiguousarray(bgra, dtype=np.uint8)
     h, w = bgra.shape[:2]
-    return QPixmap.fromImage(QImage(bgra.data, w, h, bgra.strides[0], QImage.Format_ARGB32_Premultiplied).copy())
+    image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_ARGB32_Premultiplied)
+    return QPixmap.fromImage(image.copy())

@@ -21,9 +21,9 @@ class ZoomView(QGraphicsView):
         super().__init__(parent)
         self._scene = QGraphicsScene(self)  # parented: Python must not collect it under the view
         self.setScene(self._scene)
-        self.setDragMode(QGraphicsView.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        self.setRenderHint(QPainter.SmoothPixmapTransform, False)  # see the real pixels when zoomed in
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # see the real pixels when zoomed in
         self.setBackgroundBrush(QColor(40, 40, 40))
         self.image_item = QGraphicsPixmapItem()
         self.overlay_item = QGraphicsPixmapItem()
@@ -46,7 +46,7 @@ class ZoomView(QGraphicsView):
         self.scene().setSceneRect(QRectF(image.rect()))
 
     def fit(self) -> None:
-        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         self.view_changed.emit()
 
     def zoom_by(self, factor: float) -> None:

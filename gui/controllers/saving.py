@@ -24,9 +24,15 @@ def save_project(project, parent, names: list[str] | None = None) -> list[str]:
     outcome: dict = {}
     loop = QEventLoop()
     job = Job(_save_or_error, project, names, pass_progress=False)
-    job.signals.finished.connect(lambda result: (outcome.update(result=result), loop.quit()))
-    job.signals.failed.connect(lambda message: (outcome.update(result=MaskworkError(message)), loop.quit()))
-    dialog = QProgressDialog("Saving...", None, 0, 0, parent)  # no Cancel: every file is written atomically
+
+    def done(result) -> None:
+        outcome["result"] = result
+        loop.quit()
+
+    job.signals.finished.connect(done)
+    job.signals.failed.connect(lambda message: done(MaskworkError(message)))
+    # no Cancel: every file is written atomically. Qt's documented None (no button) is missing from the stub.
+    dialog = QProgressDialog("Saving...", None, 0, 0, parent)  # type: ignore[call-overload]
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
     try:

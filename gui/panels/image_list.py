@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QPus
 
 from maskwork.core.domain.annotation import Status
 from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.store.project import Project
 from maskwork.core.store.review import reviewed_names
 
 STATUS_COLOURS = {Status.NOT_STARTED: "#9e9e9e", Status.PREDICTED: "#f0a030", Status.CORRECTED: "#4caf50"}
@@ -25,7 +26,7 @@ ReviewedRole = Qt.ItemDataRole.UserRole + 3
 class ImageListModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.project = None
+        self.project: Project | None = None
         self.names: list[str] = []
         self._status: dict[str, Status] = {}
         self.reviewed: set[str] = set()
@@ -49,6 +50,8 @@ class ImageListModel(QAbstractListModel):
     def status(self, name: str) -> Status:
         status = self._status.get(name)
         if status is None:
+            if self.project is None:  # no project lists no rows: nothing asks
+                return Status.NOT_STARTED
             try:
                 status = self.project.annotation(name).status
             except MaskworkError:
@@ -62,6 +65,10 @@ class ImageListModel(QAbstractListModel):
         if name in self.names:
             i = self.index(self.names.index(name))
             self.dataChanged.emit(i, i)
+
+    def refresh_names(self, names: list[str]) -> None:
+        for name in names:
+            self.refresh(name)
 
     def refresh_all(self) -> None:
         """States may have changed anywhere (a batch prediction): re-read them lazily."""
@@ -187,7 +194,7 @@ class ImageListPanel(QWidget):
         state.image_changed.connect(self._image_changed)
         state.layer_changed.connect(lambda _box: self._refresh_current())
         state.prediction_changed.connect(self.model.refresh_all)
-        state.annotations_changed.connect(lambda names: [self.model.refresh(n) for n in names])  # "run on all"
+        state.annotations_changed.connect(self.model.refresh_names)  # "run on all"
         state.reviewed_changed.connect(self._reviewed_changed)
         state.review_requested.connect(self.show_only)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from maskwork.core.editing.box_ops import is_box_only
 from maskwork.core.view.objects import class_areas
@@ -78,16 +80,27 @@ def class_rows(layer, classes, flags, keep=()) -> list[Row]:
                 locked=c in flags.locked_classes) for c in ids]
 
 
-def parse_filter(text: str):
+def parse_filter(text: str) -> Callable[[Row], bool]:
     """A predicate Row -> bool for the filter text (an unknown comparison is matched as a word)."""
-    tests = []
+    tests: list[Callable[[Row], bool]] = []
     for word in text.lower().split():
         m = _COMPARE.match(word)
         if m:
-            field, op, value = m.group(1), _OPS[m.group(2)], float(m.group(3))
-            tests.append(lambda r, f=field, op=op, v=value: getattr(r, f) is not None and op(getattr(r, f), v))
+            tests.append(_compares(m.group(1), _OPS[m.group(2)], float(m.group(3))))
         elif word in _FLAG_WORDS:
-            tests.append(lambda r, w=_FLAG_WORDS[word]: getattr(r, w))
+            tests.append(_flag_set(_FLAG_WORDS[word]))
         else:
-            tests.append(lambda r, w=word: w in r.text())
+            tests.append(_has_word(word))
     return lambda row: all(t(row) for t in tests)
+
+
+def _compares(field: str, op: Callable[[Any, Any], bool], value: float) -> Callable[[Row], bool]:
+    return lambda r: getattr(r, field) is not None and op(getattr(r, field), value)
+
+
+def _flag_set(field: str) -> Callable[[Row], bool]:
+    return lambda r: getattr(r, field)
+
+
+def _has_word(word: str) -> Callable[[Row], bool]:
+    return lambda r: word in r.text()

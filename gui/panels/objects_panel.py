@@ -161,8 +161,8 @@ class ObjectsPanel(QWidget):
         rows = self.rows()
         keep = parse_filter(self.filter.text())
         shown = [r for r in rows if keep(r)]
-        collapsed = {self.tree.topLevelItem(i).data(0, KEY).class_id
-                     for i in range(self.tree.topLevelItemCount()) if not self.tree.topLevelItem(i).isExpanded()}
+        tops = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        collapsed = {top.data(0, KEY).class_id for top in tops if top is not None and not top.isExpanded()}
         scroll = self.tree.verticalScrollBar().value()
         self._syncing = True
         self.tree.setUpdatesEnabled(False)
@@ -197,7 +197,8 @@ class ObjectsPanel(QWidget):
             parent.setText(SOURCE, _plural(len(members), "object"))
             self.tree.addTopLevelItem(parent)
             for r in members:
-                parent.addChild(self._item(r, f"#{r.id}", instance_rgb(r.id)))
+                if r.id is not None:  # an object row always carries its instance id
+                    parent.addChild(self._item(r, f"#{r.id}", instance_rgb(r.id)))
             parent.setExpanded(cid not in collapsed)
 
     def _fill_classes(self, rows: list[Row], total: int) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 52, 18, 26, 34
+Align = Qt.AlignmentFlag
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -43,7 +44,7 @@ class LineChart(QWidget):
         self._series: dict[str, list[tuple[float, float]]] = {}
         self._colors: dict[str, QColor] = {}
         self.setMinimumSize(260, 180)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     # ---- data -------------------------------------------------------------------------
     def add_point(self, series: str, x: float, y: float) -> None:
@@ -82,7 +83,7 @@ class LineChart(QWidget):
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
         plot = QRectF(MARGIN_LEFT, MARGIN_TOP, max(self.width() - MARGIN_LEFT - MARGIN_RIGHT, 10),
                       max(self.height() - MARGIN_TOP - MARGIN_BOTTOM, 10))
@@ -103,19 +104,19 @@ class LineChart(QWidget):
                 p.setPen(grid_pen)
                 p.drawLine(QPointF(plot.left(), pt.y()), QPointF(plot.right(), pt.y()))
                 p.setPen(text_pen)
-                p.drawText(QRectF(0, pt.y() - 8, MARGIN_LEFT - 6, 16), Qt.AlignRight | Qt.AlignVCenter, f"{ty:g}")
+                p.drawText(QRectF(0, pt.y() - 8, MARGIN_LEFT - 6, 16), Align.AlignRight | Align.AlignVCenter, f"{ty:g}")
         for tx in nice_ticks(x0, x1, 6):
             if x0 <= tx <= x1:
                 pt = to_px(tx, y0)
                 p.setPen(text_pen)
-                p.drawText(QRectF(pt.x() - 20, plot.bottom() + 2, 40, 14), Qt.AlignCenter, f"{tx:g}")
+                p.drawText(QRectF(pt.x() - 20, plot.bottom() + 2, 40, 14), Align.AlignCenter, f"{tx:g}")
         p.setPen(text_pen)
         p.drawRect(plot)
-        p.drawText(QRectF(plot.left(), plot.bottom() + 16, plot.width(), 16), Qt.AlignCenter, self.x_label)
-        p.drawText(QRectF(plot.left(), 4, plot.width(), 18), Qt.AlignLeft | Qt.AlignVCenter, self.title)
+        p.drawText(QRectF(plot.left(), plot.bottom() + 16, plot.width(), 16), Align.AlignCenter, self.x_label)
+        p.drawText(QRectF(plot.left(), 4, plot.width(), 18), Align.AlignLeft | Align.AlignVCenter, self.title)
 
         if not any(self._series.values()):
-            p.drawText(plot, Qt.AlignCenter, "no data yet")
+            p.drawText(plot, Align.AlignCenter, "no data yet")
         legend_x = plot.right()
         for name, pts in reversed(list(self._series.items())):
             color = self._colors[name]
@@ -123,15 +124,15 @@ class LineChart(QWidget):
             p.setPen(pen)
             if len(pts) > 1:
                 path = QPainterPath(to_px(*pts[0]))
-                for pt in pts[1:]:
-                    path.lineTo(to_px(*pt))
+                for x, y in pts[1:]:
+                    path.lineTo(to_px(x, y))
                 p.drawPath(path)
             p.setBrush(color)
-            for pt in pts:
-                p.drawEllipse(to_px(*pt), 2.5, 2.5)
+            for x, y in pts:
+                p.drawEllipse(to_px(x, y), 2.5, 2.5)
             width = p.fontMetrics().horizontalAdvance(name) + 22
             legend_x -= width
             p.fillRect(QRectF(legend_x, 9, 12, 4), color)
             p.setPen(text_pen)
-            p.drawText(QRectF(legend_x + 15, 2, width, 18), Qt.AlignLeft | Qt.AlignVCenter, name)
+            p.drawText(QRectF(legend_x + 15, 2, width, 18), Align.AlignLeft | Align.AlignVCenter, name)
         p.end()

@@ -11,11 +11,11 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.state, self.session, self.binding = state, session, binding
         self.unsaved = QLabel()
-        self.cursor = QLabel("x —, y —")
+        self.position = QLabel("x —, y —")
         self.klass = QLabel("")
         self.zoom = QLabel("100%")
         for label, tip, width in ((self.unsaved, "Saved or unsaved work (Ctrl+S saves)", 120),
-                                  (self.cursor, "Image pixel under the cursor", 120),
+                                  (self.position, "Image pixel under the cursor", 120),
                                   (self.klass, "Class under the cursor", 160),
                                   (self.zoom, "Zoom (wheel zooms around the cursor)", 60)):
             label.setToolTip(tip)
@@ -29,7 +29,7 @@ class StatusBar(QStatusBar):
         self.refresh_unsaved()
 
     def clear_cursor(self, *_) -> None:
-        self.cursor.setText("x —, y —")
+        self.position.setText("x —, y —")
         self.klass.setText("")
 
     def refresh_unsaved(self) -> None:
@@ -42,7 +42,7 @@ class StatusBar(QStatusBar):
         if ann is None or not (0 <= x < ann.width and 0 <= y < ann.height):
             self.clear_cursor()
             return
-        self.cursor.setText(f"x {x}, y {y}")
+        self.position.setText(f"x {x}, y {y}")
         cid = class_at(self.binding.shown_layer(), x, y)
         name = ""
         if cid is not None and self.state.project is not None:

@@ -123,7 +123,7 @@ def test_status_bar_shows_cursor_class_and_unsaved(qtbot, window, aerial_folder,
     lm = label_map(window)
     y, x = np.argwhere(lm == 3)[0]
     hover(window.view.viewport(), view_pos(window, x + 0.5, y + 0.5))
-    assert window.status.cursor.text() == f"x {x}, y {y}"
+    assert window.status.position.text() == f"x {x}, y {y}"
     assert window.status.klass.text() == "road"
     assert "unsaved" in window.status.unsaved.text() and window.windowTitle().startswith("*")
     window.session.save()

@@ -29,7 +29,7 @@ def test_status_bar_forgets_the_class_under_the_cursor_on_a_project_switch(qtbot
     assert window.status.klass.text() == "road"
     window.session.close_project = lambda: True
     assert window.session.open_path(nuclei_folder, task="instance", classes=aerial_classes(aerial_dir))
-    assert window.status.klass.text() == "" and window.status.cursor.text() == "x —, y —"
+    assert window.status.klass.text() == "" and window.status.position.text() == "x —, y —"
 
 
 def _panel(qtbot, state) -> ModelPanel:
