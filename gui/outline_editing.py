@@ -29,7 +29,8 @@ class OutlineEditing:
     def __init__(self, editor) -> None:
         self.editor, self.state = editor, editor.state
         self.target: Target | None = None
-        self._pending = None      # (edit, reshape) applied to the layer during a drag
+        # (edit, reshape) applied to the layer during a drag
+        self._pending: tuple[ed.InstanceMaskEdit | ed.LabelMapEdit, outline_ops.Reshape] | None = None
         self.own_change = False   # True while we repaint our own change (not a reason to re-trace)
 
     @property
@@ -81,8 +82,7 @@ class OutlineEditing:
             return
         layer = self.editor.layer
         traced = outline_ops.trace_region(layer, seed) if layer is not None and layer.label_map is not None else None
-        same = traced is not None and traced[0] == self.target.class_id
-        self.target = Target(None, *traced) if same else None
+        self.target = Target(None, *traced) if traced is not None and traced[0] == self.target.class_id else None
 
     def clear(self) -> None:
         self.cancel_drag()
@@ -103,6 +103,8 @@ class OutlineEditing:
     # ---- changes -------------------------------------------------------------------------------
     def insert_vertex(self, index: int, q) -> None:
         """A vertex on an edge: the same shape, one more handle (no pixel changes, no undo step)."""
+        if self.target is None:  # the tool shows edges of a target only
+            return
         pts = self.points
         pts.insert(index, tuple(q))
         outline = dataclasses.replace(self.target.outline, points=tuple(pts))
@@ -117,6 +119,8 @@ class OutlineEditing:
 
     def commit(self, points, label: str = "Edit outline") -> bool:
         """Make the change to `points` one undo step; the outline keeps the user's vertices."""
+        if self.target is None:  # nothing picked: nothing to change
+            return False
         if self._pending is None:
             self.drag(points)
         pending, self._pending = self._pending, None
@@ -153,8 +157,10 @@ class OutlineEditing:
             self._repaint(box, None)
 
     # ---- helpers -------------------------------------------------------------------------------
-    def _apply(self, points):
+    def _apply(self, points) -> tuple[ed.InstanceMaskEdit | ed.LabelMapEdit, outline_ops.Reshape] | None:
         t, layer = self.target, self.editor.layer
+        if t is None:  # nothing picked: nothing to reshape
+            return None
         if t.instance_id is not None:
             return outline_ops.apply_instance_outline(layer, t.instance_id, t.outline, points)
         return outline_ops.apply_region_outline(layer, t.class_id, t.outline, points,

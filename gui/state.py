@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from maskwork.core.domain.annotation import ImageAnnotation
+from maskwork.core.store.project import Project
 from maskwork.gui.object_flags import ObjectFlags
 
 
@@ -31,7 +32,7 @@ class AppState(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.project = None                      # core.store.project.Project | None
+        self.project: Project | None = None
         self.current_name: str | None = None     # file name of the current image
         self.annotation: ImageAnnotation | None = None
         self.image: np.ndarray | None = None     # (H, W, 3) uint8 RGB of the current image

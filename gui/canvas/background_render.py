@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
+from maskwork.core.domain.annotation import ImageAnnotation, Layer
 from maskwork.gui import image_loader
 from maskwork.gui.canvas.overlay_layer import render_tiles
 from maskwork.gui.workers import Job, start
@@ -21,7 +22,7 @@ class BackgroundRender(QObject):
         self.state, self.overlay = state, overlay
         self.lut, self.shown = lut, shown  # lut(): the colour table now; shown(): after the tiles changed
         self._job: Job | None = None
-        self._for = None  # (annotation, layer, lut) the running job renders
+        self._for: tuple[ImageAnnotation, Layer, np.ndarray] | None = None  # what the running job renders
 
     def cancel(self) -> None:
         """The overlay was reset another way (image switch, colours): a result still coming is dropped."""
@@ -42,7 +43,7 @@ class BackgroundRender(QObject):
         start(job)
 
     def _finished(self, made) -> None:
-        if self._job is None or self.sender() is not self._job.signals:
+        if self._job is None or self._for is None or self.sender() is not self._job.signals:
             return
         self._job = None
         ann, layer, lut = self._for

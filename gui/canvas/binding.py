@@ -11,6 +11,7 @@ import weakref
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
+from maskwork.core.domain.annotation import ImageAnnotation
 from maskwork.core.view.render import bgra_lut
 from maskwork.gui import image_loader
 from maskwork.gui.canvas import image_layer
@@ -43,7 +44,8 @@ class CanvasBinding(QObject):
         self._boxes_timer.setSingleShot(True)
         self._boxes_timer.setInterval(80)
         self._boxes_timer.timeout.connect(self.rebuild_boxes)
-        self._shown = None  # weak references to the (rgb, annotation) on the canvas
+        # weak references to the (rgb, annotation) on the canvas
+        self._shown: tuple[weakref.ref, weakref.ref] | None = None
         self.prediction_render = BackgroundRender(state, view.prediction_overlay, self._lut, self._prediction_shown,
                                                   self)
         state.image_changed.connect(lambda _name: self.load_image())
@@ -62,13 +64,13 @@ class CanvasBinding(QObject):
         classes = self.state.project.classes
         return self.state.flags.lut(bgra_lut(classes, size=max([256] + [c.id + 1 for c in classes])))
 
-    def _showing(self, rgb, ann) -> bool:
+    def _showing(self, rgb: np.ndarray | None, ann: ImageAnnotation | None) -> bool:
         """The canvas shows this very image with these very layers already: a repeated image_changed (the
         panels docked after the first image, ADR 0012) has nothing to redo."""
         shown = self._shown
         return (rgb is not None and ann is not None and shown is not None and shown[0]() is rgb
-                and shown[1]() is ann and self.view.corrected_overlay.layer is ann.corrected
-                and self.view.prediction_overlay.layer is ann.prediction)
+                and self.view.corrected_overlay.layer is ann.corrected
+                and self.view.prediction_overlay.layer is ann.prediction and shown[1]() is ann)
 
     def load_image(self) -> None:
         ann, rgb = self.state.annotation, self.state.image
@@ -96,7 +98,7 @@ class CanvasBinding(QObject):
             layer, made = getattr(ann, key), (ready or {}).get(key)
             usable = (made is not None and made[0] is layer and np.array_equal(made[1], lut)
                       and (overlay.view_filter is None or overlay.view_filter(layer) is layer))
-            overlay.reset(layer, lut, ann.width, ann.height, made[2] if usable else None)
+            overlay.reset(layer, lut, ann.width, ann.height, made[2] if made is not None and usable else None)
         self.apply_visibility()
         self.rebuild_boxes()
 

@@ -5,11 +5,14 @@ has content, and an edit re-renders just the tiles (and the window inside them) 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
+from maskwork.core.domain.annotation import Layer
 from maskwork.core.view.render import render_window
 from maskwork.gui.release import release_later
 
@@ -50,10 +53,11 @@ class OverlayItem(QGraphicsItem):
         self._size = (0, 0)  # (width, height)
         self._tiles: dict[tuple[int, int], tuple[np.ndarray, QImage]] = {}
         self._mips: dict[tuple[int, int], tuple[np.ndarray, QImage]] = {}
-        self.layer = None
-        self.lut = None
+        self.layer: Layer | None = None
+        self.lut: np.ndarray | None = None
         self.rendered_pixels = 0  # pixels rendered since the last full reset (tests check locality)
-        self.view_filter = None   # layer -> the layer drawn (objects hidden in the Objects panel left out)
+        # layer -> the layer drawn (objects hidden in the Objects panel left out)
+        self.view_filter: Callable[[Layer | None], Layer | None] | None = None
 
     # ---- content ------------------------------------------------------------------------
     def reset(self, layer, lut: np.ndarray, width: int, height: int, made: tuple | None = None) -> None:
@@ -83,10 +87,10 @@ class OverlayItem(QGraphicsItem):
             return
         for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
             for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
-                self._refresh_tile(tx, ty, (x0, y0, x1, y1))
+                self._refresh_tile(tx, ty, (x0, y0, x1, y1), self.lut)
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def _refresh_tile(self, tx: int, ty: int, box) -> None:
+    def _refresh_tile(self, tx: int, ty: int, box, lut: np.ndarray) -> None:
         w, h = self._size
         bx0, by0 = tx * TILE, ty * TILE
         bx1, by1 = min(w, bx0 + TILE), min(h, by0 + TILE)
@@ -94,7 +98,7 @@ class OverlayItem(QGraphicsItem):
         tile = self._tiles.get((tx, ty))
         layer = self.layer if self.view_filter is None else self.view_filter(self.layer)
         if tile is None:
-            pixels = render_window(layer, (wx0, wy0, wx1, wy1), self.lut)
+            pixels = render_window(layer, (wx0, wy0, wx1, wy1), lut)
             self.rendered_pixels += pixels.shape[0] * pixels.shape[1]
             if not pixels[..., 3].any():
                 return  # nothing to show: keep the tile unallocated
@@ -105,7 +109,7 @@ class OverlayItem(QGraphicsItem):
             arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0] = pixels
         else:
             arr = tile[0]
-            render_window(layer, (wx0, wy0, wx1, wy1), self.lut,
+            render_window(layer, (wx0, wy0, wx1, wy1), lut,
                           out=arr[wy0 - by0 : wy1 - by0, wx0 - bx0 : wx1 - bx0])
             self.rendered_pixels += (wx1 - wx0) * (wy1 - wy0)
         self._mips.pop((tx, ty), None)  # rebuilt lazily the next time it is drawn zoomed out

@@ -68,7 +68,8 @@ class PreviewLayer:
         return self._mask_items[k].pixmap().toImage()
 
     # ---- the prompt ---------------------------------------------------------------------------
-    def show_prompt(self, box=None, points=(), strokes=(), path=None, fill_rgb=None, closed=False) -> None:
+    def show_prompt(self, box=None, points=(), strokes=(), path=None, fill_rgb: tuple[int, int, int] | None = None,
+                    closed=False) -> None:
         """box (x0, y0, x1, y1); points [(x, y, positive)]; strokes [([(x, y)...], positive)];
         path [(x, y)...]: an outline, filled with fill_rgb when given (scissors)."""
         self._drop(self._prompt_items)

@@ -345,7 +345,7 @@ class Session(QObject):
     # ---- recent projects ------------------------------------------------------------------
     def recent(self) -> list[str]:
         value = QSettings().value("recent_projects", [])
-        return [v for v in (value if isinstance(value, list) else [value]) if v]
+        return [str(v) for v in (value if isinstance(value, list) else [value]) if v]  # QSettings keeps strings
 
     def add_recent(self, folder: str) -> None:
         items = [folder] + [f for f in self.recent() if f != folder]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from maskwork.core.domain.annotation import ImageAnnotation, Layer
 from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.metrics.live_iou import LiveIoU
 from maskwork.gui import image_loader
@@ -36,7 +37,8 @@ class LiveIoUBuilder(QObject):
         super().__init__(parent)
         self.state = state
         self._job: Job | None = None
-        self._for = None
+        # (annotation, corrected, prediction, classes) the running job builds for
+        self._for: tuple[ImageAnnotation, Layer, Layer | None, list[dict]] | None = None
         self._edits: list = []
 
     @property
@@ -57,7 +59,7 @@ class LiveIoUBuilder(QObject):
         self._edits.append(bbox)
 
     def _finished(self, live) -> None:
-        if self._job is None or self.sender() is not self._job.signals:
+        if self._job is None or self._for is None or self.sender() is not self._job.signals:
             return
         self._job = None
         ann, corrected, prediction, classes = self._for

@@ -64,7 +64,7 @@ class IoUPanel(QWidget):
         self.state = state
         self.live: LiveIoU | None = None
         self.mean_label = QLabel()
-        self.mean_label.setAlignment(Qt.AlignCenter)
+        self.mean_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.mean_label.setToolTip(HEADLINE_TIP)
         # a long headline (box-only objects, many counts) wraps inside the dock's width: content must
         # never widen the dock (it did, from ~330 to ~500 px, and the saved layout kept it)
@@ -78,10 +78,10 @@ class IoUPanel(QWidget):
         # columns 0-1 are fitted to their contents on each full rebuild (_show), not by ResizeToContents:
         # that mode re-measures all rows on every changed cell (~3 ms per cell for 300 instances, per brush move)
         for column in (0, 1):
-            header.setSectionResizeMode(column, QHeaderView.Interactive)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)  # the detail column takes what is left; names stay readable
         self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Per class (semantic) or per corrected instance and its matched prediction; "
                               "click an instance row to select it on the canvas")
         self.table.cellClicked.connect(self._on_row_clicked)
@@ -170,7 +170,8 @@ class IoUPanel(QWidget):
 
     def _empty_table(self) -> None:
         """No rows yet: the columns the project's images will have (not those of the last image shown)."""
-        kind = KIND_OF_TASK.get(getattr(self.state.project, "task", None), "")
+        project = self.state.project
+        kind = KIND_OF_TASK.get(project.task, "") if project is not None else ""
         self.table.setRowCount(0)
         self.table.setHorizontalHeaderLabels([kind, "IoU", DETAIL_TITLES.get(kind, "")])
 
@@ -215,9 +216,9 @@ class IoUPanel(QWidget):
     def _set_row(self, r: int, row) -> None:
         name = QTableWidgetItem(row.label)
         if row.color:
-            name.setData(Qt.DecorationRole, QColor(row.color))  # a swatch: readable for light colours too
+            name.setData(Qt.ItemDataRole.DecorationRole, QColor(row.color))  # a swatch: readable for light colours too
         iou = QTableWidgetItem(fmt(row.iou))
-        iou.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        iou.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if not math.isnan(row.iou):  # the shade and its text from the theme: readable light or dark
             shade = theme.score_colour(row.iou)
             iou.setBackground(shade)

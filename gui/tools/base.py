@@ -13,11 +13,16 @@ class Tool:
     label = "Tool"
     shortcut = ""
     tooltip = ""
-    hint = ""           # one line for the status bar when the tool is picked
     uses_brush = False  # the canvas shows the brush outline
 
     def __init__(self, editor, canvas) -> None:
         self.editor, self.canvas = editor, canvas
+
+    @property
+    def hint(self) -> str:
+        """One line for the status bar when the tool is picked (a tool sets it as a class attribute, or words
+        it on the spot as a property)."""
+        return ""
 
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.CrossCursor

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar
 
 from maskwork.gui.controllers.editor import MAX_RADIUS, MIN_RADIUS
 from maskwork.gui.tools import TOOLS
+from maskwork.gui.tools.base import Tool
+from maskwork.gui.tools.wand_tool import WandTool
 
 
 def _slider(lo: int, hi: int, value: int, tip: str) -> QSlider:
@@ -24,7 +26,8 @@ class ToolBar(QToolBar):
         self.setObjectName("toolbar_tools")
         self.window_ = window
         self.group = QActionGroup(self)
-        self.tools, self.tool_actions = {}, {}
+        self.tools: dict[str, Tool] = {}
+        self.tool_actions: dict[str, QAction] = {}
         for cls, _semantic, _instance in TOOLS:
             tool = cls(window.editor, window.view)
             action = QAction(tool.label, self)
@@ -51,10 +54,12 @@ class ToolBar(QToolBar):
         self.brush_size.valueChanged.connect(window.editor.set_radius)
         self.addWidget(self.brush_size)
         self._wand_widgets = [self.addWidget(QLabel(" Tolerance "))]
-        self.tolerance = _slider(0, 100, round(self.tools["wand"].tolerance() * 100),
+        wand = self.tools["wand"]
+        assert isinstance(wand, WandTool), "TOOLS names the magic wand 'wand'"
+        self.tolerance = _slider(0, 100, round(wand.tolerance() * 100),
                                  "Magic wand tolerance: 0 strict .. 100 loose (Ctrl+wheel over the image)")
-        self.tolerance.valueChanged.connect(lambda v: self.tools["wand"].set_tolerance(v / 100))
-        self.tools["wand"].tolerance_listeners.append(self._tolerance_changed)
+        self.tolerance.valueChanged.connect(lambda v: wand.set_tolerance(v / 100))
+        wand.tolerance_listeners.append(self._tolerance_changed)
         self.tolerance_action = self.addWidget(self.tolerance)
         self._wand_widgets.append(self.tolerance_action)
         self.addWidget(QLabel(" Opacity "))
