@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from maskwork.core.cli.predict_refine import add_refine_flags, refiner
-from maskwork.core.domain.annotation import PredictionInfo
+from maskwork.core.domain.annotation import Layer, PredictionInfo
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import CancelToken, TextProgress
 
@@ -147,7 +147,7 @@ def cmd_predict(args) -> int:
     if predictor.task == "instance":
         written = _write_coco(batch, names, out, predictor, info, refine)
     else:
-        written = _write_pngs(batch, names, out, predictor)
+        written = _write_pngs(batch, names, out, predictor, refine)
     for path, message in errors:
         print(f"skipped {path}: {message}", file=sys.stderr)
     print(f"wrote {written}")
@@ -168,15 +168,18 @@ def _write_coco(batch, names: dict, out: Path, predictor, info: PredictionInfo, 
     return target
 
 
-def _write_pngs(batch, names: dict, out: Path, predictor) -> Path:
-    from maskwork.core.io.png import write_classes_json, write_label_png
-    from maskwork.core.io.prediction_files import unique_stem
+def _write_pngs(batch, names: dict, out: Path, predictor, refine=None) -> Path:
+    from maskwork.core.formats.png import write_classes_json, write_label_png
+    from maskwork.core.formats.prediction_files import unique_stem
     from maskwork.core.store.staged_folder import StagedFolder
 
     used: set[str] = set()
     with StagedFolder(out) as staged:  # all or nothing: an error or Ctrl-C leaves `out` as it was
         for path, result in batch:
             target = staged.path(out / f"{unique_stem(names[path], used)}.png")
-            write_label_png(target, result.label_map, predictor.classes)
+            label_map = result.label_map
+            if refine is not None:  # --refine edges: region borders onto the image's edges (core/refine)
+                label_map = refine(str(path), Layer(label_map=label_map)).label_map
+            write_label_png(target, label_map, predictor.classes)
         write_classes_json(staged.path(out / "classes.json"), predictor.classes)
     return out

@@ -1,5 +1,6 @@
 """`predict --refine {none,edges,sam} [--sam-model NAME]`: prediction layers refined before they are written
-(core/refine). Only instance predictions are refined; a semantic label map is written as the model gave it."""
+(core/refine). Instance masks are refined one by one; a semantic label map gets its region borders refined
+("edges"; a SAM-family model refines objects, so with "sam" a label map is written as the model gave it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,8 +15,9 @@ RefineFn = Callable[[str, Layer], Layer]
 
 def add_refine_flags(p) -> None:
     p.add_argument("--refine", choices=tuple(REFINERS), default="none",
-                   help="move instance masks onto the image's edges before writing them: edges (weight-free), "
-                        "sam (a SAM-family model, --sam-model), none (default: the model's masks as they are)")
+                   help="move instance masks, or a semantic map's region borders, onto the image's edges before "
+                        "writing them: edges (weight-free), sam (a SAM-family model, --sam-model), none "
+                        "(default: the model's masks as they are)")
     p.add_argument("--sam-model", help="with --refine sam: a model name (`sam-models`) or ENCODER.onnx,DECODER.onnx")
 
 
@@ -42,7 +44,7 @@ def refiner(args) -> RefineFn | None:
         from maskwork.core.refine.apply import refine_layer
         from maskwork.core.store.images import read_image
 
-        if not layer.instances:
+        if layer.is_empty():
             return layer
         return refine_layer(read_image(path), layer, method, prompt_model=prompt_model)
 

@@ -34,7 +34,7 @@ def refine_instances(image: np.ndarray, instances: list[Instance], method: str =
                      progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Instance]:
     """New Instance objects for `instances` (call `refinable` first), refined by REFINERS[method]; the
     ones whose mask did not change are left out."""
-    mask_of = _method(method, image, prompt_model, cancel)
+    mask_of = mask_refiner(method, image, prompt_model, cancel)
     out = []
     for n, inst in enumerate(instances):
         check(cancel)
@@ -48,10 +48,18 @@ def refine_instances(image: np.ndarray, instances: list[Instance], method: str =
 
 def refine_layer(image: np.ndarray, layer: Layer, method: str = "edges", locks: EditLocks | None = None,
                  prompt_model=None, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Layer:
-    """A copy of `layer` with its refinable instances refined (the label map shared, never edited)."""
+    """A copy of `layer` with its refinable instances refined; a label map (a model's semantic prediction)
+    gets its region borders refined ("edges"; SAM refines objects only), a new array, the old one never
+    edited."""
+    label_map = layer.label_map
+    if label_map is not None and method == "edges":
+        from maskwork.core.refine.semantic import refine_semantic
+
+        locked = () if locks is None else locks.class_ids
+        label_map = refine_semantic(image, label_map, None, locked, progress=progress, cancel=cancel)
     done = {i.id: i for i in refine_instances(image, refinable(layer.instances, locks), method, prompt_model,
-                                              progress, cancel)}
-    return Layer(layer.label_map, [done.get(i.id, i) for i in layer.instances])
+                                              progress, cancel)} if layer.instances else {}
+    return Layer(label_map, [done.get(i.id, i) for i in layer.instances])
 
 
 def refine_edit(layer: Layer, refined: list[Instance], label: str = "Refine") -> InstancesEdit | None:
@@ -67,7 +75,8 @@ def refine_edit(layer: Layer, refined: list[Instance], label: str = "Refine") ->
     return edit
 
 
-def _method(method: str, image: np.ndarray, prompt_model, cancel: CancelToken | None):
+def mask_refiner(method: str, image: np.ndarray, prompt_model=None, cancel: CancelToken | None = None):
+    """A function Mask -> refined Mask for REFINERS[method] on `image` (SAM: the image embedded once)."""
     if method not in REFINERS:
         raise InputError(f"unknown refinement {method!r}; choose one of {', '.join(REFINERS)}.")
     if method == "none":

@@ -47,7 +47,7 @@ def refine_edges(image: np.ndarray, mask: Mask, params: EdgeParams = DEFAULT) ->
     pad = 3 * r + 2  # the filter reads 2r around each pixel: the output stays exact up to the window's edge
     x0, y0 = max(0, int(bx) - pad), max(0, int(by) - pad)
     x1, y1 = min(width, int(bx + bw) + pad), min(height, int(by + bh) + pad)
-    guide = _rgb01(image[y0:y1, x0:x1])
+    guide = rgb01(image[y0:y1, x0:x1])
     soft = guided_filter(guide, mask.region(x0, y0, x1, y1).astype(np.float32), r, params.eps)
     out = soft >= 0.5
     area = int(out.sum())
@@ -56,7 +56,7 @@ def refine_edges(image: np.ndarray, mask: Mask, params: EdgeParams = DEFAULT) ->
     return Mask.from_crop(height, width, x0, y0, out)
 
 
-def _rgb01(crop: np.ndarray) -> np.ndarray:
+def rgb01(crop: np.ndarray) -> np.ndarray:
     """float32 RGB in 0..1 (grey repeated, alpha dropped, 16-bit scaled)."""
     if crop.ndim == 2:
         crop = np.repeat(crop[:, :, None], 3, axis=2)
@@ -65,20 +65,27 @@ def _rgb01(crop: np.ndarray) -> np.ndarray:
     return crop.astype(np.float32) / np.float32(scale)
 
 
-def _box(a: np.ndarray, r: int) -> np.ndarray:
+def box_mean(a: np.ndarray, r: int) -> np.ndarray:
     return cv2.boxFilter(a, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def guide_stats(guide: np.ndarray, radius: int, eps: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per window: the guide's colour means and its colour covariance (H, W, 3, 3) plus eps * identity."""
+    means = [box_mean(guide[:, :, c], radius) for c in range(3)]
+    sigma = np.empty(guide.shape[:2] + (3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            cov = box_mean(guide[:, :, i] * guide[:, :, j], radius) - means[i] * means[j]
+            sigma[:, :, i, j] = sigma[:, :, j, i] = cov
+    sigma += np.float32(eps) * np.eye(3, dtype=np.float32)
+    return means, sigma
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter with a colour guide (H, W, 3) float32 of `src` (H, W) float32."""
-    means = [_box(guide[:, :, c], radius) for c in range(3)]
-    mean_p = _box(src, radius)
-    cov = np.stack([_box(guide[:, :, c] * src, radius) - means[c] * mean_p for c in range(3)], axis=-1)
-    sigma = np.empty(src.shape + (3, 3), np.float32)
-    for i in range(3):
-        for j in range(i, 3):
-            sigma[:, :, i, j] = sigma[:, :, j, i] = _box(guide[:, :, i] * guide[:, :, j], radius) - means[i] * means[j]
-    sigma += np.float32(eps) * np.eye(3, dtype=np.float32)
+    means, sigma = guide_stats(guide, radius, eps)
+    mean_p = box_mean(src, radius)
+    cov = np.stack([box_mean(guide[:, :, c] * src, radius) - means[c] * mean_p for c in range(3)], axis=-1)
     a = np.linalg.solve(sigma, cov[:, :, :, None])[:, :, :, 0]
     b = mean_p - sum(a[:, :, c] * means[c] for c in range(3))
-    return sum(_box(a[:, :, c], radius) * guide[:, :, c] for c in range(3)) + _box(b, radius)
+    return sum(box_mean(a[:, :, c], radius) * guide[:, :, c] for c in range(3)) + box_mean(b, radius)
