@@ -51,10 +51,20 @@ def list_models(progress=None, cancel=None) -> list[ModelEntry]:
     return entries
 
 
-def predict_one(predictor, rgb, score_threshold: float, progress=None, cancel=None):
+def predict_one(predictor, rgb, score_threshold: float, refine: str = "none", progress=None, cancel=None):
     if progress is not None:
         progress(0, 1, "running the model")
-    return predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)
+    result = predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)
+    return refined(rgb, result, refine, score_threshold, cancel)
+
+
+def refined(rgb, result, refine: str, score_threshold: float, cancel=None):
+    """The result refined by core.refine.REFINERS[refine] (in the worker; "none": as it is)."""
+    if refine == "none":
+        return result
+    from maskwork.core.refine.results import refine_result
+
+    return refine_result(rgb, result, refine, score_threshold, cancel=cancel)
 
 
 @dataclass
@@ -63,9 +73,10 @@ class BatchOutcome:
     errors: list  # (path, message) of images that could not be read; the others were segmented
 
 
-def predict_many(predictor, paths: list[Path], names: list[str], score_threshold: float, on_item,
+def predict_many(predictor, paths: list[Path], names: list[str], score_threshold: float, refine: str, on_item,
                  progress=None, cancel=None) -> BatchOutcome:
-    """Predict every image; `on_item((name, result))` is called for each one as it is done."""
+    """Predict every image; `on_item((name, result))` is called for each one as it is done, its result
+    refined first when `refine` is not "none" (the image is read again for that)."""
     from maskwork.core.models.batch import predict_batch
 
     by_path = {str(Path(p)): n for p, n in zip(paths, names)}
@@ -73,6 +84,15 @@ def predict_many(predictor, paths: list[Path], names: list[str], score_threshold
     done = 0
     for path, result in predict_batch(predictor, paths, progress=progress, cancel=cancel,
                                       score_threshold=score_threshold, errors=errors):
+        if refine != "none":
+            from maskwork.core.domain.errors import InputError
+            from maskwork.core.store.images import read_image
+
+            try:
+                result = refined(read_image(path), result, refine, score_threshold, cancel)
+            except InputError as exc:  # e.g. the file changed on disk since the model read it
+                errors.append((path, str(exc)))
+                continue
         on_item((by_path.get(str(path), Path(path).name), result))
         done += 1
     return BatchOutcome(done, errors)

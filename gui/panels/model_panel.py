@@ -29,6 +29,7 @@ from maskwork.gui.panels import last_run, model_jobs, model_list
 from maskwork.gui.panels.class_fit import ClassFitBar
 from maskwork.gui.panels.elided_label import ElidedLabel
 from maskwork.gui.panels.job_bar import JobBar
+from maskwork.gui.panels.refine_choice import RefineChoice
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
@@ -74,6 +75,7 @@ class ModelPanel(QWidget):
         self.slider.setToolTip("Hide detections under this score (instance models); instant, no re-run")
         self.slider.valueChanged.connect(self._on_threshold)
         self.threshold_label = QLabel()
+        self.refine_box = RefineChoice(lambda method: self._set_project_setting("refine", method))
         self.latency_label = QLabel(last_run.NO_IMAGE)
         self.latency_label.setToolTip("What made the prediction of the image on screen: its time, float or int8, "
                                       "and the model (kept with the project)")
@@ -98,6 +100,7 @@ class ModelPanel(QWidget):
         form.addRow("", self.int8_box)
         form.addRow("Score threshold", thr)
         self.form, self.threshold_row = form, form.rowCount() - 1
+        form.addRow("Refine", self.refine_box)
         form.addRow("Last run", self.latency_label)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -252,8 +255,7 @@ class ModelPanel(QWidget):
             then(loaded)
             return
         self._pending = then
-        calibration = calibration_paths(self.state.project)
-        self.jobs.run(Job(PREDICTORS.load, key[0], key[1], calibration), self._on_predictor,
+        self.jobs.run(Job(PREDICTORS.load, key[0], key[1], calibration_paths(self.state.project)), self._on_predictor,
                       on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
 
     def _on_predictor(self, predictor) -> None:
@@ -266,15 +268,15 @@ class ModelPanel(QWidget):
 
     def _start_current(self, predictor) -> None:
         name, rgb = self.state.current_name, self.state.image
-        self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold),
-                      lambda result: self._apply(name, result))
+        self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold,
+                          self.refine_box.method()), lambda result: self._apply(name, result))
 
     def _start_all(self, predictor, names: list | None = None) -> None:
         project = self.state.project
         names = list(project.image_names()) if names is None else names
         self.done_names = []
-        paths = [project.image_path(n) for n in names]
-        job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold)
+        paths, refine = [project.image_path(n) for n in names], self.refine_box.method()
+        job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold, refine)
         job.kwargs["on_item"] = job.signals.item.emit  # results come back to the GUI thread one by one
         self.jobs.run(job, self._on_batch_done, on_cancel=lambda: self._on_batch_cancelled(len(names)),
                       on_item=lambda item: self._apply(*item))
@@ -364,6 +366,7 @@ class ModelPanel(QWidget):
         threshold = self._project_setting("score_threshold")
         if isinstance(threshold, (int, float)) and round(threshold * 100) != self.slider.value():
             self.slider.setValue(round(threshold * 100))
+        self.refine_box.set_method(self._project_setting("refine") or "none")
         name = self._project_setting("model")
         if name and self.combo.findData(name) >= 0:
             self.combo.setCurrentIndex(self.combo.findData(name))
@@ -378,6 +381,7 @@ class ModelPanel(QWidget):
         has_images = self.state.project is not None and bool(self.state.project.image_names())
         self.run_all_button.setEnabled(not busy and has_model and has_images)
         self.combo.setEnabled(not busy)
+        self.refine_box.setEnabled(not busy)
         support = self._int8_support()
         self.int8_box.setEnabled(not busy and (support is None or support.switchable))
         self.refresh_button.setEnabled(not busy)
