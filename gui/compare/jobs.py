@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from maskwork.core.models.results import InstanceResult, Result
+
 
 @dataclass
 class Side:
     label: str
-    result: object          # SemanticResult | InstanceResult
+    result: Result
     latency_ms: float
     size_bytes: int
 
@@ -51,14 +53,14 @@ def run_compare(a: tuple[str, bool], b: tuple[str, bool], rgb, score_threshold: 
     c = compare(tuple(predictors), rgb, score_threshold=score_threshold, cancel=cancel)
     sides = [Side(label_of(*choice), run.result, float(run.latency_ms), int(run.size_bytes))
              for choice, run in ((a, c.float_run), (b, c.int8_run))]
-    classes = sides[0].result.classes
-    names = {info.id: info.name for info in classes}
-    if c.task == "semantic":
+    first = sides[0].result
+    names = {info.id: info.name for info in first.classes}
+    if not isinstance(first, InstanceResult):  # semantic
         rows = [(names.get(cid, str(cid)), v) for cid, v in (c.per_class or {}).items() if not math.isnan(v)]
         kind = "class"
     else:  # per_instance follows A's kept instances, whose layer ids are 1, 2, ... in that order
-        kept = sides[0].result.keep(score_threshold)
-        rows = [(f"#{n + 1} {names.get(int(sides[0].result.class_ids[i]), '?')}", v)
+        kept = first.keep(score_threshold)
+        rows = [(f"#{n + 1} {names.get(int(first.class_ids[i]), '?')}", v)
                 for n, (i, v) in enumerate(zip(kept, c.per_instance or []))]
         kind = "instance"
     return CompareOutcome(sides[0], sides[1], rows, float(c.mean_agreement), kind)

@@ -106,7 +106,7 @@ class ModelPicker(QWidget):
         support = self.supports.get(self.combo.currentText())
         fixed = support is not None and not support.switchable
         self.int8.setEnabled(not fixed)
-        self.int8.setChecked(support.mode == "only" if fixed else self._wanted)
+        self.int8.setChecked(support.mode == "only" if support is not None and fixed else self._wanted)
         self.int8.setToolTip(support.reason if support is not None else PICKER_TIP)
 
     def choice(self) -> tuple[str, bool]:
@@ -115,13 +115,13 @@ class ModelPicker(QWidget):
 
 class CompareWindow(QWidget):
     def __init__(self, state: AppState, parent=None) -> None:
-        super().__init__(parent, Qt.Window)
+        super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Compare models - Maskwork")
         self.resize(1400, 850)
         self.state = state
         self.outcome: CompareOutcome | None = None
         self.diff_mask = np.zeros((0, 0), bool)
-        self._rgb = None       # the image the running/last comparison used
+        self._rgb: np.ndarray | None = None  # the image the running/last comparison used
         self._listed = False   # the registry's model names are in the pickers
 
         self.picker_a, self.picker_b = ModelPicker("A"), ModelPicker("B")
@@ -149,21 +149,21 @@ class CompareWindow(QWidget):
         self.view_a, self.view_b = ZoomView(), ZoomView()
         sync_views(self.view_a, self.view_b)
         self.swipe = SwipeView()
-        self.swipe_slider = QSlider(Qt.Horizontal)
+        self.swipe_slider = QSlider(Qt.Orientation.Horizontal)
         self.swipe_slider.setRange(0, 1000)
         self.swipe_slider.setValue(500)
         self.swipe_slider.setToolTip("Drag: A on the left of the line, B on the right")
         self.swipe_slider.valueChanged.connect(lambda v: self.swipe.set_split(v / 1000))
         self.stats_a, self.stats_b = QLabel("A: -"), QLabel("B: -")
         self.mean_label = QLabel("Agreement: run a comparison")
-        self.mean_label.setAlignment(Qt.AlignCenter)
+        self.mean_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["", "agreement IoU"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
-        self.stack = QStackedWidget()
+        self.stack: QStackedWidget = QStackedWidget()
         side = QSplitter()
         for view, stats in ((self.view_a, self.stats_a), (self.view_b, self.stats_b)):
             box = QWidget()
@@ -318,6 +318,8 @@ class CompareWindow(QWidget):
     def show_outcome(self, outcome: CompareOutcome) -> None:
         self.outcome = outcome
         rgb = self._rgb if self._rgb is not None else self.state.image
+        if rgb is None:  # start() compares only with an image open
+            return
         shape = rgb.shape[:2]
         layers = [result_layer(s.result, self.state.score_threshold) for s in (outcome.a, outcome.b)]
         p = self.state.project
@@ -344,7 +346,7 @@ class CompareWindow(QWidget):
         for r, (name, iou) in enumerate(outcome.rows):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             item = QTableWidgetItem("-" if math.isnan(iou) else f"{iou:.3f}")
-            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(r, 1, item)
         diff_pct = 100.0 * float(np.mean(self.diff_mask)) if self.diff_mask.size else 0.0
         mean = "-" if math.isnan(outcome.mean_iou) else f"{outcome.mean_iou:.3f}"

@@ -11,14 +11,19 @@ embedded in the background (EmbeddingCache.prefetch) while the user works on thi
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from maskwork.core.domain.errors import MaskworkError
 from maskwork.gui.tools.base import pixel
 from maskwork.gui.tools.segment_base import CLICK_SLOP, SegmentTool, is_negative
 from maskwork.gui.workers import Job, start
+
+if TYPE_CHECKING:  # the SAM modules load on first use
+    from maskwork.core.interactive.sam import EmbeddingCache, PromptModel, SamResult
+    from maskwork.core.interactive.sam.catalog import SamSpec
 
 OPEN_FILES = "Open an encoder and a decoder (.onnx)…"
 TAB_KEYS = (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
@@ -60,12 +65,18 @@ class SamTool(SegmentTool):
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
-        self.spec = self.model = self.cache = None
-        self.result = None           # core.interactive.sam.SamResult of the current prompt
+        self.spec: SamSpec | None = None
+        self.model: PromptModel | None = None
+        self.cache: EmbeddingCache | None = None
+        self.result: SamResult | None = None  # of the current prompt
         self.index = 0               # candidate shown
-        self._model_job = self._embed_job = None
-        self._embedding_key = None   # key of the image whose embedding is ready
-        self._down, self._drag = None, []
+        self._model_job: Job | None = None
+        self._embed_job: Job | None = None
+        self._embed_key: str | None = None      # the image _embed_job embeds
+        self._embedding_key: str | None = None  # key of the image whose embedding is ready
+        # (view position, pixel, negative) where the button went down; the pixels dragged over since
+        self._down: tuple[QPointF, tuple[int, int], bool] | None = None
+        self._drag: list[tuple[int, int]] = []
         self.state.image_changed.connect(lambda _name: self.ensure_embedding() if self.current else None)
         self._tab_filter = _TabFilter(self)
         canvas.installEventFilter(self._tab_filter)
@@ -156,19 +167,18 @@ class SamTool(SegmentTool):
         if key in self.cache:
             self._embedding_ready(key)
             return
-        if self._embed_job is not None and self._embed_job.key == key:
+        if self._embed_job is not None and self._embed_key == key:
             return
         if self._embed_job is not None:
             self._embed_job.cancel()         # the user moved to another image
         job = Job(self.cache.get, key, image)
-        job.key = key
         job.signals.progress.connect(lambda d, t, m: self.say(f"SAM: {m}…"))
         job.signals.finished.connect(lambda _emb, k=key: self._embedding_ready(k))
         job.signals.failed.connect(lambda msg: self._failed(f"SAM: the image embedding failed: {msg}"))
-        self._embed_job = start(job)
+        self._embed_job, self._embed_key = start(job), key
 
     def _embedding_ready(self, key) -> None:
-        if self._embed_job is not None and self._embed_job.key == key:
+        if self._embed_job is not None and self._embed_key == key:
             self._embed_job = None
         if key != self._key():
             return
@@ -181,14 +191,16 @@ class SamTool(SegmentTool):
     def _prefetch_next(self) -> None:
         from maskwork.core.store.images import read_image
 
-        project, name = self.state.project, self._key()
+        project, name, cache = self.state.project, self._key(), self.cache
+        if project is None or cache is None:
+            return
         try:
             names = project.image_names()
             nxt = names[names.index(name) + 1]
         except (AttributeError, ValueError, IndexError):
             return
         path = project.image_path(nxt)
-        self.cache.prefetch(nxt, lambda: read_image(path))
+        cache.prefetch(nxt, lambda: read_image(path))
 
     def _failed(self, message: str) -> None:
         self._embed_job = None
@@ -242,14 +254,16 @@ class SamTool(SegmentTool):
     def run(self) -> None:
         if self.prompt is None:
             return
-        if not self.embedding_ready:
+        model, cache = self.model, self.cache
+        embedding = cache.peek(self._key()) if cache is not None and self.embedding_ready else None
+        if model is None or embedding is None:  # not ready (no model: no cache, no embedding)
             self.mask = self.result = None
             self.say("SAM: computing the image embedding; your clicks are kept and answered when it is ready.")
             self.ensure_embedding()
             self.redraw()
             return
         try:
-            self.result = self.model.decode(self.cache.peek(self._key()), self.prompt)
+            self.result = model.decode(embedding, self.prompt)
         except MaskworkError as exc:
             self.result, self.mask = None, None
             self.say(str(exc))
@@ -259,6 +273,8 @@ class SamTool(SegmentTool):
 
     def show_candidate(self, index: int) -> None:
         r = self.result
+        if r is None:  # only a decoded prompt has candidates
+            return
         self.index = index % len(r)
         self.mask = r.mask_at(self.index)
         more = f"; Tab: next of {len(r)}" if len(r) > 1 else ""

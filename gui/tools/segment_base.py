@@ -6,11 +6,17 @@ passed by reference, never copied per click.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 
 from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.domain.masks import Mask
 from maskwork.gui.canvas.preview_layer import PreviewLayer
 from maskwork.gui.tools.base import Tool
+
+if TYPE_CHECKING:  # core.interactive loads with the first segmentation
+    from maskwork.core.interactive.prompt import Prompt
 
 COMMIT_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 CLICK_SLOP = 3  # screen pixels a click may move and still count as a click, not a drag
@@ -110,15 +116,15 @@ class SegmentTool(PreviewTool):
 
     def __init__(self, editor, canvas) -> None:
         super().__init__(editor, canvas)
-        self.prompt = None  # core.interactive.prompt.Prompt while the user works on an object
-        self.mask = None    # the previewed core.domain.masks.Mask
-        self._history: list = []  # prompts before each change, for Backspace
+        self.prompt: Prompt | None = None  # while the user works on an object
+        self.mask: Mask | None = None      # previewed
+        self._history: list[Prompt] = []   # prompts before each change, for Backspace
 
     @property
     def active(self) -> bool:
         return self.prompt is not None
 
-    def new_prompt(self, **parts):
+    def new_prompt(self, **parts) -> Prompt:
         from maskwork.core.interactive.prompt import Prompt
 
         return Prompt(tolerance=self.tolerance(), **parts)
@@ -126,7 +132,7 @@ class SegmentTool(PreviewTool):
     def tolerance(self) -> float:
         return 0.5
 
-    def change(self, prompt) -> None:
+    def change(self, prompt: Prompt) -> None:
         """Make `prompt` the current one and re-run the segmentation (Backspace returns to the
         previous prompt)."""
         if self.prompt is not None:
