@@ -1,12 +1,15 @@
 """Edit > Refine: the selected objects, or every object of the image, moved onto the image's edges in a
 worker (core/refine), with progress and Cancel in a job bar in the status bar; the result is one undo
 step. Only objects a model made and nobody corrected or locked are refined (core.refine.apply.refinable).
+On a semantic image, Refine all moves the region borders of the correction where it still holds the model's
+prediction (core.refine.semantic): pixels a person painted or erased, and locked classes, keep theirs.
 """
 from __future__ import annotations
 
 from maskwork.core.domain.text import plural
 from maskwork.core.refine import DEFAULT_REFINER
 from maskwork.core.refine.apply import refinable, refine_instances
+from maskwork.core.refine.semantic import refine_semantic
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.workers import Job
 
@@ -29,8 +32,36 @@ class RefineController:
         return self._start(lambda inst: inst.id in ids)
 
     def image(self) -> Job | None:
-        """Edit > Refine all objects of the image."""
+        """Edit > Refine all objects of the image (a semantic image: its region borders)."""
+        editor = self.window.editor
+        if self.state.image is not None and editor.layer is not None and not editor.instance_mode:
+            return self._start_semantic()
         return self._start(lambda inst: True)
+
+    def _start_semantic(self) -> Job | None:
+        state, ann = self.state, self.state.annotation
+        if self.bar.busy:
+            state.status_message.emit("Refining is already running; wait for it or press Cancel.")
+            return None
+        if state.refuse_read_only():
+            return None
+        prediction = None if ann is None or ann.prediction is None else ann.prediction.label_map
+        current = self.window.editor.layer.label_map
+        if prediction is None or current is None or prediction.shape != current.shape:
+            state.status_message.emit("Refine moves the borders of a model's regions: run the model and accept its "
+                                      "prediction first (the corrected pixels that differ from it stay as they are).")
+            return None
+        name, before = state.current_name, current.copy()  # the user may paint on while the worker runs
+        job = Job(refine_semantic, state.image, before, prediction, state.flags.edit_locks().class_ids)
+        self.bar.run(job, lambda after: self._done_semantic(name, before, after),
+                     on_cancel=lambda: state.status_message.emit("Refine: cancelled, nothing changed."))
+        return job
+
+    def _done_semantic(self, name: str, before, after) -> None:
+        changed = self.window.editor.apply_refined_map(name, before, after)
+        self.state.status_message.emit(f"Refined the region borders: {plural(changed, 'pixel')} changed (one undo "
+                                       "step)." if changed else "Refine changed nothing: the borders already follow "
+                                       "the image.")
 
     def _start(self, wanted) -> Job | None:
         editor, state = self.window.editor, self.state

@@ -17,7 +17,7 @@ from maskwork.core.domain.annotation import Instance, Layer, Source
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.editing.locks import EditLocks
-from maskwork.core.editing.records import InstancesEdit
+from maskwork.core.editing.records import InstancesEdit, LabelMapEdit, editable_label_map
 from maskwork.core.refine import REFINERS
 from maskwork.core.refine.edges import refine_edges
 
@@ -71,6 +71,22 @@ def refine_edit(layer: Layer, refined: list[Instance], label: str = "Refine") ->
     if not pairs:
         return None
     edit = InstancesEdit(label, removed=[(k, old) for k, old, _ in pairs], added=[(k, new) for k, _, new in pairs])
+    edit.redo(layer)
+    return edit
+
+
+def refine_map_edit(layer: Layer, before: np.ndarray, after: np.ndarray, label: str = "Refine") -> LabelMapEdit | None:
+    """Apply a refined label map (core.refine.semantic, computed from `before`, a copy of the layer's map) as one
+    undoable edit over the changed pixels' box; None when nothing changes. A pixel edited since the work
+    started (the layer no longer holds `before` there) keeps the edit."""
+    current = editable_label_map(layer)
+    changed = (after != before) & (current == before)
+    if not changed.any():
+        return None
+    rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    old = current[y0:y1, x0:x1].copy()
+    edit = LabelMapEdit(label, x0, y0, old, np.where(changed[y0:y1, x0:x1], after[y0:y1, x0:x1], old))
     edit.redo(layer)
     return edit
 
