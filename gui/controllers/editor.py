@@ -121,7 +121,10 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/co
             if hit is None:
                 self.state.status_message.emit("Nothing to erase here: start on an instance or select one (S).")
             return None if hit is None else hit.id
-        h, w = self.state.annotation.height, self.state.annotation.width
+        ann = self.state.annotation
+        if ann is None:  # a stroke begins on an open image only
+            return None
+        h, w = ann.height, ann.width
         win = capsule(p, p, self.radius, h, w)
         if win is None:
             return None
@@ -173,10 +176,10 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/co
         self._record(self._guard(ed.flood_fill, self.layer, p, self.state.current_class))
 
     def polygon(self, points) -> None:
-        if self.layer is None or self.state.refuse_read_only():
+        ann = self.state.annotation  # its corrected layer is self.layer
+        if ann is None or self.state.refuse_read_only():
             return
         if self.instance_mode:
-            ann = self.state.annotation
             edit = self._guard(ed.polygon_instance, self.layer, points, self.state.current_class,
                                ann.height, ann.width)
             self._record(edit)
@@ -188,12 +191,12 @@ class Editor(MaskCommitMixin, QObject):  # commit_mask, accept_predicted: gui/co
 
     def add_box(self, p0, p1) -> int | None:
         """A box-only object of the current class between two corner pixels (core/editing/box_ops.py)."""
-        if self.layer is None or self.state.refuse_read_only():
+        ann = self.state.annotation  # its corrected layer is self.layer
+        if ann is None or self.state.refuse_read_only():
             return None
         if not self.instance_mode:
             self.state.status_message.emit("Boxes are objects: use them in instance projects.")
             return None
-        ann = self.state.annotation
         box = box_ops.box_from_corners(p0, p1, ann.height, ann.width)
         if box is None:
             self.state.status_message.emit("Drag a box at least 2 pixels wide and high.")

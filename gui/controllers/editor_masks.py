@@ -9,26 +9,46 @@ Commit modes (the modifier held at Enter / double-click):
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import maskwork.core.editing as ed
-from maskwork.core.domain.annotation import UNLABELED
+from maskwork.core.domain.annotation import UNLABELED, Layer
 from maskwork.core.domain.masks import Mask
 from maskwork.core.editing.shapes import polygon as polygon_window
 from maskwork.core.view.render import instance_at
+
+if TYPE_CHECKING:
+    from maskwork.gui.controllers.undo import UndoStacks
+    from maskwork.gui.state import AppState
 
 MODES = ("new", "add", "cut")
 
 
 class MaskCommitMixin:
-    """Mixed into gui.controllers.editor.Editor (it provides state, layer, instance_mode, selected, _guard,
-    _label_map, _record, set_selection)."""
+    """Mixed into gui.controllers.editor.Editor, which provides what the block below declares."""
+
+    if TYPE_CHECKING:  # declared for the type checker only: the Editor's own members are the real ones
+        state: AppState
+        undo: UndoStacks
+        selected: list[int]
+
+        @property
+        def layer(self) -> Layer | None: ...
+        @property
+        def instance_mode(self) -> bool: ...
+        def set_selection(self, ids: list[int]) -> None: ...
+        def _guard(self, fn, *args) -> Any: ...
+        def _record(self, edit) -> None: ...
+        def _label_map(self) -> Any: ...
 
     def commit_mask(self, mask: Mask | None, mode: str = "new", label: str = "Segment") -> bool:
         """Apply `mask` as one undo step; False when nothing was applied (the tool keeps its
         preview so the user can pick an instance and try again)."""
-        if mask is None or mask.is_empty or self.layer is None or self.state.refuse_read_only():
+        layer = self.layer
+        if mask is None or mask.is_empty or layer is None or self.state.refuse_read_only():
             return False
         if self.instance_mode:
-            return self._commit_instance(mask, mode, label)
+            return self._commit_instance(layer, mask, mode, label)
         self._label_map()
         if mode == "cut":
             edit = self._guard(ed.paint_window, self.layer, mask.x0, mask.y0, mask.crop, UNLABELED, label)
@@ -39,9 +59,9 @@ class MaskCommitMixin:
         self._record(edit)
         return True
 
-    def _commit_instance(self, mask: Mask, mode: str, label: str) -> bool:
+    def _commit_instance(self, layer: Layer, mask: Mask, mode: str, label: str) -> bool:
         if mode == "new":
-            edit = self._guard(lambda: ed.create_instance(self.layer, mask, self.state.current_class, label=label))
+            edit = self._guard(lambda: ed.create_instance(layer, mask, self.state.current_class, label=label))
             self._record(edit)
             if edit is not None:
                 self.set_selection(list(edit.added_ids))
@@ -53,10 +73,10 @@ class MaskCommitMixin:
             return False
         target = self.selected[0]
         group = ed.EditGroup(label=label)
-        group.add(self._guard(ed.edit_instance_window, self.layer, target, mask.x0, mask.y0, mask.crop,
+        group.add(self._guard(ed.edit_instance_window, layer, target, mask.x0, mask.y0, mask.crop,
                               mode == "cut", label))
-        removed = group.add(ed.remove_empty_instances(self.layer))  # cut to nothing: it goes
-        edit = group.finish(self.layer)
+        removed = group.add(ed.remove_empty_instances(layer))  # cut to nothing: it goes
+        edit = group.finish(layer)
         if edit is not None:
             self.undo.push(self.state, edit)
             self.state.notify_edit(edit.bbox)
@@ -101,7 +121,7 @@ class MaskCommitMixin:
         if self.instance_mode:
             hits = [instance_at(ann.prediction, *p) for p in points]
             ids = [h.id for h in hits if h is not None]
-            edit = self._guard(ed.accept_instances, self.layer, ann.prediction, ids) if ids else None
+            edit = self._guard(ed.accept_instances, ann.corrected, ann.prediction, ids) if ids else None
             self._record(edit)
             added = [] if edit is None else list(edit.added_ids)
             if added:
@@ -113,9 +133,9 @@ class MaskCommitMixin:
             for p in points:
                 region = ed.predicted_region(ann.prediction, p)
                 if region is not None:
-                    group.add(self._guard(ed.accept_region, self.layer, region))
+                    group.add(self._guard(ed.accept_region, ann.corrected, region))
             count = len(group)
-            self._record(group.finish(self.layer))
+            self._record(group.finish(ann.corrected))
         if count == 0:
             self.state.status_message.emit("Nothing new to accept here: no prediction under the click, "
                                            "or it is already in the correction.")

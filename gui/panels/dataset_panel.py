@@ -6,6 +6,7 @@ that image (AppState.request_open).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -17,8 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maskwork.core.domain.annotation import ImageAnnotation
 from maskwork.core.domain.errors import MaskworkError
-from maskwork.core.metrics.dataset_scores import score_annotations
+from maskwork.core.metrics.dataset_scores import ImageScore, score_annotations
+from maskwork.core.store.project import Project
 from maskwork.gui import theme
 from maskwork.gui.panels.iou_panel import HEADLINE_TIP
 from maskwork.gui.panels.job_bar import JobBar
@@ -27,7 +30,8 @@ from maskwork.gui.panels.sortable_table import sortable_table
 from maskwork.gui.state import AppState
 from maskwork.gui.workers import Job
 
-SORT_ROLE = Qt.UserRole + 1
+Role = Qt.ItemDataRole
+SORT_ROLE = Role.UserRole + 1
 LOAD_BATCH = 25  # annotations read per event-loop turn: the window stays responsive on big projects
 DATASET_TIP = ("The IoU tab's score over every scored image: the classes' mean IoU of all their pixels "
                "together (semantic), or the PQ of all their objects together (instances; a mean of "
@@ -38,22 +42,27 @@ def _fmt_iou(value) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
+def _class_iou(class_id: int) -> Callable[[ImageScore], float | None]:
+    return lambda s: s.per_class.get(class_id)
+
+
 class ScoreTableModel(QAbstractTableModel):
     """Rows: core.metrics.dataset_scores.ImageScore; columns depend on the task (per-class or matching counts)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.scores: list = []
-        self.columns: list[tuple[str, callable]] = []
+        self.scores: list[ImageScore] = []
+        self.columns: list[tuple[str, Callable[[ImageScore], object]]] = []
 
     def set_scores(self, scores: list, task: str, classes) -> None:
         self.beginResetModel()
         self.scores = list(scores)
         # column 1 is the IoU tab's headline: mean IoU of the classes, or PQ of the objects
-        cols = [("Image", lambda s: s.name), ("Mean IoU" if task == "semantic" else "PQ", lambda s: s.headline)]
+        cols: list[tuple[str, Callable[[ImageScore], object]]] = [
+            ("Image", lambda s: s.name), ("Mean IoU" if task == "semantic" else "PQ", lambda s: s.headline)]
         if task == "semantic":  # every scored class (an "unlabeled" class 0 is not scored)
             for c in (c for c in classes if c.id != classes.ignore_id()):
-                cols.append((c.name, lambda s, cid=c.id: s.per_class.get(cid)))
+                cols.append((c.name, _class_iou(c.id)))
         else:
             cols += [("Matched", lambda s: s.matched), ("Missed", lambda s: s.missed),
                      ("Extra", lambda s: s.extra)]
@@ -66,32 +75,32 @@ class ScoreTableModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal and section < len(self.columns):
+    def headerData(self, section, orientation, role=Role.DisplayRole):
+        if role == Role.DisplayRole and orientation == Qt.Orientation.Horizontal and section < len(self.columns):
             return self.columns[section][0]
         return None
 
     def value(self, row: int, column: int):
         return self.columns[column][1](self.scores[row])
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=Role.DisplayRole):
         if not index.isValid():
             return None
         value = self.value(index.row(), index.column())
-        if role == Qt.DisplayRole:
+        if role == Role.DisplayRole:
             return value if isinstance(value, str) else (_fmt_iou(value) if isinstance(value, float) or value is None
                                                          else str(value))
         if role == SORT_ROLE:  # missing values sort below every number
             if isinstance(value, str):
                 return value
             return -1.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-        if role == Qt.TextAlignmentRole and not isinstance(value, str):
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role in (Qt.BackgroundRole, Qt.ForegroundRole) and index.column() == 1 and isinstance(value, float) \
+        if role == Role.TextAlignmentRole and not isinstance(value, str):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role in (Role.BackgroundRole, Role.ForegroundRole) and index.column() == 1 and isinstance(value, float) \
                 and not math.isnan(value):
             # red (bad) to green (good): the worst images stand out; shade and text follow the theme
             shade = theme.score_colour(value)
-            return shade if role == Qt.BackgroundRole else theme.readable_on(shade)
+            return shade if role == Role.BackgroundRole else theme.readable_on(shade)
         return None
 
 
@@ -99,7 +108,8 @@ class DatasetPanel(QWidget):
     def __init__(self, state: AppState, parent=None) -> None:
         super().__init__(parent)
         self.state = state
-        self._loading = None  # (project, names, [(name, annotation)...]) while annotations are read
+        # (project, names, [(name, annotation)...]) while annotations are read
+        self._loading: tuple[Project, list[str], list[tuple[str, ImageAnnotation | None]]] | None = None
         self.model = ScoreTableModel(self)
         self.proxy, self.table = sortable_table(self.model, SORT_ROLE, self, "Click an image to open it; click a "
                                                 "header to sort (worst IoU first, etc.)")
@@ -114,7 +124,7 @@ class DatasetPanel(QWidget):
         self.jobs.busy_changed.connect(lambda busy: self.refresh_button.setEnabled(not busy))
 
         row = QHBoxLayout()
-        row.addWidget(self.refresh_button, 0, Qt.AlignLeft)
+        row.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.jobs, 1)
         scores = QWidget()
         page = QVBoxLayout(scores)
@@ -149,6 +159,8 @@ class DatasetPanel(QWidget):
         self._load_batch()
 
     def _load_batch(self) -> None:
+        if self._loading is None:  # set by refresh() before the first batch
+            return
         project, names, loaded = self._loading
         if project is not self.state.project:  # another project was opened meanwhile
             self._loading = None
@@ -164,15 +176,17 @@ class DatasetPanel(QWidget):
             QTimer.singleShot(0, self._load_batch)
             return
         self._loading = None
-        loaded = [(name, ann) for name, ann in loaded if ann is not None]
-        self.jobs.run(Job(score_annotations, loaded, project.classes.ids(), len(loaded),
+        readable = [(name, ann) for name, ann in loaded if ann is not None]
+        self.jobs.run(Job(score_annotations, readable, project.classes.ids(), len(readable),
                               ignore_index=project.classes.ignore_id()), self._on_scores,
                       on_cancel=lambda: self.summary.setText("cancelled"))
 
     def _on_scores(self, report) -> None:
         project = self.state.project
+        if project is None:  # closed while scoring
+            return
         self.model.set_scores(report.scores, project.task, project.classes)
-        self.table.sortByColumn(1, Qt.AscendingOrder)  # worst first: that is where to look
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # worst first: that is where to look
         self.summary.setText(report.summary())
 
     def _clear(self) -> None:
