@@ -3,9 +3,12 @@ tooltip, handler, checkable). Handlers are dotted paths resolved on the window, 
 data and the shortcuts dialog can list everything from it."""
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 from PySide6.QtGui import QAction, QKeySequence
+
+from maskwork.core.formats.table import FORMATS
 
 
 class ActionSpec(NamedTuple):
@@ -20,14 +23,13 @@ class ActionSpec(NamedTuple):
 
 
 _ = ActionSpec
+IMPORT_SHORTCUTS = {"coco": ("Ctrl+I",), "png": ("Ctrl+Shift+I",)}  # File > Import: one row per format of the table
 ACTIONS = [
     _("File", "open_image", "Open &image…", ("Ctrl+O",), "Open one image (its folder becomes the project)", "files.open_image_dialog"),
     _("File", "open_folder", "Open &folder…", ("Ctrl+Shift+O",), "Open a folder of images or a Maskwork project", "files.open_folder_dialog"),
     _("File", "open_project", "Open &project…", ("Ctrl+Alt+O",), "Open a Maskwork project (a folder with a .maskwork store)", "files.open_project_dialog"),
-    _("File", "import_coco", "Import COCO JSON…", ("Ctrl+I",), "Bring COCO annotations into this project", "files.import_coco_dialog"),
-    _("File", "import_png", "Import PNG masks…", ("Ctrl+Shift+I",), "Bring a folder of PNG label masks into this project", "files.import_png_dialog"),
-    _("File", "import_yolo", "Import YOLO labels…", (), "Bring a folder of YOLO segmentation .txt labels (names from data.yaml or classes.txt) into this project", "files.import_yolo_dialog"),
-    _("File", "import_labelme", "Import labelme JSON…", (), "Bring a folder of labelme .json files into this project", "files.import_labelme_dialog"),
+    *(_("File", f"import_{c.name}", f"Import {c.title}…", IMPORT_SHORTCUTS.get(c.name, ()),
+        f"Bring {c.help} into this project", f"files.import_dialog:{c.name}") for c in FORMATS),
     _("File", "export", "&Export…", ("Ctrl+E",), "Export COCO (RLE or polygons), PNG masks, YOLO labels or labelme JSON, all or selected images", "files.export_dialog"),
     _("File", "save", "&Save", ("Ctrl+S",), "Save all changed images (atomic, clears the autosave journal)", "session.save"),
     _("File", "save_elsewhere", "Save to &another folder…", ("Ctrl+Shift+S",), "Write the annotations to another folder (e.g. when the image folder is read-only)", "session.save_elsewhere"),
@@ -66,10 +68,12 @@ MENUS = ["File", "Edit", "View", "Tools", "Model", "Window", "Help"]
 
 
 def resolve(owner, dotted: str):
+    """`files.export_dialog` -> owner.files.export_dialog; `files.import_dialog:coco` binds the argument "coco"."""
+    dotted, _sep, arg = dotted.partition(":")
     target = owner
     for part in dotted.split("."):
         target = getattr(target, part)
-    return target
+    return partial(target, arg) if arg else target
 
 
 def build_actions(window, specs=ACTIONS) -> dict[str, QAction]:

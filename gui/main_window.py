@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from maskwork.core.editing.box_ops import is_box_only
+from maskwork.core.formats.table import FORMATS
 from maskwork.gui import actions as action_table
 from maskwork.gui import class_keys, docks, text_shortcuts, window_features
 from maskwork.gui.canvas.binding import CanvasBinding
@@ -166,7 +167,7 @@ class MainWindow(QMainWindow):
         p = self.state.project
         read_only = p is not None and p.read_only
         self.banner.show_for(p)
-        for key in ("save", "save_elsewhere", "import_coco", "import_png", "import_yolo", "import_labelme"):
+        for key in ("save", "save_elsewhere", *(f"import_{c.name}" for c in FORMATS)):
             self.actions_[key].setEnabled(not read_only)
 
     # ---- handlers named in the action table ---------------------------------------------

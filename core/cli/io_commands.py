@@ -9,7 +9,7 @@ from pathlib import Path
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import TextProgress
 from maskwork.core.domain.text import plural
-from maskwork.core.store import bounded
+from maskwork.core.formats.table import EXPORT_FORMATS, IMPORT_FORMATS
 from maskwork.core.store.atomic import save_json_atomic
 
 
@@ -26,27 +26,13 @@ def cmd_import(args) -> int:
 
 
 def _import_into(project, args) -> int:
-    from maskwork.core.formats.coco import load_coco
-    from maskwork.core.formats.project_io import image_finder, import_coco, import_png_folder
+    from maskwork.core.formats.project_io import import_source
     from maskwork.core.store.import_txn import commit
 
     source = Path(args.source)
     _print_warnings(project.warnings)
-    fmt = getattr(args, "format", None) or _guess_import_format(source)
-    if fmt in ("yolo", "labelme"):  # per-image label files: core/formats/yolo_labels.py, core/formats/labelme.py
-        from maskwork.core.formats.labelme import import_labelme
-        from maskwork.core.formats.yolo_labels import import_yolo
-
-        report = (import_yolo if fmt == "yolo" else import_labelme)(project, source, overwrite=args.overwrite,
-                                                                    task=args.task)
-    elif fmt == "coco" and source.is_file():
-        dataset = load_coco(source, progress=TextProgress(f"reading {source.name}"), find_image=image_finder(project))
-        report = import_coco(project, dataset, overwrite=args.overwrite, task=args.task)
-    elif fmt == "png" and source.is_dir():
-        report = import_png_folder(project, source, overwrite=args.overwrite, task=args.task)
-    else:
-        raise InputError(f"{source} is not a {fmt} source (COCO: a .json file; png, yolo: a folder; labelme: a "
-                         ".json file or a folder); check the path or --format.")
+    report = import_source(project, source, getattr(args, "format", None), overwrite=args.overwrite,
+                           task=args.task, progress=TextProgress(f"reading {source.name}"))
     commit(project)  # all or nothing on disk, even when killed (core/store/import_txn.py)
     print(f"{report.summary()} into {project.root} ({project.task} project, {plural(len(project.classes), 'class')})")
     for w in report.warnings:
@@ -64,6 +50,7 @@ def cmd_export(args) -> int:
 def _export(args) -> int:
     from maskwork.core.formats.export_scope import export_names
     from maskwork.core.formats.project_io import export_project, select_images
+    from maskwork.core.formats.table import guess_export_format
     from maskwork.core.store.project import Project
 
     project = Project.open(args.project)
@@ -74,7 +61,7 @@ def _export(args) -> int:
     if not project.has_store:
         raise InputError(f"{project.root} is not a Maskwork project yet (no .maskwork folder); import or "
                          "annotate something first.")
-    fmt = args.format or _guess_format(args.out, project.task)
+    fmt = args.format or guess_export_format(args.out, project.task)
     names = select_images(project, args.images)
     chosen = export_names(project, names, args.layer, args.only_corrected)
     report = export_project(project, args.out, fmt, chosen, layer=args.layer, include_scores=args.scores,
@@ -92,34 +79,6 @@ def _print_warnings(warnings: list[str]) -> None:
     """What Project.open found (an interrupted import finished or undone, damaged journal entries)."""
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-
-
-def _head(path: Path) -> bytes:
-    """The first 64 KiB of a JSON file (a regular file only: a FIFO or /dev/zero is refused)."""
-    with bounded.open_binary(path, limit=bounded.DATASET_JSON, what="annotation file") as fh:
-        return fh.read(1 << 16)
-
-
-def _guess_import_format(source: Path) -> str:
-    """A .json with 'shapes' is labelme, other .json COCO; a folder of .txt labels YOLO, of labelme .json
-    labelme (labelme keeps them beside the images), else PNG masks (with classes.json / instance sidecars)."""
-    if source.is_file():
-        head = _head(source) if source.suffix.lower() == ".json" else b""
-        return "labelme" if b'"shapes"' in head and b'"imagePath"' in head else "coco"
-    if not source.is_dir():
-        return "coco"
-    from maskwork.core.formats.label_files import find_label_files
-
-    if find_label_files(source, ".txt", skip_names=("classes.txt",)):
-        return "yolo"
-    jsons = find_label_files(source, ".json", skip_names=("classes.json",))
-    return "labelme" if jsons and b'"shapes"' in _head(jsons[0]) else "png"
-
-
-def _guess_format(out: str, task: str) -> str:
-    if out.lower().endswith(".json"):
-        return "coco-rle"
-    return "png" if task == "semantic" else "instance-png"
 
 
 def _fmt(v) -> str:
@@ -164,7 +123,7 @@ def register(subparsers) -> None:
     p.add_argument("source", help="COCO instances .json, a folder of PNG masks (label or instance PNGs), a folder "
                    "of YOLO .txt labels (names from data.yaml or classes.txt), or labelme .json file(s)")
     p.add_argument("project", help="project folder (holds the images; created as a project if needed)")
-    p.add_argument("--format", choices=("coco", "png", "yolo", "labelme"),
+    p.add_argument("--format", choices=IMPORT_FORMATS,
                    help="default: from the source (.json: COCO or labelme; folder: YOLO .txt, labelme .json or PNG)")
     p.add_argument("--overwrite", action="store_true", help="replace existing corrected work")
     p.add_argument("--task", choices=("semantic", "instance"), help="task of a new project (default: from the source)")
@@ -175,7 +134,7 @@ def register(subparsers) -> None:
                               "or PNG label maps / 16-bit instance PNGs to a folder.")
     p.add_argument("project", help="project folder")
     p.add_argument("out", help="output .json file (COCO) or folder (PNG)")
-    p.add_argument("--format", choices=("coco-rle", "coco-polygon", "png", "instance-png", "yolo", "labelme"),
+    p.add_argument("--format", choices=EXPORT_FORMATS,
                    help="default: coco-rle for .json, else png (semantic) or instance-png; yolo and labelme write "
                    "a folder")
     p.add_argument("--images", nargs="+", metavar="NAME", help="only these images (names or glob patterns)")

@@ -1,8 +1,8 @@
 """What the per-image label formats (YOLO .txt, labelme .json) share: finding the label files,
 matching them to project images, and putting the checked result into the project all at once.
 
-As for COCO and PNG imports (core.formats.project_io), every check runs before the first annotation is
-replaced: a refused import leaves the project unchanged. Exports build every file in memory first,
+As for COCO and PNG imports (core.formats.coco_project, core.formats.png_project), every check runs before the
+first annotation is replaced: a refused import leaves the project unchanged. Exports build every file in memory first,
 so a refusal writes nothing; each file is then written atomically.
 """
 from __future__ import annotations
@@ -15,14 +15,14 @@ from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Instance
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import CancelToken, ProgressFn, check
 from maskwork.core.domain.progress import report as report_progress
-from maskwork.core.formats.project_io import (
+from maskwork.core.formats.steps import (
     ImportReport,
-    _apply,
-    _check_class_ids,
-    _check_conflicts,
-    _listing,
-    _new_project_task,
-    _to_semantic,
+    apply_layer,
+    check_class_ids,
+    check_conflicts,
+    listing,
+    new_project_task,
+    to_semantic,
 )
 from maskwork.core.store.atomic import write_bytes_atomic
 from maskwork.core.store.images import image_size
@@ -71,7 +71,7 @@ def image_matcher(project: Project):
         if len(hits) == 1:
             return hits[0], None
         if hits:
-            return None, f"matches {len(hits)} images ({_listing(hits, 3)})"
+            return None, f"matches {len(hits)} images ({listing(hits, 3)})"
         return None, "matches no image"
 
     return match
@@ -80,14 +80,14 @@ def image_matcher(project: Project):
 def refuse_unmatched(source: Path, project: Project, problems: list[str]) -> None:
     if problems:
         raise InputError(f"{source}: {len(problems)} label file(s) cannot be matched to one image of the project "
-                         f"{project.root}: {_listing(problems, 3)}. Nothing was imported; put the images into the "
+                         f"{project.root}: {listing(problems, 3)}. Nothing was imported; put the images into the "
                          "project, or the label file into a subfolder named like the image's folder.")
 
 
 def refuse_two_files_for_one_image(source: Path, claims: dict[str, list[str]]) -> None:
     clashes = [f"{' and '.join(files)} -> {name}" for name, files in claims.items() if len(files) > 1]
     if clashes:
-        raise InputError(f"{source}: {len(clashes)} image(s) have more than one label file: {_listing(clashes, 3)}. "
+        raise InputError(f"{source}: {len(clashes)} image(s) have more than one label file: {listing(clashes, 3)}. "
                          "Nothing was imported; keep one label file per image.")
 
 
@@ -108,10 +108,10 @@ def finish_import(project: Project, files: list[LabelFile], classes: ClassList, 
                   overwrite: bool, task: str | None) -> ImportReport:
     """Put checked label files into the project (the last step of an import; it cannot fail midway)."""
     names = [f.image for f in files]
-    _check_conflicts(project, names, overwrite)
-    _new_project_task(project, task, "instance")
+    check_conflicts(project, names, overwrite)
+    new_project_task(project, task, "instance")
     if project.task == "semantic":
-        _check_class_ids(project, str(source))
+        check_class_ids(project, str(source))
     report = ImportReport.merged(project, classes)
     for f in files:
         for k, inst in enumerate(f.instances):
@@ -119,8 +119,8 @@ def finish_import(project: Project, files: list[LabelFile], classes: ClassList, 
             inst.class_id = report.class_remap.get(inst.class_id, inst.class_id)
         layer = Layer(instances=f.instances)
         if project.task == "semantic":  # painted in file order: later objects on top
-            layer = _to_semantic(ImageAnnotation(f.image, f.width, f.height, corrected=layer))
-        _apply(project, f.image, layer)
+            layer = to_semantic(ImageAnnotation(f.image, f.width, f.height, corrected=layer))
+        apply_layer(project, f.image, layer)
         report.names.append(f.image)
         report.images += 1
         report.objects += len(f.instances)

@@ -39,6 +39,7 @@ from maskwork.core.domain.annotation import MAX_CLASSES, MAX_OBJECTS_PER_IMAGE, 
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.masks import Mask
 from maskwork.core.domain.progress import CancelToken, ProgressFn
+from maskwork.core.domain.progress import report as report_progress
 from maskwork.core.formats.coco_export import ExportReport, export_objects
 from maskwork.core.formats.label_files import (
     LabelFile,
@@ -51,7 +52,7 @@ from maskwork.core.formats.label_files import (
     refuse_two_files_for_one_image,
     refuse_unmatched,
 )
-from maskwork.core.formats.project_io import ImportReport, strict_json_bytes
+from maskwork.core.formats.steps import ImportReport, strict_json_bytes
 from maskwork.core.store import bounded, review
 from maskwork.core.store.project import Project
 from maskwork.core.store.schemas import loads
@@ -200,7 +201,7 @@ def read_shapes(path: Path, doc: dict, w: int, h: int, class_ids: dict[str, int]
 
 
 def import_labelme(project: Project, source: str | Path, overwrite: bool = False,
-                   task: str | None = None) -> ImportReport:
+                   task: str | None = None, progress: ProgressFn | None = None) -> ImportReport:
     """A labelme .json, or a folder of them (subfolders too), into the corrected layers; all or nothing."""
     source = Path(source)
     files = [source] if source.is_file() else find_label_files(source, ".json") if source.is_dir() else []
@@ -228,7 +229,8 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
         classes.add(label, None, k + 1)
     class_ids = {c.name: c.id for c in classes}
     loaded, skipped = [], {}
-    for f, doc, name in docs:
+    for k, (f, doc, name) in enumerate(docs):
+        report_progress(progress, k + 1, len(docs), f.name)
         w, h = real_size(project, name)
         if (doc.get("imageWidth") or w, doc.get("imageHeight") or h) != (w, h):
             raise InputError(f"{f}: 'imageWidth' x 'imageHeight' is {doc.get('imageWidth')}x{doc.get('imageHeight')} "
@@ -294,7 +296,8 @@ def object_shapes(inst: Instance, label: str, report: ExportReport, counts: dict
 
 
 def export_labelme(project: Project, out: str | Path, names: list[str] | None = None, layer: str = "corrected",
-                   progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> ExportReport:
+                   include_scores: bool = False, progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> ExportReport:
     """OUT/<image path without extension>.json per image with objects; imagePath relative to it."""
     out = Path(out)
     if out.is_file():

@@ -41,6 +41,7 @@ from maskwork.core.domain.annotation import MAX_CLASSES, MAX_OBJECTS_PER_IMAGE, 
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.masks import Mask
 from maskwork.core.domain.progress import CancelToken, ProgressFn
+from maskwork.core.domain.progress import report as report_progress
 from maskwork.core.domain.text import plural
 from maskwork.core.formats.coco import decode_segmentation
 from maskwork.core.formats.coco_export import ExportReport, export_objects, polygon_iou
@@ -58,7 +59,7 @@ from maskwork.core.formats.label_files import (
     refuse_two_files_for_one_image,
     refuse_unmatched,
 )
-from maskwork.core.formats.project_io import ImportReport, _listing
+from maskwork.core.formats.steps import ImportReport, listing
 from maskwork.core.store import bounded
 from maskwork.core.store.project import Project
 
@@ -263,7 +264,7 @@ def read_label_file(path: Path, index_to_id: dict[int, int], width: int, height:
 
 
 def import_yolo(project: Project, folder: str | Path, overwrite: bool = False,
-                task: str | None = None) -> ImportReport:
+                task: str | None = None, progress: ProgressFn | None = None) -> ImportReport:
     """A folder of YOLO .txt labels (subfolders too) into the corrected layers; all or nothing."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -292,7 +293,8 @@ def import_yolo(project: Project, folder: str | Path, overwrite: bool = False,
     refuse_unmatched(folder, project, problems)
     refuse_two_files_for_one_image(folder, claims)
     loaded = []
-    for f, name in targets:
+    for k, (f, name) in enumerate(targets):
+        report_progress(progress, k + 1, len(targets), f.name)
         width, height = real_size(project, name)
         loaded.append(LabelFile(f, name, width, height,
                                 read_label_file(f, index_to_id, width, height, names_file)))
@@ -322,7 +324,8 @@ def _line(index: int, poly: list[float], width: int, height: int) -> str:
 
 
 def export_yolo(project: Project, out: str | Path, names: list[str] | None = None, layer: str = "corrected",
-                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> ExportReport:
+                include_scores: bool = False, progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> ExportReport:
     """OUT/data.yaml (names in index order) and OUT/labels/<image path>.txt for each image with objects."""
     out = Path(out)
     if out.is_file():
@@ -375,7 +378,7 @@ def _data_yaml(out: Path, classes) -> bytes:
 def _report_skips(report: ExportReport, skipped: dict[str, int], box_images: dict[str, int]) -> None:
     boxes = skipped.pop("box", 0)
     if boxes:  # first: the one skip that loses objects
-        where = _listing([f"{name} ({n})" for name, n in box_images.items()], 5)
+        where = listing([f"{name} ({n})" for name, n in box_images.items()], 5)
         report.warnings.append(
             f"{plural(boxes, 'box-only object')} (a box, no mask yet) {'was' if boxes == 1 else 'were'} NOT "
             f"written, in {where}: YOLO segmentation labels hold polygons only, and the box as a polygon would "

@@ -2,6 +2,7 @@
 behind a progress dialog with Cancel; the work itself is core/formats/project_io.py (as for the CLI)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -10,10 +11,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.text import plural
 from maskwork.core.formats import project_io
-from maskwork.core.formats.coco import load_coco
 from maskwork.core.formats.export_scope import export_names
-from maskwork.core.formats.labelme import import_labelme
-from maskwork.core.formats.yolo_labels import import_yolo
+from maskwork.core.formats.steps import CorrectedWorkConflict
+from maskwork.core.formats.table import codec
 from maskwork.core.store.images import IMAGE_SUFFIXES
 from maskwork.core.store.project import STORE_DIR
 from maskwork.gui.dialogs import messages
@@ -104,7 +104,7 @@ class FileOps:
 
     def export(self, fmt: str, path, names: list[str] | None = None, layer: str = "corrected",
                only_corrected: bool | None = None) -> Job | None:
-        """Export `names` (None: every image) as fmt (project_io.EXPORT_FORMATS) to path; only the images
+        """Export `names` (None: every image) as fmt (core.formats.table.EXPORT_FORMATS) to path; only the images
         with corrections when `only_corrected` (None: the default for the layer, core.formats.export_scope)."""
         if self.project is None:
             return None
@@ -128,35 +128,18 @@ class FileOps:
             messages.show_info(self.window, "Done, with warnings", text + "\n\n" + "\n".join(warnings[:15]))
 
     # ---- import -----------------------------------------------------------------------
-    def import_coco_dialog(self) -> None:
+    def import_dialog(self, kind: str) -> None:
+        """File > Import <format>: pick the source (a file or a folder, as the format table says) and import it."""
         if self.project is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import COCO JSON", str(self.project.root), "COCO (*.json)")
+        c = codec(kind)
+        title, root = f"Import {c.title}", str(self.project.root)
+        if "folder" in c.source:
+            path = QFileDialog.getExistingDirectory(self.window, f"{title}: {c.help}", root)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self.window, title, root, c.file_filter)
         if path:
-            self.import_("coco", path, ask=True)
-
-    def import_png_dialog(self) -> None:
-        if self.project is None:
-            return
-        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of PNG masks", str(self.project.root))
-        if path:
-            self.import_("png", path, ask=True)
-
-    def import_yolo_dialog(self) -> None:
-        if self.project is None:
-            return
-        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of YOLO .txt labels",
-                                                str(self.project.root))
-        if path:
-            self.import_("yolo", path, ask=True)
-
-    def import_labelme_dialog(self) -> None:
-        if self.project is None:
-            return
-        path = QFileDialog.getExistingDirectory(self.window, "Import a folder of labelme .json files",
-                                                str(self.project.root))
-        if path:
-            self.import_("labelme", path, ask=True)
+            self.import_(kind, path, ask=True)
 
     def import_(self, kind: str, path, overwrite: bool = False, ask: bool = False) -> Job | None:
         """Import COCO JSON, PNG masks, YOLO labels or labelme JSON (kind) into the open project (all or nothing).
@@ -167,11 +150,10 @@ class FileOps:
             return None
         hint = "" if overwrite or ask else ("\n\nIn Maskwork: import again from the File menu; it asks before "
                                             "replacing corrected work.")
-        fn = {"coco": _import_coco, "png": project_io.import_png_folder, "yolo": import_yolo,
-              "labelme": import_labelme}[kind]
+        fn = partial(_import, kind)
 
         def done(rep) -> None:
-            if isinstance(rep, project_io.CorrectedWorkConflict):
+            if isinstance(rep, CorrectedWorkConflict):
                 self._ask_to_replace(kind, path, rep.names)
             else:
                 self._imported(rep)
@@ -212,9 +194,9 @@ def _conflict_as_result(fn, project, path, overwrite: bool):
     """fn's report, or the conflict it found (the GUI then asks instead of showing an error)."""
     try:
         return fn(project, path, overwrite)
-    except project_io.CorrectedWorkConflict as conflict:
+    except CorrectedWorkConflict as conflict:
         return conflict
 
 
-def _import_coco(project, path, overwrite: bool):
-    return project_io.import_coco(project, load_coco(path, find_image=project_io.image_finder(project)), overwrite)
+def _import(kind: str, project, path, overwrite: bool):
+    return project_io.import_source(project, path, kind, overwrite=overwrite)

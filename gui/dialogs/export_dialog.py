@@ -6,17 +6,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel
 
 from maskwork.core.formats.export_scope import default_only_corrected
-from maskwork.core.formats.project_io import EXPORT_FORMATS
+from maskwork.core.formats.table import EXPORTS
 
-DESCRIPTIONS = {"coco-rle": "COCO JSON, masks as RLE (lossless)",
-                "coco-polygon": "COCO JSON, masks as polygons (no holes)",
-                "png": "PNG label maps (class id per pixel)",
-                "instance-png": "16-bit instance PNGs + JSON",
-                "yolo": "YOLO segmentation labels (.txt + data.yaml, holes bridged, no box-only objects)",
-                "labelme": "labelme JSON, one per image (holes as mask shapes, boxes as rectangles)"}
 SCOPE_TIP = "Select several images in the image list (Ctrl/Shift+click) to export only those"
-FOLDER_TITLES = {"yolo": "Folder for the YOLO labels (labels/ and data.yaml)",
-                 "labelme": "Folder for the labelme files (the project folder puts them beside the images)"}
 
 
 class ExportDialog(QDialog):
@@ -25,8 +17,8 @@ class ExportDialog(QDialog):
         self.project = project
         self.setWindowTitle("Export")
         self.fmt = QComboBox()
-        for key in EXPORT_FORMATS:
-            self.fmt.addItem(DESCRIPTIONS.get(key, key), key)
+        for key, variant in EXPORTS.items():  # the format table (core/formats/table.py)
+            self.fmt.addItem(variant.description, key)
         self.fmt.setToolTip("RLE is lossless; COCO polygons cannot hold holes (the report says how close they are)")
         self.scope = QComboBox(self)
         self.scope.addItem(f"All {len(project.image_names())} images", "all")
@@ -69,8 +61,9 @@ class ExportDialog(QDialog):
     def values(self) -> tuple[str, str, str, str]:
         fmt = self.fmt.currentData()
         root = str(self.project.root)
-        if not fmt.startswith("coco"):
-            path = QFileDialog.getExistingDirectory(self, FOLDER_TITLES.get(fmt, "Folder for the PNG masks"), root)
+        variant = EXPORTS[fmt]
+        if variant.target == "folder":
+            path = QFileDialog.getExistingDirectory(self, variant.folder_title or "Folder for the PNG masks", root)
         else:
             path, _ = QFileDialog.getSaveFileName(self, "COCO JSON file", str(Path(root) / "annotations.json"),
                                                   "COCO (*.json)")

@@ -72,7 +72,7 @@ def test_import_into_a_new_project_does_not_ask_to_replace(qtbot, window, nuclei
     monkeypatch.setattr(window.files, "import_", lambda *a, **k: jobs.append(real_import(*a, **k)) or jobs[-1])
     assert window.session.open_path(nuclei_folder, task="instance", classes=load_coco(gt).classes)
     assert not window.state.project.has_store
-    window.files.import_coco_dialog()  # no_modal_dialogs fails the test if it asks
+    window.files.import_dialog("coco")  # no_modal_dialogs fails the test if it asks
     wait_job(qtbot, jobs[0])
     assert not window.state.annotation.corrected.is_empty()
     asked, errors = [], []
@@ -81,7 +81,7 @@ def test_import_into_a_new_project_does_not_ask_to_replace(qtbot, window, nuclei
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
     before = {n: [i.mask for i in window.state.project.annotation(n).corrected.instances]
               for n in window.state.project.image_names()}
-    window.files.import_coco_dialog()  # now the import would replace corrected work: it asks, naming the images
+    window.files.import_dialog("coco")  # now the import would replace corrected work: it asks, naming the images
     qtbot.waitUntil(lambda: jobs[1].outcome is not None, timeout=30000)
     assert len(asked) == 1 and "would replace the corrected work of" in asked[0]
     assert window.state.project.image_names()[0] in asked[0]
@@ -116,12 +116,12 @@ def test_import_asks_only_when_it_would_replace_work_and_yes_replaces(qtbot, win
     monkeypatch.setattr(window.files, "import_", lambda *a, **k: jobs.append(real_import(*a, **k)) or jobs[-1])
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(others), "COCO (*.json)"))
-    window.files.import_coco_dialog()
+    window.files.import_dialog("coco")
     qtbot.waitUntil(lambda: jobs and jobs[0].outcome is not None, timeout=30000)
     assert asked == [] and jobs[0].outcome[0] == "finished"  # only images without the user's work: no question
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(gt), "COCO (*.json)"))
-    window.files.import_coco_dialog()
+    window.files.import_dialog("coco")
     qtbot.waitUntil(lambda: len(jobs) == 3 and jobs[2].outcome is not None, timeout=30000)
     assert len(asked) == 1 and first in asked[0]  # asked once, naming the image; Yes imported again
     truth = next(a for a in mine.annotations if a.file_name == first)

@@ -93,7 +93,7 @@ def test_successful_import_leaves_a_clean_project(scene):
     folder = _reset(scene)
     project = Project.open(folder)
     from maskwork.core.formats.coco import load_coco
-    from maskwork.core.formats.project_io import import_coco
+    from maskwork.core.formats.coco_project import import_coco
 
     import_coco(project, load_coco(scene["new_json"]), overwrite=True)
     assert project.dirty
@@ -165,7 +165,7 @@ def test_failed_write_before_commit_changes_nothing(scene, monkeypatch):
     folder = _reset(scene)
     project = Project.open(folder)
     from maskwork.core.formats.coco import load_coco
-    from maskwork.core.formats.project_io import import_coco
+    from maskwork.core.formats.coco_project import import_coco
 
     import_coco(project, load_coco(scene["new_json"]), overwrite=True)
     calls = []

@@ -8,7 +8,7 @@ import shutil
 from maskwork.core.domain.annotation import ClassList
 from maskwork.core.formats.coco import load_coco
 from maskwork.core.formats.coco_export import coco_export
-from maskwork.core.formats.project_io import import_coco
+from maskwork.core.formats.coco_project import import_coco
 from maskwork.core.store.autosave import recovered_in_words
 from maskwork.core.store.project import Project
 

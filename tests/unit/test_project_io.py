@@ -8,7 +8,9 @@ import numpy as np
 from maskwork.core.domain.annotation import ClassList
 from maskwork.core.formats import png
 from maskwork.core.formats.coco import load_coco
-from maskwork.core.formats.project_io import import_coco, import_png_folder, select_images
+from maskwork.core.formats.coco_project import import_coco
+from maskwork.core.formats.png_project import import_png_folder
+from maskwork.core.formats.project_io import select_images
 from maskwork.core.store.project import Project
 
 

@@ -11,7 +11,8 @@ import sys
 
 from maskwork.core.domain.annotation import ClassList
 from maskwork.core.formats.coco import load_coco
-from maskwork.core.formats.project_io import export_project, import_coco
+from maskwork.core.formats.coco_project import import_coco
+from maskwork.core.formats.project_io import export_project
 from maskwork.core.store import review
 from maskwork.core.store.project import Project
 
@@ -47,7 +48,7 @@ def test_a_mark_survives_a_kill_before_any_save(nuclei_val, tmp_path):
     project.close()
     code = ("import sys, time, os\n"
             "from maskwork.core.store.project import Project\n"
-            "from maskwork.core import review\n"
+            "from maskwork.core.store import review\n"
             f"p = Project.open({str(tmp_path / 'p')!r}, writer='test')\n"
             f"review.set_reviewed(p, [{names[1]!r}])\n"
             "time.sleep(2.0)\n"          # the journal writes within about a second

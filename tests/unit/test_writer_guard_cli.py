@@ -13,7 +13,7 @@ import pytest
 
 from maskwork.core.cli import build_parser, run
 from maskwork.core.cli.output_paths import COMMAND_PATHS
-from maskwork.core.formats import png, project_io
+from maskwork.core.formats import coco_project, png, project_io
 from maskwork.core.store.project import Project
 
 FLAG_ACTIONS = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction,
@@ -124,7 +124,7 @@ def test_ctrl_c_before_a_coco_export_is_written_says_nothing_was_written(nuclei_
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(project_io, "coco_export", interrupted)
+    monkeypatch.setattr(coco_project, "coco_export", interrupted)
     capsys.readouterr()
     assert run(["export", str(folder), str(out), "--format", "coco-polygon"]) == 130
     assert f"interrupted; nothing was written to {out}" in capsys.readouterr().err
