@@ -6,7 +6,9 @@ list of parts, or ONE window over their union bbox holding the first 'before' of
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import numpy as np
 
@@ -75,32 +77,46 @@ class EditGroup(Edit):
         return self
 
 
-def _same_target(edits: list[Edit]) -> bool:
+def _label_map_edits(edits: list[Edit]) -> TypeGuard[list[LabelMapEdit]]:
+    return all(isinstance(e, LabelMapEdit) for e in edits)
+
+
+def _one_instance_edits(edits: list[Edit]) -> TypeGuard[list[InstanceMaskEdit]]:
+    """Window edits of one instance's mask, all of them."""
     first = edits[0]
-    if isinstance(first, LabelMapEdit):
-        return all(isinstance(e, LabelMapEdit) for e in edits)
-    if isinstance(first, InstanceMaskEdit):
-        return all(isinstance(e, InstanceMaskEdit) and e.instance_id == first.instance_id for e in edits)
-    return False
+    return isinstance(first, InstanceMaskEdit) and all(
+        isinstance(e, InstanceMaskEdit) and e.instance_id == first.instance_id for e in edits)
 
 
 def merge_window_edits(edits: list[Edit], layer: Layer, label: str) -> LabelMapEdit | InstanceMaskEdit | None:
     """One window edit equivalent to applying `edits` in order, or None if they are not all window
     edits of the same target. The union window is read from `layer` (state after the edits)."""
-    if not edits or not _same_target(edits):
+    if not edits:
         return None
-    x0, y0, x1, y1 = union_bbox(e.bbox for e in edits)
-    first = edits[0]
-    if isinstance(first, LabelMapEdit):
+    if _label_map_edits(edits):
+        box = union_bbox(e.bbox for e in edits)
+        if box is None or layer.label_map is None:  # only empty windows, or no map to read back
+            return None
+        x0, y0, x1, y1 = box
         after = layer.label_map[y0:y1, x0:x1].copy()
-    else:
+        return LabelMapEdit(label, x0, y0, _before(edits, after, x0, y0), after)
+    if _one_instance_edits(edits):
+        box = union_bbox(e.bbox for e in edits)
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        first, last = edits[0], edits[-1]
         after = layer.instance(first.instance_id).mask.region(x0, y0, x1, y1)
+        return InstanceMaskEdit(label, first.instance_id, x0, y0, _before(edits, after, x0, y0), after,
+                                old_box=first.old_box, new_box=last.new_box,
+                                old_source=first.old_source, new_source=last.new_source)
+    return None
+
+
+def _before(edits: Sequence[LabelMapEdit | InstanceMaskEdit], after: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """The window (at x0, y0, shaped like `after`) as it was before the first of `edits`."""
     before = after.copy()
     for e in reversed(edits):  # the earliest 'before' of each pixel is written last
         ex0, ey0, ex1, ey1 = e.bbox
         before[ey0 - y0 : ey1 - y0, ex0 - x0 : ex1 - x0] = e.before
-    if isinstance(first, LabelMapEdit):
-        return LabelMapEdit(label, x0, y0, before, after)
-    return InstanceMaskEdit(label, first.instance_id, x0, y0, before, after,
-                            old_box=first.old_box, new_box=edits[-1].new_box,
-                            old_source=first.old_source, new_source=edits[-1].new_source)
+    return before

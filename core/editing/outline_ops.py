@@ -94,7 +94,7 @@ def trace_region(layer: Layer, seed: Point) -> tuple[int, Outline] | None:
     """(class id, outline) of the 8-connected region of one class holding `seed` in the layer's label
     map; None off the image, on unlabeled pixels, or without a label map."""
     region = predicted_region(layer, seed)  # works on any layer's label map
-    if region is None:
+    if region is None or layer.label_map is None:  # (a region is found in a label map only)
         return None
     h, w = layer.label_map.shape[:2]
     outline = trace_mask(Mask.from_crop(h, w, region.x0, region.y0, region.pixels), seed)

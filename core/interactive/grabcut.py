@@ -78,7 +78,10 @@ def initial_labels(prompt: Prompt, window: win.Window, pos: np.ndarray, neg: np.
 
 
 def click_radius(prompt: Prompt, params: GrabCutParams) -> int:
-    x0, y0, x1, y1 = prompt.box or prompt.extent()
+    extent = prompt.box or prompt.extent()
+    if extent is None:  # an empty prompt has no size to scale with
+        return 1
+    x0, y0, x1, y1 = extent
     return max(1, min(params.click_radius, int(round(params.click_frac * float(np.hypot(x1 - x0, y1 - y0))))))
 
 
@@ -171,7 +174,7 @@ def _cut(crop: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray | 
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)  # GrabCut's k-means start is random: same prompt, same mask
     try:
-        cv2.grabCut(crop, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(crop, labels, (0, 0, 0, 0), bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)  # rect: unused
     except cv2.error:
         return None
     return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskwork.core.domain.annotation import ClassList, ImageAnnotation
+from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Layer
 from maskwork.core.editing.records import PixelChange
 from maskwork.core.metrics.box_objects import split_box_only
 from maskwork.core.metrics.instances import iou_matrix, panoptic_quality
@@ -78,7 +78,7 @@ class LiveIoU:
             self.empty_reason = "no prediction"
         elif ann.corrected.is_empty():
             self.empty_reason = "no correction"
-        if self.empty_reason:
+        if self.empty_reason or ann is None or ann.prediction is None:
             self.kind = ""
             return
         gt, pred = ann.corrected, ann.prediction
@@ -89,7 +89,7 @@ class LiveIoU:
         else:
             self.kind, self.detail_title = "instance", DETAIL_TITLES["instance"]
             self._inst_cache: dict[int, tuple[object, np.ndarray]] = {}
-            self._refresh_instances()
+            self._refresh_instances(gt, pred)
 
     def _class_ids(self, *maps: np.ndarray) -> list[int]:
         ids = self.classes.ids() if self.classes is not None else sorted({int(v) for m in maps for v in np.unique(m)})
@@ -122,8 +122,7 @@ class LiveIoU:
         self.mean_iou = scores.mean_iou
         return {r.key for r in self._rows if not _same(old.get(r.key), r.iou)}
 
-    def _update_semantic(self, bbox) -> set[int] | None:
-        live = self.ann.corrected.label_map
+    def _update_semantic(self, live: np.ndarray, bbox) -> set[int] | None:
         h, w = live.shape
         if bbox is None:
             x0, y0, x1, y1 = 0, 0, w, h
@@ -141,8 +140,8 @@ class LiveIoU:
         return self._refresh_semantic()
 
     # ---- instances --------------------------------------------------------------------
-    def _refresh_instances(self) -> set[int]:
-        gt, pred, self.boxes = split_box_only(self.ann.corrected.instances, self.ann.prediction.instances,
+    def _refresh_instances(self, corrected: Layer, prediction: Layer) -> set[int]:
+        gt, pred, self.boxes = split_box_only(corrected.instances, prediction.instances,
                                               self.iou_threshold)  # box-only objects: no pixels to score
         pred_masks = [p.mask for p in pred]
         if getattr(self, "_pred_masks", None) != [id(m) for m in pred_masks]:
@@ -178,22 +177,23 @@ class LiveIoU:
         """Follow an edit of the corrected layer inside bbox (x0, y0, x1, y1; None = anywhere).
 
         Returns the keys of rows whose value changed, or None when everything was rebuilt."""
-        was_ready, kind = self.ready, self.kind
-        if not was_ready or self.ann.corrected.is_empty() or self._layer_kind_changed(kind):
+        was_ready, kind, ann = self.ready, self.kind, self.ann
+        # ready: an image with a prediction (an annotation's prediction is replaced, never taken away)
+        if (not was_ready or ann is None or ann.prediction is None or ann.corrected.is_empty()
+                or self._layer_kind_changed(ann.corrected, ann.prediction, kind)):
             self._build()
             return None
-        if kind == "class":
-            changed = self._update_semantic(bbox)
+        if kind == "class" and ann.corrected.label_map is not None:  # (_layer_kind_changed checked the map)
+            changed = self._update_semantic(ann.corrected.label_map, bbox)
             if changed is None:
                 self._build()
             return changed
-        return self._refresh_instances()
+        return self._refresh_instances(ann.corrected, ann.prediction)
 
-    def _layer_kind_changed(self, kind: str) -> bool:
-        gt = self.ann.corrected
+    def _layer_kind_changed(self, gt: Layer, prediction: Layer, kind: str) -> bool:
         if kind == "class":
             return gt.label_map is None or id(gt.label_map) != self._gt_map_id  # map replaced (accept, undo)
-        return gt.label_map is not None and self.ann.prediction.label_map is not None
+        return gt.label_map is not None and prediction.label_map is not None
 
     def headline(self) -> tuple[str, float]:
         """(name, value) of the image's one score. Instances: panoptic quality, which counts the

@@ -10,11 +10,20 @@ update(step, undone=True/False); when update() returns False or the image change
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from maskwork.core.domain.errors import InputError
-from maskwork.core.editing.records import Edit
+from maskwork.core.editing.records import PixelChange
 from maskwork.core.metrics.semantic import SemanticScores, confusion_matrix
+
+
+class WindowEdit(Protocol):
+    """What update() reads of an edit (a core.editing Edit, or any record of windows): its label-map
+    windows, or None when the map was replaced."""
+
+    def label_map_changes(self) -> list[PixelChange] | None: ...
 
 
 class ConfusionTracker:
@@ -40,7 +49,7 @@ class ConfusionTracker:
             return confusion_matrix(edited_pixels, other, self.num_classes, self.ignore_index)
         return confusion_matrix(other, edited_pixels, self.num_classes, self.ignore_index)
 
-    def update(self, edit: Edit | None, undone: bool = False) -> bool:
+    def update(self, edit: WindowEdit | None, undone: bool = False) -> bool:
         """Apply an edit just done (or just undone, undone=True). Returns False when the edit cannot
         be followed window by window (the map was replaced): then call reset() with the new maps."""
         if edit is None:

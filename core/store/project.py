@@ -81,6 +81,7 @@ class Project:
         self.recovered: list[str] = []   # names whose unsaved work came back from the autosave journal
         self.recovered_edits: dict[str, int] = {}  # name -> edits replayed from the crash journal
         self.warnings: list[str] = []    # damaged journal entries and the like, for the user to see
+        self.classes_unsaved = False     # the class list / settings changed since the last save (classes_changed)
         self._names: list[str] | None = None
         self._recent: OrderedDict[str, ImageAnnotation] = OrderedDict()
         self._alive: weakref.WeakValueDictionary[str, ImageAnnotation] = weakref.WeakValueDictionary()
@@ -154,7 +155,7 @@ class Project:
             plain = cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
             plain.warnings.extend(import_notes)
             return plain
-        meta = _read_json(meta_path) if meta_path.exists() else {"saved_ns": -1}
+        meta: dict = _read_json(meta_path) if meta_path.exists() else {"saved_ns": -1}
         recovered_meta = False
         if journal.exists():
             try:
@@ -180,6 +181,7 @@ class Project:
         project.warnings.extend(import_notes + meta.get("_warnings", []))
         if recovered_meta:
             project.recovered.append(PROJECT_FILE)
+            project.classes_unsaved = True  # recovered classes are unsaved too
         if settle:  # only the writer may tidy and recover (another window may be mid-save)
             recovery.remove_temp_files(store)
             recovery.recover_snapshots(project)
@@ -193,7 +195,7 @@ class Project:
 
         Hidden folders and those in settings["exclude_dirs"] (e.g. a masks/ folder) are skipped."""
         if self._names is None or refresh:
-            names = []
+            names: list[str] = []
             excluded = {str(d).strip("/") for d in self.settings.get("exclude_dirs", [])}
             for dirpath, dirnames, filenames in os.walk(self.root):
                 rel = Path(dirpath).relative_to(self.root)
@@ -295,6 +297,7 @@ class Project:
         self._check_classes(todo)  # before anything is written
         write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
         self._saved_meta()
+        self.classes_unsaved = False
         written = []
         for name in todo:
             ann = self.annotation(name)
@@ -389,6 +392,16 @@ class Project:
             self.journal_classes()  # a plain folder: open() needs the task and classes to replay
         return self.journal.record(name, ann, bbox)
 
+    def classes_changed(self) -> None:
+        """The class list or the settings were edited (any front end): unsaved until the next save, journaled now
+        so a crash keeps them."""
+        self.classes_unsaved = True
+        self.journal_classes()
+
+    def mark_classes_clean(self) -> None:
+        """Undo went back to the saved class list (core.store.saved_state.classes_match_saved said so)."""
+        self.classes_unsaved = False
+
     @_locked
     def journal_classes(self) -> None:
         """Journal the class list and settings now (they changed), off the calling thread."""
@@ -412,6 +425,7 @@ class Project:
         self._dirty.clear()
         self._journaled.clear()
         self._meta_journaled = None
+        self.classes_unsaved = False
         self._alive.clear()
         self._recent.clear()
 
@@ -470,6 +484,7 @@ class Project:
         self._writer_lock = new_lock
         self._dirty.clear()
         self._journaled.clear()
+        self.classes_unsaved = False
         self.has_store = True
         # everything is saved in the new store: the old journal is spent, a new one starts there
         self.journal.discard()

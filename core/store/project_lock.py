@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -88,7 +89,7 @@ def _proc_start(pid: int) -> int | None:
 def _pid_running(pid: int) -> bool:
     if pid <= 0:
         return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
         import ctypes
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

@@ -12,13 +12,20 @@ describes. Records set state rather than replay operations, so applying one twic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
 
 import numpy as np
 
 from maskwork.core.domain.annotation import ImageAnnotation, Instance, Source, Status
 from maskwork.core.store.annotation_json import decode_instance, decode_label_map, encode_instance, encode_label_map
 
-_KEEP = object()
+
+class _Keep(Enum):
+    KEEP = "keep"  # the label map as the log holds it
+
+
+_KEEP = _Keep.KEEP
 
 
 def _values(inst: Instance) -> tuple:
@@ -45,7 +52,8 @@ class Change:
     status: str
     height: int
     width: int
-    label_map: object = _KEEP               # _KEEP, None (no map), or (x0, y0, window copy, map dtype)
+    # _KEEP, None (no map), or (x0, y0, window copy, map dtype)
+    label_map: tuple[int, int, np.ndarray, str] | Literal[_Keep.KEEP] | None = _KEEP
     upsert: list[tuple[int, tuple]] = field(default_factory=list)
     delete: list[int] = field(default_factory=list)
     order: list[int] | None = None
@@ -68,7 +76,7 @@ def capture(ann: ImageAnnotation, bbox, seen: Seen | None) -> tuple[Change | Non
     full = seen is None
     change = Change(full=full, status=status, height=ann.height, width=ann.width)
     lm = layer.label_map
-    if full or lm is not seen.label_map:
+    if seen is None or lm is not seen.label_map:
         change.label_map = None if lm is None else (0, 0, lm.copy(), lm.dtype.name)
     elif lm is not None:
         win = _window(lm, bbox)
@@ -76,14 +84,14 @@ def capture(ann: ImageAnnotation, bbox, seen: Seen | None) -> tuple[Change | Non
             change.label_map = (*win, lm.dtype.name)
     now = {inst.id: _values(inst) for inst in layer.instances}
     order = [inst.id for inst in layer.instances]
-    if full:
+    if seen is None:
         change.upsert, change.order = list(now.items()), order
     else:
         change.upsert = [(i, v) for i, v in now.items() if i not in seen.instances or not _same(v, seen.instances[i])]
         change.delete = [i for i in seen.instances if i not in now]
         change.order = None if order == seen.order else order
     new_seen = Seen(lm, now, order, status)
-    if (not full and change.label_map is _KEEP and not change.upsert and not change.delete
+    if (seen is not None and change.label_map is _KEEP and not change.upsert and not change.delete
             and change.order is None and status == seen.status):
         return None, new_seen
     return change, new_seen
