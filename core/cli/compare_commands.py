@@ -3,6 +3,7 @@
     maskwork compare --a nuclei-instance --int8 --data nuclei/val.json            # float vs its int8 twin
     maskwork compare --a nuclei-semantic --b my-finetuned.pt --data project/ --report cmp.html
     maskwork compare --a aerial-landcover --b other.pt --data aerial/ --sort difference --json
+    maskwork compare --a nuclei-instance --int8 --data nuclei/val.json --engine ray --address auto  # on Ray
 """
 from __future__ import annotations
 
@@ -33,14 +34,20 @@ def register(subparsers) -> None:
                                                             "predictions of the same model on the same pixels)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--report", metavar="FILE.html", help="write an HTML report with thumbnails (opens offline)")
+    from maskwork.core.cluster.options import add_engine_flags  # argparse only: Ray is imported when used
+
+    add_engine_flags(p)
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args) -> int:
     from pathlib import Path
 
+    from maskwork.core.cluster.options import refuse_ray_flags_without_ray
     from maskwork.core.comparison.compare import compare_models
     from maskwork.core.comparison.scores import as_dict, format_text
+
+    refuse_ray_flags_without_ray(args)
 
     if args.int8 and args.b and args.b != args.a:
         raise InputError("--int8 compares A with its own int8 twin: leave out --b, or use --int8-b to run B as int8")
@@ -50,11 +57,18 @@ def cmd_compare(args) -> int:
         raise InputError(f"--max-images {args.max_images}: give 1 or more (leave it out to compare every image)")
     if args.report and Path(args.report).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {args.report}: give a file name ending in .html")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit {args.limit}: give 1 or more (leave it out to list every image)")
+    runner, device = None, args.device
+    if args.engine == "ray":
+        from maskwork.core.cluster.compare_job import ray_runner
+
+        runner, device = ray_runner(args), "cpu"  # the models are loaded here only to be shipped to the workers
     b = args.a if args.int8 else args.b
     result, evaluations, predictions = compare_models(
         args.a, b, args.data, int8_b=args.int8 or args.int8_b, calibration=args.calibration,
         cache_dir=None if args.no_cache else "default", progress=TextProgress("compare"), cancel=CancelToken(),
-        max_images=args.max_images, device=args.device)
+        max_images=args.max_images, device=device, runner=runner)
     if args.report:
         from maskwork.core.comparison.report import render_html
         from maskwork.core.store.atomic import write_bytes_atomic

@@ -126,3 +126,39 @@ class EvaluateActor:
             return ev.semantic_confusion(self.predictor, item, self.cmap, self.num_classes)
         img_id = index + 1  # the single-process numbering: position in the evaluated list, from 1
         return gt_records(img_id, item), ev.instance_detections(self.predictor, img_id, item, self.cmap)
+
+
+class CompareActor:
+    """Both models of a comparison (`compare --engine ray`): a task's index says which model (index // images)
+    and its path names the image in the data, which is opened here as core.comparison.data opens it. The
+    payload is core.comparison.runs.predict_one's record, the one the local engine caches."""
+
+    def __init__(self, parcel_ref, options: dict) -> None:
+        from maskwork.core.cluster.shipping import unpack
+        from maskwork.core.comparison.data import load_compare_data
+        from maskwork.core.domain.annotation import ClassList
+        from maskwork.core.models.class_map import ClassMap
+
+        self.predictors = [unpack(p, options["device"], options["threads"]) for p in _parcel(parcel_ref)]
+        data = load_compare_data(options["data"], options["task"], ClassList.from_list(options["classes"]))
+        self.items = {it.name: it for it in data.items}
+        self.cmaps = [ClassMap(p.classes, data.classes) for p in self.predictors]
+        self.task, self.images = options["task"], options["images"]
+
+    def __call__(self, batch: dict) -> dict:
+        from maskwork.core.comparison.runs import predict_one
+        from maskwork.core.domain.errors import InputError
+
+        indices, names = list(batch["index"]), [str(n) for n in batch["path"]]
+        errors, payloads = [""] * len(names), [b""] * len(names)
+        for pos, (index, name) in enumerate(zip(indices, names)):
+            side = int(index) // self.images
+            try:
+                rgb = self.items[name].image()
+                found = predict_one(self.task, self.predictors[side], self.cmaps[side], rgb)
+                payloads[pos] = pickle.dumps(found, protocol=5)
+            except InputError as exc:
+                errors[pos] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - reported per image, the run goes on
+                errors[pos] = f"the model failed on this image ({type(exc).__name__}: {str(exc)[:300]})"
+        return _rows(indices, errors, payloads)

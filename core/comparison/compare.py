@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from maskwork.core.comparison.cache import PredictionCache, default_cache_dir, model_key
 from maskwork.core.comparison.data import has_truth, load_compare_data, model_facts
-from maskwork.core.comparison.runs import run_side
+from maskwork.core.comparison.runs import SideRun, run_sides
 from maskwork.core.comparison.scores import COMPARE, Comparison
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import CancelToken, ProgressFn
@@ -15,15 +16,20 @@ from maskwork.core.domain.text import plural
 from maskwork.core.training.evaluate import Evaluation, prepare
 
 NO_CACHE = None
+# (evaluations, their caches, progress, cancel) -> one SideRun per evaluation, predictions in item order
+Runner = Callable[[list[Evaluation], list[PredictionCache], ProgressFn | None, CancelToken | None],
+                  list[SideRun]]
 
 
 def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool = False, calibration=None,
                    cache_dir: Path | None | str = "default", progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, max_images: int | None = None,
-                   device: str | None = None) -> tuple[Comparison, list[Evaluation], list[list[dict]]]:
+                   device: str | None = None, runner: Runner | None = None,
+                   ) -> tuple[Comparison, list[Evaluation], list[list[dict]]]:
     """Both models over the same images. Returns the table, both evaluations (models, items, class maps) and
     both models' predictions (for the report's thumbnails). `cache_dir`: "default" (the user's cache
-    folder), a folder, or None (keep nothing)."""
+    folder), a folder, or None (keep nothing). `runner`: what predicts the images (default run_sides, in this
+    process; `compare --engine ray` hands in Ray actors, core.cluster.compare_job)."""
     started = time.perf_counter()
     task, classes = model_facts(a)
     task_b, _ = model_facts(b)
@@ -35,10 +41,8 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
     prepared = time.perf_counter()
     folder = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
     calib = f"folder:{Path(calibration).resolve()}" if calibration else f"spread:{d.source}:{len(ev_a.items)}"
-    runs = []
-    for k, ev in enumerate((ev_a, ev_b)):
-        cache = PredictionCache(folder, model_key(ev.predictor, ev.float_model, calib))
-        runs.append(run_side(ev, cache, progress, cancel, (k, 2)))
+    caches = [PredictionCache(folder, model_key(ev.predictor, ev.float_model, calib)) for ev in (ev_a, ev_b)]
+    runs = (runner or run_sides)([ev_a, ev_b], caches, progress, cancel)
     scoring = time.perf_counter()
     keep = [k for k in range(len(ev_a.items)) if all("skipped" not in r.predictions[k] for r in runs)]
     skipped = [runs[0].predictions[k].get("skipped") or runs[1].predictions[k].get("skipped")
