@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.session = Session(self.state, self.editor, self.view, self)
         self.clean_state = CleanTracker(self.session)  # undo back to the save: saved again
         self.files = FileOps(self)
+        self.session.file_jobs = self.files.jobs  # autosave waits while an import/export uses the project
         self.image_list = ImageListPanel(self.state, self)
         self.classes_panel = ClassesPanel(self.state, self, undo=self.editor.undo)
         left = Qt.DockWidgetArea.LeftDockWidgetArea

@@ -30,8 +30,8 @@ class CleanTracker(QObject):
         session, project = self.session, self.session.state.project
         if project is None or project.read_only:
             return
-        if session.classes_edited and classes_match_saved(project):  # e.g. an added class undone
-            session.classes_edited = False
+        if project.classes_unsaved and classes_match_saved(project):  # e.g. an added class undone
+            project.mark_classes_clean()
             session.title_changed.emit()
         if name not in project.dirty:
             return

@@ -45,9 +45,9 @@ class Session(QObject):
     def __init__(self, state, editor, view, parent_widget) -> None:
         super().__init__(parent_widget)
         self.state, self.editor, self.view, self.window = state, editor, view, parent_widget
-        self.classes_edited = False
         self.saving = False  # a save is being written (gui/controllers/saving.py)
         self.unsaved_sources: list = []  # callables -> list[str]: other unsaved parts (controllers/review.py)
+        self.file_jobs: list = []  # import/export jobs using the project (FileOps.jobs, handed in by the window)
         self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
         self.loader = ImageLoader(self, view, self)  # big images: decoded in a worker (ADR 0012)
         self.loader.failed.connect(lambda message: messages.show_error(self.window, message))
@@ -65,10 +65,9 @@ class Session(QObject):
         state.layer_changed.connect(lambda _box: self._journal_health())
 
     def _classes_edited(self) -> None:
-        self.classes_edited = True
         p = self.state.project
         if p is not None:
-            p.journal_classes()
+            p.classes_changed()  # unsaved until saved, journaled now (core/store/project.py)
         self.title_changed.emit()
 
     def _journal_health(self) -> None:
@@ -85,7 +84,7 @@ class Session(QObject):
         if p is None or p.read_only:
             return []  # a read-only project takes no edits, so nothing can be unsaved
         extra = [item for source in self.unsaved_sources for item in source()]
-        return list(p.dirty) + (["(class list)"] if self.classes_edited else []) + extra
+        return list(p.dirty) + (["(class list)"] if p.classes_unsaved else []) + extra
 
     # ---- opening --------------------------------------------------------------------------
     def open_path(self, path, task: str | None = None, classes=None) -> bool:
@@ -148,7 +147,6 @@ class Session(QObject):
     def set_project(self, project, select: str | None = None) -> None:
         self.loader.cancel()  # an image of the previous project still loading is never shown
         self.editor.undo.clear_all()
-        self.classes_edited = "project.json" in project.recovered  # recovered classes are unsaved too
         self.views = {}
         self.state.project, self.state.current_name = project, None
         if not project.settings.get("model"):  # the model panel starts on this one (core.models.catalog.defaults)
@@ -273,7 +271,6 @@ class Session(QObject):
             return False
         finally:
             self.saving = False
-        self.classes_edited = False
         self.saved.emit()
         self.state.status_message.emit(f"Saved {plural(len(written), 'image')} to {p.store}.")
         self.title_changed.emit()
@@ -295,7 +292,6 @@ class Session(QObject):
         except MaskworkError as exc:  # the core message says what to do; the work itself is still in memory
             messages.show_error(self.window, f"{exc}\n\nYour unsaved work is still open.")
             return False
-        self.classes_edited = False
         self.saved.emit()
         self.state.status_message.emit(f"Saved to {p.store}.")
         self.title_changed.emit()
@@ -305,8 +301,7 @@ class Session(QObject):
         p = self.state.project
         if p is None or self.saving or not self.unsaved():
             return
-        files = getattr(self.window, "files", None)
-        if files is not None and files.jobs:
+        if self.file_jobs:
             return  # an import/export worker is using the project; the next tick autosaves
         self.remember_view()
         self.autosaver.run(p)  # a cheap copy here; encoded and written in a worker (gui/controllers/autosaver.py)
@@ -325,7 +320,6 @@ class Session(QObject):
                 return False
             if answer == messages.DISCARD:
                 self.state.project.discard_unsaved()
-                self.classes_edited = False
                 self.title_changed.emit()
         else:
             self._save_settings_quietly()

@@ -1,7 +1,7 @@
 """'Train on corrected images': architecture, epochs, validation share; trains in a Job with live curves.
 
 It starts from a model that knows the project's classes, or from random weights with a note on what to
-expect (train_jobs.default_start / start_note). The settings are core.training.schedule's (the CLI's too); the
+expect (project_run.default_start / start_note). The settings are core.training.schedule's (the CLI's too); the
 dialog holds out some corrected images (the same ones every run, listed), the start model is scored on them before
 training and a fine-tuned epoch is kept only when it beats it. At the end the dialog shows before / after and
 offers to keep or discard the new model (a kept one is registered, core.models.catalog.user_models.register_checkpoint);
@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 
 from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.domain.text import plural
+from maskwork.core.training import project_run
 from maskwork.core.training.datasets import held_out_names
 from maskwork.core.training.schedule import expected_gain, suggest
-from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.widgets.plot import LineChart
@@ -44,7 +44,7 @@ class TrainDialog(QDialog):
         self.setWindowTitle("Train on corrected images - Maskwork")
         self.resize(900, 640)
         self.state = state
-        self.result = None            # train_jobs.TrainOutcome once training ended
+        self.result = None            # project_run.TrainOutcome once training ended
         self.new_model: str | None = None
         self.start_name: str | None = None  # the model the last run started from (None: from scratch)
         self.epochs_seen: list[dict] = []
@@ -114,7 +114,7 @@ class TrainDialog(QDialog):
         self.compare_button.clicked.connect(self.compare_with_start)
         self.start_note = QLabel("")
         self.start_note.setWordWrap(True)
-        self._classes_of: dict = {}  # model name -> its class names (train_jobs.choices)
+        self._classes_of: dict = {}  # model name -> its class names (project_run.choices)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
         self.jobs = JobBar()
@@ -165,12 +165,12 @@ class TrainDialog(QDialog):
         stamp = time.strftime("%Y%m%d-%H%M")
         folder = Path(getattr(project, "root", ".")).name or "project"
         self.out_name.setText(f"{folder}-{task}-{stamp}")
-        self.corrected = train_jobs.corrected_names(project) if project is not None else []
+        self.corrected = project_run.corrected_names(project) if project is not None else []
         n = self.n_corrected = len(self.corrected)
         self.available.setText(plural(n, "corrected image") if n else "none yet: correct some images first")
         self.start_button.setEnabled(False)
         self.status.setText("reading the architectures...")
-        self.jobs.run(Job(train_jobs.choices, task), self._on_choices)
+        self.jobs.run(Job(project_run.choices, task), self._on_choices)
 
     def _on_choices(self, choices) -> None:
         archs, models = choices
@@ -186,7 +186,7 @@ class TrainDialog(QDialog):
             self._arch_of[init] = arch
             self._classes_of[name] = classes
         # start from the model in use when it knows the project's classes, else the one that knows most
-        start = train_jobs.default_start(models, getattr(self.state.project, "classes", None), self.state.model_name)
+        start = project_run.default_start(models, getattr(self.state.project, "classes", None), self.state.model_name)
         self.start_from.setCurrentIndex(max(self.start_from.findText(start), 0) if start else 0)
         self._follow_start_model()
         self._apply_schedule()
@@ -206,13 +206,13 @@ class TrainDialog(QDialog):
         self._schedule = suggest(task, self.start_from.currentData() is not None)
         train_images = max(1, round(self.n_corrected * (1 - self.val_share.value())))
         self.epochs.setValue(self._schedule.epochs)
-        self.steps.setValue(self._schedule.steps_per_epoch(train_images, train_jobs.TrainRequest.batch_size))
+        self.steps.setValue(self._schedule.steps_per_epoch(train_images, project_run.TrainRequest.batch_size))
         name = self.start_from.currentText() if self.start_from.currentData() is not None else None
-        self.start_note.setText(train_jobs.start_note(name, self._classes_of.get(name, set()),
+        self.start_note.setText(project_run.start_note(name, self._classes_of.get(name, set()),
                                                       getattr(self.state.project, "classes", None)))
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
         self.schedule_note.setText(f"Suggested for {kind}: "
-                                   + self._schedule.describe(train_images, train_jobs.TrainRequest.batch_size))
+                                   + self._schedule.describe(train_images, project_run.TrainRequest.batch_size))
         self.gain_note.setText(expected_gain(task, self.n_corrected) if name is not None else "")
         self._show_held_out()
 
@@ -237,24 +237,24 @@ class TrainDialog(QDialog):
             except MaskworkError as exc:
                 self.status.setText(f"Cannot start: {exc}")
                 return
-        name = train_jobs.safe_name(self.out_name.text())
+        name = project_run.safe_name(self.out_name.text())
         if name in self._builtin:
             self.status.setText(f"'{name}' is a built-in model; give the new model another name.")
             return
-        name = train_jobs.free_name(Path(project.root), name)  # never over a model kept before (same minute)
+        name = project_run.free_name(Path(project.root), name)  # never over a model kept before (same minute)
         self.out_name.setText(name)
         self.loss_chart.clear()
         self.metric_chart.clear()
         self.epochs_seen.clear()
         self._show_keep(False)
-        request = train_jobs.TrainRequest(
+        request = project_run.TrainRequest(
             project_root=Path(project.root), arch=self.arch.currentData(), epochs=self.epochs.value(),
             val_share=self.val_share.value(), name=name, start_from=self.start_from.currentData(),
             crop=self.crop.value(), steps_per_epoch=self.steps.value(), lr=self._schedule.lr,
             warmup_steps=self._schedule.warmup_steps, val_names=self.held_out_names() or None)
         self.start_name = self.start_from.currentText() if request.start_from is not None else None
         self.request = request
-        job = Job(train_jobs.run_training, request)
+        job = Job(project_run.run_training, request)
         job.kwargs["on_epoch"] = job.signals.item.emit  # per-epoch records come back on the GUI thread
         self.status.setText("training...")
         self.jobs.run(job, self._on_done, on_cancel=self._on_cancelled, on_item=self.add_epoch)
@@ -280,7 +280,7 @@ class TrainDialog(QDialog):
         saved = self.request.out.is_file() and any(r.get("best") for r in trained)
         self._show_keep(saved)
         if not saved:
-            train_jobs.discard_model(self.request)  # at most the start model's copy: nothing to keep
+            project_run.discard_model(self.request)  # at most the start model's copy: nothing to keep
             self.status.setText("Training cancelled. No epoch had finished" + (" or beat the start model" if trained
                                                                                else "") + ", nothing was saved.")
             return
@@ -297,7 +297,7 @@ class TrainDialog(QDialog):
 
     def keep_new_model(self) -> None:
         self._show_keep(False)
-        self.jobs.run(Job(train_jobs.keep_model, self.request), self._kept,
+        self.jobs.run(Job(project_run.keep_model, self.request), self._kept,
                       on_fail=lambda _msg: self._show_keep(True))
 
     def _kept(self, name: str) -> None:
@@ -310,7 +310,7 @@ class TrainDialog(QDialog):
     def discard_new_model(self) -> None:
         self._show_keep(False)
         try:
-            train_jobs.discard_model(self.request)
+            project_run.discard_model(self.request)
         except OSError as exc:
             self.status.setText(f"Cannot delete {self.request.out}: {exc.strerror or exc}; delete it by hand.")
             return
@@ -335,7 +335,7 @@ class TrainDialog(QDialog):
             self.state.status_message.emit(f"model switched to {self.new_model}")
 
     def _update_prelabel(self) -> None:
-        names = train_jobs.not_reviewed(self.state.project) if self.state.project is not None else []
+        names = project_run.not_reviewed(self.state.project) if self.state.project is not None else []
         self.prelabel_button.setText(f"Pre-label the {plural(len(names), 'image')} not reviewed")
         self.prelabel_button.setEnabled(bool(self.new_model and names))
 
@@ -343,7 +343,7 @@ class TrainDialog(QDialog):
         """One click: the new model becomes the one in use and runs on every image not reviewed yet."""
         if not self.new_model or self.state.project is None:
             return
-        names = train_jobs.not_reviewed(self.state.project)
+        names = project_run.not_reviewed(self.state.project)
         self.switch_to_new_model()
         self.state.predict_requested.emit(names)
         self.status.setText(f"Pre-labelling {plural(len(names), 'image')} with '{self.new_model}' (Model panel).")

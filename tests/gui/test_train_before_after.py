@@ -10,9 +10,9 @@ import pytest
 
 from maskwork.core.cli import build_parser
 from maskwork.core.cli.train_commands import config_from_args
+from maskwork.core.training import project_run as train_jobs
 from maskwork.core.training.datasets import held_out_names
 from maskwork.core.training.schedule import expected_gain
-from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.dialogs.train_dialog import TrainDialog
 from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, open_project

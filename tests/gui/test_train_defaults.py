@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from maskwork.core.models.catalog.registry import get_model
+from maskwork.core.training import project_run as train_jobs
 from maskwork.core.training.schedule import suggest
-from maskwork.gui.dialogs import train_jobs
 from maskwork.gui.dialogs.train_dialog import TrainDialog
 from maskwork.gui.state import AppState
 from tests.gui.panels_support import make_nuclei_project, make_tiny_model, open_project

@@ -99,7 +99,7 @@ def test_starting_from_a_model_selects_its_architecture(qtbot, dialog):
 
 
 def test_refuses_a_builtin_name_and_cleans_odd_characters(qtbot, dialog):
-    from maskwork.gui.dialogs.train_jobs import safe_name
+    from maskwork.core.training.project_run import safe_name
 
     _state, _project, dlg = dialog
     dlg.out_name.setText("nuclei-semantic")

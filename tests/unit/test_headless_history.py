@@ -78,3 +78,20 @@ def test_undo_redo_and_the_saved_point(nuclei_root):
     assert [i.mask.crop.sum() for i in ann.corrected.instances] == [masks[0].crop.sum(), masks[2].crop.sum()]
     assert history.nbytes > 0
     project.close()
+
+
+def test_an_unsaved_class_list_is_the_stores_to_know_not_the_windows(nuclei_root):
+    """A headless editor adding a class sees it unsaved until a save, and a crash brings it back unsaved."""
+    root, _truth = nuclei_root
+    project = Project.open(root, writer="test")
+    assert not project.classes_unsaved
+    project.classes.add("debris")
+    project.classes_changed()
+    assert project.classes_unsaved
+    project.journal.flush()  # the journaled class list is on disk; nothing is saved
+    project._writer_lock.release()  # noqa: SLF001 - the lock a killed process leaves is taken over the same way
+    again = Project.open(root, writer="test")
+    assert "debris" in [c.name for c in again.classes] and again.classes_unsaved
+    again.save()
+    assert not again.classes_unsaved
+    again.close()

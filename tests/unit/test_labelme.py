@@ -150,5 +150,6 @@ def test_bad_input_is_refused_in_one_sentence_and_nothing_is_written(labelme_fol
     assert run(["import", str(folder), str(folder), "--format", "labelme"]) == 2
     err = capsys.readouterr().err.strip()
     assert re.search(expected, err), err
-    assert len([ln for ln in err.splitlines() if 'error' in ln]) == 1 and 'Traceback' not in err  # progress may come before
+    # one error sentence (progress lines of the read may come before it)
+    assert len([ln for ln in err.splitlines() if 'error' in ln]) == 1 and 'Traceback' not in err
     assert snapshot(folder) == before and not (folder / ".maskwork").exists()

@@ -106,7 +106,7 @@ def test_train_and_evaluate_refuse_instead_of_running_silently(changed, tmp_path
 
 
 def test_the_train_dialog_counts_the_other_images_instead_of_failing(changed):
-    from maskwork.gui.dialogs.train_jobs import count_corrected  # no Qt: the dialog's counting helper
+    from maskwork.core.training.project_run import count_corrected  # no Qt: the dialog's counting helper
 
     folder, _, others = changed
     assert count_corrected(Project.open(folder)) == len(others)

@@ -1,4 +1,6 @@
-"""What the train dialog runs in worker Jobs: thin calls into core.training and the model registry.
+"""Training a project's corrected images, as any front end runs it (the train dialog's worker jobs today): the
+request, where the trained checkpoint goes (the project's .maskwork/models), a free model name, the held-out
+images' before/after sentence, keeping (registering) or discarding the result.
 
 The run's settings come from core.training.schedule.settings, as `maskwork train`'s do (one schedule); the images
 scored before and after training are the ones the dialog holds out (core.training.datasets.held_out_names).
