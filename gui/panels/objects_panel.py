@@ -6,7 +6,7 @@ present, with their pixel areas. Click a row to select the object on the canvas 
 selection selects its row); double-click zooms to it. A box-only object (no mask yet) is listed with
 a dashed swatch (as the canvas draws it) and its box's area, "box 1,316". Eyes hide from the canvas only, padlocks
 refuse edits (gui/object_flags.py): neither changes a mask. Sort by a column header, filter with
-words (gui/panels/object_rows.py).
+words (core/view/object_rows.py).
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from maskwork.core.domain.annotation import UNLABELED
+from maskwork.core.view.object_rows import FILTER_HELP, Row, class_rows, object_rows, parse_filter
 from maskwork.core.view.render import instance_rgb
 from maskwork.gui.panels import object_icons as icons
-from maskwork.gui.panels.object_rows import FILTER_HELP, Row, class_rows, object_rows, parse_filter
 from maskwork.gui.theme import PALETTE_EVENTS
 
 EYE, LOCK, NAME, SOURCE, SCORE, AREA = range(6)

@@ -2,14 +2,14 @@
 polygon with handles. Drag a vertex and the mask follows, holes kept; one undo step per drag.
 Press on an edge to add a vertex there (and drag it); Shift+click a vertex, or Delete/Backspace
 after touching it, removes it. Click another object to edit it, Esc lets go. The work is done by
-gui/outline_editing.py and core/editing/outline_ops.py."""
+gui/tools/outline_editing.py and core/editing/outline_ops.py."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
 from maskwork.gui.canvas.polygon_handles import PolygonHandles, edge_at, vertex_at
-from maskwork.gui.outline_editing import OutlineEditing
 from maskwork.gui.tools.base import Tool, pixel
+from maskwork.gui.tools.outline_editing import OutlineEditing
 
 DELETE_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 

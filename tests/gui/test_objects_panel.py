@@ -8,8 +8,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from maskwork.core.view.object_rows import SOURCE_TEXT
 from maskwork.core.view.objects import class_areas
-from maskwork.gui.panels.object_rows import SOURCE_TEXT
 from maskwork.gui.panels.objects_panel import AREA, EYE, KEY, LOCK, SCORE
 from tests.gui.objects_support import click, drag, inside, look_at, open_aerial_truth, open_holed_nuclei
 from tests.gui.window_helpers import label_map, stroke, view_pos

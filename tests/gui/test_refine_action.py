@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtTest import QTest
 
 from maskwork.core.domain.annotation import Source
-from maskwork.gui.panels.object_rows import SOURCE_TEXT
+from maskwork.core.view.object_rows import SOURCE_TEXT
 from tests.gui.objects_support import open_holed_nuclei
 
 
