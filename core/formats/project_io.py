@@ -29,6 +29,9 @@ def import_source(project: Project, source: str | Path, fmt: str | None = None, 
     c = codec(fmt or guess_import_format(source))
     if not source.exists():
         raise InputError(f"{source} does not exist; check the path (the {c.title} source is {c.help}).")
+    if not (source.is_file() or source.is_dir()):
+        raise InputError(f"{source} is neither a regular file nor a folder (a pipe or a device?); give the "
+                         f"{c.title} source itself: {c.help}.")
     if not fits_source(c, source):
         raise InputError(f"{source} is not a {c.title} source: {c.name} reads {c.help}. Give such a "
                          "source, or another --format.")

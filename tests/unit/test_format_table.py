@@ -113,3 +113,14 @@ def test_a_new_row_is_a_new_format_everywhere(monkeypatch, tmp_path, nuclei_smal
 def test_codec_rows_are_frozen_declarations():
     with pytest.raises(dataclasses.FrozenInstanceError):
         table.FORMATS[0].name = "other"  # type: ignore[misc]
+
+
+def test_a_pipe_is_refused_before_anything_reads_it(tmp_path):
+    import os
+
+    project = Project.open(tmp_path)
+    fifo = tmp_path / "stream.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"neither a regular file nor a folder \(a pipe or a device\?\)"):
+        import_source(project, fifo)  # a read would block forever: refused by kind first
+    project.close()
