@@ -16,7 +16,8 @@ RefineFn = Callable[[str, Layer], Layer]
 def add_refine_flags(p) -> None:
     p.add_argument("--refine", choices=tuple(REFINERS), default="none",
                    help="move instance masks, or a semantic map's region borders, onto the image's edges before "
-                        "writing them: edges (weight-free), sam (a SAM-family model, --sam-model), none "
+                        "writing them: edges (weight-free), zoom (the model again on each object's box, then "
+                        "edges: for photos and YOLO), sam (a SAM-family model, --sam-model), none "
                         "(default: the model's masks as they are)")
     p.add_argument("--sam-model", help="with --refine sam: a model name (`sam-models`) or ENCODER.onnx,DECODER.onnx")
 
@@ -40,12 +41,19 @@ def refiner(args) -> RefineFn | None:
 
         prompt_model = catalog.open_model(resolve(args.sam_model), TextProgress("sam"), None)
 
+    predictor: list = []  # zoom: the model run again on each object's box (float; loaded on first use)
+
     def refine(path: str, layer: Layer) -> Layer:
         from maskwork.core.refine.apply import refine_layer
         from maskwork.core.store.images import read_image
 
         if layer.is_empty():
             return layer
-        return refine_layer(read_image(path), layer, method, prompt_model=prompt_model)
+        if REFINERS[method].needs_predictor and layer.instances and not predictor:
+            from maskwork.core.models.predict import Predictor
+
+            predictor.append(Predictor(args.model, device=getattr(args, "device", None)))
+        return refine_layer(read_image(path), layer, method, prompt_model=prompt_model,
+                            predictor=predictor[0] if predictor else None)
 
     return refine

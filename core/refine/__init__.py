@@ -14,11 +14,15 @@ class Refiner:
     name: str
     description: str
     needs_model: bool = False  # a SAM-family prompt model (core.interactive.sam)
+    needs_predictor: bool = False  # the instance model that made the masks (core.models.predict.Predictor)
 
 
 REFINERS: dict[str, Refiner] = {
     "none": Refiner("none", "the model's masks as they are"),
     "edges": Refiner("edges", "weight-free: each mask's outline moved onto the image's colour edges (guided filter)"),
+    "zoom": Refiner("zoom", "the model runs again on each object's enlarged box (the object fills its input), "
+                    "then edges: finer outlines from models that see a photo small (YOLO), one pass per object",
+                    needs_predictor=True),
     "sam": Refiner("sam", "a SAM-family model prompted with each mask's box and inner point; best by its score",
                    needs_model=True),
 }

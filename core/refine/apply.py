@@ -31,15 +31,17 @@ def refinable(instances: Iterable[Instance], locks: EditLocks | None = None) -> 
 
 
 def refine_instances(image: np.ndarray, instances: list[Instance], method: str = "edges", prompt_model=None,
-                     progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Instance]:
+                     progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                     predictor=None) -> list[Instance]:
     """New Instance objects for `instances` (call `refinable` first), refined by REFINERS[method]; the
-    ones whose mask did not change are left out."""
-    mask_of = mask_refiner(method, image, prompt_model, cancel)
+    ones whose mask did not change are left out. `predictor`: the instance model, for "zoom" (its class
+    ids are not checked: the instances may be in a project's ids)."""
+    mask_of = mask_refiner(method, image, prompt_model, cancel, predictor)
     out = []
     for n, inst in enumerate(instances):
         check(cancel)
         report(progress, n, len(instances), f"refining object {n + 1} of {len(instances)}")
-        mask = mask_of(inst.mask)
+        mask = mask_of(inst.mask, None)
         if mask is not inst.mask and mask != inst.mask:
             out.append(dataclasses.replace(inst, mask=mask, box=None, source=Source.REFINED))
     report(progress, len(instances), len(instances), "refined")
@@ -47,18 +49,19 @@ def refine_instances(image: np.ndarray, instances: list[Instance], method: str =
 
 
 def refine_layer(image: np.ndarray, layer: Layer, method: str = "edges", locks: EditLocks | None = None,
-                 prompt_model=None, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Layer:
+                 prompt_model=None, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 predictor=None) -> Layer:
     """A copy of `layer` with its refinable instances refined; a label map (a model's semantic prediction)
     gets its region borders refined ("edges"; SAM refines objects only), a new array, the old one never
     edited."""
     label_map = layer.label_map
-    if label_map is not None and method == "edges":
+    if label_map is not None and method in ("edges", "zoom"):  # zoom refines objects; a map gets edges
         from maskwork.core.refine.semantic import refine_semantic
 
         locked = () if locks is None else locks.class_ids
         label_map = refine_semantic(image, label_map, None, locked, progress=progress, cancel=cancel)
     done = {i.id: i for i in refine_instances(image, refinable(layer.instances, locks), method, prompt_model,
-                                              progress, cancel)} if layer.instances else {}
+                                              progress, cancel, predictor)} if layer.instances else {}
     return Layer(label_map, [done.get(i.id, i) for i in layer.instances])
 
 
@@ -91,18 +94,27 @@ def refine_map_edit(layer: Layer, before: np.ndarray, after: np.ndarray, label: 
     return edit
 
 
-def mask_refiner(method: str, image: np.ndarray, prompt_model=None, cancel: CancelToken | None = None):
-    """A function Mask -> refined Mask for REFINERS[method] on `image` (SAM: the image embedded once)."""
+def mask_refiner(method: str, image: np.ndarray, prompt_model=None, cancel: CancelToken | None = None,
+                 predictor=None):
+    """A function (Mask, the model's class id or None) -> refined Mask for REFINERS[method] on `image`
+    (SAM: the image embedded once; zoom: `predictor` runs on each object's box)."""
     if method not in REFINERS:
         raise InputError(f"unknown refinement {method!r}; choose one of {', '.join(REFINERS)}.")
     if method == "none":
-        return lambda mask: mask
+        return lambda mask, class_id: mask
     if method == "edges":
-        return lambda mask: refine_edges(image, mask)
+        return lambda mask, class_id: refine_edges(image, mask)
+    if method == "zoom":
+        if predictor is None:
+            raise InputError("refinement 'zoom' runs the instance model that made the masks again: it is offered "
+                             "with a model's run (predict --refine zoom, the Model panel), not on stored objects.")
+        from maskwork.core.refine.zoom import refine_zoom
+
+        return lambda mask, class_id: refine_zoom(predictor, image, mask, class_id, cancel)
     if prompt_model is None:
         raise InputError("refinement 'sam' needs a SAM-family model: choose one (CLI: --sam-model NAME or "
                          "ENCODER.onnx,DECODER.onnx; `python main.py sam-models` lists them).")
     from maskwork.core.refine.sam import refine_sam  # onnxruntime session work only when asked for
 
     embedding = prompt_model.encode(image, cancel=cancel)
-    return lambda mask: refine_sam(prompt_model, embedding, mask)
+    return lambda mask, class_id: refine_sam(prompt_model, embedding, mask)

@@ -26,24 +26,25 @@ class RefinedInstances(InstanceResult):
 
 
 def refine_result(image: np.ndarray, result: Result, method: str, score_threshold: float, prompt_model=None,
-                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Result:
-    """`result` refined by REFINERS[method] ("none": the result itself)."""
+                  progress: ProgressFn | None = None, cancel: CancelToken | None = None, predictor=None) -> Result:
+    """`result` refined by REFINERS[method] ("none": the result itself); `predictor`: the model that made it
+    ("zoom" runs it on each object's box)."""
     if method == "none":
         return result
     if isinstance(result, SemanticResult):
         from maskwork.core.refine.semantic import refine_label_map
 
-        if method != "edges":  # a SAM-family model refines objects, not classes: the map stays the model's
+        if method not in ("edges", "zoom"):  # a SAM-family model refines objects: the map stays the model's
             return result
         label_map = refine_label_map(image, result.label_map, progress=progress, cancel=cancel)
         return dataclasses.replace(result, label_map=label_map)
     kept = result.filtered(score_threshold)  # decodes down to the threshold only (YOLO's masks are lazy)
-    mask_of = mask_refiner(method, image, prompt_model, cancel)
+    mask_of = mask_refiner(method, image, prompt_model, cancel, predictor)
     masks = []
     for n, inst in enumerate(kept):
         check(cancel)
         report(progress, n, len(kept), f"refining object {n + 1} of {len(kept)}")
-        masks.append(mask_of(inst.mask))
+        masks.append(mask_of(inst.mask, inst.class_id))
     report(progress, len(kept), len(kept), "refined")
     boxes = np.asarray([m.bbox for m in masks], np.float32).reshape(-1, 4)
     return RefinedInstances(masks, boxes, np.asarray([i.class_id for i in kept], np.int64),

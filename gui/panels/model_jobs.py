@@ -55,16 +55,16 @@ def predict_one(predictor, rgb, score_threshold: float, refine: str = "none", pr
     if progress is not None:
         progress(0, 1, "running the model")
     result = predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)
-    return refined(rgb, result, refine, score_threshold, cancel)
+    return refined(predictor, rgb, result, refine, score_threshold, cancel)
 
 
-def refined(rgb, result, refine: str, score_threshold: float, cancel=None):
+def refined(predictor, rgb, result, refine: str, score_threshold: float, cancel=None):
     """The result refined by core.refine.REFINERS[refine] (in the worker; "none": as it is)."""
     if refine == "none":
         return result
     from maskwork.core.refine.results import refine_result
 
-    return refine_result(rgb, result, refine, score_threshold, cancel=cancel)
+    return refine_result(rgb, result, refine, score_threshold, cancel=cancel, predictor=predictor)
 
 
 @dataclass
@@ -89,7 +89,7 @@ def predict_many(predictor, paths: list[Path], names: list[str], score_threshold
             from maskwork.core.store.images import read_image
 
             try:
-                result = refined(read_image(path), result, refine, score_threshold, cancel)
+                result = refined(predictor, read_image(path), result, refine, score_threshold, cancel)
             except InputError as exc:  # e.g. the file changed on disk since the model read it
                 errors.append((path, str(exc)))
                 continue

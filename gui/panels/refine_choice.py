@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QComboBox
 from maskwork.core.refine import REFINERS
 
 TIP = ("Refine each run's masks before they are stored: 'edges' moves instance outlines and semantic region "
-       "borders onto the image's colour edges (weight-free, a few ms per object); 'none' keeps the model's "
-       "masks. Only the prediction is refined: corrected and locked objects are never touched. An instance "
-       "run keeps the detections at the score threshold of the run.")
+       "borders onto the image's colour edges (weight-free, a few ms per object); 'zoom' runs the model again "
+       "on each object's box, then edges (photos with YOLO: much finer outlines, one model pass per object; "
+       "slow with torch models); 'none' keeps the model's masks. Only the prediction is refined: corrected "
+       "and locked objects are never touched. An instance run keeps the detections at the run's threshold.")
 
 
 class RefineChoice(QComboBox):

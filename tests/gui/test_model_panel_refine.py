@@ -37,7 +37,7 @@ def test_run_all_with_refine_edges_stores_refined_predictions_and_spares_correct
     names = project.image_names()
     state.flags.set_locked(project.annotation(names[0]).corrected.instances[0].id, True)
     corrected = {n: [(i.id, i.mask, i.source) for i in project.annotation(n).corrected.instances] for n in names}
-    assert [panel.refine_box.itemData(k) for k in range(panel.refine_box.count())] == ["none", "edges"]
+    assert [panel.refine_box.itemData(k) for k in range(panel.refine_box.count())] == ["none", "edges", "zoom"]
 
     raw = {}
     with qtbot.waitSignal(state.annotations_changed, timeout=WAIT_MS):
