@@ -97,8 +97,9 @@ def cmd_register(args) -> int:
         user = user_input(args.classes, args.resize, args.tile, args.mean, args.std)
         spec = register_onnx(args.checkpoint, name=args.name, user=user)
         from maskwork.core.models.int8.dispatch import label
+        from maskwork.core.models.onnx_models.layouts import onnx_source
 
-        layout = spec.source.layout
+        _source, layout = onnx_source(spec)
         precision = label(spec) or "float"
         print(f"registered {spec.name} ({spec.task}, ONNX {layout.kind}, {precision}, "
               f"{len(spec.classes)} classes, input {spec.input.describe()}) in {models_file()}")

@@ -13,12 +13,13 @@ from maskwork.core.models.catalog.specs import ModelSpec
 
 def support(spec: ModelSpec):
     from maskwork.core.models.int8.dispatch import Int8Support
+    from maskwork.core.models.onnx_models.layouts import onnx_source
 
-    src = spec.source
+    src, layout = onnx_source(spec)
     if src.int8_path:
         return Int8Support("paired", f"Switch {spec.name} between its float file {Path(src.path).name} and its "
                                      f"int8 file {Path(src.int8_path).name}.")
-    if src.layout.int8:
+    if layout.int8:
         return Int8Support("only", f"{Path(src.path).name} is already an int8 file, so {spec.name} runs in int8 "
                                    "only; register its float file too to switch between them.")
     return Int8Support("build", "Run the int8 twin of this ONNX file (ONNX Runtime static quantization, calibrated "

@@ -99,5 +99,6 @@ def int8_model(spec, float_model: nn.Module, calibration_images: calibration.Cal
             except ModelError as exc:  # the int8 model works; only the next start will be slower
                 info["cache_error"] = str(exc)
     _configure(spec, model)
-    model.int8_info = info
+    # a plain attribute, as Module allows at run time; torch's __setattr__ annotation only names Tensor | Module
+    model.int8_info = info  # type: ignore[assignment]
     return model.eval()

@@ -22,7 +22,7 @@ from pathlib import Path
 from maskwork.core.domain.annotation import ClassList
 from maskwork.core.domain.errors import ModelError
 from maskwork.core.models.catalog.meta_checks import background_name, checked_class_list, checked_imgsz, checked_names
-from maskwork.core.models.catalog.specs import InputPolicy
+from maskwork.core.models.catalog.specs import InputPolicy, ModelSpec, OnnxFile
 from maskwork.core.models.int8.precision import is_int8
 
 KINDS = ("yolo-seg", "maskwork-semantic", "maskwork-instance", "semantic")
@@ -51,6 +51,14 @@ class OnnxLayout:
                           checked_imgsz(d.get("imgsz") or (640, 640), f"model layout of {d.get('kind')}"),
                           int(d.get("stride", 32)), bool(d.get("int8")),
                           bool(d.get("end2end")))
+
+
+def onnx_source(spec: ModelSpec) -> tuple[OnnxFile, OnnxLayout]:
+    """The ONNX file of `spec` and how to run it (its layout: the catalog's specs cannot name OnnxLayout)."""
+    source = spec.source
+    if not isinstance(source, OnnxFile) or not isinstance(source.layout, OnnxLayout):
+        raise ModelError(f"model {spec.name} is not an ONNX file")
+    return source, source.layout
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwork.core.domain.errors import ModelError
 from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
-from maskwork.core.models.catalog.registry import ModelSpec, OnnxFile, get_model
+from maskwork.core.models.catalog.registry import ModelSpec, get_model
 from maskwork.core.models.onnx_models.inputs import FixedInput, prepare_input
-from maskwork.core.models.onnx_models.layouts import OnnxLayout
+from maskwork.core.models.onnx_models.layouts import OnnxLayout, onnx_source
 from maskwork.core.models.onnx_models.session import open_session
 from maskwork.core.models.onnx_models.yolo import decode
 from maskwork.core.models.results import InstanceResult, Result, SemanticResult
@@ -30,19 +29,20 @@ class OnnxPredictor:
                  allow_download: bool | None = None, model=None, score_floor: float = SCORE_FLOOR) -> None:
         """`model`: an open onnxruntime session of the same file (skips loading)."""
         self.spec = get_model(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
-        if not isinstance(self.spec.source, OnnxFile):
-            raise ModelError(f"model {self.spec.name} is not an ONNX file")
-        if int8 and model is None and not self.spec.source.layout.int8:
+        source, layout = onnx_source(self.spec)
+        if int8 and model is None and not layout.int8:
             from maskwork.core.models.int8.onnx_int8_files import int8_spec
 
             # its paired int8 file, else the ONNX Runtime twin calibrated on the bundled samples (cached)
             self.spec = int8_spec(self.spec, None, progress=progress, cancel=cancel)[0]
+            source, layout = onnx_source(self.spec)
             device = "cpu"
-        self.layout: OnnxLayout = self.spec.source.layout
+        self.path = source.path  # the file this predictor runs
+        self.layout: OnnxLayout = layout
         self.int8 = int8 or self.layout.int8
         check(cancel)
         report(progress, 0, 1, f"opening {self.spec.name}")
-        self.model = model if model is not None else open_session(self.spec.source.path, device)
+        self.model = model if model is not None else open_session(source.path, device)
         self.device = "cuda" if self.model.get_providers()[0].startswith("CUDA") else "cpu"
         self.score_floor = score_floor
         report(progress, 1, 1, "model ready")
@@ -58,7 +58,7 @@ class OnnxPredictor:
     @property
     def size_bytes(self) -> int:
         """Size of the file this predictor runs (compare's size column)."""
-        return Path(self.spec.source.path).stat().st_size
+        return Path(self.path).stat().st_size
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         """The bare session.run (benchmarks compare against it)."""

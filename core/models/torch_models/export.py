@@ -180,7 +180,7 @@ def _check_instance(model: nn.Module, path: Path, x: torch.Tensor, int8: bool) -
         ref = model([x])[0]
     boxes, labels, scores, masks = _session(path).run(None, {"image": x.numpy()})
     n_ref, n_got = len(ref["boxes"]), len(boxes)
-    checks = {"torch_detections": n_ref, "onnx_detections": n_got}
+    checks: dict[str, int | float | bool] = {"torch_detections": n_ref, "onnx_detections": n_got}
     if n_ref == 0 or n_got == 0:
         checks["passed"] = n_ref == n_got or int8
         return checks

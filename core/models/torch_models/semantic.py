@@ -6,6 +6,8 @@ Logits are resized to the original size in row bands to bound memory on large im
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,9 +19,11 @@ BAND_BYTES = 64 << 20  # float32 logits per resize band
 # Tiling bounds memory on big images; an image of up to this many tiles' area runs in one pass,
 # because overlapping windows would cost more time (up to 2x the pixels) than the memory they save.
 WHOLE_TILES = 4
+# a module or any function of a batch (N, 3, h, w): its logits, or torchvision's {"out": logits}
+LogitsFn = Callable[[torch.Tensor], "torch.Tensor | dict[str, torch.Tensor]"]
 
 
-def forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+def forward(model: LogitsFn, x: torch.Tensor) -> torch.Tensor:
     """(1, C, h, w) logits from a torchvision segmentation model (dict "out") or a plain module."""
     out = model(x)
     return out["out"] if isinstance(out, dict) else out
@@ -40,7 +44,7 @@ def _cuts(starts: list[int], tile: int, length: int) -> list[tuple[int, int]]:
     return list(zip(bounds, bounds[1:]))
 
 
-def tiled_logits(model: torch.nn.Module, x: torch.Tensor, policy: InputPolicy,
+def tiled_logits(model: LogitsFn, x: torch.Tensor, policy: InputPolicy,
                  cancel: CancelToken | None = None) -> torch.Tensor:
     """(C, h, w) logits of image x (3, h, w) on the model's device, computed window by window."""
     h, w = x.shape[-2:]
@@ -60,7 +64,7 @@ def tiled_logits(model: torch.nn.Module, x: torch.Tensor, policy: InputPolicy,
     return out
 
 
-def semantic_logits(model: torch.nn.Module, x: torch.Tensor, policy: InputPolicy,
+def semantic_logits(model: LogitsFn, x: torch.Tensor, policy: InputPolicy,
                     cancel: CancelToken | None = None) -> torch.Tensor:
     if policy.mode == "tile":
         return tiled_logits(model, x, policy, cancel)

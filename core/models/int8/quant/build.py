@@ -50,6 +50,7 @@ def unfreeze_batchnorm(model: nn.Module) -> None:
     for name, child in model.named_children():
         if isinstance(child, FrozenBatchNorm2d):
             bn = nn.BatchNorm2d(child.weight.numel(), eps=child.eps)
+            assert bn.running_mean is not None and bn.running_var is not None  # track_running_stats: the default
             with torch.no_grad():
                 bn.weight.copy_(child.weight)
                 bn.bias.copy_(child.bias)
@@ -113,10 +114,14 @@ def _prepare(model: nn.Module, route: Route, arch: str) -> nn.Module:
 
 def _convert(model: nn.Module, route: Route) -> nn.Module:
     from torch.ao.quantization.quantize_fx import convert_fx
+    from torch.fx import GraphModule
 
     for part in route.parts:
+        prepared = _get(model, part.path)
+        if not isinstance(prepared, GraphModule):  # _prepare put prepare_fx's GraphModule there
+            raise ModelError(f"the int8 part {part.path or 'model'} was not prepared; run this model in float.")
         with quiet_quantization():
-            converted = convert_fx(_get(model, part.path))
+            converted = convert_fx(prepared)
         model = _set(model, part.path, QuietPart(converted))
     return model.eval()
 

@@ -49,12 +49,14 @@ def bundled(model_name: str = "") -> list[Path]:
     return _files_in(own if own is not None and own.is_dir() else samples_dir())
 
 
-def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT, model_name: str = "") -> list[np.ndarray | Path]:
+def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT,
+            model_name: str = "") -> list[np.ndarray | str | Path]:
     """A list of arrays or image paths, at most `count` (1..MAX_COUNT)."""
+    items: list[np.ndarray | str | Path]
     if not 1 <= count <= MAX_COUNT:
         raise InputError(f"calibration: {count} images asked; use 1 to {MAX_COUNT} (a few dozen are plenty).")
     if source is None:
-        items = bundled(model_name)
+        items = list(bundled(model_name))
         if not items:
             raise InputError(f"calibration: no bundled sample images in {samples_dir()}; give calibration images "
                              "(a folder or a list of images) to build the int8 model.")
@@ -63,7 +65,7 @@ def resolve(source: CalibrationSource, count: int = DEFAULT_COUNT, model_name: s
         if not folder.is_dir():
             raise InputError(f"calibration folder {folder} does not exist; give a folder of images "
                              "like the ones the model will see.")
-        items = _files_in(folder)
+        items = list(_files_in(folder))
         if not items:
             raise InputError(f"calibration folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
     else:

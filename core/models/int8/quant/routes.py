@@ -26,11 +26,17 @@ def _image(model: nn.Module) -> tuple:
     return (torch.zeros(1, 3, 256, 256),)
 
 
+def _fpn_channels(model: nn.Module) -> int:
+    # torch's stub types every Module attribute as Tensor | Module (its __getattr__); torchvision's backbones keep
+    # out_channels as a plain int
+    return model.backbone.out_channels  # type: ignore[union-attr, return-value]
+
+
 def _fpn_rois(size: int) -> Callable[[nn.Module], tuple]:
     def example(model: nn.Module) -> tuple:
         import torch
 
-        return (torch.zeros(2, model.backbone.out_channels, size, size),)
+        return (torch.zeros(2, _fpn_channels(model), size, size),)
 
     return example
 
@@ -38,7 +44,7 @@ def _fpn_rois(size: int) -> Callable[[nn.Module], tuple]:
 def _rpn_level(model: nn.Module) -> tuple:
     import torch
 
-    return (torch.zeros(1, model.backbone.out_channels, 32, 32),)
+    return (torch.zeros(1, _fpn_channels(model), 32, 32),)
 
 
 def _first_conv_input(path: str) -> Callable[[nn.Module], tuple]:
