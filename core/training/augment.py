@@ -39,7 +39,8 @@ def semantic_sample(img: np.ndarray, label: np.ndarray, size: int, rng: random.R
     # Crop a window of size/s in the original, then resize: cheaper than resizing the whole image.
     src = max(1, int(round(size / s)))
     y0, x0 = _window(h, w, src, rng)
-    img_c, lab_c = img[y0:y0 + src, x0:x0 + src], label[y0:y0 + src, x0:x0 + src].astype(np.uint16)
+    img_c: np.ndarray = img[y0:y0 + src, x0:x0 + src]
+    lab_c: np.ndarray = label[y0:y0 + src, x0:x0 + src].astype(np.uint16)
     if s != 1.0:
         nh, nw = max(1, round(img_c.shape[0] * s)), max(1, round(img_c.shape[1] * s))
         img_c = cv2.resize(img_c, (nw, nh), interpolation=cv2.INTER_LINEAR)

@@ -12,12 +12,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from maskwork.core.domain.errors import InputError
 from maskwork.core.training.augment import PAD, semantic_sample
 from maskwork.core.training.datasets import Item
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 IGNORE = -100
+
+
+def _label_map(it: Item) -> np.ndarray:
+    if it.label_map is None:
+        raise InputError(f"{it.name} has no label map: a semantic model trains and is scored on label maps.")
+    return it.label_map()
 
 
 def to_tensor(rgb: np.ndarray, device="cpu") -> torch.Tensor:
@@ -33,7 +40,7 @@ def make_batch(items: list[Item], rng: random.Random, batch_size: int, crop: int
     imgs, labels = [], []
     for _ in range(batch_size):
         it = items[rng.randrange(len(items))]
-        img, lab = semantic_sample(it.image(), it.label_map(), crop, rng, scale=scale)
+        img, lab = semantic_sample(it.image(), _label_map(it), crop, rng, scale=scale)
         target = lab.astype(np.int64)
         target[lab == PAD] = IGNORE
         if ignore_index is not None:
@@ -73,6 +80,7 @@ def predict_logits(model, rgb: np.ndarray, tile: int = 512, overlap: int = 64, d
             ty0 = 0 if y0 == 0 else overlap // 2
             tx0 = 0 if x0 == 0 else overlap // 2
             out[:, y0 + ty0:y0 + logits.shape[1], x0 + tx0:x0 + logits.shape[2]] = logits[:, ty0:, tx0:]
+    assert out is not None  # _starts gives each side at least one tile
     return out
 
 
@@ -138,7 +146,7 @@ def validate(model, items: list[Item], num_classes: int, ignore_index: int | Non
         if cancel is not None:
             cancel.check()
         pred = predict_label_map(model, it.image(), tile, device, scale)
-        conf += confusion(it.label_map(), pred, num_classes)
+        conf += confusion(_label_map(it), pred, num_classes)
     scores = iou_from_confusion(conf, ignore_index)
     scores["confusion"] = conf.tolist()
     return scores
