@@ -9,9 +9,11 @@ COCO .json, a Maskwork project, an images/+masks/ folder, or a TrainData.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
+from maskwork.core.domain.annotation import ClassList
 from maskwork.core.domain.errors import InputError
 from maskwork.core.domain.progress import CancelToken, ProgressFn, check, report
 from maskwork.core.models.class_map import ClassMap
@@ -65,11 +67,19 @@ def evaluate(model: str, data, per_image: bool = False, progress: ProgressFn | N
     return run(ev, per_image, progress, cancel)
 
 
+class Scored(Protocol):
+    """What scoring reads of a predictor (core.models.predict.Predictor, its int8 twin, an ONNX one) besides
+    predict()."""
+
+    @property
+    def classes(self) -> ClassList: ...
+
+
 @dataclass
 class Evaluation:
     """What scoring needs, whichever engine runs it (here, or Ray actors: core.cluster.evaluate_job)."""
 
-    predictor: object
+    predictor: Scored
     float_model: object  # the torch float module an int8 predictor was built from (None otherwise)
     task: str
     label: str

@@ -46,7 +46,9 @@ class CheckpointRunner:
         if self.task == "instance":
             inst.set_train_mode(self.model, False, int(self.input.get("min_size", 800)),
                                 int(self.input.get("max_size", 1333)))
-            self.model.roi_heads.detections_per_img = int(self.input.get("detections_per_img", 100))
+            # torch's stub types Module attributes as Tensor | Module; torchvision's RoIHeads keeps a plain int here
+            self.model.roi_heads.detections_per_img = int(  # type: ignore[union-attr]
+                self.input.get("detections_per_img", 100))
 
     def predict(self, rgb: np.ndarray, score_threshold: float = 0.5):
         t0 = time.perf_counter()
