@@ -39,6 +39,7 @@ ACTIONS = [
     _("Edit", "accept", "&Accept prediction", ("Ctrl+Return",), "Copy the model's prediction into the editable correction (undoable)", "editor.accept_prediction"),
     _("Edit", "refine_selected", "Re&fine selected objects", (), "Move the selected model-made objects' outlines onto the image's edges (corrected and locked objects are never touched; one undo step)", "features.refine.selected"),
     _("Edit", "refine_image", "Refine &all objects", (), "Move every model-made object's outline of this image onto the image's edges; on a semantic image, the model's region borders (corrected and locked objects or pixels are never touched; one undo step)", "features.refine.image"),
+    _("Edit", "refine_sam", "Refine selected with &SAM", (), "Refine the selected model-made objects with the SAM tool's model (each object's box and inner point as prompts, the best-scored mask kept; one undo step)", "features.refine.selected_sam"),
     _("Edit", "new_instance", "&New instance", ("N",), "The next brush stroke draws a new instance", "editor.new_instance"),
     _("Edit", "delete", "&Delete instance", ("Del",), "Delete the selected instances", "editor.delete_selected"),
     _("Edit", "merge", "&Merge instances", ("M",), "Merge the selected instances into the first one", "editor.merge_selected"),

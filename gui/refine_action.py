@@ -31,6 +31,22 @@ class RefineController:
             return None
         return self._start(lambda inst: inst.id in ids)
 
+    def selected_sam(self) -> Job | None:
+        """Edit > Refine selected with SAM: the model the SAM tool uses, prompted with each object's box and
+        inner point (core/refine/sam.py)."""
+        tool = getattr(getattr(self.window, "toolbar", None), "tools", {}).get("sam")
+        model = getattr(tool, "model", None)
+        if model is None:
+            self.state.status_message.emit("Refine with SAM needs a SAM-family model: choose one with the SAM tool "
+                                           "(J, first click) and wait until it is ready, then try again.")
+            return None
+        ids = set(self.window.editor.selected)
+        if not ids:
+            self.state.status_message.emit("Select the objects to refine (S, click them), then Refine selected with "
+                                           "SAM.")
+            return None
+        return self._start(lambda inst: inst.id in ids, "sam", model)
+
     def image(self) -> Job | None:
         """Edit > Refine all objects of the image (a semantic image: its region borders)."""
         editor = self.window.editor
@@ -63,7 +79,7 @@ class RefineController:
                                        "step)." if changed else "Refine changed nothing: the borders already follow "
                                        "the image.")
 
-    def _start(self, wanted) -> Job | None:
+    def _start(self, wanted, method: str | None = None, prompt_model=None) -> Job | None:
         editor, state = self.window.editor, self.state
         if self.bar.busy:
             state.status_message.emit("Refining is already running; wait for it or press Cancel.")
@@ -77,7 +93,7 @@ class RefineController:
                                       "are refined (accept a prediction first).")
             return None
         name, image = state.current_name, state.image
-        job = Job(refine_instances, image, targets, self.method)
+        job = Job(refine_instances, image, targets, method or self.method, prompt_model)
         self.bar.run(job, lambda refined: self._done(name, refined, len(targets)),
                      on_cancel=lambda: state.status_message.emit("Refine: cancelled, nothing changed."))
         return job
