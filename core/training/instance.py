@@ -16,10 +16,11 @@ import torch
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from maskwork.core.domain.errors import InputError
 from maskwork.core.training.augment import instance_sample
 from maskwork.core.training.box_rle import encode_box
 from maskwork.core.training.coco_eval import FastCOCOeval, per_image_precision
-from maskwork.core.training.datasets import Item
+from maskwork.core.training.datasets import Item, Targets
 
 MAX_DETS = 300  # crowded microscopy images hold more than COCO's usual 100 objects
 
@@ -33,6 +34,12 @@ def base_scale(h: int, w: int, min_size: int, max_size: int) -> float:
     return min(min_size / min(h, w), max_size / max(h, w))
 
 
+def _instances(it: Item) -> Targets:
+    if it.instances is None:
+        raise InputError(f"{it.name} has no objects: an instance model trains and is scored on objects.")
+    return it.instances()
+
+
 def make_batch(items: list[Item], rng: random.Random, batch_size: int, crop: int, min_size: int, max_size: int,
                device) -> tuple[list[torch.Tensor], list[dict]]:
     images, targets = [], []
@@ -40,7 +47,7 @@ def make_batch(items: list[Item], rng: random.Random, batch_size: int, crop: int
         it = items[rng.randrange(len(items))]
         img = it.image()
         s = base_scale(img.shape[0], img.shape[1], min_size, max_size)
-        im, masks, boxes, ids = instance_sample(img, it.instances(), crop, rng, base_scale=s)
+        im, masks, boxes, ids = instance_sample(img, _instances(it), crop, rng, base_scale=s)
         images.append(to_tensor(im, device))
         targets.append({"boxes": torch.from_numpy(boxes).to(device),
                         "labels": torch.from_numpy(ids).to(device),
@@ -69,7 +76,7 @@ def predict(model, rgb: np.ndarray, device="cpu") -> dict:
 
 def gt_records(img_id: int, item: Item) -> tuple[dict, list[dict]]:
     """One image's COCO image record and ground-truth annotations (without ids: gt_document numbers them)."""
-    t = item.instances()
+    t = _instances(item)
     h, w = t.masks.shape[1:] if len(t.masks) else item.image().shape[:2]
     image = {"id": img_id, "file_name": item.name, "height": int(h), "width": int(w)}
     anns = []
@@ -83,7 +90,8 @@ def gt_records(img_id: int, item: Item) -> tuple[dict, list[dict]]:
 
 def gt_document(records: list[tuple[dict, list[dict]]], classes) -> tuple[dict, list[dict]]:
     """The COCO ground-truth dict of gt_records in image order; also returns the image records."""
-    images, anns = [], []
+    images: list[dict] = []
+    anns: list[dict] = []
     for image, image_anns in records:
         images.append(image)
         anns += [{"id": len(anns) + k + 1, **a} for k, a in enumerate(image_anns)]
@@ -136,10 +144,11 @@ def coco_mask_ap(gt: dict, dets: list[dict], per_image: bool = False) -> dict:
         return float(a.mean()) if a.size else 0.0
 
     iou = list(np.round(ev.params.iouThrs, 2))
-    result = {"ap": mean(prec[..., area["all"]]), "ap50": mean(prec[iou.index(0.5), ..., area["all"]]),
-              "ap75": mean(prec[iou.index(0.75), ..., area["all"]]), "ap_small": mean(prec[..., area["small"]]),
-              "ap_medium": mean(prec[..., area["medium"]]), "ap_large": mean(prec[..., area["large"]]),
-              "ar": mean(recall[..., area["all"]]), "detections": len(dets), "max_dets": MAX_DETS}
+    result: dict[str, object] = {
+        "ap": mean(prec[..., area["all"]]), "ap50": mean(prec[iou.index(0.5), ..., area["all"]]),
+        "ap75": mean(prec[iou.index(0.75), ..., area["all"]]), "ap_small": mean(prec[..., area["small"]]),
+        "ap_medium": mean(prec[..., area["medium"]]), "ap_large": mean(prec[..., area["large"]]),
+        "ar": mean(recall[..., area["all"]]), "detections": len(dets), "max_dets": MAX_DETS}
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt.get("categories", [])}
     per_class = {names.get(c, str(c)): mean(prec[:, :, k, area["all"]]) for k, c in enumerate(ev.params.catIds)
                  if (prec[:, :, k, area["all"]] > -1).any()}  # categories with ground truth only
