@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from maskwork.core.domain.annotation import ImageAnnotation
+from maskwork.core.models.results import Result
 from maskwork.core.store.project import Project
 from maskwork.gui.object_flags import ObjectFlags
 
@@ -40,7 +41,7 @@ class AppState(QObject):
         self.model_name: str | None = None
         self.int8: bool = False
         self.score_threshold: float = 0.5
-        self.last_result = None                  # core.models.results.Result of the current image
+        self.last_result: Result | None = None   # of the current image
         self.prepared = None                     # gui.image_loader.Prepared while image_changed is emitted
         self.flags = ObjectFlags(self)           # hidden / locked objects and classes (Objects panel)
 

@@ -6,6 +6,8 @@ touched. Moving the score threshold re-filters the kept instance result: no new 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -43,14 +45,14 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.entries: dict[str, model_jobs.ModelEntry] = {}
-        self._results: dict[str, object] = {}  # image name -> result kept for re-thresholding
+        self._results: dict[str, InstanceResult] = {}  # image name -> result kept for re-thresholding
         self._pending = None                   # what to run once the predictor is ready
         self.done_names: list[str] = []        # images segmented by the current/last "run on all"
         self._int8_model: str | None = None    # the model state.int8 was chosen for
 
         self.combo = QComboBox()
         self.combo.setToolTip("Model to run")
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(16)
         self.model_info = ElidedLabel("", "Task and weights: cached/bundled = on this computer; needs download = "
                                           "fetched on first use (internet needed)")
@@ -69,7 +71,7 @@ class ModelPanel(QWidget):
         self.run_all_button.setToolTip("Segment every image of the project; corrections are kept (Ctrl+Shift+R)")
         self.run_all_button.setShortcut("Ctrl+Shift+R")
         self.run_all_button.clicked.connect(self.run_all)
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(round(state.score_threshold * 100))
         self.slider.setToolTip("Hide detections under this score (instance models); instant, no re-run")
@@ -116,7 +118,7 @@ class ModelPanel(QWidget):
         state.project_changed.connect(self._on_project_changed)
         state.model_changed.connect(self._sync_from_state)
         state.predict_requested.connect(self.run_on)
-        self._after_list = None  # a run asked for while the model list was being read
+        self._after_list: Callable[[], None] | None = None  # a run asked for while the model list was being read
         state.classes_changed.connect(lambda: self.fit_bar.refresh(self.entries.get(self.combo.currentData())))
         self._show_threshold()
         self._show_threshold_row(None)  # until the list says the model is an instance model
@@ -138,7 +140,7 @@ class ModelPanel(QWidget):
         self.combo.clear()
         for e in entries:  # models that need a download are marked (model_list.item_text)
             self.combo.addItem(model_list.item_text(e), e.name)
-            self.combo.setItemData(self.combo.count() - 1, model_list.item_tooltip(e), Qt.ToolTipRole)
+            self.combo.setItemData(self.combo.count() - 1, model_list.item_tooltip(e), Qt.ItemDataRole.ToolTipRole)
         index = max(self.combo.findData(wanted), 0) if wanted else self._default_index(entries)
         self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
@@ -243,19 +245,19 @@ class ModelPanel(QWidget):
 
     def _with_predictor(self, then) -> None:
         """Run `then(predictor)`, loading the predictor in a Job first if needed."""
-        key = self._key()
-        if key[0] is None:
+        model, int8 = self._key()
+        if model is None:
             self._show_info("Pick a model first.")
             return
         if self.jobs.busy:
             self._show_info("Wait for the running job to end, or cancel it.")
             return
-        loaded = PREDICTORS.get(*key)
+        loaded = PREDICTORS.get(model, int8)
         if loaded is not None:
             then(loaded)
             return
         self._pending = then
-        self.jobs.run(Job(PREDICTORS.load, key[0], key[1], calibration_paths(self.state.project)), self._on_predictor,
+        self.jobs.run(Job(PREDICTORS.load, model, int8, calibration_paths(self.state.project)), self._on_predictor,
                       on_cancel=self._clear_pending, on_fail=lambda _m: self._clear_pending())
 
     def _on_predictor(self, predictor) -> None:
@@ -268,11 +270,15 @@ class ModelPanel(QWidget):
 
     def _start_current(self, predictor) -> None:
         name, rgb = self.state.current_name, self.state.image
+        if name is None or rgb is None:  # run_current asked with an image open
+            return
         self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold,
                           self.refine_box.method()), lambda result: self._apply(name, result))
 
     def _start_all(self, predictor, names: list | None = None) -> None:
         project = self.state.project
+        if project is None:  # run_all and run_on asked with a project open
+            return
         names = list(project.image_names()) if names is None else names
         self.done_names = []
         paths, refine = [project.image_path(n) for n in names], self.refine_box.method()
@@ -295,15 +301,19 @@ class ModelPanel(QWidget):
 
     def _apply(self, name: str, result) -> None:
         """Store a result as the prediction layer of image `name` (GUI thread)."""
-        project = self.state.project
+        project, model = self.state.project, self.state.model_name
         is_current = name == self.state.current_name
+        if model is None:  # a result comes from the model picked (a model name is never taken back)
+            return
         try:
-            ann = self.state.annotation if is_current else project.annotation(name)
+            ann = self.state.annotation if is_current else None if project is None else project.annotation(name)
+            if ann is None:  # its image or project closed meanwhile
+                return
             if project is not None:  # project class ids and task; unmatched classes as chosen
                 result, added = for_project(result, project, self.fit_bar.choice(self.state.model_name))
                 if added:
                     self.state.classes_changed.emit()
-            store_prediction(ann, result, self.state.model_name, self._key()[1], self.state.score_threshold)
+            store_prediction(ann, result, model, self._key()[1], self.state.score_threshold)
         except MaskworkError as exc:  # e.g. the image changed on disk: say so, keep going with the others
             self._show_info(str(exc))
             return
@@ -311,8 +321,9 @@ class ModelPanel(QWidget):
             project.mark_dirty(name)
         self.done_names.append(name)
         self._keep(name, result)
-        loaded = PREDICTORS.get(*self._key())
-        int8 = self._key()[1] or (loaded is not None and loaded.int8)
+        key_model, key_int8 = self._key()
+        loaded = PREDICTORS.get(key_model, key_int8) if key_model is not None else None
+        int8 = key_int8 or (loaded is not None and loaded.int8)
         self.latency_label.setText(f"{result.latency_ms:.0f} ms ({'int8' if int8 else 'float'}, "
                                    f"{self.state.model_name})")
         if is_current:
@@ -348,8 +359,8 @@ class ModelPanel(QWidget):
     def _on_int8(self, checked: bool) -> None:
         self.state.int8 = bool(checked)
         self.state.model_changed.emit()
-        key = self._key()
-        if checked and key[0] and PREDICTORS.get(*key) is None and not self.jobs.busy:
+        model, int8 = self._key()
+        if checked and model and PREDICTORS.get(model, int8) is None and not self.jobs.busy:
             self.info_label.setText("building the int8 model (first time only)...")
             self._with_predictor(lambda _p: self.info_label.setText("int8 model ready"))
 
