@@ -195,7 +195,7 @@ class Bench:
         def done() -> bool:  # start() made the job bar busy: idle again = trained, failed or cancelled
             d = dialog.get("d")
             if d is not None and not d.jobs.busy:
-                print(f"training ended: {d.result.summary if d.result else d.status.text()}", flush=True)
+                print(f"training ended: {d.outcome.summary if d.outcome else d.status.text()}", flush=True)
                 return True
             return False
 

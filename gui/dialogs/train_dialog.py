@@ -38,13 +38,18 @@ from maskwork.gui.workers import Job
 METRIC_NAMES = {"miou": "mean IoU", "ap": "mask AP"}
 
 
+def metric_name(key: object) -> str:
+    """How a training record's metric ("miou", "ap") reads; "metric" when the record names none."""
+    return METRIC_NAMES.get(key, key) if isinstance(key, str) else "metric"
+
+
 class TrainDialog(QDialog):
     def __init__(self, state: AppState, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train on corrected images - Maskwork")
         self.resize(900, 640)
         self.state = state
-        self.result = None            # project_run.TrainOutcome once training ended
+        self.outcome = None           # project_run.TrainOutcome once training ended
         self.new_model: str | None = None
         self.start_name: str | None = None  # the model the last run started from (None: from scratch)
         self.epochs_seen: list[dict] = []
@@ -263,7 +268,7 @@ class TrainDialog(QDialog):
         """Plot one epoch record of core.training.loop.train: train_loss and the validation metric."""
         self.epochs_seen.append(record)
         epoch = record["epoch"]
-        metric = METRIC_NAMES.get(record.get("metric"), record.get("metric", "metric"))
+        metric = metric_name(record.get("metric"))
         self.metric_chart.add_point(f"validation {metric}", epoch, record.get("value"))
         if record.get("baseline"):  # epoch 0: the start model, the score to beat
             self.status.setText(f"the start model scores {metric} {record['value']:.3f} on the held-out images; "
@@ -286,7 +291,7 @@ class TrainDialog(QDialog):
             return
         best = max((r for r in self.epochs_seen if r.get("value") is not None), key=lambda r: r["value"],
                    default=None)
-        score = (f" ({METRIC_NAMES.get(best.get('metric'), best.get('metric'))} {best['value']:.3f})"
+        score = (f" ({metric_name(best.get('metric'))} {best['value']:.3f})"
                  if best is not None else "")
         self.status.setText(f"Training cancelled. The best finished epoch{score} is not among your models: keep "
                             f"it as model '{self.request.name}', or discard it.")
@@ -317,7 +322,7 @@ class TrainDialog(QDialog):
         self.status.setText("Discarded: nothing was added to your models.")
 
     def _on_done(self, outcome) -> None:
-        self.result = outcome
+        self.outcome = outcome
         metric = METRIC_NAMES.get(outcome.metric, outcome.metric)
         if outcome.epochs_done == 0:
             self.status.setText("No epoch finished, so no model was saved.")

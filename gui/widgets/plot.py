@@ -47,7 +47,8 @@ class LineChart(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     # ---- data -------------------------------------------------------------------------
-    def add_point(self, series: str, x: float, y: float) -> None:
+    def add_point(self, series: str, x: float, y: float | None) -> None:
+        """A point of `series` (a missing or non-finite y only makes the series appear)."""
         if series not in self._series:
             self._series[series] = []
             self._colors[series] = QColor(SERIES_COLORS[(len(self._series) - 1) % len(SERIES_COLORS)])

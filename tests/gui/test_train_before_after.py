@@ -41,7 +41,7 @@ def test_the_window_and_the_cli_train_with_the_same_settings(qtbot, tmp_path, nu
     monkeypatch.setattr(train_jobs, "run_training", lambda req, on_epoch, progress=None, cancel=None:
                         asked.append(req) or train_jobs.TrainOutcome(None, "", "done", 0.0, "ap", 0))
     dlg.start_button.click()
-    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dlg.outcome is not None, timeout=WAIT_MS)
     window = train_jobs.train_config(asked[0])
     root = str(dlg.state.project.root)
     cli = config_from_args(build_parser().parse_args(["train", "--arch", window.arch, "--data", root, "--from",
@@ -66,10 +66,10 @@ def test_a_fine_tune_that_does_worse_keeps_the_start_model_and_says_so(qtbot, tm
     dlg._schedule = replace(dlg._schedule, lr=0.5)  # an absurd rate: the model gets worse
     dlg.out_name.setText("worse")
     dlg.start_button.click()
-    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dlg.outcome is not None, timeout=WAIT_MS)
     before, after = dlg.metric_chart.points("validation mean IoU")
     assert before[0] == 0 and after[0] == 1 and after[1] < before[1]  # epoch 0 is the start model
-    assert not dlg.result.improved and dlg.result.baseline == pytest.approx(before[1])
+    assert not dlg.outcome.improved and dlg.outcome.baseline == pytest.approx(before[1])
     text = dlg.status.text()
     assert text.startswith("No epoch beat nuclei-semantic on your 1 held-out corrected image") and \
         "stays the model to use; nothing new was added" in text
@@ -112,7 +112,7 @@ def test_a_second_run_under_a_kept_name_gets_its_own_name(qtbot, tmp_path, nucle
                         asked.append(req) or train_jobs.TrainOutcome(None, "", "done", 0.0, "miou", 0))
     dlg.out_name.setText("same")
     dlg.start_button.click()
-    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dlg.outcome is not None, timeout=WAIT_MS)
     assert asked[0].name == "same-2" and dlg.out_name.text() == "same-2"
     assert kept.read_bytes() == b"a model kept a minute ago"
 

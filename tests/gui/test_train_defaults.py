@@ -51,7 +51,7 @@ def test_defaults_to_the_model_in_use_and_trains_with_the_shown_schedule(qtbot, 
                         asked.append(req) or train_jobs.TrainOutcome(None, "", "done", 0.0, "miou", 0))
     dlg.steps.setValue(7)
     dlg.start_button.click()
-    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dlg.outcome is not None, timeout=WAIT_MS)
     req = asked[0]
     assert req.start_from.endswith("tiny-semantic.pt") and req.arch == "unet_small"
     assert (req.epochs, req.steps_per_epoch, req.lr) == (suggest("semantic", True).epochs, 7,

@@ -46,12 +46,12 @@ def test_two_tiny_epochs_plot_curves_and_offer_the_new_model(qtbot, dialog):
     dlg.out_name.setText("tiny-trained")
     dlg.start_button.click()
     assert not dlg.start_button.isEnabled() and dlg.jobs.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: dlg.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dlg.outcome is not None, timeout=WAIT_MS)
     loss = dlg.loss_chart.points("train loss")
     metric = dlg.metric_chart.points("validation mean IoU")
     assert [x for x, _ in loss] == [1, 2] and all(math.isfinite(y) and y > 0 for _, y in loss)
     assert [x for x, _ in metric] == [1, 2] and all(0.0 <= y <= 1.0 for _, y in metric)
-    assert dlg.result.epochs_done == 2 and dlg.result.saved
+    assert dlg.outcome.epochs_done == 2 and dlg.outcome.saved
     for chart in (dlg.loss_chart, dlg.metric_chart):  # the curves are really drawn, in the series colour
         chart.resize(400, 250)
         image = chart.grab().toImage()
