@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from maskwork.core.editing.box_ops import is_box_only
@@ -32,12 +32,22 @@ OPACITY_STEP = 0.1
 START_TOOL = "pan"  # gui/tools/pan.py; Edit > Preferences can pick another (gui/preferences.py)
 
 
+def first_size(wanted: tuple[int, int] = (1500, 950)) -> tuple[int, int]:
+    """The first start's window size: 1500x950, or less on a smaller screen (a 1366x768 laptop) so that the
+    window, its panels and their buttons are all on the screen."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return wanted
+    room = screen.availableGeometry()
+    return min(wanted[0], room.width() - 30), min(wanted[1], room.height() - 30)  # room for the title bar
+
+
 class MainWindow(QMainWindow):
     def __init__(self, state: AppState | None = None, panels_now: bool = True) -> None:
         super().__init__()
         self.state = state or AppState()
         self.setObjectName("MainWindow")
-        self.resize(1500, 950)
+        self.resize(*first_size())
         self.setAcceptDrops(True)
         self.view = CanvasView(self)
         self.banner = ReadOnlyBanner(self)  # above the canvas while another program writes the project

@@ -118,7 +118,7 @@ class ModelComparisonPanel(QWidget):
         self.table.clicked.connect(self._on_clicked)
         pickers = QGridLayout()
         pickers.addWidget(self.picker_a, 0, 0)
-        pickers.addWidget(self.picker_b, 1, 0)
+        pickers.addWidget(self.picker_b, 0, 1)  # side by side: the tab fits a 768-pixel-high screen
         row = QHBoxLayout()
         row.addWidget(self.run_button, 0, Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.jobs, 1)

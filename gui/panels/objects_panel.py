@@ -37,7 +37,7 @@ HEADERS = ["", "", "Object", "Source", "Score", "Area"]
 KEY = Qt.ItemDataRole.UserRole          # the Row
 SORT = Qt.ItemDataRole.UserRole + 1     # per-column sort value
 REFRESH_MS = 150                        # a stroke repaints live; the list follows a moment later
-MIN_ROWS = 8                            # rows the list always has room for (the squeezed dock showed 3)
+MIN_ROWS = 4  # rows the list always has room for (the squeezed dock showed 3; 8 would not fit a 768-pixel screen)
 BOX_TIP = ("Box only: this object has a box but no mask yet; its area is the box's width x height. "
            "Paint inside the box (or use click-to-segment) to give it a mask.")
 

@@ -136,9 +136,12 @@ def test_a_box_only_object_does_not_widen_the_right_docks(qtbot, full_window):
 def test_the_objects_list_has_room_for_eight_rows(qtbot, full_window):
     tree = full_window.panel_docks["Objects"].widget().tree
     assert tree.topLevelItemCount() and tree.sizeHintForRow(0) > 0
-    assert tree.viewport().height() >= 8 * tree.sizeHintForRow(0)
+    assert tree.viewport().height() >= 4 * tree.sizeHintForRow(0)  # a 720-pixel-high window: still a list
+    full_window.resize(1500, 950)  # the first-start size on a desktop screen
+    qtbot.waitUntil(lambda: tree.viewport().height() >= 8 * tree.sizeHintForRow(0))
+    desktop = tree.viewport().height()
     full_window.resize(1600, 1000)  # a taller window: the lists get the room, not the Model panel's blank
-    qtbot.waitUntil(lambda: tree.viewport().height() >= 12 * tree.sizeHintForRow(0))
+    qtbot.waitUntil(lambda: tree.viewport().height() > desktop)
     model = full_window.panel_docks["Model"].widget()
     assert model.height() <= model.sizeHint().height()
 
@@ -357,3 +360,27 @@ def test_preferences_explain_themselves(qtbot, window):
     assert "next unreviewed image" in review.text()
     tools.setCurrentIndex(0)  # the saved value is still the one settings already hold
     assert preferences.value("default_tool") == preferences.TOOL_DEFAULT == "as Maskwork starts"
+
+
+def test_the_window_fits_a_1366x768_laptop(qtbot, full_window, monkeypatch):
+    """First start on a 1366x768 screen: the window is made to fit, and every panel's minimum fits in it
+    (the 8-row Objects minimum once made the window 805 pixels high, the status bar off the screen)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QGuiApplication
+
+    from maskwork.gui import main_window
+
+    class Laptop:
+        def availableGeometry(self):  # noqa: N802 - Qt's name
+            return QRect(0, 0, 1366, 740)  # 768 less a panel
+
+    assert main_window.first_size() == (1500, 950)  # the test screen is 1920x1200: full size
+    monkeypatch.setattr(QGuiApplication, "primaryScreen", staticmethod(lambda: Laptop()))
+    width, height = main_window.first_size()
+    assert width <= 1366 and height <= 740 - 24  # a title bar's room at least
+    assert full_window.minimumSizeHint().height() <= height, "a panel's minimum makes the window taller than the screen"
+    full_window.resize(width, height)
+    QApplication.processEvents()
+    assert full_window.height() == height
+    tree = full_window.panel_docks["Objects"].widget().tree
+    assert tree.viewport().height() >= 4 * tree.sizeHintForRow(0)  # still a list, not a slit
