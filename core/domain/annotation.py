@@ -276,6 +276,6 @@ class ImageAnnotation:
         if self.prediction is None:
             raise ValueError(f"{self.file_name}: there is no prediction to accept; run a model first")
         self.corrected = self.prediction.copy()
-        for inst in self.corrected.instances:
-            inst.source = Source.MODEL
+        for inst in self.corrected.instances:  # a model's object stays "model, refined" when it was refined
+            inst.source = Source.REFINED if inst.source == Source.REFINED else Source.MODEL
         self.status = Status.CORRECTED

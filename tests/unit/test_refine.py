@@ -118,3 +118,16 @@ def test_refine_flags_refused_in_one_sentence(tmp_path, capsys):
     assert main(["predict", "--model", "nuclei-instance", "--refine", "sam", "--out", str(tmp_path / "o.json"),
                  str(tmp_path)]) != 0
     assert "--refine sam needs --sam-model" in capsys.readouterr().err
+
+
+def test_accepting_a_refined_prediction_keeps_model_refined(nuclei_pairs):
+    """The objects' source says "model, refined" in the correction too (issue 21); a model's others say "model"."""
+    from maskwork.core.domain.annotation import ImageAnnotation, Instance
+
+    image, _, preds = nuclei_pairs[0]
+    layer = Layer(instances=[Instance(k + 1, 1, m, 0.9, None, Source.MODEL) for k, m in enumerate(preds[:4])])
+    ann = ImageAnnotation("x.png", image.shape[1], image.shape[0])
+    ann.prediction = refine_layer(image, layer, "edges")
+    ann.accept_prediction()
+    assert [i.source for i in ann.corrected.instances] == [i.source for i in ann.prediction.instances]
+    assert Source.REFINED in [i.source for i in ann.corrected.instances]
