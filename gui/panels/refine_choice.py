@@ -31,7 +31,7 @@ class RefineChoice(QComboBox):
         for name, refiner in REFINERS.items():
             if sam or not refiner.needs_model:
                 self.addItem(name, name)
-                self.setItemData(self.count() - 1, refiner.description, Qt.ToolTipRole)
+                self.setItemData(self.count() - 1, refiner.description, Qt.ItemDataRole.ToolTipRole)
         self.set_method(current or "none")
         self.blockSignals(False)
 
