@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from maskwork.core.domain.annotation import MAX_CLASSES, ClassList
+from maskwork.core.domain.annotation import MAX_CLASSES, ClassList, ImageAnnotation
 from maskwork.core.domain.errors import InputError
 from maskwork.core.store import bounded
 from maskwork.core.store.images import image_size, open_image, read_image
@@ -194,8 +194,7 @@ def from_png_folder(folder: str | Path, images: str = "images", masks: str = "ma
         classes = _classes_from_values(pairs[:20])
         source = f"the values of the first {min(len(pairs), 20)} masks (no classes.json)"
     limit = max(classes.ids(), default=0) + 1
-    items = [Item(p.name, (lambda p=p: read_image(p)), label_map=(lambda p=p, mp=mp: _checked(mp, p, limit, source)))
-             for p, mp in pairs]
+    items = [Item(p.name, partial(read_image, p), label_map=partial(_checked, mp, p, limit, source)) for p, mp in pairs]
     return TrainData("semantic", classes, items, source=str(folder), ignore_index=classes.ignore_id(),
                      extra={"images_without_mask": missing})
 
@@ -218,15 +217,22 @@ def from_project(folder: str | Path, statuses: tuple[str, ...] = ("corrected", "
         if task == "semantic":
             if ann.corrected.label_map is None:
                 continue
-            items.append(Item(name, img, label_map=(lambda a=ann: a.corrected.label_map)))
+            items.append(Item(name, img, label_map=partial(_corrected_map, ann, name)))
         else:
-            items.append(Item(name, img, instances=(lambda a=ann: layer_targets(a))))
+            items.append(Item(name, img, instances=partial(layer_targets, ann)))
     if not items:
         raise InputError(f"project {folder} has no corrected images to train on (status {', '.join(statuses)}). "
                          "Correct and mark some images first.")
     # class 0 is learned when it is a real class ("background"), skipped when it means "not labeled"
     ignore = project.classes.ignore_id() if task == "semantic" else None
     return TrainData(task, project.classes.copy(), items, source=str(folder), ignore_index=ignore)
+
+
+def _corrected_map(ann: ImageAnnotation, name: str) -> np.ndarray:
+    """The corrected label map, read when training asks for it (the project's annotation, as it is then)."""
+    if ann.corrected.label_map is None:
+        raise InputError(f"{name}: its label map was removed while training read it; train again.")
+    return ann.corrected.label_map
 
 
 def layer_targets(ann) -> Targets:

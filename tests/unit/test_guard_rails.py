@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 # modules mypy skips (ignore_errors overrides in pyproject.toml): fix one, take it off there, lower this number
-MYPY_EXCLUDED_AT_MOST = 5
+MYPY_EXCLUDED_AT_MOST = 4
 
 
 def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
