@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
     def add_panels(self) -> None:
         """Dock the other panels (run_app calls this after the window is shown: they import more)."""
         self.panel_docks, self.skipped_panels = docks.add_panels(self, self.state)
+        self.features.refine.offer_sam(self.panel_docks)  # Model panel: Refine with the SAM tool's model
         for d in self.panel_docks.values():
             self.menus["View"].addAction(d.toggleViewAction())
         for line in self.skipped_panels:

@@ -34,8 +34,7 @@ class RefineController:
     def selected_sam(self) -> Job | None:
         """Edit > Refine selected with SAM: the model the SAM tool uses, prompted with each object's box and
         inner point (core/refine/sam.py)."""
-        tool = getattr(getattr(self.window, "toolbar", None), "tools", {}).get("sam")
-        model = getattr(tool, "model", None)
+        model = self.sam_model()
         if model is None:
             self.state.status_message.emit("Refine with SAM needs a SAM-family model: choose one with the SAM tool "
                                            "(J, first click) and wait until it is ready, then try again.")
@@ -46,6 +45,18 @@ class RefineController:
                                            "SAM.")
             return None
         return self._start(lambda inst: inst.id in ids, "sam", model)
+
+    def sam_model(self):
+        """The SAM tool's model when one is open and ready, else None."""
+        tool = getattr(getattr(self.window, "toolbar", None), "tools", {}).get("sam")
+        return getattr(tool, "model", None)
+
+    def offer_sam(self, panel_docks: dict) -> None:
+        """The Model panel's Refine choice offers 'sam' with the SAM tool's model (called when the panels dock)."""
+        dock = panel_docks.get("Model")
+        refine_box = getattr(dock.widget(), "refine_box", None) if dock is not None else None
+        if refine_box is not None:
+            refine_box.sam_model = self.sam_model
 
     def image(self) -> Job | None:
         """Edit > Refine all objects of the image (a semantic image: its region borders)."""

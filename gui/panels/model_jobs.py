@@ -51,20 +51,22 @@ def list_models(progress=None, cancel=None) -> list[ModelEntry]:
     return entries
 
 
-def predict_one(predictor, rgb, score_threshold: float, refine: str = "none", progress=None, cancel=None):
+def predict_one(predictor, rgb, score_threshold: float, refine: str | tuple = "none", progress=None, cancel=None):
     if progress is not None:
         progress(0, 1, "running the model")
     result = predictor.predict(rgb, score_threshold=score_threshold, cancel=cancel)
     return refined(predictor, rgb, result, refine, score_threshold, cancel)
 
 
-def refined(predictor, rgb, result, refine: str, score_threshold: float, cancel=None):
-    """The result refined by core.refine.REFINERS[refine] (in the worker; "none": as it is)."""
-    if refine == "none":
+def refined(predictor, rgb, result, refine: str | tuple, score_threshold: float, cancel=None):
+    """The result refined by core.refine.REFINERS[method] (in the worker; "none": as it is). `refine`: the
+    method, or (method, SAM-family model) as the panel's RefineChoice.choice gives it."""
+    method, prompt_model = (refine, None) if isinstance(refine, str) else refine
+    if method == "none":
         return result
     from maskwork.core.refine.results import refine_result
 
-    return refine_result(rgb, result, refine, score_threshold, cancel=cancel, predictor=predictor)
+    return refine_result(rgb, result, method, score_threshold, prompt_model, cancel=cancel, predictor=predictor)
 
 
 @dataclass
@@ -73,7 +75,7 @@ class BatchOutcome:
     errors: list  # (path, message) of images that could not be read; the others were segmented
 
 
-def predict_many(predictor, paths: list[Path], names: list[str], score_threshold: float, refine: str, on_item,
+def predict_many(predictor, paths: list[Path], names: list[str], score_threshold: float, refine: str | tuple, on_item,
                  progress=None, cancel=None) -> BatchOutcome:
     """Predict every image; `on_item((name, result))` is called for each one as it is done, its result
     refined first when `refine` is not "none" (the image is read again for that)."""
@@ -84,7 +86,7 @@ def predict_many(predictor, paths: list[Path], names: list[str], score_threshold
     done = 0
     for path, result in predict_batch(predictor, paths, progress=progress, cancel=cancel,
                                       score_threshold=score_threshold, errors=errors):
-        if refine != "none":
+        if refine not in ("none", ("none", None)):
             from maskwork.core.domain.errors import InputError
             from maskwork.core.store.images import read_image
 

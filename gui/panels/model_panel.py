@@ -273,7 +273,7 @@ class ModelPanel(QWidget):
         if name is None or rgb is None:  # run_current asked with an image open
             return
         self.jobs.run(Job(model_jobs.predict_one, predictor, rgb, self.state.score_threshold,
-                          self.refine_box.method()), lambda result: self._apply(name, result))
+                          self.refine_box.choice()), lambda result: self._apply(name, result))
 
     def _start_all(self, predictor, names: list | None = None) -> None:
         project = self.state.project
@@ -281,7 +281,7 @@ class ModelPanel(QWidget):
             return
         names = list(project.image_names()) if names is None else names
         self.done_names = []
-        paths, refine = [project.image_path(n) for n in names], self.refine_box.method()
+        paths, refine = [project.image_path(n) for n in names], self.refine_box.choice()
         job = Job(model_jobs.predict_many, predictor, paths, names, self.state.score_threshold, refine)
         job.kwargs["on_item"] = job.signals.item.emit  # results come back to the GUI thread one by one
         self.jobs.run(job, self._on_batch_done, on_cancel=lambda: self._on_batch_cancelled(len(names)),

@@ -78,3 +78,31 @@ def test_refined_run_keeps_its_threshold_and_refilters_up(qtbot, refine_setup):
         panel.slider.setValue(int(np.ceil(scores[len(scores) // 2] * 100)))
     fewer = state.annotation.prediction.instances
     assert 0 < len(fewer) < len(shown) and all(i.source == Source.REFINED for i in fewer)
+
+
+def test_refine_with_the_sam_tools_model_when_there_is_one(qtbot, refine_setup, tiny_pair):
+    """'sam' is offered only while a SAM-family model is at hand (the window hands the SAM tool's); a run with it
+    refines every object by core/refine/sam.py's choice. The tiny SAM (random weights): wiring, not quality."""
+    from maskwork.core.interactive.sam.model import PromptModel
+    from maskwork.core.refine.sam import refine_sam
+
+    state, _project, panel = refine_setup
+    box = panel.refine_box
+    box.showPopup()
+    box.hidePopup()
+    assert box.findData("sam") < 0  # no SAM model: not offered
+    model = PromptModel(*tiny_pair)
+    box.sam_model = lambda: model
+    box.showPopup()
+    box.hidePopup()
+    assert box.findData("sam") >= 0
+    with qtbot.waitSignal(state.prediction_changed, timeout=WAIT_MS):
+        panel.run_button.click()  # 'none': the model's masks
+    raw = [i.mask for i in state.annotation.prediction.instances]
+    box.set_method("sam")
+    with qtbot.waitSignal(state.prediction_changed, timeout=WAIT_MS):
+        panel.run_button.click()
+    embedding = model.encode(state.image)
+    got = state.annotation.prediction.instances
+    assert [i.mask for i in got] == [refine_sam(model, embedding, m) for m in raw]
+    assert all(i.source == Source.REFINED for i in got)
