@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 # Settings, caches and app data of this test run live in a throwaway folder: a test never reads or
 # writes the developer's real QSettings, int8 cache or model list, and parallel runs do not collide.
 _RUN_HOME = Path(tempfile.mkdtemp(prefix="maskwork-tests-"))

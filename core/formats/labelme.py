@@ -230,13 +230,15 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
     class_ids = {c.name: c.id for c in classes}
     loaded, skipped = [], {}
     for k, (f, doc, name) in enumerate(docs):
-        report_progress(progress, k + 1, len(docs), f.name)
+        if k:  # files read so far (a refusal of the first file prints nothing but its sentence)
+            report_progress(progress, k, len(docs), f.name)
         w, h = real_size(project, name)
         if (doc.get("imageWidth") or w, doc.get("imageHeight") or h) != (w, h):
             raise InputError(f"{f}: 'imageWidth' x 'imageHeight' is {doc.get('imageWidth')}x{doc.get('imageHeight')} "
                              f"but the image {name} is {w}x{h} pixels. Nothing was imported; the file belongs to "
                              "another image or the image was resized: use matching files.")
         loaded.append(LabelFile(f, name, w, h, read_shapes(f, doc, w, h, class_ids, skipped)))
+    report_progress(progress, len(docs), len(docs), "")
     report = finish_import(project, loaded, classes, source, overwrite, task)
     for _f, doc, name in docs:
         reviewed = reviewed_flag(doc)

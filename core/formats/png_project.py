@@ -54,7 +54,8 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
     seen_ids: set[int] = set()
     claims: dict[str, list[str]] = {}
     for k, f in enumerate(files):
-        report_progress(progress, k + 1, len(files), f.name)
+        if k:  # files read so far (a refusal of the first file prints nothing but its sentence)
+            report_progress(progress, k, len(files), f.name)
         stem = f.relative_to(folder).with_suffix("").as_posix()
         name = resolve(stem, stem_only=True)
         if name is None:
@@ -72,6 +73,7 @@ def import_png_folder(project: Project, folder: str | Path, overwrite: bool = Fa
             lm = png.read_label_png(f, classes)
             seen_ids.update(int(v) for v in np.unique(lm))
             loaded[name] = (Layer(label_map=lm), lm.shape[1], lm.shape[0])
+    report_progress(progress, len(files), len(files), "")
     if missing:
         raise InputError(f"{folder}: {len(missing)} mask(s) match no image of the project {project.root} "
                          f"(by file name without extension): {listing(missing)}. Nothing was imported.")

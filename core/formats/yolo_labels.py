@@ -294,10 +294,12 @@ def import_yolo(project: Project, folder: str | Path, overwrite: bool = False,
     refuse_two_files_for_one_image(folder, claims)
     loaded = []
     for k, (f, name) in enumerate(targets):
-        report_progress(progress, k + 1, len(targets), f.name)
+        if k:  # files read so far (a refusal of the first file prints nothing but its sentence)
+            report_progress(progress, k, len(targets), f.name)
         width, height = real_size(project, name)
         loaded.append(LabelFile(f, name, width, height,
                                 read_label_file(f, index_to_id, width, height, names_file)))
+    report_progress(progress, len(targets), len(targets), "")
     report = finish_import(project, loaded, class_list([names[i] for i in order]), folder, overwrite, task)
     report.warnings.insert(0, f"class names from {names_file}")
     return report
