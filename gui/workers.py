@@ -39,6 +39,7 @@ class Job(QRunnable):
         self.token = CancelToken()
         self.signals = JobSignals()
         self.setAutoDelete(False)  # the caller keeps a reference; signals stay valid until it drops it
+        self.outcome: tuple[str, object] | None = None  # (how it ended, its value), for callers that wait
 
     def cancel(self) -> None:
         self.token.cancel()

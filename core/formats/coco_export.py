@@ -210,7 +210,8 @@ def coco_export(annotations: list[ImageAnnotation], classes: ClassList, mode: st
                                f"already has (imported from files that number their images alike), so got a "
                                f"new id: {', '.join(taken[:5])}{' ...' if len(taken) > 5 else ''}")
     extras = image_extras or {}
-    images, out_anns = [], []
+    images: list[dict] = []
+    out_anns: list[dict] = []
     per_image = [(ann, export_objects(ann, lay) if (lay := _layer(ann, layer)) is not None else [])
                  for ann in annotations]
     inst_ids = [i.id for _a, objs in per_image for i in objs]

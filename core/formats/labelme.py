@@ -208,7 +208,9 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
     if not files:
         raise InputError(f"{source} is neither a labelme .json file nor a folder holding some.")
     match = image_matcher(project)
-    docs, problems, claims = [], [], {}
+    docs: list[tuple[Path, dict, str]] = []
+    problems: list[str] = []
+    claims: dict[str, list[str]] = {}
     for f in files:
         doc = _read(f)
         name, why = _image_name(project, f, doc, match)
@@ -228,7 +230,8 @@ def import_labelme(project: Project, source: str | Path, overwrite: bool = False
     for k, label in enumerate(labels):
         classes.add(label, None, k + 1)
     class_ids = {c.name: c.id for c in classes}
-    loaded, skipped = [], {}
+    loaded: list[LabelFile] = []
+    skipped: dict[str, int] = {}
     for k, (f, doc, name) in enumerate(docs):
         if k:  # files read so far (a refusal of the first file prints nothing but its sentence)
             report_progress(progress, k, len(docs), f.name)

@@ -154,11 +154,12 @@ def read_yaml_names(path: Path) -> dict[int, str]:
         if close == "]":
             names = {k: _scalar(v, path, start + 1) for k, v in enumerate(items)}
         else:
-            names = _keyed([(*(i.split(":", 1) + [""])[:2], start + 1) for i in items], path)
+            names = _keyed([(key, value, start + 1) for key, _, value in (i.partition(":") for i in items)], path)
     elif rest:
         raise _yaml_error(path, start + 1, f"`names: {rest}` is not a list")
     else:
-        listed, pairs = [], []
+        listed: list[str] = []
+        pairs: list[tuple[str, str, int]] = []
         for k in range(start + 1, len(lines)):
             ln = lines[k]
             if not ln.strip():
@@ -169,7 +170,8 @@ def read_yaml_names(path: Path) -> dict[int, str]:
             if item.startswith("- ") or item == "-":
                 listed.append(_scalar(item[1:], path, k + 1))
             elif ":" in item:
-                pairs.append((*item.split(":", 1), k + 1))
+                key, _, value = item.partition(":")
+                pairs.append((key, value, k + 1))
             else:
                 raise _yaml_error(path, k + 1, f"cannot read {item!r}")
         if listed and pairs:
@@ -281,7 +283,9 @@ def import_yolo(project: Project, folder: str | Path, overwrite: bool = False,
     order = sorted(names)
     index_to_id = {index: k + 1 for k, index in enumerate(order)}
     match = image_matcher(project)
-    targets, problems, claims = [], [], {}
+    targets: list[tuple[Path, str]] = []
+    problems: list[str] = []
+    claims: dict[str, list[str]] = {}
     for f in files:
         rel = f.relative_to(folder).with_suffix("").as_posix()
         name, why = match(rel)

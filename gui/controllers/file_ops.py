@@ -15,7 +15,7 @@ from maskwork.core.formats.export_scope import export_names
 from maskwork.core.formats.steps import CorrectedWorkConflict
 from maskwork.core.formats.table import codec
 from maskwork.core.store.images import IMAGE_SUFFIXES
-from maskwork.core.store.project import STORE_DIR
+from maskwork.core.store.names import PROJECT_FILE, STORE_DIR, is_project
 from maskwork.gui.dialogs import messages
 from maskwork.gui.dialogs.export_dialog import ExportDialog
 from maskwork.gui.workers import Job, start
@@ -48,9 +48,9 @@ class FileOps:
             self.open_project(path)
 
     def open_project(self, path) -> bool:
-        if not (Path(path) / STORE_DIR / "project.json").is_file():
+        if not is_project(path):
             messages.show_error(self.window, InputError(
-                f"{path} is not a Maskwork project (it has no {STORE_DIR}/project.json). "
+                f"{path} is not a Maskwork project (it has no {STORE_DIR}/{PROJECT_FILE}). "
                 "Use File > Open folder to start a project on a folder of images."))
             return False
         return self.window.session.open_path(path)
@@ -80,13 +80,23 @@ class FileOps:
             job.outcome = (kind, value)  # read by tests and scripts that wait for the job
             finish()
 
-        job.outcome = None
+        def finished(result) -> None:
+            ended("finished", result)
+            if on_done:
+                on_done(result)
+
+        def failed(msg: str) -> None:
+            ended("failed", msg)
+            messages.show_error(self.window, msg + on_fail_hint)
+
+        def cancelled() -> None:
+            ended("cancelled", None)
+            self.window.state.status_message.emit(f"{title}: cancelled, nothing was written.")
+
         job.signals.progress.connect(progress)
-        job.signals.finished.connect(lambda result: (ended("finished", result), on_done and on_done(result)))
-        job.signals.failed.connect(lambda msg: (ended("failed", msg),
-                                                messages.show_error(self.window, msg + on_fail_hint)))
-        job.signals.cancelled.connect(lambda: (ended("cancelled", None), self.window.state.status_message.emit(
-            f"{title}: cancelled, nothing was written.")))
+        job.signals.finished.connect(finished)
+        job.signals.failed.connect(failed)
+        job.signals.cancelled.connect(cancelled)
         self.jobs.append(job)
         return start(job)
 
