@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskwork.core.store.writer_guard import STORE_DIR, check_output
+from maskwork.core.store.names import STORE_DIR
+from maskwork.core.store.writer_guard import check_output
 
 KindFn = Callable[[Namespace], "str | None"]
 

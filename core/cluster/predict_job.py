@@ -21,9 +21,9 @@ from maskwork.core.domain.progress import TextProgress
 
 
 def _is_project(folder: Path) -> bool:
-    from maskwork.core.store.project import PROJECT_FILE, STORE_DIR
+    from maskwork.core.store.names import is_project
 
-    return (folder / STORE_DIR / PROJECT_FILE).is_file()
+    return is_project(folder)
 
 
 def _file_tasks(inputs: list[str]) -> list[Task]:

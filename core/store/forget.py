@@ -14,8 +14,7 @@ from pathlib import Path
 from maskwork.core.domain.errors import InputError, ProjectError
 from maskwork.core.store import review
 from maskwork.core.store.atomic import fsync_dir
-
-FORGOTTEN = "forgotten"
+from maskwork.core.store.names import FORGOTTEN_DIR
 
 
 def forget_image(project, name: str) -> Path:
@@ -33,7 +32,7 @@ def forget_image(project, name: str) -> Path:
     if not present and name not in project.dirty:
         raise InputError(f"{project.store.parent} holds no stored work for {name!r}; check the name (the image's "
                          "path relative to the project folder, with forward slashes).")
-    aside = project.store / FORGOTTEN / time.strftime("%Y%m%d-%H%M%S")
+    aside = project.store / FORGOTTEN_DIR / time.strftime("%Y%m%d-%H%M%S")
     for kind, path in present.items():
         target = aside / kind / path.relative_to(path.parents[len(Path(name).parts) - 1])
         target.parent.mkdir(parents=True, exist_ok=True)

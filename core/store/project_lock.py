@@ -25,9 +25,9 @@ from pathlib import Path
 
 from maskwork.core.domain.errors import InputError, ProjectError
 from maskwork.core.store import bounded
+from maskwork.core.store.names import LOCK_FILE
 from maskwork.core.store.schemas import LockFile, load_json
 
-LOCK_FILE = "lock"
 WAIT_S = 2.0             # a lock being written or being taken over by another process settles within this
 UNREADABLE_STALE_S = 10  # an empty/damaged lock older than this was left by a process killed while writing it
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from maskwork.core.domain.errors import InputError
+from maskwork.core.store.names import PROJECT_FILE
 from maskwork.core.store.schemas import ProjectFile, load_json
 
 KEY = "reviewed"           # project.settings key
@@ -26,7 +27,7 @@ def saved_reviewed_names(project) -> set[str]:
     """The marks as the saved project.json has them (none when there is no saved file or it cannot be
     read): what "unsaved" compares with after unsaved marks were recovered from the journal."""
     try:
-        meta = load_json(project.store / "project.json", ProjectFile)
+        meta = load_json(project.store / PROJECT_FILE, ProjectFile)
         return set(meta.get("settings", {}).get(KEY, []))
     except (OSError, InputError):
         return set()

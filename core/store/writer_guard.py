@@ -22,8 +22,8 @@ from pathlib import Path
 
 from maskwork.core.domain.errors import InputError, MaskworkError
 from maskwork.core.store.images import is_image_file
+from maskwork.core.store.names import PROJECT_FILE, STORE_DIR
 
-STORE_DIR = ".maskwork"  # core.store.project.STORE_DIR (core.store.project imports core.store: not imported back)
 KINDS = ("file", "folder")
 
 
@@ -172,7 +172,7 @@ def check_new_store(folder: str | Path, current: str | Path) -> Path:
     if store is not None and store != target / STORE_DIR:
         raise _refuse("", folder, f"is inside the Maskwork store {store}", "pick a folder outside .maskwork")
     new_store = target / STORE_DIR
-    if new_store != _real(current) and (new_store / "project.json").exists():
+    if new_store != _real(current) and (new_store / PROJECT_FILE).exists():
         raise _refuse("", folder, "already holds another Maskwork project, whose work saving there would replace",
                       "pick a folder without a .maskwork folder")
     return new_store

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from maskwork.core.store.names import LOCK_FILE, STORE_DIR
+
 APP_FOLDER = "Maskwork"
 RECENT_KEY = "recent_projects"  # gui/controllers/session.py keeps the recent list there
-LOCK = Path(".maskwork") / "lock"
+LOCK = Path(STORE_DIR) / LOCK_FILE
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ reviewed, and marking an image reviewed opens the next unreviewed one of the ima
 from __future__ import annotations
 
 from maskwork.core.store import review
+from maskwork.core.store.names import PROJECT_FILE
 from maskwork.gui import preferences
 
 UNSAVED_ITEM = "(reviewed marks)"
@@ -28,7 +29,7 @@ class ReviewController:
         if p is self._project:
             return  # the same project announced again (panels docked late): what is saved has not changed
         self._project = p
-        recovered = p is not None and "project.json" in p.recovered  # marks from the journal: compare with disk
+        recovered = p is not None and PROJECT_FILE in p.recovered  # marks from the journal: compare with disk
         self._saved_marks = review.saved_reviewed_names(p) if recovered else self._marks()
 
     def _remember_saved(self) -> None:

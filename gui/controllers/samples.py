@@ -37,7 +37,8 @@ SAMPLE_PROJECTS = {
 def first_project(folder: Path) -> Path:
     """The samples folder holds several projects (nuclei, aerial): give each a store, open the first."""
     from maskwork.core.domain.annotation import ClassInfo, ClassList
-    from maskwork.core.store.project import STORE_DIR, Project
+    from maskwork.core.store.names import STORE_DIR
+    from maskwork.core.store.project import Project
 
     if (folder / STORE_DIR).is_dir():
         return folder

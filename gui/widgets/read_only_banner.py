@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
-from maskwork.core.store.project_lock import LOCK_FILE
+from maskwork.core.store.names import LOCK_FILE
 
 
 class ReadOnlyBanner(QFrame):
