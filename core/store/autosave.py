@@ -17,15 +17,20 @@ never written after it (the discard epoch). See docs/adr/0012-no-stall-and-a-lea
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 from maskwork.core.domain.annotation import ClassList, ImageAnnotation, Layer
 from maskwork.core.store.annotation_json import annotation_to_dict
 from maskwork.core.store.atomic import json_bytes, write_bytes_atomic
+from maskwork.core.store.journal import EditJournal
+from maskwork.core.store.names import PROJECT_FILE
 from maskwork.core.store.store_checks import check_classes
 
-PROJECT_FILE = "project.json"
 # a recovered item that is not an image, as the "Recovered work" note names it (the user knows no file names)
 RECOVERED_IN_WORDS = {PROJECT_FILE: "the class list and project settings (reviewed marks, locks)"}
 
@@ -57,61 +62,100 @@ def private_copy(ann: ImageAnnotation) -> ImageAnnotation:
     return dataclasses.replace(ann, corrected=ann.corrected.copy(), prediction=prediction)
 
 
-def _meta_changed(project) -> bool:
-    """The class list or settings changed since they were last journaled."""
-    return project._meta_key() != project._meta_journaled and (project.has_store or bool(project._dirty))
+class AutosaveState:
+    """What the autosave folder holds of one project's unsaved work. The project's lock guards it, except
+    `write_lock`, the only lock held while a snapshot file is written (edits go on meanwhile)."""
+
+    def __init__(self) -> None:
+        self.write_lock = threading.Lock()
+        self.epoch = 0                      # bumped by Discard: snapshots captured before are never written
+        self.meta_key: bytes | None = None  # the class list and settings as last journaled (Project.meta_key)
+        self._generations: dict[str, int] = {}  # image -> the edit generation its snapshot holds
+
+    def holds(self, name: str, generation: int) -> bool:
+        return self._generations.get(name) == generation
+
+    def snapshot_written(self, name: str, generation: int) -> None:
+        self._generations[name] = generation
+
+    def forget(self, name: str | None = None) -> None:
+        """`name`'s snapshot is spent (saved, set aside); None: every image's (the store moved)."""
+        if name is None:
+            self._generations.clear()
+        else:
+            self._generations.pop(name, None)
+
+    def discard(self) -> None:
+        """Discard: a snapshot being written finishes first, later ones (captured before) are never written."""
+        with self.write_lock:
+            self.epoch += 1
+        self._generations.clear()
+        self.meta_key = None
 
 
-def capture(project) -> Snapshot | None:
+class AutosavedProject(Protocol):
+    """What capture() and write() use of a Project (core.store.project): nothing private."""
+    autosaved: AutosaveState
+    journal: EditJournal
+    classes: ClassList
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...  # the project's re-entrant lock
+    def check_may_write(self) -> None: ...
+    def unsaved_annotations(self) -> list[tuple[str, ImageAnnotation, int]]: ...
+    def meta_needs_journal(self) -> bool: ...
+    def journal_meta(self) -> None: ...
+    def journal_path(self, name: str) -> Path: ...
+
+
+def capture(project: AutosavedProject) -> Snapshot | None:
     """Cheap copies of the unsaved work not yet autosaved (None: nothing to do). Raises ProjectError
     when this project may not write (read-only, lock lost)."""
-    with project._lock:
-        project._check_one_writer()
-        items = []
-        for name, ann in sorted(project._dirty.items()):
-            generation = project._generation.get(name, 0)
-            if project._journaled.get(name) != generation:
-                items.append(Item(name, generation, private_copy(ann), project.journal.mark(name)))
-        if not items and not _meta_changed(project):
+    state = project.autosaved
+    with project.lock:
+        project.check_may_write()
+        items = [Item(name, generation, private_copy(ann), project.journal.mark(name))
+                 for name, ann, generation in project.unsaved_annotations() if not state.holds(name, generation)]
+        if not items and not project.meta_needs_journal():
             return None
         classes = ClassList.from_list(project.classes.to_list())
-        return Snapshot(project._autosave_epoch, time.time_ns(), classes, items)
+        return Snapshot(state.epoch, time.time_ns(), classes, items)
 
 
-def write(project, snapshot: Snapshot | None) -> list[str]:
+def write(project: AutosavedProject, snapshot: Snapshot | None) -> list[str]:
     """Encode and write the captured snapshots (any thread). Returns the names written. Raises
     UndefinedClassError (nothing written) or ProjectError (disk full, read-only folder)."""
     if snapshot is None:
         return []
     for item in snapshot.items:  # before anything is written, as a save does
         check_classes(item.name, item.annotation, snapshot.classes)
-    with project._lock:
-        if project._autosave_epoch == snapshot.epoch and _meta_changed(project):
+    state = project.autosaved
+    with project.lock:
+        if state.epoch == snapshot.epoch and project.meta_needs_journal():
             # queued in order with the class-list journal (a plain folder too: open() recovers from it)
-            project.journal.write_file(project.store / "autosave" / PROJECT_FILE, json_bytes(project._meta()))
-            project._meta_journaled = project._meta_key()
+            project.journal_meta()
     written: list[Item] = []
     for item in snapshot.items:
         doc = annotation_to_dict(item.annotation)
         doc["saved_ns"] = snapshot.stamp_ns
         doc["journal"] = item.mark
         data = json_bytes(doc)
-        with project._autosave_lock:  # never the project lock here: edits go on meanwhile
-            if project._autosave_epoch != snapshot.epoch:
+        with state.write_lock:  # never the project lock here: edits go on meanwhile
+            if state.epoch != snapshot.epoch:
                 return [i.name for i in written]  # the user discarded the unsaved work meanwhile
             write_bytes_atomic(project.journal_path(item.name), data)
         written.append(item)
-    with project._lock:
-        if project._autosave_epoch != snapshot.epoch:
+    with project.lock:
+        if state.epoch != snapshot.epoch:
             return []
         for item in written:
-            project._journaled[item.name] = item.generation
+            state.snapshot_written(item.name, item.generation)
             if project.journal.mark(item.name) == item.mark:  # nothing journaled since the capture
                 project.journal.compact(item.name)
     return [item.name for item in written]
 
 
-def autosave_now(project) -> list[str]:
+def autosave_now(project: AutosavedProject) -> list[str]:
     """Both steps on this thread; the class-list snapshot is on disk when it returns."""
     names = write(project, capture(project))
     project.journal.flush()

@@ -5,9 +5,10 @@ fallback for what Pillow cannot open (e.g. some 16-bit TIFFs). Sizes come from t
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +36,18 @@ _EXIF_ORIENTATION_TAG = 0x0112
 
 def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_images(root: Path, exclude_dirs: Iterable[str] = ()) -> list[str]:
+    """Image files under `root` (subfolders too), sorted, with forward slashes. Hidden files and folders are
+    skipped, and the folders of `exclude_dirs` (relative to root, e.g. a masks/ folder)."""
+    names: list[str] = []
+    excluded = {str(d).strip("/") for d in exclude_dirs}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and (rel / d).as_posix() not in excluded]
+        names.extend((rel / f).as_posix() for f in filenames if is_image_file(f) and not f.startswith("."))
+    return sorted(names)
 
 
 def _check_file(path: Path) -> None:

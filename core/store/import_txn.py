@@ -23,23 +23,24 @@ import os
 import shutil
 import signal
 import time
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 
 from maskwork.core.domain.errors import InputError, ProjectError
 from maskwork.core.store import project_lock
 from maskwork.core.store.atomic import fsync_dir, json_bytes, save_json_atomic, write_bytes_atomic
 from maskwork.core.store.interrupts import interrupt_held
 from maskwork.core.store.moved import check_same_store, remove_ghost, store_identity
+from maskwork.core.store.names import ANNOTATIONS_DIR, IMPORT_STAGING_DIR, PROJECT_FILE
 from maskwork.core.store.schemas import ImportCommit, ProjectFile, load_json
 
-STAGING = "import-staging"
 COMMIT = "COMMIT"
 COMMIT_FORMAT = "maskwork-import-commit"
 OWNER = "OWNER"  # the importing process, in the lock file's format (core.store.project_lock.LockInfo)
 OWNER_APP = "a Maskwork import"
 STARTING_S = 10  # a staging folder without OWNER younger than this may be writing it right now
-PROJECT_FILE = "project.json"  # same name as core.store.project.PROJECT_FILE (not imported: no cycle)
 # tests only: pause this many seconds after each step (so timed kills land mid-commit), or SIGKILL
 # this process after step N (1 = first staged file; then COMMIT; then each move)
 TEST_DELAY_ENV = "MASKWORK_TEST_IMPORT_DELAY"
@@ -57,22 +58,37 @@ def _pause() -> None:
         time.sleep(float(delay))
 
 
-def commit(project, names: list[str] | None = None) -> list[str]:
+class CommittingProject(Protocol):
+    """What commit() uses of a Project (core.store.project): nothing private."""
+    store: Path
+    root: Path
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...  # the project's re-entrant lock
+    @property
+    def dirty(self) -> list[str]: ...
+    def check_can_save(self, names: list[str]) -> None: ...
+    def edit_generation(self, name: str) -> int: ...
+    def meta_document(self) -> dict: ...
+    def annotation_bytes(self, name: str) -> bytes: ...
+    def note_saved(self, generations: dict[str, int]) -> None: ...
+
+
+def commit(project: CommittingProject, names: list[str] | None = None) -> list[str]:
     """Write project.json and the annotations of `names` (default: every dirty one) as one transaction.
 
     Returns the names written. A failure before the commit point raises ProjectError, removes the
     staging folder and keeps the work dirty in memory, as Project.save does."""
-    with project._lock:
+    with project.lock:
         todo = sorted(project.dirty) if names is None else list(names)
         identity = store_identity(project.store)  # before the lock check, which would re-create a moved folder
-        project._check_writable_target()  # as Project.save: the store is a folder and the lock is ours
-        project._check_classes(todo)  # as Project.save: no annotation names an undefined class
-        generations = {n: project._generation.get(n, 0) for n in todo}
-        meta = project._meta()
+        project.check_can_save(todo)  # as Project.save: a store folder, our lock, no undefined class
+        generations = {n: project.edit_generation(n) for n in todo}
+        meta = project.meta_document()
         files = {PROJECT_FILE: json_bytes(meta, indent=1)}
-        for name in todo:
-            files[f"annotations/{name}.json"] = _document(project, name)
-        stage = project.store / STAGING / f"{os.getpid()}-{time.time_ns()}"
+        for name in todo:  # the bytes Project.save would write (with the crash-journal mark where there is one)
+            files[f"{ANNOTATIONS_DIR}/{name}.json"] = project.annotation_bytes(name)
+        stage = project.store / IMPORT_STAGING_DIR / f"{os.getpid()}-{time.time_ns()}"
         record = {"format": COMMIT_FORMAT, "files": sorted(files), "images": len(todo),
                   "base_saved_ns": _save_stamp(project.store), "saved_ns": meta["saved_ns"]}
         try:
@@ -97,20 +113,8 @@ def commit(project, names: list[str] | None = None) -> list[str]:
                 raise ProjectError(f"the import into {project.root} was written but could not be moved into place "
                                    f"({exc.strerror or exc}); make {project.store} writable and open the project "
                                    "again: it will be finished then.") from exc
-            _mark_saved(project, generations)
+            project.note_saved(generations)  # the bookkeeping of Project.save for what the commit wrote
         return todo
-
-
-def _document(project, name: str) -> bytes:
-    """The bytes Project.save would write for `name` (with the crash-journal mark where there is one)."""
-    return project._snapshot(name, project.annotation(name))
-
-
-def _mark_saved(project, generations: dict[str, int]) -> None:
-    """The bookkeeping of Project.save for what the commit wrote (the same methods)."""
-    project._saved_meta()
-    for name, generation in generations.items():
-        project._saved(name, generation)
 
 
 def _save_stamp(store: Path) -> int | None:
@@ -123,8 +127,8 @@ def _save_stamp(store: Path) -> int | None:
         return int(stamp)
     except (OSError, InputError, ValueError, AttributeError, TypeError) as exc:
         raise ProjectError(f"{path} cannot be read ({exc}), so Maskwork cannot tell whether the interrupted import "
-                           f"in {path.parent / STAGING} is newer than the saved work; restore project.json from a "
-                           "backup and open the project again.") from exc
+                           f"in {path.parent / IMPORT_STAGING_DIR} is newer than the saved work; restore project.json "
+                           "from a backup and open the project again.") from exc
 
 
 def _roll_forward(stage: Path, store: Path, files: list[str]) -> None:
@@ -228,7 +232,7 @@ def _still_current(store: Path, record: dict) -> bool:
 
 def _stages(store: Path) -> list[Path]:
     """The staging folders, newest first: of two left behind, the later import is the one to finish."""
-    root = Path(store) / STAGING
+    root = Path(store) / IMPORT_STAGING_DIR
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if p.is_dir()), key=_stage_ns, reverse=True)
@@ -270,7 +274,7 @@ def finish_pending(store: Path) -> list[str]:
                          "the project holds the work from before that import; run the import again.")
             continue
         files = record["files"]
-        images = sum(f.startswith("annotations/") for f in files)
+        images = sum(f.startswith(f"{ANNOTATIONS_DIR}/") for f in files)
         if not _still_current(Path(store), record):
             _remove(stage)
             notes.append(f"an import into {store.parent} ({images} image(s)) was interrupted, and the project "

@@ -14,7 +14,6 @@ docs/adr/0001-project-store.md.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import threading
 import time
@@ -30,39 +29,22 @@ from maskwork.core.store import autosave, project_lock, recovery
 from maskwork.core.store.annotation_json import annotation_from_dict, annotation_to_dict
 from maskwork.core.store.atomic import json_bytes, write_bytes_atomic
 from maskwork.core.store.image_fit import check_fits, stored_size
-from maskwork.core.store.images import image_size, is_image_file, read_image
+from maskwork.core.store.images import image_size, list_images, read_image
 from maskwork.core.store.journal import EditJournal
-from maskwork.core.store.schemas import AnnotationFile, ProjectFile, StoredFile, load_json
+from maskwork.core.store.names import ANNOTATIONS_DIR, AUTOSAVE_DIR, EDITS_DIR, PROJECT_FILE, STORE_DIR
+from maskwork.core.store.project_meta import FORMAT, VERSION, check_task, has_meta, read_meta, read_stored
+from maskwork.core.store.schemas import AnnotationFile
 from maskwork.core.store.store_checks import check_classes
 
-STORE_DIR = ".maskwork"
-PROJECT_FILE = "project.json"
-FORMAT = "maskwork-project"
-VERSION = 1
-TASKS = ("semantic", "instance")
 RECENT_CACHE = 16  # clean annotations kept in memory besides those someone still holds
-
-
-def _read_json(path: Path, schema: type[StoredFile] = ProjectFile) -> dict:
-    """A stored file's document, checked against its schema (InputError: one sentence, file and field)."""
-    try:
-        return load_json(path, schema)
-    except OSError as exc:
-        raise ProjectError(f"cannot read {path}: {exc.strerror or exc}. Check the folder's permissions.") from exc
-
-
-def _check_task(task: str) -> str:
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}.")
-    return task
 
 
 def _locked(method):
     """GUI jobs (imports, batch prediction) touch the project from worker threads while the main
-    thread autosaves: cache, dirty set and writes go through one re-entrant lock."""
+    thread autosaves: cache, dirty set and writes go through one re-entrant lock (Project.lock)."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self._lock:
+        with self.lock:
             return method(self, *args, **kwargs)
     return wrapper
 
@@ -75,7 +57,7 @@ class Project:
         self.root = root
         self.store = store
         self.classes = classes
-        self.task = _check_task(task)
+        self.task = check_task(task)
         self.settings = settings
         self.has_store = has_store
         self.recovered: list[str] = []   # names whose unsaved work came back from the autosave journal
@@ -87,12 +69,10 @@ class Project:
         self._alive: weakref.WeakValueDictionary[str, ImageAnnotation] = weakref.WeakValueDictionary()
         self._dirty: dict[str, ImageAnnotation] = {}
         self._generation: dict[str, int] = {}
-        self._journaled: dict[str, int] = {}
-        self._meta_journaled: bytes | None = None
-        self._lock = threading.RLock()
-        self._autosave_lock = threading.Lock()  # snapshot writes off the GUI thread (core.store.autosave)
-        self._autosave_epoch = 0                # bumped by Discard: older snapshots are never written
-        self.journal = EditJournal(store / "autosave" / "edits")
+        # held by the collaborators (core.store.autosave, import_txn) across several calls that must agree
+        self.lock = threading.RLock()
+        self.autosaved = autosave.AutosaveState()  # what autosave/ holds of the unsaved work
+        self.journal = EditJournal(store / AUTOSAVE_DIR / EDITS_DIR)
         self.read_only = False            # opened to look only: save/autosave/save_as refuse
         self.lock_holder: str | None = None  # who else has it open for writing (core.store.project_lock)
         self._writer_lock: project_lock.ProjectLock | None = None
@@ -146,29 +126,15 @@ class Project:
             raise ProjectError(f"{root} is not a folder; pick the folder that holds your images.")
         store = root / STORE_DIR
         meta_path = store / PROJECT_FILE
-        journal = store / "autosave" / PROJECT_FILE
         from maskwork.core.store import import_txn  # a killed `import`: rolled forward or back first
         if not settle:  # someone else settles it; until then its files may be a half-applied mix
             import_txn.refuse_unfinished(store)
         import_notes = import_txn.finish_pending(store) if settle else []
-        if not meta_path.exists() and not journal.exists():
+        if not has_meta(store):
             plain = cls(root, store, (classes or ClassList()).copy(), task, {}, has_store=False)
             plain.warnings.extend(import_notes)
             return plain
-        meta: dict = _read_json(meta_path) if meta_path.exists() else {"saved_ns": -1}
-        recovered_meta = False
-        if journal.exists():
-            try:
-                newer = _read_json(journal)
-                if newer.get("saved_ns", 0) > meta.get("saved_ns", 0):
-                    meta, recovered_meta = newer, True
-            except InputError as exc:
-                meta.setdefault("_warnings", []).append(str(exc))
-        if meta.get("format") != FORMAT:
-            raise InputError(f"{meta_path} is not a Maskwork project file; move it away and open the folder again.")
-        if int(meta.get("version", 0)) > VERSION:
-            raise InputError(f"{meta_path} was written by a newer Maskwork (version {meta['version']}); "
-                             "update Maskwork.")
+        meta, recovered_meta = read_meta(store)
         image_root = Path(meta["image_root"]) if meta.get("image_root") else root
         if not image_root.is_dir():
             raise ProjectError(f"the images of the project {root} are missing: {image_root} (image_root in "
@@ -195,13 +161,7 @@ class Project:
 
         Hidden folders and those in settings["exclude_dirs"] (e.g. a masks/ folder) are skipped."""
         if self._names is None or refresh:
-            names: list[str] = []
-            excluded = {str(d).strip("/") for d in self.settings.get("exclude_dirs", [])}
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                rel = Path(dirpath).relative_to(self.root)
-                dirnames[:] = [d for d in dirnames if not d.startswith(".") and (rel / d).as_posix() not in excluded]
-                names.extend((rel / f).as_posix() for f in filenames if is_image_file(f) and not f.startswith("."))
-            self._names = sorted(names)
+            self._names = list_images(self.root, self.settings.get("exclude_dirs", []))
             self._name_set = set(self._names)
         return list(self._names)
 
@@ -213,19 +173,19 @@ class Project:
 
     # ---- annotations -----------------------------------------------------------------------
     def annotation_path(self, name: str) -> Path:
-        return self.store / "annotations" / (name + ".json")
+        return self.store / ANNOTATIONS_DIR / (name + ".json")
 
     def journal_path(self, name: str) -> Path:
-        return self.store / "autosave" / "annotations" / (name + ".json")
+        return self.store / AUTOSAVE_DIR / ANNOTATIONS_DIR / (name + ".json")
 
     def annotation(self, name: str) -> ImageAnnotation:
         """The annotation of one image, read on first access and then shared (same object each time).
 
         Read outside the lock: a worker decoding a 48 MP label map must not hold up the edits."""
-        with self._lock:
+        with self.lock:
             ann = self._dirty.get(name) or self._alive.get(name)
         loaded = self._load(name) if ann is None else None
-        with self._lock:
+        with self.lock:
             ann = self._dirty.get(name) or self._alive.get(name)
             if ann is None:  # first reader wins; another thread's copy of the same file is dropped
                 ann = self._alive[name] = loaded if loaded is not None else self._load(name)
@@ -241,7 +201,7 @@ class Project:
     def _load(self, name: str) -> ImageAnnotation:
         path = self.annotation_path(name)
         if path.exists():
-            doc = _read_json(path, AnnotationFile)
+            doc = read_stored(path, AnnotationFile)
             # before any mask is decoded: a damaged 30000x30000 label map is never allocated for a 640x480 photo
             check_fits(name, self.image_path(name), stored_size(doc), self.store.parent)
             return annotation_from_dict(doc, str(path))
@@ -256,7 +216,7 @@ class Project:
     def set_annotation(self, name: str, ann: ImageAnnotation) -> None:
         """Replace the annotation of `name` (import); it becomes dirty."""
         ann.file_name = name
-        with self._lock:
+        with self.lock:
             self._dirty.pop(name, None)  # else annotation() would hand back the replaced, unsaved one
             self._alive[name] = ann
             self._recent[name] = ann
@@ -273,19 +233,31 @@ class Project:
 
     @property
     def dirty(self) -> list[str]:
-        with self._lock:
+        with self.lock:
             return sorted(self._dirty)
 
+    @_locked
+    def edit_generation(self, name: str) -> int:
+        """Counts every change of `name` in memory (mark_dirty): equal before and after means untouched."""
+        return self._generation.get(name, 0)
+
+    @_locked
+    def unsaved_annotations(self) -> list[tuple[str, ImageAnnotation, int]]:
+        """(name, live annotation, edit generation) of every unsaved image, sorted by name."""
+        return [(name, ann, self._generation.get(name, 0)) for name, ann in sorted(self._dirty.items())]
+
     # ---- saving ----------------------------------------------------------------------------
-    def _meta(self, saved_ns: int | None = None) -> dict:
+    def meta_document(self, saved_ns: int | None = None) -> dict:
+        """project.json's document: the class list, the settings and what else the project is."""
         meta = {"format": FORMAT, "version": VERSION, "task": self.task, "classes": self.classes.to_list(),
                 "settings": self.settings, "saved_ns": saved_ns or time.time_ns()}
         if self.root != self.store.parent:
             meta["image_root"] = str(self.root)
         return meta
 
-    def _meta_key(self) -> bytes:
-        return json_bytes({k: v for k, v in self._meta().items() if k != "saved_ns"})
+    def meta_key(self) -> bytes:
+        """project.json's content without its time stamp: equal keys mean nothing to journal or save."""
+        return json_bytes({k: v for k, v in self.meta_document().items() if k != "saved_ns"})
 
     @_locked
     def save(self, names: list[str] | None = None) -> list[str]:
@@ -293,25 +265,31 @@ class Project:
 
         Returns the names written. On failure raises ProjectError; what was not written stays dirty."""
         todo = sorted(self._dirty) if names is None else list(names)
-        self._check_writable_target()
-        self._check_classes(todo)  # before anything is written
-        write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
+        self.check_can_save(todo)  # before anything is written
+        write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self.meta_document(), indent=1))
         self._saved_meta()
         self.classes_unsaved = False
         written = []
         for name in todo:
-            ann = self.annotation(name)
             generation = self._generation.get(name, 0)
-            write_bytes_atomic(self.annotation_path(name), self._snapshot(name, ann))
+            write_bytes_atomic(self.annotation_path(name), self.annotation_bytes(name))
             self._saved(name, generation)
             written.append(name)
         return written
 
+    @_locked
+    def note_saved(self, generations: dict[str, int]) -> None:
+        """project.json and the annotations of `generations` (name -> the edit generation written) are on disk,
+        written by someone else (core.store.import_txn): the bookkeeping save() does."""
+        self._saved_meta()
+        for name, generation in generations.items():
+            self._saved(name, generation)
+
     def _saved_meta(self) -> None:
-        """project.json is on disk: its journal entry is spent (also used by core.store.import_txn)."""
+        """project.json is on disk: its journal entry is spent."""
         self.has_store = True
-        self._meta_journaled = self._meta_key()
-        self._drop_journal(self.store / "autosave" / PROJECT_FILE)
+        self.autosaved.meta_key = self.meta_key()
+        self._drop_journal(self.store / AUTOSAVE_DIR / PROJECT_FILE)
 
     @_locked
     def mark_clean(self, name: str) -> None:
@@ -326,14 +304,18 @@ class Project:
             self._dirty.pop(name, None)
         self.journal.rotate(name)
         self._drop_journal(self.journal_path(name))
-        self._journaled.pop(name, None)
+        self.autosaved.forget(name)
 
-    def _check_writable_target(self) -> None:
+    @_locked
+    def check_can_save(self, names: list[str]) -> None:
+        """Refuse before anything is written: the store is a file, this project may not write, or an annotation
+        of `names` names an undefined class (its export would be refused)."""
         if self.store.exists() and not self.store.is_dir():
             raise ProjectError(f"{self.store} is a file, not the Maskwork store folder; move it away and save again.")
-        self._check_one_writer()
+        self.check_may_write()
+        self._check_classes(names)
 
-    def _check_one_writer(self) -> None:
+    def check_may_write(self) -> None:
         """Refuse before writing when this project may not write (core.store.project_lock)."""
         if self.read_only:
             who = f" because {self.lock_holder} has it open for writing" if self.lock_holder else ""
@@ -352,7 +334,6 @@ class Project:
         return None
 
     def _check_classes(self, names: list[str]) -> None:
-        """No annotation that names an undefined class is ever written (its export would be refused)."""
         for name in names:
             check_classes(name, self.annotation(name), self.classes)
 
@@ -371,9 +352,10 @@ class Project:
         window splits this into a cheap capture and a write in a worker (core.store.autosave)."""
         return autosave.autosave_now(self)
 
-    def _snapshot(self, name: str, ann: ImageAnnotation) -> bytes:
-        """The stored document of `name`, marked with how much of its crash journal it holds."""
-        doc = annotation_to_dict(ann)
+    @_locked
+    def annotation_bytes(self, name: str) -> bytes:
+        """What a save writes for `name`: its stored document, marked with how much of its crash journal it holds."""
+        doc = annotation_to_dict(self.annotation(name))
         doc["journal"] = self.journal.mark(name)
         return json_bytes(doc)
 
@@ -388,7 +370,7 @@ class Project:
         ann = self._dirty.get(name) or self._alive.get(name)
         if ann is None:
             return False
-        if not self.has_store and self._meta_journaled is None:
+        if not self.has_store and self.autosaved.meta_key is None:
             self.journal_classes()  # a plain folder: open() needs the task and classes to replay
         return self.journal.record(name, ann, bbox)
 
@@ -407,24 +389,30 @@ class Project:
         """Journal the class list and settings now (they changed), off the calling thread."""
         if self.read_only or self.lock_holder:  # another process writes this store
             return
-        key = self._meta_key()
-        if key != self._meta_journaled:
-            self.journal.write_file(self.store / "autosave" / PROJECT_FILE, json_bytes(self._meta()))
-            self._meta_journaled = key
+        if self.meta_key() != self.autosaved.meta_key:
+            self.journal_meta()
+
+    def meta_needs_journal(self) -> bool:
+        """For the autosave: the class list or settings changed since they were last journaled, and there is
+        something to keep them for (a store, or unsaved images; a plain folder just opened has neither)."""
+        return self.meta_key() != self.autosaved.meta_key and (self.has_store or bool(self._dirty))
+
+    @_locked
+    def journal_meta(self) -> None:
+        """Queue project.json's journal entry (autosave/project.json) with the class list and settings as now."""
+        self.journal.write_file(self.store / AUTOSAVE_DIR / PROJECT_FILE, json_bytes(self.meta_document()))
+        self.autosaved.meta_key = self.meta_key()
 
     @_locked
     def discard_unsaved(self) -> None:
         """The user chose Discard: drop the journal and the autosaved snapshots; saved files stay."""
         if self.read_only or self.lock_holder:
             return  # they belong to the process that holds the project
-        with self._autosave_lock:  # a snapshot being written in a worker finishes first, later ones never
-            self._autosave_epoch += 1
+        self.autosaved.discard()  # a snapshot being written in a worker finishes first, later ones never
         self.journal.discard()
         self.journal.flush()
-        shutil.rmtree(self.store / "autosave", ignore_errors=True)
+        shutil.rmtree(self.store / AUTOSAVE_DIR, ignore_errors=True)
         self._dirty.clear()
-        self._journaled.clear()
-        self._meta_journaled = None
         self.classes_unsaved = False
         self._alive.clear()
         self._recent.clear()
@@ -432,8 +420,9 @@ class Project:
     @_locked
     def forget_cached(self, name: str) -> None:
         """Drop what memory holds of `name` (its stored work was set aside, core/store/forget.py): read afresh next."""
-        for held in (self._dirty, self._alive, self._recent, self._journaled):
+        for held in (self._dirty, self._alive, self._recent):
             held.pop(name, None)
+        self.autosaved.forget(name)
 
     def close(self) -> None:
         """Finish the journal writes (the window closes the project or quits) and release the lock."""
@@ -443,12 +432,14 @@ class Project:
             self._writer_lock.release()
             self._writer_lock = None
 
-    def _adopt_recovered(self, name: str, ann: ImageAnnotation, snapshot: bool) -> None:
-        """Recovered unsaved work of `name` (core.store.recovery): shared, dirty, listed for the user."""
+    @_locked
+    def adopt_recovered(self, name: str, ann: ImageAnnotation, from_snapshot: bool) -> None:
+        """Recovered unsaved work of `name` (core.store.recovery): shared, dirty, listed for the user. From an
+        autosave snapshot: that snapshot holds it (not written again until edited)."""
         self._alive[name] = self._recent[name] = self._dirty[name] = ann
         self._generation[name] = self._generation.get(name, 0) + 1
-        if snapshot:
-            self._journaled[name] = self._generation[name]
+        if from_snapshot:
+            self.autosaved.snapshot_written(name, self._generation[name])
         if name not in self.recovered:
             self.recovered.append(name)
 
@@ -463,15 +454,14 @@ class Project:
             return
         old_store = self.store
         if self.read_only:
-            self._check_one_writer()  # raises: a read-only project writes nowhere
-        names = sorted(set(self._dirty) | {n for n in self.image_names() if
-                                           (old_store / "annotations" / (n + ".json")).exists()})
+            self.check_may_write()  # raises: a read-only project writes nowhere
+        names = sorted(set(self._dirty) | {n for n in self.image_names() if self.has_saved_annotation(n)})
         anns = {n: self.annotation(n) for n in names}  # read everything from the old store first
         self._check_classes(names)
         new_lock = self._lock_store(new_store)
         self.store = new_store
         try:
-            write_bytes_atomic(new_store / PROJECT_FILE, json_bytes(self._meta(), indent=1))
+            write_bytes_atomic(new_store / PROJECT_FILE, json_bytes(self.meta_document(), indent=1))
             for name, ann in anns.items():
                 write_bytes_atomic(self.annotation_path(name), json_bytes(annotation_to_dict(ann)))
         except ProjectError:
@@ -483,10 +473,10 @@ class Project:
             self._writer_lock.release()
         self._writer_lock = new_lock
         self._dirty.clear()
-        self._journaled.clear()
+        self.autosaved.forget()
         self.classes_unsaved = False
         self.has_store = True
         # everything is saved in the new store: the old journal is spent, a new one starts there
         self.journal.discard()
         self.journal.close()
-        self.journal = EditJournal(new_store / "autosave" / "edits")
+        self.journal = EditJournal(new_store / AUTOSAVE_DIR / EDITS_DIR)

@@ -9,15 +9,32 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from maskwork.core.domain.annotation import ImageAnnotation
 from maskwork.core.domain.errors import InputError, ProjectError
 from maskwork.core.store.annotation_json import annotation_from_dict
 from maskwork.core.store.atomic import TEMP_SUFFIX
 from maskwork.core.store.image_fit import check_fits, stored_size
-from maskwork.core.store.journal import read_logs
+from maskwork.core.store.journal import EditJournal, read_logs
 from maskwork.core.store.journal.changes import apply as apply_change
+from maskwork.core.store.names import ANNOTATIONS_DIR, AUTOSAVE_DIR
 from maskwork.core.store.schemas import AnnotationFile, JournalRecord, check, load_json
+
+
+class RecoveringProject(Protocol):
+    """What the recovery uses of a Project (core.store.project) being opened: nothing private."""
+    store: Path
+    journal: EditJournal
+    recovered: list[str]
+    recovered_edits: dict[str, int]
+    warnings: list[str]
+
+    def annotation(self, name: str) -> ImageAnnotation: ...
+    def annotation_path(self, name: str) -> Path: ...
+    def journal_path(self, name: str) -> Path: ...
+    def image_path(self, name: str) -> Path: ...
+    def adopt_recovered(self, name: str, ann: ImageAnnotation, from_snapshot: bool) -> None: ...
 
 
 def _read_json(path: Path) -> dict:
@@ -39,9 +56,9 @@ def remove_temp_files(store: Path) -> None:
             pass  # a read-only store: they stay, ignored
 
 
-def recover_snapshots(project) -> None:
+def recover_snapshots(project: RecoveringProject) -> None:
     """Autosave snapshots newer (saved_ns) than their saved file come back as unsaved work."""
-    root = project.store / "autosave" / "annotations"
+    root = project.store / AUTOSAVE_DIR / ANNOTATIONS_DIR
     if not root.is_dir():
         return
     for dirpath, _dirs, files in os.walk(root):
@@ -61,10 +78,10 @@ def recover_snapshots(project) -> None:
             except (InputError, ProjectError) as exc:
                 project.warnings.append(f"autosaved work for {name} could not be recovered: {exc}")
                 continue
-            project._adopt_recovered(name, ann, snapshot=True)
+            project.adopt_recovered(name, ann, from_snapshot=True)
 
 
-def _snapshot_mark(project, name: str) -> dict | None:
+def _snapshot_mark(project: RecoveringProject, name: str) -> dict | None:
     """The journal mark of the document the image was loaded from (snapshot if recovered, else saved)."""
     path = project.journal_path(name) if name in project.recovered else project.annotation_path(name)
     try:
@@ -74,7 +91,7 @@ def _snapshot_mark(project, name: str) -> dict | None:
     return mark if isinstance(mark, dict) else None
 
 
-def replay_journal(project) -> None:
+def replay_journal(project: RecoveringProject) -> None:
     """Edits journaled after the newest snapshot of each image are applied to it."""
     journal = project.journal
     for name, (log_id, records, _torn) in read_logs(journal.folder).items():
@@ -104,6 +121,6 @@ def replay_journal(project) -> None:
                                     f"{journal.log_path(name)} is kept for inspection")
             continue
         ann.corrected, ann.status = state.corrected, state.status
-        project._adopt_recovered(name, ann, snapshot=False)
+        project.adopt_recovered(name, ann, from_snapshot=False)
         journal.adopt(name, log_id, last)
         project.recovered_edits[name] = len(records)

@@ -9,7 +9,8 @@ import numpy as np
 
 from maskwork.core.domain.annotation import UNLABELED, ImageAnnotation, Layer, Status
 from maskwork.core.store.annotation_json import annotation_from_dict, encode_layer
-from maskwork.core.store.project import PROJECT_FILE
+from maskwork.core.store.names import PROJECT_FILE
+from maskwork.core.store.project import Project
 from maskwork.core.store.schemas import AnnotationFile, ProjectFile, load_json
 
 
@@ -28,7 +29,7 @@ def _same_layer(a: Layer | None, b: Layer | None) -> bool:
         Layer(None, b.instances))
 
 
-def saved_annotation(project, name: str, ann: ImageAnnotation) -> ImageAnnotation:
+def saved_annotation(project: Project, name: str, ann: ImageAnnotation) -> ImageAnnotation:
     """What the saved file of `name` holds (no file: the empty annotation an image starts with)."""
     path = project.annotation_path(name)
     if not path.exists():
@@ -36,13 +37,7 @@ def saved_annotation(project, name: str, ann: ImageAnnotation) -> ImageAnnotatio
     return annotation_from_dict(load_json(path, AnnotationFile), str(path))
 
 
-def edit_generation(project, name: str) -> int:
-    """Counts every change of `name` in memory (Project.mark_dirty): equal before and after means untouched."""
-    with project._lock:
-        return project._generation.get(name, 0)
-
-
-def matches_saved(project, name: str, ann: ImageAnnotation | None = None) -> bool:
+def matches_saved(project: Project, name: str, ann: ImageAnnotation | None = None) -> bool:
     """`ann` (default: the live annotation; a private copy when called off the GUI thread, see
     core.store.autosave.private_copy) equals the saved file of `name`. Reading a 48 MP file takes ~0.5 s."""
     ann = project.annotation(name) if ann is None else ann
@@ -51,7 +46,7 @@ def matches_saved(project, name: str, ann: ImageAnnotation | None = None) -> boo
             and _same_layer(ann.prediction, saved.prediction) and ann.prediction_info == saved.prediction_info)
 
 
-def classes_match_saved(project) -> bool:
+def classes_match_saved(project: Project) -> bool:
     """The class list equals the one in the saved project.json (False when there is none yet)."""
     path = project.store / PROJECT_FILE
     if not project.has_store or not path.exists():

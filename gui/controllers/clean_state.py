@@ -13,7 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from maskwork.core.store.autosave import private_copy
-from maskwork.core.store.saved_state import classes_match_saved, edit_generation, matches_saved
+from maskwork.core.store.saved_state import classes_match_saved, matches_saved
 from maskwork.gui.workers import Job, start
 
 
@@ -35,7 +35,7 @@ class CleanTracker(QObject):
             session.title_changed.emit()
         if name not in project.dirty:
             return
-        copy, generation = private_copy(project.annotation(name)), edit_generation(project, name)
+        copy, generation = private_copy(project.annotation(name)), project.edit_generation(name)
         job = Job(matches_saved, project, name, copy, pass_progress=False)
         job.signals.finished.connect(lambda same, j=job: self._settle(j, project, name, generation, same))
         job.signals.failed.connect(lambda _message, j=job: self._forget(j))  # unreadable file: stays unsaved
@@ -45,7 +45,7 @@ class CleanTracker(QObject):
     def _settle(self, job: Job, project, name: str, generation: int, same: bool) -> None:
         self._forget(job)
         session = self.session
-        if not same or session.state.project is not project or edit_generation(project, name) != generation:
+        if not same or session.state.project is not project or project.edit_generation(name) != generation:
             return
         if not self.undo.is_clean(name) or name not in project.dirty:
             return

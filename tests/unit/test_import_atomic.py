@@ -17,6 +17,7 @@ import pytest
 from maskwork.core.cli import run
 from maskwork.core.domain.errors import ProjectError
 from maskwork.core.store import import_txn
+from maskwork.core.store.names import IMPORT_STAGING_DIR
 from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +100,7 @@ def test_successful_import_leaves_a_clean_project(scene):
     assert project.dirty
     written = import_txn.commit(project)
     assert sorted(written) == sorted(scene["new"]) and project.dirty == []
-    assert not (folder / ".maskwork" / import_txn.STAGING).exists()
+    assert not (folder / ".maskwork" / IMPORT_STAGING_DIR).exists()
     state, again = _state(scene)
     assert state == "new" and again.warnings == [] and again.dirty == []
 
@@ -111,12 +112,12 @@ def test_sigkill_at_each_phase(scene, kill_at, outcome):
     folder = _reset(scene)
     proc = _cli(scene, **{import_txn.TEST_KILL_ENV: str(kill_at)})
     assert proc.wait(timeout=60) == -signal.SIGKILL
-    assert (folder / ".maskwork" / import_txn.STAGING).is_dir()  # the kill left a transaction behind
+    assert (folder / ".maskwork" / IMPORT_STAGING_DIR).is_dir()  # the kill left a transaction behind
     state, project = _state(scene)
     assert state == outcome
     word = "undone" if outcome == "old" else "finished"
     assert len(project.warnings) == 1 and word in project.warnings[0]
-    assert not (folder / ".maskwork" / import_txn.STAGING).exists()
+    assert not (folder / ".maskwork" / IMPORT_STAGING_DIR).exists()
     assert _state(scene)[1].warnings == []  # told once
 
 
@@ -127,7 +128,7 @@ def _wait_for_writing(folder: Path, proc: subprocess.Popen) -> float:
     inode = (store / "project.json").stat().st_ino
     while proc.poll() is None:
         try:
-            if (store / import_txn.STAGING).exists() or (store / "project.json").stat().st_ino != inode:
+            if (store / IMPORT_STAGING_DIR).exists() or (store / "project.json").stat().st_ino != inode:
                 break
         except FileNotFoundError:
             pass
@@ -181,7 +182,7 @@ def test_failed_write_before_commit_changes_nothing(scene, monkeypatch):
     with pytest.raises(ProjectError, match="disk is full"):
         import_txn.commit(project)
     assert sorted(project.dirty) == sorted(scene["new"])  # the work is still in memory
-    assert not (folder / ".maskwork" / import_txn.STAGING).exists()
+    assert not (folder / ".maskwork" / IMPORT_STAGING_DIR).exists()
     state, reopened = _state(scene)
     assert state == "old" and reopened.warnings == []
 
@@ -190,7 +191,7 @@ def test_a_running_import_is_left_alone(scene):
     """Another window opening the project mid-import must not roll that import back under its feet (nor read
     its files half-written): the open is refused. A folder just made has no OWNER yet; its pid decides."""
     folder = _reset(scene)
-    stage = folder / ".maskwork" / import_txn.STAGING / f"{os.getppid()}-{time.time_ns()}"  # our parent is alive
+    stage = folder / ".maskwork" / IMPORT_STAGING_DIR / f"{os.getppid()}-{time.time_ns()}"  # our parent is alive
     (stage / "files").mkdir(parents=True)
     with pytest.raises(ProjectError, match="being written right now"):
         Project.open(folder)
@@ -200,7 +201,7 @@ def test_a_running_import_is_left_alone(scene):
 
 def test_damaged_commit_file_is_reported(scene):
     folder = _reset(scene)
-    stage = folder / ".maskwork" / import_txn.STAGING / "999999999-1"
+    stage = folder / ".maskwork" / IMPORT_STAGING_DIR / "999999999-1"
     stage.mkdir(parents=True)
     (stage / import_txn.COMMIT).write_text('{"format": "maskwork-import-commit", "files": ["../../x"]}')
     with pytest.raises(ProjectError, match="COMMIT is damaged.*delete that folder"):

@@ -20,6 +20,7 @@ import pytest
 from maskwork.core.cli import run
 from maskwork.core.domain.errors import ProjectError
 from maskwork.core.store import import_txn
+from maskwork.core.store.names import IMPORT_STAGING_DIR
 from maskwork.core.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ def _killed_import(scene, step: int) -> Path:
                            str(scene["folder"]), "--overwrite"], cwd=ROOT, capture_output=True,
                           env={**os.environ, import_txn.TEST_KILL_ENV: str(step)}, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    stages = list((scene["folder"] / ".maskwork" / import_txn.STAGING).iterdir())
+    stages = list((scene["folder"] / ".maskwork" / IMPORT_STAGING_DIR).iterdir())
     assert len(stages) == 1
     return stages[0]
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from maskwork.core.cli import run
 from maskwork.core.store import import_txn
+from maskwork.core.store.names import IMPORT_STAGING_DIR
 from maskwork.core.store.project import Project
 
 
@@ -22,7 +23,7 @@ def _stored(folder) -> list[str]:
 
 
 def _staged_commit(folder) -> bool:
-    return any((folder / ".maskwork" / import_txn.STAGING).glob("*/COMMIT"))
+    return any((folder / ".maskwork" / IMPORT_STAGING_DIR).glob("*/COMMIT"))
 
 
 def test_ctrl_c_after_the_commit_point_finishes_the_import_and_says_so(nuclei_small, monkeypatch, capsys):
@@ -40,7 +41,7 @@ def test_ctrl_c_after_the_commit_point_finishes_the_import_and_says_so(nuclei_sm
     assert sent and f"the import was already complete ({len(doc['images'])} images) and is kept" in err, err
     project = Project.open(folder, read_only=True)
     assert len(_stored(folder)) == len(doc["images"]) and not project.warnings  # done now, nothing left to finish
-    assert not (folder / ".maskwork" / import_txn.STAGING).exists()
+    assert not (folder / ".maskwork" / IMPORT_STAGING_DIR).exists()
 
 
 def test_ctrl_c_before_the_commit_point_says_nothing_was_imported(nuclei_small, monkeypatch, capsys):
@@ -53,7 +54,7 @@ def test_ctrl_c_before_the_commit_point_says_nothing_was_imported(nuclei_small, 
     assert run(["import", str(gt), str(folder)]) == 130
     assert "nothing was imported: the project holds its work from before" in capsys.readouterr().err
     assert not (folder / ".maskwork" / "annotations").exists()
-    assert not (folder / ".maskwork" / import_txn.STAGING).exists()
+    assert not (folder / ".maskwork" / IMPORT_STAGING_DIR).exists()
 
 
 def test_project_folder_renamed_during_the_import_is_not_reported_as_imported(nuclei_small, tmp_path, monkeypatch,

@@ -26,9 +26,9 @@ class StoredKind(NamedTuple):
 
 STORED_FILES = (
     StoredKind(".maskwork/project.json", (ProjectFile,),
-               ("core/store/project.py", "core/store/review.py", "core/store/saved_state.py",
+               ("core/store/project_meta.py", "core/store/review.py", "core/store/saved_state.py",
                 "core/store/import_txn.py")),
-    StoredKind(".maskwork/autosave/project.json", (ProjectFile,), ("core/store/project.py",)),
+    StoredKind(".maskwork/autosave/project.json", (ProjectFile,), ("core/store/project_meta.py",)),
     StoredKind(".maskwork/annotations/<image>.json", (AnnotationFile,),
                ("core/store/project.py", "core/store/recovery.py", "core/store/saved_state.py",
                 "core/cluster/writers.py")),
