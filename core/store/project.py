@@ -268,7 +268,6 @@ class Project:
         self.check_can_save(todo)  # before anything is written
         write_bytes_atomic(self.store / PROJECT_FILE, json_bytes(self.meta_document(), indent=1))
         self._saved_meta()
-        self.classes_unsaved = False
         written = []
         for name in todo:
             generation = self._generation.get(name, 0)
@@ -286,8 +285,9 @@ class Project:
             self._saved(name, generation)
 
     def _saved_meta(self) -> None:
-        """project.json is on disk: its journal entry is spent."""
+        """project.json is on disk (a save, or an import's commit): its journal entry is spent, the class list saved."""
         self.has_store = True
+        self.classes_unsaved = False
         self.autosaved.meta_key = self.meta_key()
         self._drop_journal(self.store / AUTOSAVE_DIR / PROJECT_FILE)
 
