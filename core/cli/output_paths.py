@@ -99,7 +99,7 @@ COMMAND_PATHS: dict[str, Paths] = {
                      not_paths=("model", "layout", "box", "point")),
     "forget-image": Paths(projects=("project",), not_paths=("images",)),  # moves store files aside (core.store.forget)
     "compare": Paths(outputs=(Output("report", "file", False, ".html"),), inputs=("a", "b", "data", "calibration"),
-                     not_paths=("sort", "device")),
+                     not_paths=("sort", "device", "address")),
 }
 
 

@@ -94,7 +94,7 @@ def test_reading_headers_does_not_import_torch(tmp_path):
     _small(path, aerial_classes(), {"tile": 256})
     sidecar_path(path).unlink()
     code = ("import sys; from maskwork.core.models.catalog.headers import read_header; "
-            f"h = read_header({str(path)!r}); from maskwork.core.models import registry; "
+            f"h = read_header({str(path)!r}); from maskwork.core.models.catalog import registry; "
             "print(h['arch'], 'torch' in sys.modules, 'torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["unet_tiny", "False", "False"], out.stderr
