@@ -34,7 +34,9 @@ def compare_models(a: str, b: str, data, *, int8_a: bool = False, int8_b: bool =
     task, classes = model_facts(a)
     task_b, _ = model_facts(b)
     if task_b != task:
-        raise InputError(f"model {a} is a {task} model and {b} a {task_b} model: compare two {task} models")
+        kind = {"instance": "an instance", "semantic": "a semantic"}
+        raise InputError(f"model A ({a}) is {kind[task]} model, model B ({b}) {kind[task_b]} model: compare two "
+                         f"{task} models")
     d = load_compare_data(data, task, classes)
     ev_a = prepare(a, d, device, max_images, None, int8_a, cancel, calibration if int8_a else None)
     ev_b = prepare(b, d, device, max_images, None, int8_b, cancel, calibration if int8_b else None)

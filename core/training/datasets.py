@@ -100,10 +100,13 @@ def _id_order(image_id) -> tuple:
 
 
 def _guess_image_dir(json_path: Path, doc) -> Path:
-    from maskwork.core.formats.coco import image_in_folder
+    from maskwork.core.formats.coco import image_in_folder, load_coco
 
     imgs = doc.get("images") if isinstance(doc, dict) else None
     first = imgs[0].get("file_name") if isinstance(imgs, list) and imgs and isinstance(imgs[0], dict) else None
+    if not isinstance(first, str):  # no image list to look for: the COCO reader says what is wrong with the file
+        load_coco(json_path, json_path.parent)
+        return json_path.parent
     split = json_path.parent / json_path.stem.split("_")[-1]  # COCO's layout: instances_val2017.json + val2017/
     for cand in (json_path.parent / "images", json_path.parent / json_path.stem, split, json_path.parent):
         if isinstance(first, str) and image_in_folder(cand, first, json_path, "images[0]").is_file():

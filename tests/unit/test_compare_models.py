@@ -145,8 +145,19 @@ def test_the_command_writes_json_and_a_report_and_refuses_to_overwrite_an_input(
 def test_two_models_of_different_tasks_are_refused_in_one_sentence(aerial_subset):
     from maskwork.core.domain.errors import InputError
 
-    with pytest.raises(InputError, match="semantic model and .* instance model"):
+    with pytest.raises(InputError, match=r"model A \(aerial-landcover\) is a semantic model, model B "
+                                         r"\(nuclei-instance\) an instance model"):
         compare_models("aerial-landcover", "nuclei-instance", aerial_subset, cache_dir=None)
+
+
+def test_an_onnx_file_given_as_a_model_says_how_to_register_it(aerial_subset, tmp_path):
+    from maskwork.core.domain.errors import ModelError
+
+    onnx = tmp_path / "mine.onnx"
+    onnx.write_bytes(b"not registered")
+    with pytest.raises(ModelError, match=r"mine.onnx is a file, not a model name: register it first with "
+                                         r"`maskwork register-model .*mine.onnx --name NAME`"):
+        compare_models("aerial-landcover", str(onnx), aerial_subset, cache_dir=None)
 
 
 YOLO = ROOT.parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"

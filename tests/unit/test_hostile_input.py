@@ -261,3 +261,16 @@ def test_image_paths_outside_the_folder_are_refused(tmp_path, nuclei_val, name):
         from_coco(path, data / "images")
     with pytest.raises(InputError, match="points outside the image folder"):
         from_coco(path)  # the image folder guessed from the file's first image
+
+
+@pytest.mark.parametrize("doc, says", [({"images": 5}, "'categories' must be a list"),
+                                       ({"images": [{"id": 1}], "categories": []}, "images"),
+                                       ([], "detection-results file")])
+def test_a_malformed_coco_given_to_train_or_compare_says_what_is_wrong(tmp_path, doc, says):
+    """Without an image list to look for, the reader's own sentence comes back, not 'cannot find the images'."""
+    (tmp_path / "images").mkdir()
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as err:
+        from_coco(path)
+    assert says in str(err.value) and "cannot find the images" not in str(err.value)

@@ -83,6 +83,9 @@ def get_model(name: str) -> ModelSpec:
     for spec in user_specs():
         if spec.name == name:
             return resolved(spec)
+    if Path(name).is_file():  # a file where a name belongs: say how it becomes a model
+        raise ModelError(f"{name} is a file, not a model name: register it first with `maskwork register-model "
+                         f"{name} --name NAME` (or add it in the window's Model panel), then give NAME.")
     names = model_names()
     close = get_close_matches(name, names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
