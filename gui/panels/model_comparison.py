@@ -178,11 +178,13 @@ class ModelComparisonPanel(QWidget):
         self.verdict.setText(f"comparing {a} with {b} on every image…")
         from maskwork.core.comparison.compare import compare_models
 
+        unsaved = len(project.dirty)  # the comparison reads the project's files: say what it did not see
         self.jobs.run(Job(compare_models, a, b, str(project.root), int8_a=int8_a, int8_b=int8_b),
-                      self.show_result, on_cancel=lambda: self.verdict.setText("comparison cancelled"),
+                      lambda outcome: self.show_result(outcome, unsaved),
+                      on_cancel=lambda: self.verdict.setText("comparison cancelled"),
                       on_fail=lambda _msg: self.verdict.setText("the comparison failed (see the message)"))
 
-    def show_result(self, outcome) -> None:
+    def show_result(self, outcome, unsaved: int = 0) -> None:
         comparison: Comparison = outcome[0]
         self.comparison = comparison
         self.model.set_rows(comparison.rows)
@@ -195,6 +197,9 @@ class ModelComparisonPanel(QWidget):
             sort_column, order = 4, Qt.SortOrder.DescendingOrder
             lines = []
         lines += comparison.notes
+        if unsaved:
+            lines.append(f"{plural(unsaved, 'image')} with unsaved changes compared as last saved: save (Ctrl+S) "
+                         "and compare again to include them.")
         self.verdict.setText("\n".join(lines))
         self.table.sortByColumn(sort_column, order)
         losses = comparison.losses()

@@ -47,8 +47,10 @@ def test_two_models_over_the_project(qtbot, tmp_path, nuclei_val, weaker_model, 
     tab.set_model_names(["nuclei-semantic", weaker_model], "nuclei-semantic", weaker_model)
     panel.pages.setCurrentWidget(tab)
     panel.show()
+    project.mark_dirty(sorted(project.image_names())[0])  # an edit not saved yet: the comparison reads the files
     with qtbot.waitSignal(tab.jobs.busy_changed, timeout=300_000, check_params_cb=lambda busy: not busy):
         tab.run_button.click()
+    assert "1 image with unsaved changes compared as last saved: save (Ctrl+S)" in tab.verdict.text()
 
     names = sorted(project.image_names())
     result = tab.comparison
