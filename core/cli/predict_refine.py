@@ -17,8 +17,8 @@ def add_refine_flags(p) -> None:
     p.add_argument("--refine", choices=tuple(REFINERS), default="none",
                    help="move instance masks, or a semantic map's region borders, onto the image's edges before "
                         "writing them: edges (weight-free), zoom (the model again on each object's box, then "
-                        "edges: for photos and YOLO), sam (a SAM-family model, --sam-model), none "
-                        "(default: the model's masks as they are)")
+                        "edges: for photos and YOLO; a semantic map gets edges), sam (a SAM-family model, "
+                        "--sam-model), none (default: the model's masks as they are)")
     p.add_argument("--sam-model", help="with --refine sam: a model name (`sam-models`) or ENCODER.onnx,DECODER.onnx")
 
 
