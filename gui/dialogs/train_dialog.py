@@ -211,13 +211,14 @@ class TrainDialog(QDialog):
         self._schedule = suggest(task, self.start_from.currentData() is not None)
         train_images = max(1, round(self.n_corrected * (1 - self.val_share.value())))
         self.epochs.setValue(self._schedule.epochs)
-        self.steps.setValue(self._schedule.steps_per_epoch(train_images, project_run.TrainRequest.batch_size))
+        self.crop.setValue(self._schedule.crop)
+        self.steps.setValue(self._schedule.steps_per_epoch(train_images, self._schedule.batch_size))
         name = self.start_from.currentText() if self.start_from.currentData() is not None else None
         self.start_note.setText(project_run.start_note(name, self._classes_of.get(name, set()),
                                                       getattr(self.state.project, "classes", None)))
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
         self.schedule_note.setText(f"Suggested for {kind}: "
-                                   + self._schedule.describe(train_images, project_run.TrainRequest.batch_size))
+                                   + self._schedule.describe(train_images, self._schedule.batch_size))
         self.gain_note.setText(expected_gain(task, self.n_corrected) if name is not None else "")
         self._show_held_out()
 
