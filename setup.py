@@ -26,6 +26,8 @@ setup(
     package_data={"maskwork.resources": ["*.md"],
                   "maskwork.resources.models": ["*.pt", "*.md", "*.json"],
                   "maskwork.resources.samples": ["*.md"],
-                  **{name: ["*"] for name in DATA_PACKAGES if ".samples." in name}},  # each sample folder whole
+                  "maskwork.resources.replay": ["*.md"],
+                  **{name: ["*"] for name in DATA_PACKAGES if ".samples." in name},  # each sample folder whole
+                  **{name: ["*"] for name in DATA_PACKAGES if ".replay." in name}},  # fine-tune replay sets
     exclude_package_data={"maskwork": ["*"]},
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -281,6 +282,19 @@ def split(data: TrainData, val_fraction: float, seed: int = 0) -> tuple[TrainDat
     val_idx = set(order[:n_val])
     return (replace(data, items=[it for i, it in enumerate(data.items) if i not in val_idx]),
             replace(data, items=[it for i, it in enumerate(data.items) if i in val_idx]))
+
+
+def mix_items(items: list[Item], replay: list[Item], share: float) -> list[Item]:
+    """A list to draw uniformly from in which `replay` items make up `share` of the draws (each item of a
+    side equally likely), share taken as a fraction p/q with q <= 20: items repeated (q - p) x len(replay) times,
+    replay ones p x len(items) times. Only references are repeated, no image is loaded."""
+    if not replay or share <= 0 or not items:
+        return list(items)
+    if share >= 1:
+        return list(replay)
+    ratio = Fraction(share).limit_denominator(20)
+    p, q = max(1, ratio.numerator), ratio.denominator
+    return list(items) * ((q - p) * len(replay)) + list(replay) * (p * len(items))
 
 
 def held_out_names(names: list[str], share: float) -> list[str]:

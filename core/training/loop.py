@@ -16,6 +16,9 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
   keep_start     score the start model (init) on the validation images before training and save an epoch
                  only when it beats that; when none does, `out` holds the start model (result.improved False)
   freeze_bn      BatchNorm layers keep the start model's statistics (eval mode) while training
+  freeze         parameter name prefixes that are not trained (e.g. "backbone.body." keeps the ResNet)
+  replay         data the start model was trained on (same kinds as `data`) mixed into the batches so a
+                 fine-tune does not forget it; `replay_share` of the crops come from it (0: none)
   min_size, max_size, detections_per_img    (instance) the resize and the detection cap the predictor
                  applies; recorded in the checkpoint "input"
   tile, scale    (semantic) tile size and image scale the predictor applies; recorded likewise
@@ -39,7 +42,7 @@ import math
 import platform
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +55,7 @@ from maskwork.core.models.torch_models.architectures import get_architecture
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
-from maskwork.core.training.datasets import TrainData, load_data, split, split_by_names
+from maskwork.core.training.datasets import TrainData, load_data, mix_items, split, split_by_names
 from maskwork.core.training.labelled import require_labels
 
 
@@ -89,6 +92,9 @@ class TrainConfig:
     bn_batches: int = 16  # semantic: BatchNorm statistics re-estimated on this many batches before validating
     freeze_bn: bool = False
     keep_start: bool = False
+    freeze: tuple = ()
+    replay: object = None
+    replay_share: float = 0.0
     command: str = ""
 
     def last_path(self) -> Path:
@@ -195,7 +201,11 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     rng = random.Random(cfg.seed)
 
     model = build(cfg, num_classes).to(device)
+    for name, p in model.named_parameters():
+        if any(name.startswith(prefix) for prefix in cfg.freeze):
+            p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
+    batches = _with_replay(cfg, task, train_d)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
@@ -237,7 +247,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         t_epoch = time.monotonic()
         try:
-            loss = _train_epoch(cfg, task, model, opt, sched, train_d, rng, device, ignore, steps,
+            loss = _train_epoch(cfg, task, model, opt, sched, batches, rng, device, ignore, steps,
                                 (epoch - 1) * steps, total, progress, cancel, t_start)
         except Cancelled:
             result.stopped = "cancelled"
@@ -275,6 +285,18 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             result.stopped = "time limit"
             break
     return result
+
+
+def _with_replay(cfg: TrainConfig, task: str, train_d: TrainData) -> TrainData:
+    """The data batches are drawn from: the training images, plus the replay images at `replay_share`."""
+    if cfg.replay is None or cfg.replay_share <= 0:
+        return train_d
+    replay = _data(cfg.replay, task)
+    if replay.classes.names() != train_d.classes.names():
+        raise InputError(f"the replay data {replay.source} has classes {replay.classes.names()}, the training data "
+                         f"{train_d.classes.names()}; replay only data of the same classes (or none)")
+    return TrainData(task, train_d.classes, mix_items(train_d.items, replay.items, cfg.replay_share),
+                     train_d.source, train_d.ignore_index, train_d.extra)
 
 
 class _Schedule:
@@ -364,14 +386,19 @@ def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> d
 
 
 def _training_record(cfg, train_d, val_d, epoch, history, device, seconds) -> dict:
-    conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-            if k not in ("data", "val")}
-    conf["aug_scale"] = list(cfg.aug_scale)
+    plain = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in ("data", "val", "replay")}
+    conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in plain.items()}
+    conf["aug_scale"], conf["freeze"] = list(cfg.aug_scale), list(cfg.freeze)
+    conf["replay"] = _source(cfg.replay)
     return {"data": train_d.source, "train_images": len(train_d.items), "val": val_d.source,
             "val_images": [it.name for it in val_d.items][:200], "epochs": epoch, "seed": cfg.seed,
             "command": cfg.command, "machine": _machine(device), "seconds": round(seconds, 1),
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "config": conf,
             "history": [{k: v for k, v in r.items() if k != "metrics"} for r in history]}
+
+
+def _source(spec) -> str | None:
+    return spec.source if isinstance(spec, TrainData) else (None if spec is None else str(spec))
 
 
 def _cpu(sd: dict) -> dict:

@@ -26,7 +26,7 @@ class TrainRequest:
     name: str
     start_from: str | None = None
     crop: int = 256          # training crop (semantic: also the tile the predictor uses)
-    batch_size: int = 4
+    batch_size: int | None = None      # None: the schedule's
     steps_per_epoch: int | None = None  # None: one pass over the training images
     lr: float | None = None            # None: the schedule's
     warmup_steps: int | None = None

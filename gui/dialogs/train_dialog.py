@@ -29,7 +29,7 @@ from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.domain.text import plural
 from maskwork.core.training import project_run
 from maskwork.core.training.datasets import held_out_names
-from maskwork.core.training.schedule import expected_gain, suggest
+from maskwork.core.training.schedule import expected_gain, replay_source, suggest
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.widgets.plot import LineChart
@@ -211,13 +211,17 @@ class TrainDialog(QDialog):
         self._schedule = suggest(task, self.start_from.currentData() is not None)
         train_images = max(1, round(self.n_corrected * (1 - self.val_share.value())))
         self.epochs.setValue(self._schedule.epochs)
-        self.steps.setValue(self._schedule.steps_per_epoch(train_images, project_run.TrainRequest.batch_size))
+        self.crop.setValue(self._schedule.crop)
+        self.steps.setValue(self._schedule.steps_per_epoch(train_images, self._schedule.batch_size))
         name = self.start_from.currentText() if self.start_from.currentData() is not None else None
         self.start_note.setText(project_run.start_note(name, self._classes_of.get(name, set()),
                                                       getattr(self.state.project, "classes", None)))
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
+        replay = replay_source(self.start_from.currentData()) if self._schedule.replay_share > 0 else None
         self.schedule_note.setText(f"Suggested for {kind}: "
-                                   + self._schedule.describe(train_images, project_run.TrainRequest.batch_size))
+                                   + self._schedule.describe(train_images, self._schedule.batch_size)
+                                   + (f"; {self._schedule.replay_share:.0%} of the crops from images {name} was "
+                                      "trained on, so it keeps what it knew" if replay is not None else ""))
         self.gain_note.setText(expected_gain(task, self.n_corrected) if name is not None else "")
         self._show_held_out()
 

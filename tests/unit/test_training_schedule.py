@@ -13,7 +13,7 @@ from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import from_coco, held_out_names, select
 from maskwork.core.training.loop import TrainConfig, train
 from maskwork.core.training.runner import CheckpointRunner
-from maskwork.core.training.schedule import settings, suggest
+from maskwork.core.training.schedule import MEASURED_GAIN, expected_gain, settings, suggest
 from tests.unit.training_fixtures import small_nuclei
 
 torch.set_num_threads(1)
@@ -57,7 +57,8 @@ def test_a_fine_tune_that_makes_the_model_worse_keeps_the_start_model(nuclei_val
     names = [it.name for it in data.items]
     start = str(weights_file(get_model("nuclei-semantic")))
     out = tmp_path / "tuned.pt"
-    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=lr, warmup_steps=1)
+    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=lr, warmup_steps=1, batch_size=4,
+                    replay_share=0.0)  # 4 crops of the 2 training images: the rate harms without diverging
     assert plan["keep_start"]
     cfg = TrainConfig(arch="unet_small", data=data, val_names=held_out_names(names, 0.2), out=str(out), init=start,
                       device="cpu", seed=1, **plan)
@@ -68,3 +69,15 @@ def test_a_fine_tune_that_makes_the_model_worse_keeps_the_start_model(nuclei_val
     assert _miou(out, val) == pytest.approx(_miou(start, val)) == pytest.approx(result.baseline)
     kept, original = read_checkpoint(out)["state_dict"], read_checkpoint(start)["state_dict"]
     assert all(torch.equal(kept[k], original[k]) for k in original)
+
+
+def test_the_dialogs_expected_gain_quotes_every_measured_row_of_the_task():
+    """The train dialog's sentence carries the benchmark's figures (docs/BENCHMARKS.md), both kinds of images."""
+    for task in ("semantic", "instance"):
+        text = expected_gain(task, 7)
+        rows = [m for m in MEASURED_GAIN if m.task == task]
+        assert rows and text.startswith("Expected gain, from the benchmark") and "You have 7" in text
+        for m in rows:
+            assert m.model in text and m.images in text and f"{m.before:.3f}" in text
+    gained = next(m for m in MEASURED_GAIN if "never saw" in m.images)
+    assert f"to {gained.after:.3f} ({gained.after - gained.before:+.3f})" in expected_gain(gained.task, 5)

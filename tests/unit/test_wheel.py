@@ -61,6 +61,9 @@ def test_the_wheel_installs_one_package_named_maskwork(installed):
         assert (resources / "models" / f"{name}.pt").stat().st_size > 100_000
     assert list((resources / "samples" / "nuclei").glob("*.png"))
     assert (resources / "samples" / "LICENSE.md").is_file()
+    replay = resources / "replay"  # what a fine-tune of a bundled nuclei model mixes in (core.training.schedule)
+    assert (replay / "nuclei" / "annotations.json").is_file() and (replay / "LICENSE.md").is_file()
+    assert len(list((replay / "nuclei" / "images").glob("*.png"))) == 32
 
 
 def test_installed_maskwork_lists_bundled_models_and_predicts(installed, tmp_path):

@@ -1,0 +1,68 @@
+"""Issue 23: a fine-tune of a bundled nuclei model mixes in images the model was trained on (resources/replay), and
+can keep layers fixed (`freeze`); the schedule that the CLI and the window share carries both."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from maskwork.core.domain.annotation import ClassList
+from maskwork.core.domain.errors import InputError
+from maskwork.core.models.catalog.registry import get_model, weights_file
+from maskwork.core.models.torch_models.checkpoint import read_checkpoint
+from maskwork.core.training.datasets import Item, from_coco, load_data, mix_items
+from maskwork.core.training.loop import TrainConfig, train
+from maskwork.core.training.schedule import replay_source, settings
+from tests.unit.training_fixtures import small_nuclei
+
+torch.set_num_threads(1)
+
+
+def _items(prefix: str, n: int) -> list[Item]:
+    return [Item(f"{prefix}{i}", lambda: None) for i in range(n)]
+
+
+@pytest.mark.parametrize("share", [0.25, 0.5, 0.75])
+def test_replay_images_make_up_the_share_of_the_draws(share):
+    mixed = mix_items(_items("own", 10), _items("replay", 32), share)
+    assert sum(it.name.startswith("replay") for it in mixed) / len(mixed) == pytest.approx(share, abs=0.02)
+    assert {it.name for it in mixed if it.name.startswith("own")} == {f"own{i}" for i in range(10)}
+    assert [it.name for it in mix_items(_items("own", 10), _items("replay", 32), 0.0)] == [f"own{i}" for i in range(10)]
+    assert [it.name for it in mix_items(_items("own", 10), [], 0.5)] == [f"own{i}" for i in range(10)]
+
+
+def test_a_fine_tune_of_a_bundled_nuclei_model_replays_images_it_was_trained_on(nuclei_val):
+    for task, name in (("instance", "nuclei-instance"), ("semantic", "nuclei-semantic")):
+        by_name, by_file = settings(task, name), settings(task, str(weights_file(get_model(name))))
+        assert by_name["replay"] == by_file["replay"] == str(replay_source(name)) and by_name["replay_share"] > 0
+        replay = load_data(by_name["replay"], task)
+        assert replay.classes.names() == [c["name"] for c in read_checkpoint(weights_file(get_model(name)))["classes"]]
+        assert len(replay.items) == 32
+        val = {image["file_name"] for image in json.loads(nuclei_val.read_text())["images"]}
+        assert not val & {it.name for it in replay.items}  # training images, never the validation ones
+    assert "replay" not in settings("semantic", "aerial-landcover")  # no replay set shipped for it
+    assert "replay" not in settings("semantic", None)  # from scratch
+    assert "replay" not in settings("instance", "nuclei-instance", replay_share=0.0)  # --no-replay
+
+
+def test_frozen_layers_stay_and_replay_of_other_classes_is_refused(nuclei_val, tmp_path):
+    data = from_coco(small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96), task="semantic")
+    start = str(weights_file(get_model("nuclei-semantic")))
+    out = tmp_path / "tuned.pt"
+    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=1e-3, warmup_steps=1,
+                    keep_start=False)
+    cfg = TrainConfig(arch="unet_small", data=data, val_names=[data.items[0].name], out=str(out), init=start,
+                      device="cpu", seed=1, **{**plan, "freeze": ("down.",)})
+    assert cfg.replay and cfg.replay_share == 0.5
+    train(cfg)
+    tuned, original = read_checkpoint(out)["state_dict"], read_checkpoint(start)["state_dict"]
+    frozen = [k for k in original if k.startswith("down.") and k.endswith(".weight")]
+    trained = [k for k in original if k.startswith("merge.") and k.endswith(".weight")]
+    assert frozen and all(torch.equal(tuned[k], original[k]) for k in frozen)
+    assert any(not torch.equal(tuned[k], original[k]) for k in trained)
+    assert read_checkpoint(out)["training"]["config"]["replay"] == cfg.replay
+    other = replace(load_data(cfg.replay, "semantic"), classes=ClassList.from_names(["background", "cell"]))
+    with pytest.raises(InputError, match="replay data .* has classes"):
+        train(replace(cfg, replay=other, out=str(tmp_path / "other.pt")))
