@@ -105,6 +105,8 @@ def cmd_train(args) -> int:
               file=sys.stderr)
 
     result = train(cfg, progress=bar, cancel=CancelToken(), on_epoch=on_epoch)
+    for note in result.notes:
+        print(note)
     if result.baseline is not None and not result.improved:
         print(f"{result.stopped}: no epoch beat the start model ({result.metric} {result.baseline:.4f}); "
               f"{result.out} holds the start model {cfg.init} unchanged (--accept-worse saves the best epoch anyway)")

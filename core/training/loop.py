@@ -42,7 +42,7 @@ import math
 import platform
 import random
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +112,7 @@ class TrainResult:
     stopped: str = "done"
     epochs_done: int = 0
     baseline: float | None = None
+    notes: list[str] = field(default_factory=list)  # what the run left out and why (e.g. the replay)
 
     @property
     def improved(self) -> bool:
@@ -205,7 +206,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         if any(name.startswith(prefix) for prefix in cfg.freeze):
             p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
-    batches = _with_replay(cfg, task, train_d)
+    batches, replay_note = _with_replay(cfg, task, train_d)
+    if replay_note:  # the record and the result say the replay was left out, and why
+        cfg = replace(cfg, replay=None, replay_share=0.0)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
@@ -226,7 +229,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         rng.setstate(_to_rng_state(run["rng"]))
         torch.manual_seed(cfg.seed + start_epoch)
 
-    result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline)
+    result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline,
+                         [replay_note] if replay_note else [])
     t_start = time.monotonic() - elapsed_before
     if cfg.keep_start and cfg.init and not cfg.resume:
         try:  # the start model is the one to beat: scored and saved as `out` before any step
@@ -287,16 +291,18 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     return result
 
 
-def _with_replay(cfg: TrainConfig, task: str, train_d: TrainData) -> TrainData:
-    """The data batches are drawn from: the training images, plus the replay images at `replay_share`."""
+def _with_replay(cfg: TrainConfig, task: str, train_d: TrainData) -> tuple[TrainData, str]:
+    """The data batches are drawn from (the training images, plus the replay images at `replay_share`) and, when
+    the replay is left out because its classes are not the training data's (a user's own classes on a bundled
+    model), the sentence that says so."""
     if cfg.replay is None or cfg.replay_share <= 0:
-        return train_d
+        return train_d, ""
     replay = _data(cfg.replay, task)
     if replay.classes.names() != train_d.classes.names():
-        raise InputError(f"the replay data {replay.source} has classes {replay.classes.names()}, the training data "
-                         f"{train_d.classes.names()}; replay only data of the same classes (or none)")
+        return train_d, (f"not replaying {replay.source}: its classes {replay.classes.names()} are not the "
+                         f"training data's {train_d.classes.names()}")
     return TrainData(task, train_d.classes, mix_items(train_d.items, replay.items, cfg.replay_share),
-                     train_d.source, train_d.ignore_index, train_d.extra)
+                     train_d.source, train_d.ignore_index, train_d.extra), ""
 
 
 class _Schedule:

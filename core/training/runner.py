@@ -69,7 +69,7 @@ class CheckpointRunner:
 
 def make_predictor(model: str | Path, device: str | None = None, int8: bool = False):
     """The app's Predictor for a registry name or a checkpoint file (described by its own header)."""
-    if not Path(model).is_file():
+    if not Path(model).is_file() or Path(model).suffix.lower() == ".onnx":  # an ONNX file: the registry says how
         return Predictor(get_model(str(model)), int8=int8, device=device)
     ckpt = read_checkpoint(model)
     if "arch" not in ckpt:

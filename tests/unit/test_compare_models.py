@@ -158,6 +158,10 @@ def test_an_onnx_file_given_as_a_model_says_how_to_register_it(aerial_subset, tm
     with pytest.raises(ModelError, match=r"mine.onnx is a file, not a model name: register it first with "
                                          r"`maskwork register-model .*mine.onnx --name NAME`"):
         compare_models("aerial-landcover", str(onnx), aerial_subset, cache_dir=None)
+    from maskwork.core.training.runner import make_predictor  # evaluate's and train's way to a model
+
+    with pytest.raises(ModelError, match="is a file, not a model name: register it first"):
+        make_predictor(str(onnx))
 
 
 YOLO = ROOT.parent / "shared" / "models" / "yolo11n-seg-quantized.onnx"

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from maskwork.core.domain.annotation import ClassList
-from maskwork.core.domain.errors import InputError
 from maskwork.core.models.catalog.registry import get_model, weights_file
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint
 from maskwork.core.training.datasets import Item, from_coco, load_data, mix_items
@@ -47,7 +46,7 @@ def test_a_fine_tune_of_a_bundled_nuclei_model_replays_images_it_was_trained_on(
     assert "replay" not in settings("instance", "nuclei-instance", replay_share=0.0)  # --no-replay
 
 
-def test_frozen_layers_stay_and_replay_of_other_classes_is_refused(nuclei_val, tmp_path):
+def test_frozen_layers_stay_and_the_replay_is_recorded(nuclei_val, tmp_path):
     data = from_coco(small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96), task="semantic")
     start = str(weights_file(get_model("nuclei-semantic")))
     out = tmp_path / "tuned.pt"
@@ -63,6 +62,20 @@ def test_frozen_layers_stay_and_replay_of_other_classes_is_refused(nuclei_val, t
     assert frozen and all(torch.equal(tuned[k], original[k]) for k in frozen)
     assert any(not torch.equal(tuned[k], original[k]) for k in trained)
     assert read_checkpoint(out)["training"]["config"]["replay"] == cfg.replay
-    other = replace(load_data(cfg.replay, "semantic"), classes=ClassList.from_names(["background", "cell"]))
-    with pytest.raises(InputError, match="replay data .* has classes"):
-        train(replace(cfg, replay=other, out=str(tmp_path / "other.pt")))
+
+
+
+def test_a_project_of_other_classes_trains_without_the_replay_and_says_so(nuclei_val, tmp_path):
+    """A user's own classes on a bundled nuclei model: the replay (nucleus) is left out, not the training."""
+    data = from_coco(small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96), task="semantic")
+    data = replace(data, classes=ClassList.from_names(["background", "cell"]))
+    start = str(weights_file(get_model("nuclei-semantic")))
+    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, warmup_steps=1, keep_start=False)
+    assert plan["replay"]
+    out = tmp_path / "cells.pt"
+    cfg = TrainConfig(arch="unet_small", data=data, val_names=[data.items[0].name], out=str(out), init=start,
+                      device="cpu", seed=1, **plan)
+    result = train(cfg)
+    assert result.notes and result.notes[0].startswith("not replaying") and "'cell'" in result.notes[0]
+    record = read_checkpoint(out)["training"]["config"]
+    assert record["replay"] is None and record["replay_share"] == 0.0
