@@ -1,51 +1,8 @@
 """GrabCut started from a model's mask: the first try of issue 21, kept as the baseline bench_refine.py measures
-core/refine/edges.py against (sure foreground deep inside the mask, probable foreground the rest of it,
-probable background a band around it, sure background beyond; the window downscaled to a pixel budget)."""
+core/refine/edges.py against. The cut itself lives in core (core/interactive/mask_cut.py), where the "fix" tool
+runs it once per click."""
 from __future__ import annotations
 
-import cv2
-import numpy as np
+from maskwork.core.interactive.mask_cut import cut_from_mask as grabcut_from_mask
 
-from maskwork.core.domain.masks import Mask
-
-BAND = 0.03          # the band, share of the mask's box diagonal (best of 0.02-0.10 on coco_sample train people)
-MAX_PIXELS = 40_000  # working pixels
-ITERATIONS = 3
-
-
-def grabcut_from_mask(image: np.ndarray, mask: Mask, seeds: np.ndarray | None = None) -> Mask:
-    """`seeds` (image-sized uint8, 1 = sure object, 2 = sure background): clicks (bench_model_clicks.py)."""
-    if mask.is_empty:
-        return mask
-    height, width = image.shape[:2]
-    bx, by, bw, bh = mask.bbox
-    band_px = max(2.0, BAND * float(np.hypot(bw, bh)))
-    pad = int(np.ceil(2.5 * band_px)) + 2
-    x0, y0 = max(0, int(bx) - pad), max(0, int(by) - pad)
-    x1, y1 = min(width, int(bx + bw) + pad), min(height, int(by + bh) + pad)
-    scale = min(1.0, float(np.sqrt(MAX_PIXELS / max(1, (x1 - x0) * (y1 - y0)))))
-    size = (max(8, int(round((x1 - x0) * scale))), max(8, int(round((y1 - y0) * scale))))
-    crop = np.ascontiguousarray(image[y0:y1, x0:x1, :3])
-    inside = mask.region(x0, y0, x1, y1)
-    small = cv2.resize(inside.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
-    crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    band = max(3, int(round(band_px * scale)))
-    m8 = small.astype(np.uint8)
-    near = cv2.dilate(m8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))).astype(bool)
-    depth = cv2.distanceTransform(np.pad(m8, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    labels = np.full(small.shape, cv2.GC_BGD, np.uint8)
-    labels[near] = cv2.GC_PR_BGD
-    labels[small] = cv2.GC_PR_FGD
-    labels[depth > 0.5 * band] = cv2.GC_FGD
-    if seeds is not None:
-        clicks = cv2.resize(seeds[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
-        labels[clicks == 2] = cv2.GC_BGD
-        labels[clicks == 1] = cv2.GC_FGD
-    cv2.setRNGSeed(0)
-    try:
-        cv2.grabCut(crop, labels, None, np.zeros((1, 65)), np.zeros((1, 65)), ITERATIONS, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
-        return mask
-    cut = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.float32)
-    out = cv2.resize(cut, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) >= 0.5
-    return Mask.from_crop(height, width, x0, y0, out) if out.any() else mask
+__all__ = ["grabcut_from_mask"]

@@ -1,6 +1,7 @@
 """CLI command `segment`: one interactive tool on one image, headless (core.interactive).
 
     python main.py segment IMAGE --tool grabcut --box 10,20,200,300 [--point X,Y,1|0 ...] --out MASK.png
+    python main.py segment IMAGE --tool fix --mask START.png --point X,Y,1 [--point X,Y,0 ...] --out MASK.png
 
 Writes a single-channel PNG of the image's size: 0 = background, 255 = object. The tool choices
 come from core.interactive.TOOLS, so a tool added to that table is a choice here too.
@@ -42,19 +43,23 @@ def cmd_segment(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from maskwork.core.interactive import Prompt, segment
+    from maskwork.core.interactive import TOOLS, Prompt, segment
     from maskwork.core.store.atomic import write_bytes_atomic
     from maskwork.core.store.images import read_image
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise InputError(f"--out {out} must end in .png: the mask is written as a PNG.")
+    if args.mask and "mask" not in TOOLS[args.tool].needs:
+        raise InputError(f"--mask is the mask the fix tool corrects; the {args.tool} tool does not read it: use "
+                         "--tool fix, or leave --mask out.")
     image = read_image(args.image)
     if args.tool == "sam" or args.model:  # a promptable model: core/interactive/sam (sam_commands.py)
         from maskwork.core.cli.sam_commands import choose_model
 
         choose_model(args)
-    prompt = Prompt(box=args.box, points=list(args.point), tolerance=args.tolerance)
+    prompt = Prompt(box=args.box, points=list(args.point), tolerance=args.tolerance,
+                    mask=_start_mask(args.mask) if args.mask else None)
     mask = segment(args.tool, image, prompt)
     pixels = np.where(mask.to_full(), 255, 0).astype(np.uint8)
     buffer = io.BytesIO()
@@ -63,6 +68,17 @@ def cmd_segment(args) -> int:
     h, w = pixels.shape
     print(f"{args.tool}: {mask.area} object pixels ({100.0 * mask.area / (w * h):.2f}% of {w}x{h}) -> {out}")
     return 0
+
+
+def _start_mask(path: str):
+    """The mask to fix: a single-channel PNG, object = every non-zero pixel (what `segment --out` writes)."""
+    from maskwork.core.domain.masks import Mask
+    from maskwork.core.formats.png import read_label_png
+
+    pixels = read_label_png(path)
+    if not pixels.any():
+        raise InputError(f"--mask {path} has no object pixels (all zero); give the mask of the object to fix.")
+    return Mask.from_full(pixels > 0)
 
 
 def register(subparsers) -> None:
@@ -78,6 +94,9 @@ def register(subparsers) -> None:
                    help="; ".join(f"{name}: {spec.label}" for name, spec in TOOLS.items()))
     p.add_argument("--box", type=parse_box, default=None, metavar="X0,Y0,X1,Y1")
     p.add_argument("--point", type=parse_point, action="append", default=[], metavar="X,Y,1|0")
+    p.add_argument("--mask", metavar="START.png",
+                   help="fix: the object's mask to correct (single-channel PNG of the image's size, object = "
+                   "non-zero, e.g. an earlier --out); the points then say where it is missing (1) or too much (0)")
     p.add_argument("--tolerance", type=float, default=0.5, help="magic wand: 0 (strict) .. 1 (loose); default 0.5")
     p.add_argument("--out", required=True, metavar="MASK.png")
     from maskwork.core.cli.sam_commands import add_model_arguments

@@ -27,6 +27,7 @@ from maskwork.core.editing.instance_ops import (
     remove_empty_instances,
     replace_layer,
     set_instance_class,
+    set_instance_mask,
 )
 from maskwork.core.editing.label_ops import brush_segment, erase_segment, fill_polygon, flood_fill, paint_window
 from maskwork.core.editing.records import (
@@ -46,5 +47,5 @@ __all__ = [
     "PixelChange", "brush_segment", "create_instance", "delete_instances", "edit_instance_window",
     "erase_segment", "fill_instance_holes", "fill_polygon", "flood_fill", "instance_segment",
     "merge_instances", "merge_window_edits", "paint_window", "polygon_instance", "remove_empty_instances",
-    "replace_layer", "set_instance_class", "union_bbox",
+    "replace_layer", "set_instance_class", "set_instance_mask", "union_bbox",
 ]

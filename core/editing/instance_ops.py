@@ -82,6 +82,23 @@ def fill_instance_holes(layer: Layer, instance_id: int) -> InstanceMaskEdit | No
     return edit_instance_window(layer, instance_id, inst.mask.x0, inst.mask.y0, holes, False, "Fill holes")
 
 
+def set_instance_mask(layer: Layer, instance_id: int, mask: Mask, label: str) -> InstanceMaskEdit | None:
+    """Make `mask` the instance's mask (the fix tool's result): one edit over the window where the two differ."""
+    _, inst = _find(layer, instance_id)
+    boxes = [m for m in (inst.mask, mask) if not m.is_empty]
+    if not boxes:
+        return None
+    x0, y0 = min(m.x0 for m in boxes), min(m.y0 for m in boxes)
+    x1, y1 = max(m.x1 for m in boxes), max(m.y1 for m in boxes)
+    before, after = inst.mask.region(x0, y0, x1, y1), mask.region(x0, y0, x1, y1)
+    if np.array_equal(before, after):
+        return None
+    edit = InstanceMaskEdit(label, instance_id, x0, y0, before, after, old_box=inst.box, new_box=None,
+                            old_source=inst.source, new_source=Source.PERSON)
+    edit.redo(layer)
+    return edit
+
+
 def remove_empty_instances(layer: Layer) -> InstancesEdit | None:
     """Delete instances erased to nothing; box-only objects (a box, no mask yet: box_ops) stay. An
     erased instance has lost its box with its first erased pixel (edit_instance_window)."""

@@ -1,4 +1,4 @@
-"""Interactive segmentation without weights: a box, clicks or strokes become a mask.
+"""Interactive segmentation without weights: a box, clicks or strokes become a mask, or fix one.
 
 `TOOLS` is the table the GUI toolbar and the `segment` command read; `segment(tool, image, prompt)`
 runs one. Every tool works on a window around the prompt (core/interactive/window.py), never the
@@ -31,10 +31,11 @@ def _lazy(module: str, name: str) -> Callable[[np.ndarray, Prompt], Mask]:
 class ToolSpec:
     name: str
     label: str
-    needs: frozenset[str]          # prompt parts read: "box", "points", "strokes", "tolerance"; "model": weights
+    needs: frozenset[str]          # prompt parts read: "box", "points", "strokes", "tolerance", "mask" (the object
+    #                                to fix); "model": weights
     run: Callable[[np.ndarray, Prompt], Mask]
     hint: str = ""                 # one line for the status bar when the tool is picked
-    starts_with: str = "box"       # what the first gesture gives: "box", "point" or "stroke"
+    starts_with: str = "box"       # what the first gesture gives: "box", "point", "stroke"; "mask": an object
 
 
 TOOLS: dict[str, ToolSpec] = {
@@ -53,6 +54,11 @@ TOOLS: dict[str, ToolSpec] = {
         _lazy("maskwork.core.interactive.scribble", "scribble"),
         "Scribble on the object (left) and on the background (right); Enter commits.",
         "stroke"),
+    "fix": ToolSpec(
+        "fix", "Fix with clicks", frozenset({"mask", "points", "strokes"}),
+        _lazy("maskwork.core.interactive.fix", "fix"),
+        "Click where the selected object is missing (left) or too much (right); Enter keeps.",
+        "mask"),
     # needs a model chosen first (core.interactive.sam.tool.choose; CLI --model)
     "sam": ToolSpec(
         "sam", "SAM (promptable model)", frozenset({"box", "points", "strokes", "model"}),

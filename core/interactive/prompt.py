@@ -1,4 +1,5 @@
-"""What the user gave an interactive tool: a box, clicks, strokes and a tolerance, in image pixels.
+"""What the user gave an interactive tool: a box, clicks, strokes, a tolerance and the mask being fixed, in
+image pixels.
 
 Plain data with no behaviour beyond checks and its extent, so the GUI, the CLI and the benchmark's
 click simulator build the same object and every tool reads it the same way.
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from maskwork.core.domain.errors import InputError
+from maskwork.core.domain.masks import Mask
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Prompt:
     points: list[tuple[int, int, bool]] = field(default_factory=list)   # (x, y, positive)
     strokes: list[Stroke] = field(default_factory=list)
     tolerance: float = 0.5                                 # magic wand: 0 (strict) .. 1 (loose)
+    mask: Mask | None = None                               # the object the "fix" tool corrects, full image
 
     # ---- what the prompt holds ------------------------------------------------------------
     @property
@@ -40,6 +43,8 @@ class Prompt:
     def extent(self) -> tuple[int, int, int, int] | None:
         """x0, y0, x1, y1 (exclusive) covering the box, the clicks and the strokes with their width."""
         boxes = [] if self.box is None else [tuple(self.box)]
+        if self.mask is not None and not self.mask.is_empty:
+            boxes.append((self.mask.x0, self.mask.y0, self.mask.x1, self.mask.y1))
         boxes += [(x, y, x + 1, y + 1) for x, y, _ in self.points]
         for s in self.strokes:
             r = max(0, int(s.radius))
@@ -59,6 +64,9 @@ class Prompt:
     # ---- checks -----------------------------------------------------------------------------
     def check(self, width: int, height: int) -> None:
         """Raise InputError (one sentence) for values no tool can use on a width x height image."""
+        if self.mask is not None and (self.mask.width, self.mask.height) != (width, height):
+            raise InputError(f"the mask to fix is {self.mask.width}x{self.mask.height} pixels but the image "
+                             f"{width}x{height}; give the mask made for this image.")
         if not 0.0 <= float(self.tolerance) <= 1.0:
             raise InputError(f"tolerance {self.tolerance} is outside 0..1; use 0 (strict) to 1 (loose).")
         if self.box is not None:

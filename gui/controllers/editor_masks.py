@@ -84,6 +84,19 @@ class MaskCommitMixin:
             self.set_selection([])
         return True
 
+    def commit_fixed(self, target: int, mask: Mask, label: str = "Fix with clicks") -> bool:
+        """Make `mask` the mask of instance `target` (the fix tool's result) as one undo step."""
+        layer = self.layer
+        if layer is None or not self.instance_mode or self.state.refuse_read_only():
+            return False
+        if mask.is_empty:
+            self.state.status_message.emit("The fix would leave nothing of the object: Backspace takes the last "
+                                           "click back; Delete removes the object.")
+            return False
+        edit = self._guard(ed.set_instance_mask, layer, target, mask, label)
+        self._record(edit)
+        return True
+
     def commit_polygon(self, points, mode: str = "new", label: str = "Scissors") -> bool:
         """The closed outline [(x, y), ...] as a mask, committed like commit_mask."""
         ann = self.state.annotation

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from tests.unit.cluster_fixtures import local_ray, shipped_models  # noqa: F401
+from tests.unit.interactive_objects import coco_people, nuclei_objects  # noqa: F401
 from tests.unit.model_fixtures import model_env, weights_root  # noqa: F401
 
 

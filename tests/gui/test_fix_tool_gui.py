@@ -1,0 +1,56 @@
+"""The Box to mask tool fixes the selected object with clicks (core.interactive "fix"), driven with real mouse and
+key events on a real nuclei image: the preview is core's mask for the same clicks, Enter makes it the object's
+mask as ONE undo step, Ctrl+Z restores the object bit for bit, Esc leaves it as it was."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from maskwork.core.interactive import segment
+from maskwork.core.interactive.clicks import next_click
+from maskwork.core.interactive.prompt import Prompt
+from tests.gui.interactive_helpers import CTRL, LEFT, RIGHT, click, drag, full, key, steps, tool
+
+
+def _made_object(qtbot, win):
+    """A nucleus made with a loose box (a rough mask, as a model's) and committed: it is selected."""
+    key(qtbot, win, Qt.Key.Key_G)
+    n1 = win.truth[0]
+    drag(qtbot, win, (n1.x0 - 6.5, n1.y0 - 6.5), (n1.x1 + 6.5, n1.y1 + 6.5))
+    key(qtbot, win, Qt.Key.Key_Return)
+    layer = win.state.annotation.corrected
+    assert len(layer.instances) == 1 and win.editor.selected == [layer.instances[0].id]
+    return layer, layer.instances[0].id, layer.instances[0].mask, n1
+
+
+def test_clicks_fix_the_selected_object_as_one_undo_step(qtbot, instances):
+    win = instances
+    layer, oid, made, truth = _made_object(qtbot, win)
+    points = []
+    for _ in range(2):  # the simulated user's corrective clicks, on the object as previewed
+        shown = made if not points else tool(win).preview.masks[0]
+        x, y, positive = next_click(truth, shown)
+        points.append((*click(qtbot, win, (x + 0.5, y + 0.5), LEFT if positive else RIGHT), positive))
+    preview = tool(win).preview.masks[0]
+    expected = segment("fix", win.state.image, Prompt(mask=made, points=points))
+    assert np.array_equal(full(preview), full(expected))
+    assert layer.instance(oid).mask == made  # nothing changes before Enter
+    key(qtbot, win, Qt.Key.Key_Return)
+    assert len(layer.instances) == 1 and np.array_equal(full(layer.instance(oid).mask), full(expected))
+    assert layer.instance(oid).mask.iou(truth) > made.iou(truth)
+    assert steps(win) == 2
+    key(qtbot, win, Qt.Key.Key_Z, CTRL)
+    assert layer.instance(oid).mask == made
+
+
+def test_esc_leaves_the_object_and_without_a_selection_a_click_asks_for_a_box(qtbot, instances):
+    win = instances
+    layer, oid, made, truth = _made_object(qtbot, win)
+    x, y, positive = next_click(truth, made)
+    click(qtbot, win, (x + 0.5, y + 0.5), LEFT if positive else RIGHT)
+    assert tool(win).preview.mask_visible()
+    key(qtbot, win, Qt.Key.Key_Escape)
+    assert layer.instance(oid).mask == made and steps(win) == 1
+    win.editor.set_selection([])
+    click(qtbot, win, (x + 0.5, y + 0.5))
+    assert not tool(win).active and "select one object" in win.statusBar().currentMessage()
