@@ -138,3 +138,21 @@ def test_segment_command_fixes_a_mask_png(tmp_path, coco_people, capsys):
                 "--out", str(tmp_path / "m.png")]) == 2
     assert "no object pixels" in capsys.readouterr().err
     assert not (tmp_path / "m.png").exists()
+
+
+def test_a_huge_object_is_fixed_at_a_working_size_and_kept_elsewhere(coco_people):
+    """A person photographed at 6x the resolution (an 11 MP image, the object's window far above WORK_PIXELS):
+    the click still helps, and every pixel farther than the click's reach keeps the object's own value."""
+    image, truth = coco_people[0]
+    big = cv2.resize(image, (image.shape[1] * 6, image.shape[0] * 6), interpolation=cv2.INTER_CUBIC)
+    truth_big = Mask.from_full(cv2.resize(truth.to_full().astype(np.uint8), big.shape[1::-1],
+                                          interpolation=cv2.INTER_NEAREST).astype(bool))
+    start = rough(truth_big, 48, missing=0.3)
+    click = next_click(truth_big, start)
+    assert click is not None
+    out = segment("fix", big, Prompt(mask=start, points=[click]))
+    assert out.iou(truth_big) > start.iou(truth_big) + 0.02
+    diag = float(np.hypot(start.x1 - start.x0, start.y1 - start.y0))
+    yy, xx = np.ogrid[: big.shape[0], : big.shape[1]]
+    far = (xx - click[0]) ** 2 + (yy - click[1]) ** 2 > (fix_module.LOCAL * diag + 2) ** 2
+    assert np.array_equal(out.to_full()[far], start.to_full()[far])
