@@ -21,6 +21,7 @@ os.environ.setdefault("MASKWORK_THREADS", "1")  # one thread is fastest on a bus
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint  # noqa: E402
 from maskwork.core.training.datasets import from_coco, from_png_folder, split_by_names  # noqa: E402
 from maskwork.core.training.evaluate import evaluate  # noqa: E402
+from maskwork.core.training.schedule import MEASURED_GAIN  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
 
@@ -70,6 +71,22 @@ def _achieved(s: dict) -> str:
 
 def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def fine_tune_lines(name: str) -> list[str]:
+    """The card's "Fine-tuning on your corrected images" section: the benchmark rows measured for this model."""
+    rows = [m for m in MEASURED_GAIN if m.model == name]
+    if not rows:
+        return []
+    lines = ["## Fine-tuning on your corrected images", "",
+             "`maskwork train --from " + name + "` or the train dialog (core/training/schedule.py). Measured with "
+             "bench/bench_training_loop.py (docs/BENCHMARKS.md \"Training on corrected images\"): the model "
+             "fine-tuned on k corrected images, scored on the other images of the set, mean of the draws.", "",
+             "| images, to the model | k | metric | before | after | change | draws |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    lines += [f"| {m.images} | {m.k} | {m.metric} | {m.before:.3f} | {m.after:.3f} | {m.after - m.before:+.3f} | "
+              f"{m.seeds} |" for m in rows]
+    return lines + [""]
 
 
 def main() -> int:
@@ -133,7 +150,7 @@ def main() -> int:
               "| epoch | train loss | metric | value |", "|---|---|---|---|"]
     for r in tr.get("history", []):
         lines.append(f"| {r['epoch']} | {r['train_loss']:.4f} | {r['metric']} | {r['value']:.4f} |")
-    lines += ["", "## Limits", ""]
+    lines += ["", *fine_tune_lines(args.name), "## Limits", ""]
     if not ok:
         lines.append(f"The goal ({goal}) was not reached in the time available (CPU only, 2 cores shared by the "
                      f"team). What would reach it: {NEXT_STEPS[args.name]}. Resume with "
