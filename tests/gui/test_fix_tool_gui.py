@@ -54,3 +54,14 @@ def test_esc_leaves_the_object_and_without_a_selection_a_click_asks_for_a_box(qt
     win.editor.set_selection([])
     click(qtbot, win, (x + 0.5, y + 0.5))
     assert not tool(win).active and "select one object" in win.statusBar().currentMessage()
+
+
+def test_a_locked_object_is_not_fixed(qtbot, instances):
+    win = instances
+    layer, oid, made, truth = _made_object(qtbot, win)
+    win.state.flags.set_locked(oid, True)
+    x, y, positive = next_click(truth, made)
+    click(qtbot, win, (x + 0.5, y + 0.5), LEFT if positive else RIGHT)
+    key(qtbot, win, Qt.Key.Key_Return)
+    assert layer.instance(oid).mask == made and steps(win) == 1
+    assert "lock" in win.statusBar().currentMessage().lower()
