@@ -280,7 +280,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             result.stopped = "cancelled"
             return result
         value = scores[metric]
-        guarded = guard_value is not None and guard_value < guard_floor  # worse on the guard images: not kept
+        guarded = guard_value is not None and guard_floor is not None and guard_value < guard_floor  # fell: not kept
         is_best = value > best and not guarded
         record = {"epoch": epoch, "steps": epoch * steps, "train_loss": loss_value, "metric": metric,
                   "value": value, "metrics": {k: v for k, v in scores.items() if k != "confusion"},
