@@ -16,7 +16,10 @@ shuffled by the seed, until k images, and scores the other tiles - the bundled m
 training, so its "before" there is flattered (said in the output). The budget is fixed in steps (epochs x batches of
 the schedule), never in wall-clock time. --quick: k = 10, seed 0, at most 3 epochs, 40 scored images. Besides the
 kept model ("after") the last trained epoch is scored too ("last"): what keeping the start model saved or cost.
---variant changes one default (VARIANTS) to see what it matters.
+--variant changes one default (VARIANTS) to see what it matters; `--variant guard` keeps an epoch only if it also
+does not fall on 16 of the bundled model's training images outside its replay set (TrainConfig.guard).
+--score-epochs scores every epoch on the scored images and writes them with the held-out and guard scores to the
+json ("epochs"), so what any acceptance rule would have kept can be read from one training (bench/training_rules.py).
 Prints one line per run and a before/after table per set and k (mean and spread over the seeds); --json writes
 all runs.
 """
@@ -62,7 +65,11 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             "replay-0.75": {"replay_share": 0.75},
             "heads-only": {"freeze": ("backbone.",)}, "frozen-resnet": {"freeze": ("backbone.body.",)},
             "frozen-encoder": {"freeze": ("down.",)},
-            "crop-160": {"crop": 160, "batch_size": 6}, "crop-128": {"crop": 128, "batch_size": 8}}
+            "crop-160": {"crop": 160, "batch_size": 6}, "crop-128": {"crop": 128, "batch_size": 8},
+            # a stricter acceptance: an epoch is kept only if it also does not fall on 16 of the bundled model's
+            # training images outside the replay set (TrainConfig.guard; guard_images is this bench's, GUARD_SEED)
+            "guard": {"guard_images": 16, "guard_tolerance": 0.0}}
+GUARD_SEED = 777
 # The bundled model's best epoch was picked on the first N images of the set (tools/train_bundled.py max_val_images):
 # scoring on them flatters the start model (any change moves it away from a point chosen on them), so they are left
 # out of the draw and of the scored images.
@@ -162,9 +169,21 @@ def replay_data(name: str, task: str, n: int):
     return select(pool, random.Random(12345).sample(names, min(n, len(names))))
 
 
+def guard_data(name: str, task: str, n: int, replay):
+    """n of the bundled model's training images that are not in its replay set (a fixed draw), or None."""
+    if n <= 0 or name not in TRAINED_ON:
+        return None
+    pool = from_coco(TRAINED_ON[name], task=task)
+    replayed = set() if replay is None else {it.name for it in (replay if hasattr(replay, "items")
+                                                                  else from_coco(replay, task=task)).items}
+    names = [it.name for it in pool.items if has_objects(it, task) and it.name not in replayed]
+    return select(pool, random.Random(GUARD_SEED).sample(names, min(n, len(names))))
+
+
 def one_run(name: str, k: int, seed: int, epochs: int | None, min_steps: int | None, score_images: int | None,
             workdir: Path,
-            variants: tuple = ("defaults",), score_last: bool = True, replay_images: int = 48) -> dict:
+            variants: tuple = ("defaults",), score_last: bool = True, replay_images: int = 48,
+            score_epochs: bool = False) -> dict:
     task, arch, load, unit = SETS[name]
     pool = load()
     chosen_on = {it.name for it in pool.items[:SELECTED_ON.get(name, 0)]}
@@ -179,20 +198,36 @@ def one_run(name: str, k: int, seed: int, epochs: int | None, min_steps: int | N
         plan.update(VARIANTS[variant])
     if plan.get("replay_share") and not plan.get("replay"):  # a variant's replay: a draw of the training data
         plan["replay"] = replay_data(name, task, replay_images)
+    guard_n = int(plan.pop("guard_images", 0))
+    if guard_n:
+        plan["guard"] = guard_data(name, task, guard_n, plan.get("replay"))
     out = workdir / f"{name}-k{k}-s{seed}.pt"
     cfg = TrainConfig(arch=arch, data=select(pool, corrected), val_names=held_out_names(corrected, VAL_SHARE),
                       out=str(out), init=str(start), seed=seed, device="cpu", threads=1,
                       command="bench_training_loop", **plan)
     start_scores = start_images(name, start, pool, task)
+
+    def on_epoch(r: dict) -> None:
+        guard = "" if r.get("guard") is None else f", guard {r['guard']:.3f}"
+        guard += " (falls: not kept)" if r.get("guarded") else ""
+        print(f"  {name} k={k} seed={seed} epoch {r['epoch']}: {r['metric']} {r['value']:.3f} on the held-out "
+              f"images{guard}", file=sys.stderr, flush=True)
+        if score_epochs and r["epoch"] > 0:  # every epoch's weights, to score each (any acceptance rule, offline)
+            (workdir / f"epoch{r['epoch']}.pt").write_bytes(cfg.last_path().read_bytes())
+
     t0 = time.monotonic()
-    result = train(cfg, on_epoch=lambda r: print(f"  {name} k={k} seed={seed} epoch {r['epoch']}: {r['metric']} "
-                                                 f"{r['value']:.3f} on the held-out images", file=sys.stderr,
-                                                 flush=True))
+    result = train(cfg, on_epoch=on_epoch)
     seconds = time.monotonic() - t0
     scored = select(pool, rest)
     before = aggregate(start_scores, scored, task)
-    after = before if not result.improved else score(out, scored, task)  # the kept file is the start model
-    last = score(cfg.last_path(), scored, task) if score_last else None
+    epochs_scored = {}
+    if score_epochs:
+        epochs_scored = {e: score(workdir / f"epoch{e}.pt", scored, task) for e in range(1, result.epochs_done + 1)}
+        after = epochs_scored[result.best_epoch] if result.improved else before
+        last = epochs_scored[result.epochs_done] if score_last else None
+    else:
+        after = before if not result.improved else score(out, scored, task)  # the kept file is the start model
+        last = score(cfg.last_path(), scored, task) if score_last else None
     n_train = len(corrected) - len(cfg.val_names or [])
     steps = cfg.epochs * (cfg.steps_per_epoch or max(1, cfg.min_steps, -(-n_train // cfg.batch_size)))
     return {"set": name, "variant": "+".join(variants), "k": k, "seed": seed, "scored_images": len(rest),
@@ -203,6 +238,11 @@ def one_run(name: str, k: int, seed: int, epochs: int | None, min_steps: int | N
             "input": {key: getattr(cfg, key) for key in ("min_size", "max_size", "tile", "scale")},
             "val_baseline": result.baseline, "val_best": result.best_value, "best_epoch": result.best_epoch,
             "kept": "fine-tuned" if result.improved else "start model", "train_seconds": round(seconds),
+            "guard": getattr(plan.get("guard"), "source", None), "guard_tolerance": cfg.guard_tolerance,
+            "epochs": [{"epoch": r["epoch"], "held_out": r["value"], "guard": r.get("guard"),
+                        "guarded": r.get("guarded", False), "best": r["best"],
+                        "scored": before if r["epoch"] == 0 else epochs_scored.get(r["epoch"])}
+                       for r in result.history],
             "before": before, "after": after, "last": last}
 
 
@@ -248,6 +288,8 @@ def main() -> int:
     ap.add_argument("--replay-images", type=int, default=48,
                     help="how many of the bundled model's training images a replaying schedule mixes in")
     ap.add_argument("--no-last", action="store_true", help="do not score the last epoch (saves a scoring pass)")
+    ap.add_argument("--score-epochs", action="store_true",
+                    help="score every epoch on the scored images (what any acceptance rule would have kept)")
     ap.add_argument("--json", help="write every run here")
     args = ap.parse_args()
     if args.quick:
@@ -259,7 +301,7 @@ def main() -> int:
             for k in args.k:
                 for seed in args.seeds:
                     run = one_run(name, k, seed, args.epochs, args.min_steps, args.score_images, Path(tmp),
-                                  tuple(args.variant), not args.no_last, args.replay_images)
+                                  tuple(args.variant), not args.no_last, args.replay_images, args.score_epochs)
                     runs.append(run)
                     print(json.dumps({key: v for key, v in run.items() if key != "corrected"}), flush=True)
     if "aerial-landcover" in args.sets:

@@ -19,6 +19,10 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
   freeze         parameter name prefixes that are not trained (e.g. "backbone.body." keeps the ResNet)
   replay         data the start model was trained on (same kinds as `data`) mixed into the batches so a
                  fine-tune does not forget it; `replay_share` of the crops come from it (0: none)
+  guard          (with keep_start) images the start model does well on that this run does not train on (e.g. its
+                 own training images outside `replay`): an epoch is kept only if it also scores at least the start
+                 model's score there minus `guard_tolerance`, so a few held-out images cannot accept an epoch
+                 that got worse on everything else
   min_size, max_size, detections_per_img    (instance) the resize and the detection cap the predictor
                  applies; recorded in the checkpoint "input"
   tile, scale    (semantic) tile size and image scale the predictor applies; recorded likewise
@@ -95,6 +99,8 @@ class TrainConfig:
     freeze: tuple = ()
     replay: object = None
     replay_share: float = 0.0
+    guard: object = None
+    guard_tolerance: float = 0.0
     command: str = ""
 
     def last_path(self) -> Path:
@@ -209,13 +215,16 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     batches, replay_note = _with_replay(cfg, task, train_d)
     if replay_note:  # the record and the result say the replay was left out, and why
         cfg = replace(cfg, replay=None, replay_share=0.0)
+    guard_d, guard_note = _guard(cfg, task, train_d)
+    if guard_note:
+        cfg = replace(cfg, guard=None)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
     sched = _Schedule(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
     metric = "miou" if task == "semantic" else "ap"
     history, best, best_epoch, start_epoch = [], -1.0, 0, 0
-    elapsed_before, baseline = 0.0, None
+    elapsed_before, baseline, guard_floor = 0.0, None, None
 
     last = cfg.last_path()
     if cfg.resume:
@@ -225,22 +234,25 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         run = state["extra"]
         start_epoch, history, best, best_epoch = run["epoch"], run["history"], run["best"], run["best_epoch"]
         elapsed_before = run.get("seconds", 0.0)
-        baseline = run.get("baseline")
+        baseline, guard_floor = run.get("baseline"), run.get("guard_floor")
         rng.setstate(_to_rng_state(run["rng"]))
         torch.manual_seed(cfg.seed + start_epoch)
 
     result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline,
-                         [replay_note] if replay_note else [])
+                         [note for note in (replay_note, guard_note) if note])
     t_start = time.monotonic() - elapsed_before
     if cfg.keep_start and cfg.init and not cfg.resume:
         try:  # the start model is the one to beat: scored and saved as `out` before any step
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
+            guard_value = _guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric)
         except Cancelled:
             result.stopped = "cancelled"
             return result
         best = baseline = result.best_value = result.baseline = scores[metric]
+        guard_floor = None if guard_value is None else guard_value - cfg.guard_tolerance
         record = {"epoch": 0, "steps": 0, "train_loss": None, "metric": metric, "value": best, "baseline": True,
-                  "metrics": {k: v for k, v in scores.items() if k != "confusion"}, "best": True, "seconds": 0.0}
+                  "metrics": {k: v for k, v in scores.items() if k != "confusion"}, "best": True, "seconds": 0.0,
+                  "guard": guard_value}
         history.append(record)
         training = _training_record(cfg, train_d, val_d, 0, history, device, 0.0)
         training["best_epoch"], training["metrics"], training["start_model_kept"] = 0, record["metrics"], True
@@ -262,14 +274,18 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             _recalibrate_bn(model, cfg, train_d, ignore, device, random.Random(cfg.seed * 1000 + epoch))
         try:
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
+            guard_value = (_guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric)
+                           if guard_floor is not None else None)
         except Cancelled:
             result.stopped = "cancelled"
             return result
         value = scores[metric]
-        is_best = value > best
+        guarded = guard_value is not None and guard_floor is not None and guard_value < guard_floor  # fell: not kept
+        is_best = value > best and not guarded
         record = {"epoch": epoch, "steps": epoch * steps, "train_loss": loss_value, "metric": metric,
                   "value": value, "metrics": {k: v for k, v in scores.items() if k != "confusion"},
-                  "best": is_best, "seconds": round(time.monotonic() - t_epoch, 1), "lr": opt.param_groups[0]["lr"]}
+                  "best": is_best, "seconds": round(time.monotonic() - t_epoch, 1), "lr": opt.param_groups[0]["lr"],
+                  "guard": guard_value, "guarded": guarded}
         history.append(record)
         training = _training_record(cfg, train_d, val_d, epoch, history, device, time.monotonic() - t_start)
         if is_best:
@@ -281,6 +297,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
                         training=training, input_spec=_input_spec(cfg, task),
                         extra={"optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "best": best, "best_epoch": best_epoch, "baseline": baseline,
+                               "guard_floor": guard_floor,
                                "seconds": time.monotonic() - t_start, "rng": _from_rng_state(rng.getstate())})
         result.best_value, result.best_epoch, result.epochs_done = best, best_epoch, epoch
         if on_epoch is not None:
@@ -303,6 +320,24 @@ def _with_replay(cfg: TrainConfig, task: str, train_d: TrainData) -> tuple[Train
                          f"training data's {train_d.classes.names()}")
     return TrainData(task, train_d.classes, mix_items(train_d.items, replay.items, cfg.replay_share),
                      train_d.source, train_d.ignore_index, train_d.extra), ""
+
+
+def _guard(cfg: TrainConfig, task: str, train_d: TrainData) -> tuple[TrainData | None, str]:
+    """The guard images (None without keep_start and a start model, or when their classes are not the training
+    data's: then with the sentence that says so)."""
+    if cfg.guard is None or not (cfg.keep_start and cfg.init):
+        return None, ""
+    guard = _data(cfg.guard, task)
+    if guard.classes.names() != train_d.classes.names():
+        return None, (f"not guarding with {guard.source}: its classes {guard.classes.names()} are not the "
+                      f"training data's {train_d.classes.names()}")
+    return guard, ""
+
+
+def _guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric) -> float | None:
+    if guard_d is None or not guard_d.items:
+        return None
+    return float(_validate(cfg, task, model, guard_d, num_classes, ignore, device, cancel)[metric])
 
 
 class _Schedule:
@@ -392,10 +427,10 @@ def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> d
 
 
 def _training_record(cfg, train_d, val_d, epoch, history, device, seconds) -> dict:
-    plain = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in ("data", "val", "replay")}
+    plain = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in ("data", "val", "replay", "guard")}
     conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in plain.items()}
     conf["aug_scale"], conf["freeze"] = list(cfg.aug_scale), list(cfg.freeze)
-    conf["replay"] = _source(cfg.replay)
+    conf["replay"], conf["guard"] = _source(cfg.replay), _source(cfg.guard)
     return {"data": train_d.source, "train_images": len(train_d.items), "val": val_d.source,
             "val_images": [it.name for it in val_d.items][:200], "epochs": epoch, "seed": cfg.seed,
             "command": cfg.command, "machine": _machine(device), "seconds": round(seconds, 1),

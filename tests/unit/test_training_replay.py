@@ -79,3 +79,21 @@ def test_a_project_of_other_classes_trains_without_the_replay_and_says_so(nuclei
     assert result.notes and result.notes[0].startswith("not replaying") and "'cell'" in result.notes[0]
     record = read_checkpoint(out)["training"]["config"]
     assert record["replay"] is None and record["replay_share"] == 0.0
+
+
+def test_an_epoch_that_falls_on_the_guard_images_is_not_kept(nuclei_val, tmp_path):
+    """keep_start with a guard (TrainConfig.guard): an epoch is kept only if it also does not fall on images the
+    start model does well on; a floor above any score keeps the start model, and the record says why."""
+    data = from_coco(small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96), task="semantic")
+    guard = from_coco(small_nuclei(nuclei_val, tmp_path / "g", count=2, size=96), task="semantic")
+    start = str(weights_file(get_model("nuclei-semantic")))
+    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=1e-3, warmup_steps=1)
+    assert plan["keep_start"]
+    cfg = TrainConfig(arch="unet_small", data=data, val_names=[data.items[0].name], out=str(tmp_path / "t.pt"),
+                      init=start, device="cpu", seed=1, guard=guard, guard_tolerance=-2.0, **plan)
+    result = train(cfg)
+    assert not result.improved and result.best_epoch == 0
+    assert result.history[0]["guard"] is not None and result.history[1]["guarded"]
+    assert read_checkpoint(cfg.out)["training"]["start_model_kept"]
+    loose = train(replace(cfg, out=str(tmp_path / "u.pt"), guard_tolerance=2.0))  # never falls that far
+    assert not any(r.get("guarded") for r in loose.history)
