@@ -95,7 +95,7 @@ COMMAND_PATHS: dict[str, Paths] = {
     "sam-models": Paths(),
     "sam-download": Paths(not_paths=("name",)),  # into Maskwork's own cache folder
     "sam-register": Paths(inputs=("encoder", "decoder"), not_paths=("name", "layout")),
-    "segment": Paths(outputs=(Output("out", "file", True),), inputs=("image",),
+    "segment": Paths(outputs=(Output("out", "file", True),), inputs=("image", "mask"),
                      not_paths=("model", "layout", "box", "point")),
     "forget-image": Paths(projects=("project",), not_paths=("images",)),  # moves store files aside (core.store.forget)
     "compare": Paths(outputs=(Output("report", "file", False, ".html"),), inputs=("a", "b", "data", "calibration"),
