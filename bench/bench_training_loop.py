@@ -64,11 +64,13 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             "no-replay": {"replay_share": 0.0}, "replay-0.5": {"replay_share": 0.5},
             "replay-0.75": {"replay_share": 0.75},
             "heads-only": {"freeze": ("backbone.",)}, "frozen-resnet": {"freeze": ("backbone.body.",)},
-            "frozen-encoder": {"freeze": ("down.",)},
+            "frozen-encoder": {"freeze": ("down.",)}, "frozen-stem": {"freeze": ("down.0.",)},
             "crop-160": {"crop": 160, "batch_size": 6}, "crop-128": {"crop": 128, "batch_size": 8},
             # a stricter acceptance: an epoch is kept only if it also does not fall on 16 of the bundled model's
             # training images outside the replay set (TrainConfig.guard; guard_images is this bench's, GUARD_SEED)
-            "guard": {"guard_images": 16, "guard_tolerance": 0.0}}
+            "guard": {"guard_images": 16, "guard_tolerance": 0.0}, "no-guard": {"guard": None},
+            # SGD with momentum: steps in proportion to the gradient (AdamW's first steps move every weight by ~lr)
+            **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)} for lr in ("1e-3", "3e-3", "1e-2", "3e-2")}}
 GUARD_SEED = 777
 # The bundled model's best epoch was picked on the first N images of the set (tools/train_bundled.py max_val_images):
 # scoring on them flatters the start model (any change moves it away from a point chosen on them), so they are left
@@ -238,7 +240,7 @@ def one_run(name: str, k: int, seed: int, epochs: int | None, min_steps: int | N
             "input": {key: getattr(cfg, key) for key in ("min_size", "max_size", "tile", "scale")},
             "val_baseline": result.baseline, "val_best": result.best_value, "best_epoch": result.best_epoch,
             "kept": "fine-tuned" if result.improved else "start model", "train_seconds": round(seconds),
-            "guard": getattr(plan.get("guard"), "source", None), "guard_tolerance": cfg.guard_tolerance,
+            "guard": getattr(plan.get("guard"), "source", plan.get("guard")), "guard_tolerance": cfg.guard_tolerance,
             "epochs": [{"epoch": r["epoch"], "held_out": r["value"], "guard": r.get("guard"),
                         "guarded": r.get("guarded", False), "best": r["best"],
                         "scored": before if r["epoch"] == 0 else epochs_scored.get(r["epoch"])}

@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--val", help="validation data (same kinds); default: hold out --val-fraction of --data")
     p.add_argument("--val-names", nargs="+", help="hold out these images (names or prefixes, e.g. tile7_)")
     p.add_argument("--val-fraction", type=float, default=0.15)
-    p.add_argument("--epochs", type=int, help="default: the schedule's (3 fine-tuning, 12-20 from scratch)")
+    p.add_argument("--epochs", type=int, help="default: the schedule's (fine-tuning: 6 instance, 3 semantic; "
+                                                       "12-20 from scratch)")
     p.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training images, at least the "
                                                        "schedule's 20-60 batches")
     p.add_argument("--batch-size", type=int, help="default: the schedule's (4; 8 fine-tuning a semantic model)")
@@ -34,6 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--lr", type=float, help="default: the schedule's (2e-5 or 1e-5 fine-tuning)")
     p.add_argument("--no-replay", action="store_true", help="fine-tuning a bundled model: do not mix in images it "
                                                             "was trained on (resources/replay)")
+    p.add_argument("--no-guard", action="store_true", help="fine-tuning a bundled model: keep an epoch that beats it "
+                                                           "on the held-out images even if it falls on the images of "
+                                                           "its guard set (resources/replay/nuclei-guard)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="best checkpoint; the resumable state goes to <out>.last.pt")
     p.add_argument("--resume", action="store_true", help="continue the run saved in <out>.last.pt")
@@ -81,7 +85,8 @@ def config_from_args(args):
     given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
              "crop": args.crop, "lr": args.lr, "min_size": args.min_size, "max_size": args.max_size,
              "tile": args.tile, "scale": args.scale, "keep_start": False if args.accept_worse else None,
-             "freeze_bn": False if args.train_bn else None, "replay_share": 0.0 if args.no_replay else None}
+             "freeze_bn": False if args.train_bn else None, "replay_share": 0.0 if args.no_replay else None,
+             "guard": False if args.no_guard else None}
     return TrainConfig(
         arch=args.arch, data=args.data, val=args.val, val_names=args.val_names, val_fraction=args.val_fraction,
         seed=args.seed, out=args.out, resume=args.resume, init=args.init, device=args.device, threads=args.threads,

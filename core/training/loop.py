@@ -23,6 +23,8 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
                  own training images outside `replay`): an epoch is kept only if it also scores at least the start
                  model's score there minus `guard_tolerance`, so a few held-out images cannot accept an epoch
                  that got worse on everything else
+  optimizer      "adamw" (training from scratch) or "sgd" (momentum 0.9; steps follow the gradient's size, where
+                 AdamW's first steps move every weight by about the learning rate)
   min_size, max_size, detections_per_img    (instance) the resize and the detection cap the predictor
                  applies; recorded in the checkpoint "input"
   tile, scale    (semantic) tile size and image scale the predictor applies; recorded likewise
@@ -61,6 +63,11 @@ from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, mix_items, split, split_by_names
 from maskwork.core.training.labelled import require_labels
+
+OPTIMIZERS = {
+    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
+    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd),
+}
 
 
 @dataclass
@@ -101,6 +108,7 @@ class TrainConfig:
     replay_share: float = 0.0
     guard: object = None
     guard_tolerance: float = 0.0
+    optimizer: str = "adamw"  # key of OPTIMIZERS
     command: str = ""
 
     def last_path(self) -> Path:
@@ -218,7 +226,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     guard_d, guard_note = _guard(cfg, task, train_d)
     if guard_note:
         cfg = replace(cfg, guard=None)
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+    opt = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
     sched = _Schedule(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
@@ -271,7 +281,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         timed_out = loss is not None and isinstance(loss, tuple)
         loss_value = loss[0] if timed_out else loss
         if task == "semantic" and cfg.bn_batches and not cfg.freeze_bn:
-            _recalibrate_bn(model, cfg, train_d, ignore, device, random.Random(cfg.seed * 1000 + epoch))
+            _recalibrate_bn(model, cfg, batches, ignore, device, random.Random(cfg.seed * 1000 + epoch))
         try:
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
             guard_value = (_guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric)

@@ -29,7 +29,7 @@ from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.domain.text import plural
 from maskwork.core.training import project_run
 from maskwork.core.training.datasets import held_out_names
-from maskwork.core.training.schedule import expected_gain, replay_source, suggest
+from maskwork.core.training.schedule import GUARD, expected_gain, replay_source, suggest
 from maskwork.gui.panels.job_bar import JobBar
 from maskwork.gui.state import AppState
 from maskwork.gui.widgets.plot import LineChart
@@ -218,10 +218,13 @@ class TrainDialog(QDialog):
                                                       getattr(self.state.project, "classes", None)))
         kind = "fine-tuning" if self.start_from.currentData() is not None else "from random weights"
         replay = replay_source(self.start_from.currentData()) if self._schedule.replay_share > 0 else None
+        guard = replay_source(self.start_from.currentData(), GUARD) if self._schedule.guard else None
         self.schedule_note.setText(f"Suggested for {kind}: "
                                    + self._schedule.describe(train_images, self._schedule.batch_size)
                                    + (f"; {self._schedule.replay_share:.0%} of the crops from images {name} was "
-                                      "trained on, so it keeps what it knew" if replay is not None else ""))
+                                      "trained on, so it keeps what it knew" if replay is not None else "")
+                                   + ("; an epoch is kept only if it does not fall on other images it was trained "
+                                      "on" if guard is not None else ""))
         self.gain_note.setText(expected_gain(task, self.n_corrected) if name is not None else "")
         self._show_held_out()
 
@@ -280,6 +283,8 @@ class TrainDialog(QDialog):
             return
         self.loss_chart.add_point("train loss", epoch, record.get("train_loss"))
         best = " (best so far)" if record.get("best") else ""
+        if record.get("guarded"):  # better on the held-out images, worse on the start model's guard images
+            best = f" (not kept: fell to {record['guard']:.3f} on the images the start model is guarded with)"
         self.status.setText(f"epoch {epoch}: loss {record.get('train_loss', float('nan')):.4f}, "
                             f"{metric} {record.get('value', float('nan')):.3f}{best}")
 
@@ -293,7 +298,7 @@ class TrainDialog(QDialog):
             self.status.setText("Training cancelled. No epoch had finished" + (" or beat the start model" if trained
                                                                                else "") + ", nothing was saved.")
             return
-        best = max((r for r in self.epochs_seen if r.get("value") is not None), key=lambda r: r["value"],
+        best = max((r for r in trained if r.get("best") and r.get("value") is not None), key=lambda r: r["value"],
                    default=None)
         score = (f" ({metric_name(best.get('metric'))} {best['value']:.3f})"
                  if best is not None else "")

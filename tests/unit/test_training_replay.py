@@ -8,15 +8,18 @@ from dataclasses import replace
 import pytest
 import torch
 
+from maskwork.core.cli import build_parser
+from maskwork.core.cli.train_commands import config_from_args
 from maskwork.core.domain.annotation import ClassList
 from maskwork.core.models.catalog.registry import get_model, weights_file
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint
 from maskwork.core.training.datasets import Item, from_coco, load_data, mix_items
 from maskwork.core.training.loop import TrainConfig, train
-from maskwork.core.training.schedule import replay_source, settings
+from maskwork.core.training.schedule import GUARD, replay_source, settings
 from tests.unit.training_fixtures import small_nuclei
 
 torch.set_num_threads(1)
+ARCH = {"instance": "maskrcnn_resnet18_lite", "semantic": "unet_small"}
 
 
 def _items(prefix: str, n: int) -> list[Item]:
@@ -44,6 +47,28 @@ def test_a_fine_tune_of_a_bundled_nuclei_model_replays_images_it_was_trained_on(
     assert "replay" not in settings("semantic", "aerial-landcover")  # no replay set shipped for it
     assert "replay" not in settings("semantic", None)  # from scratch
     assert "replay" not in settings("instance", "nuclei-instance", replay_share=0.0)  # --no-replay
+
+
+def test_a_fine_tune_of_a_bundled_nuclei_model_is_guarded_by_other_training_images(nuclei_val):
+    """The guard set (resources/replay/nuclei-guard): 16 images the bundled nuclei models were trained on, none of
+    them replayed (a fine-tune never trains on them) and none from nuclei val (where the benchmark scores)."""
+    train_names = {image["file_name"] for image in json.loads((nuclei_val.parent / "train.json").read_text())["images"]}
+    val = {image["file_name"] for image in json.loads(nuclei_val.read_text())["images"]}
+    for task, name in (("instance", "nuclei-instance"), ("semantic", "nuclei-semantic")):
+        plan = settings(task, name)
+        by_file = settings(task, str(weights_file(get_model(name))))
+        assert plan["guard"] == str(replay_source(name, GUARD)) == by_file["guard"]
+        guard, replay = load_data(plan["guard"], task), load_data(plan["replay"], task)
+        names = {it.name for it in guard.items}
+        assert len(names) == 16 and names <= train_names and not names & val
+        assert not names & {it.name for it in replay.items}
+        assert guard.classes.names() == replay.classes.names()
+        cli = config_from_args(build_parser().parse_args(["train", "--arch", ARCH[task], "--data", str(nuclei_val),
+                                                          "--from", name, "--out", "x.pt", "--no-guard"]))
+        assert cli.guard is None and cli.replay  # --no-guard leaves the replay
+    assert "guard" not in settings("semantic", "aerial-landcover")  # no guard set shipped for it
+    assert "guard" not in settings("instance", None)  # from scratch nothing to guard
+    assert settings("instance", "nuclei-instance", keep_start=False).get("guard")  # the loop ignores it then
 
 
 def test_frozen_layers_stay_and_the_replay_is_recorded(nuclei_val, tmp_path):
@@ -87,10 +112,10 @@ def test_an_epoch_that_falls_on_the_guard_images_is_not_kept(nuclei_val, tmp_pat
     data = from_coco(small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96), task="semantic")
     guard = from_coco(small_nuclei(nuclei_val, tmp_path / "g", count=2, size=96), task="semantic")
     start = str(weights_file(get_model("nuclei-semantic")))
-    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=1e-3, warmup_steps=1)
-    assert plan["keep_start"]
+    plan = settings("semantic", start, epochs=1, steps_per_epoch=2, crop=64, lr=1e-3, warmup_steps=1, guard=guard)
+    assert plan["keep_start"] and plan["guard"] is guard
     cfg = TrainConfig(arch="unet_small", data=data, val_names=[data.items[0].name], out=str(tmp_path / "t.pt"),
-                      init=start, device="cpu", seed=1, guard=guard, guard_tolerance=-2.0, **plan)
+                      init=start, device="cpu", seed=1, guard_tolerance=-2.0, **plan)
     result = train(cfg)
     assert not result.improved and result.best_epoch == 0
     assert result.history[0]["guard"] is not None and result.history[1]["guarded"]
