@@ -69,8 +69,10 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             # a stricter acceptance: an epoch is kept only if it also does not fall on 16 of the bundled model's
             # training images outside the replay set (TrainConfig.guard; guard_images is this bench's, GUARD_SEED)
             "guard": {"guard_images": 16, "guard_tolerance": 0.0}, "no-guard": {"guard": None},
+            # BatchNorm trains; statistics: the start model's, moved by the weight change (core/training/batchnorm.py)
+            "bn-shift": {"freeze_bn": False, "bn_stats": "shift"},
             # SGD with momentum: steps in proportion to the gradient (AdamW's first steps move every weight by ~lr)
-            **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)} for lr in ("1e-3", "3e-3", "1e-2", "3e-2")}}
+            **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)} for lr in ("3e-4", "1e-3", "3e-3", "1e-2", "3e-2")}}
 GUARD_SEED = 777
 # The bundled model's best epoch was picked on the first N images of the set (tools/train_bundled.py max_val_images):
 # scoring on them flatters the start model (any change moves it away from a point chosen on them), so they are left

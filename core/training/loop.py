@@ -16,6 +16,8 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
   keep_start     score the start model (init) on the validation images before training and save an epoch
                  only when it beats that; when none does, `out` holds the start model (result.improved False)
   freeze_bn      BatchNorm layers keep the start model's statistics (eval mode) while training
+  bn_stats       (semantic, BatchNorm training) "recalibrate": statistics re-estimated on training batches each
+                 epoch; "shift" (with init): the start model's, moved by what the training changed (batchnorm.py)
   freeze         parameter name prefixes that are not trained (e.g. "backbone.body." keeps the ResNet)
   replay         data the start model was trained on (same kinds as `data`) mixed into the batches so a
                  fine-tune does not forget it; `replay_share` of the crops come from it (0: none)
@@ -59,6 +61,7 @@ from maskwork.core.domain.errors import Cancelled, InputError, ModelError
 from maskwork.core.domain.progress import CancelToken, ProgressFn, report
 from maskwork.core.models.torch_models.architectures import get_architecture
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
+from maskwork.core.training import batchnorm as bn
 from maskwork.core.training import instance as inst
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, mix_items, split, split_by_names
@@ -102,6 +105,7 @@ class TrainConfig:
     warmup_steps: int = 50
     bn_batches: int = 16  # semantic: BatchNorm statistics re-estimated on this many batches before validating
     freeze_bn: bool = False
+    bn_stats: str = "recalibrate"  # semantic, BatchNorm training: "recalibrate" or (fine-tune) "shift"
     keep_start: bool = False
     freeze: tuple = ()
     replay: object = None
@@ -224,6 +228,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     if replay_note:  # the record and the result say the replay was left out, and why
         cfg = replace(cfg, replay=None, replay_share=0.0)
     guard_d, guard_note = _guard(cfg, task, train_d)
+    shift = (bn.Shift(model, batches, cfg.bn_batches, cfg.batch_size, cfg.crop, ignore, _aug_scale(cfg), device,
+                      cfg.seed * 1000) if task == "semantic" and cfg.bn_stats == "shift" and cfg.init
+             and cfg.bn_batches and not cfg.freeze_bn else None)  # measured on the start weights, before a resume
     if guard_note:
         cfg = replace(cfg, guard=None)
     if cfg.optimizer not in OPTIMIZERS:
@@ -280,8 +287,11 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             return result
         timed_out = loss is not None and isinstance(loss, tuple)
         loss_value = loss[0] if timed_out else loss
-        if task == "semantic" and cfg.bn_batches and not cfg.freeze_bn:
-            _recalibrate_bn(model, cfg, batches, ignore, device, random.Random(cfg.seed * 1000 + epoch))
+        if shift is not None:  # fine-tune: the start model's statistics, moved by what the weights changed
+            shift.apply(model)
+        elif task == "semantic" and cfg.bn_batches and not cfg.freeze_bn:
+            bn.recalibrate(model, batches, cfg.bn_batches, cfg.batch_size, cfg.crop, ignore, _aug_scale(cfg), device,
+                           random.Random(cfg.seed * 1000 + epoch))
         try:
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
             guard_value = (_guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric)
@@ -388,8 +398,8 @@ def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps,
                                               cfg.max_size, device)
             loss, _parts = inst.loss_fn(model, images, targets)
         else:
-            images, targets = sem.make_batch(data.items, rng, cfg.batch_size, cfg.crop, ignore,
-                                             (cfg.aug_scale[0] * cfg.scale, cfg.aug_scale[1] * cfg.scale), device)
+            images, targets = sem.make_batch(data.items, rng, cfg.batch_size, cfg.crop, ignore, _aug_scale(cfg),
+                                             device)
             loss = sem.loss_fn(model, images, targets)
         if not torch.isfinite(loss):
             raise ModelError(f"training diverged at step {done + step + 1} (loss {float(loss)}); lower the learning "
@@ -406,28 +416,8 @@ def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps,
     return float(np.mean(losses))
 
 
-@torch.no_grad()
-def _recalibrate_bn(model, cfg, data, ignore, device, rng: random.Random) -> None:
-    """Replace BatchNorm running statistics by their plain average over `cfg.bn_batches` training batches.
-
-    With momentum 0.1 they follow the last ~10 batches, so a run of unusual images (a stain seen rarely)
-    just before validation made a good model predict one class everywhere. A separate rng keeps the
-    training sample order unchanged (resume gives the same weights).
-    """
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for _ in range(cfg.bn_batches):
-        images, _ = sem.make_batch(data.items, rng, cfg.batch_size, cfg.crop, ignore,
-                                   (cfg.aug_scale[0] * cfg.scale, cfg.aug_scale[1] * cfg.scale), device)
-        model(images)
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
+def _aug_scale(cfg: TrainConfig) -> tuple[float, float]:
+    return cfg.aug_scale[0] * cfg.scale, cfg.aug_scale[1] * cfg.scale
 
 
 def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> dict:

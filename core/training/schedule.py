@@ -26,6 +26,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+OPTIMIZER_NAMES = {"adamw": "AdamW", "sgd": "SGD with momentum"}
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -39,14 +41,15 @@ class Schedule:
     batch_size: int = 4
     replay_share: float = 0.0  # share of the crops taken from the start model's replay set, when it has one
     guard: bool = False        # with keep_start: an epoch must not fall on the start model's guard set, when it has one
+    optimizer: str = "adamw"   # core.training.loop.OPTIMIZERS
 
     def steps_per_epoch(self, n_images: int, batch_size: int) -> int:
         return max(self.min_steps, math.ceil(max(n_images, 1) / batch_size))
 
     def describe(self, n_images: int, batch_size: int) -> str:
         steps = self.steps_per_epoch(n_images, batch_size)
-        return (f"{self.epochs} epochs x {steps} batches of {batch_size} crops, learning rate {self.lr:g} "
-                f"after {self.warmup_steps} warm-up steps, then cosine decay")
+        return (f"{self.epochs} epochs x {steps} batches of {batch_size} crops, {OPTIMIZER_NAMES[self.optimizer]} "
+                f"at learning rate {self.lr:g} after {self.warmup_steps} warm-up steps, then cosine decay")
 
 
 # (task, starting from a trained model) -> schedule
@@ -113,7 +116,7 @@ def settings(task: str, init: str | None, **given) -> dict:
     out: dict[str, object] = {"epochs": plan.epochs, "min_steps": plan.min_steps, "lr": plan.lr,
                               "warmup_steps": plan.warmup_steps,
                               "freeze_bn": plan.freeze_bn, "keep_start": plan.keep_start,
-                              "batch_size": plan.batch_size, "crop": plan.crop}
+                              "batch_size": plan.batch_size, "crop": plan.crop, "optimizer": plan.optimizer}
     replay = replay_source(init) if plan.replay_share > 0 else None
     if replay is not None:
         out.update(replay=str(replay), replay_share=plan.replay_share)
