@@ -48,6 +48,7 @@ class TrainOutcome:
     baseline: float | None = None  # the start model's score on the held-out images (None from scratch)
     improved: bool = True          # an epoch was saved (from scratch; or it beat the start model)
     held_out: int = 0
+    guarded: int = 0               # epochs that beat the start model on the held-out images but fell on its guard set
 
     @property
     def saved(self) -> bool:
@@ -58,6 +59,10 @@ class TrainOutcome:
         images = f"your {self.held_out} held-out corrected image{'s' if self.held_out != 1 else ''}"
         if self.baseline is None:
             return f"best {metric_name} {self.best_value:.3f} on {images} after {self.epochs_done} epochs."
+        if not self.improved and self.guarded:
+            return (f"No epoch was kept: {self.guarded} beat {start} on {images} (before {metric_name} "
+                    f"{self.baseline:.3f}) but fell on other images {start} was trained on: {start} stays the model "
+                    "to use; nothing new was added.")
         if not self.improved:
             return (f"No epoch beat {start} on {images} (before {metric_name} {self.baseline:.3f}): {start} stays "
                     "the model to use; nothing new was added.")
@@ -140,8 +145,10 @@ def run_training(req: TrainRequest, on_epoch, progress=None, cancel=None) -> Tra
 
     req.out.parent.mkdir(parents=True, exist_ok=True)
     result = train(train_config(req), progress=progress, cancel=cancel, on_epoch=on_epoch)
+    guarded = sum(1 for r in result.history if r.get("guarded") and result.baseline is not None
+                  and r["value"] > result.baseline)
     outcome = TrainOutcome(None, str(req.out), result.stopped, float(result.best_value), result.metric,
-                           result.epochs_done, result.baseline, result.improved, len(req.val_names or []))
+                           result.epochs_done, result.baseline, result.improved, len(req.val_names or []), guarded)
     if result.stopped != "cancelled" and not result.improved:
         discard_model(req)  # `out` holds the start model unchanged: nothing to keep
     return outcome

@@ -159,13 +159,19 @@ MEASURED_GAIN: tuple[Measured, ...] = (
 
 
 def expected_gain(task: str, n_corrected: int) -> str:
-    """A few sentences for the train dialog: what the benchmark measured for this task, or that nothing was."""
+    """A few sentences for the train dialog: what the benchmark measured for this task, for each model and kind of
+    images the row whose number of corrected images is nearest the project's, or that nothing was measured."""
     rows = [m for m in MEASURED_GAIN if m.task == task]
     if not rows:
         return f"No benchmark of fine-tuning {task} models has been measured yet: the scores before and after on " \
                "your held-out images will tell."
-    said = []
+    nearest: dict[tuple[str, str], Measured] = {}
     for m in rows:
+        best = nearest.get((m.model, m.images))
+        if best is None or abs(m.k - n_corrected) < abs(best.k - n_corrected):
+            nearest[(m.model, m.images)] = m
+    said = []
+    for m in nearest.values():
         change = m.after - m.before
         what = (f"went from {m.metric} {m.before:.3f} to {m.after:.3f} ({change:+.3f})" if abs(change) >= 0.0005
                 else f"stayed at {m.metric} {m.before:.3f} (the start model was kept)")

@@ -284,7 +284,10 @@ class TrainDialog(QDialog):
         self.loss_chart.add_point("train loss", epoch, record.get("train_loss"))
         best = " (best so far)" if record.get("best") else ""
         if record.get("guarded"):  # better on the held-out images, worse on the start model's guard images
-            best = f" (not kept: fell to {record['guard']:.3f} on the images the start model is guarded with)"
+            start = next((r.get("guard") for r in self.epochs_seen if r.get("baseline")), None)
+            was = f"from {start:.3f} " if start is not None else ""
+            best = (f" (not kept: its {metric} on other images the start model was trained on fell {was}to "
+                    f"{record['guard']:.3f})")
         self.status.setText(f"epoch {epoch}: loss {record.get('train_loss', float('nan')):.4f}, "
                             f"{metric} {record.get('value', float('nan')):.3f}{best}")
 

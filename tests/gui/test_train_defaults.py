@@ -35,8 +35,10 @@ def test_defaults_to_the_bundled_model_of_the_task_with_a_fine_tune_schedule(qtb
     fine = suggest("semantic", True)
     assert dlg.epochs.value() == fine.epochs and dlg.steps.value() == fine.min_steps  # 2 training images
     assert "fine-tuning" in dlg.schedule_note.text() and f"{fine.lr:g}" in dlg.schedule_note.text()
+    assert "kept only if it does not fall on other images it was trained on" in dlg.schedule_note.text()  # guard set
     dlg.start_from.setCurrentIndex(0)  # scratch: a longer run at a higher learning rate
     scratch = suggest("semantic", False)
+    assert "does not fall" not in dlg.schedule_note.text()
     assert dlg.epochs.value() == scratch.epochs and dlg.steps.value() == scratch.min_steps
     assert scratch.lr > fine.lr and scratch.epochs * scratch.min_steps > fine.epochs * fine.min_steps
 

@@ -71,13 +71,31 @@ def test_a_fine_tune_that_makes_the_model_worse_keeps_the_start_model(nuclei_val
     assert all(torch.equal(kept[k], original[k]) for k in original)
 
 
-def test_the_dialogs_expected_gain_quotes_every_measured_row_of_the_task():
-    """The train dialog's sentence carries the benchmark's figures (docs/BENCHMARKS.md), both kinds of images."""
+@pytest.mark.parametrize("n", [4, 7, 12, 30])
+def test_the_dialogs_expected_gain_quotes_the_rows_nearest_the_projects_size(n):
+    """The train dialog's sentence carries the benchmark's figures (docs/BENCHMARKS.md), both kinds of images, for
+    each model the row measured with the number of corrected images nearest the project's."""
     for task in ("semantic", "instance"):
-        text = expected_gain(task, 7)
+        text = expected_gain(task, n)
         rows = [m for m in MEASURED_GAIN if m.task == task]
-        assert rows and text.startswith("Expected gain, from the benchmark") and "You have 7" in text
-        for m in rows:
-            assert m.model in text and m.images in text and f"{m.before:.3f}" in text
+        assert rows and text.startswith("Expected gain, from the benchmark") and f"You have {n}" in text
+        for model, images in {(m.model, m.images) for m in rows}:
+            ks = sorted({m.k for m in rows if (m.model, m.images) == (model, images)}, key=lambda k: (abs(k - n), k))
+            m = next(m for m in rows if (m.model, m.images, m.k) == (model, images, ks[0]))
+            assert f"{m.model} fine-tuned on {m.k} corrected images" in text and m.images in text
+            assert f"{m.before:.3f}" in text
+            assert all(f"{model} fine-tuned on {k} corrected" not in text for k in ks[1:])
     gained = next(m for m in MEASURED_GAIN if "never saw" in m.images)
     assert f"to {gained.after:.3f} ({gained.after - gained.before:+.3f})" in expected_gain(gained.task, 5)
+
+
+def test_the_outcome_says_when_epochs_beat_the_held_out_images_but_fell_on_the_guard_set():
+    from maskwork.core.training.project_run import TrainOutcome
+
+    refused = TrainOutcome(None, "t.pt", "done", 0.84, "miou", 3, baseline=0.84, improved=False, held_out=1,
+                           guarded=2)
+    text = refused.before_after("mean IoU", "nuclei-semantic")
+    assert text.startswith("No epoch was kept: 2 beat nuclei-semantic on your 1 held-out corrected image (before "
+                           "mean IoU 0.840) but fell on other images nuclei-semantic was trained on")
+    plain = TrainOutcome(None, "t.pt", "done", 0.84, "miou", 3, baseline=0.84, improved=False, held_out=2)
+    assert plain.before_after("mean IoU", "nuclei-semantic").startswith("No epoch beat nuclei-semantic on your 2")
