@@ -219,6 +219,10 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
 
+    if cfg.optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+    if cfg.bn_stats not in ("recalibrate", "shift"):
+        raise InputError(f"unknown bn_stats {cfg.bn_stats!r}; use recalibrate or shift.")
     model = build(cfg, num_classes).to(device)
     for name, p in model.named_parameters():
         if any(name.startswith(prefix) for prefix in cfg.freeze):
@@ -233,8 +237,6 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
              and cfg.bn_batches and not cfg.freeze_bn else None)  # measured on the start weights, before a resume
     if guard_note:
         cfg = replace(cfg, guard=None)
-    if cfg.optimizer not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer {cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
     opt = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
