@@ -30,7 +30,7 @@ KNOWN_PRIVATE_ATTRIBUTES: set[tuple[str, str]] = {
     ("maskwork.core.cli", "parser._actions"),  # argparse lists a parser's subcommands nowhere public
     ("maskwork.core.cli", "argparse._SubParsersAction"),
     ("maskwork.core.training.instance", "model.transform._skip_resize"),  # torchvision's transform: no public switch
-    ("maskwork.core.training.loop", "torch.nn.modules.batchnorm._BatchNorm"),  # the base of every BatchNorm
+    ("maskwork.core.training.batchnorm", "torch.nn.modules.batchnorm._BatchNorm"),  # the base of every BatchNorm
     ("maskwork.gui.text_shortcuts", "window._edit_keys"),  # the window holds its key filter: a public attribute is due
 }
 # underscore names that are public API: namedtuple's methods, os._exit (leave now, no clean-up)

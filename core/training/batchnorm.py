@@ -17,7 +17,8 @@ import torch
 from maskwork.core.training import semantic as sem
 
 
-def _norms(model) -> list:
+def norms(model) -> list:
+    """Every BatchNorm layer of the model (1d, 2d, 3d, sync)."""
     return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
 
 
@@ -30,18 +31,18 @@ def recalibrate(model, data, batches: int, batch_size: int, crop: int, ignore, s
     just before validation made a good model predict one class everywhere. A separate rng keeps the
     training sample order unchanged (resume gives the same weights).
     """
-    norms = _norms(model)
-    if not norms:
+    layers = norms(model)
+    if not layers:
         return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
+    momenta = [m.momentum for m in layers]
+    for m in layers:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
     for _ in range(batches):
         images, _ = sem.make_batch(data.items, rng, batch_size, crop, ignore, scale, device)
         model(images)
-    for m, momentum in zip(norms, momenta):
+    for m, momentum in zip(layers, momenta):
         m.momentum = momentum
 
 
@@ -52,22 +53,22 @@ class Shift:
                  seed: int):
         self.args = (data, batches, batch_size, crop, ignore, scale, device)
         self.seed = seed
-        self.start = [(m.running_mean.clone(), m.running_var.clone()) for m in _norms(model)]
+        self.start = [(m.running_mean.clone(), m.running_var.clone()) for m in norms(model)]
         self.before = self._measure(model)
 
     @torch.no_grad()
     def _measure(self, model) -> list:
-        norms = _norms(model)
-        kept = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in norms]
+        layers = norms(model)
+        kept = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in layers]
         recalibrate(model, *self.args, random.Random(self.seed))  # the same crops every time
-        measured = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
-        for m, (mean, var, count) in zip(norms, kept):
+        measured = [(m.running_mean.clone(), m.running_var.clone()) for m in layers]
+        for m, (mean, var, count) in zip(layers, kept):
             m.running_mean.copy_(mean), m.running_var.copy_(var), m.num_batches_tracked.copy_(count)
         return measured
 
     @torch.no_grad()
     def apply(self, model) -> None:
         now = self._measure(model)
-        for m, (s_mean, s_var), (b_mean, b_var), (n_mean, n_var) in zip(_norms(model), self.start, self.before, now):
+        for m, (s_mean, s_var), (b_mean, b_var), (n_mean, n_var) in zip(norms(model), self.start, self.before, now):
             m.running_mean.copy_(s_mean + (n_mean - b_mean))
             m.running_var.copy_(s_var * n_var / b_var.clamp_min(1e-5))

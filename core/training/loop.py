@@ -388,9 +388,8 @@ def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps,
         inst.set_train_mode(model, True, cfg.min_size, cfg.max_size)
     else:
         model.train()
-    for m in model.modules() if cfg.freeze_bn else ():  # keep the start model's BatchNorm statistics
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.eval()
+    for m in bn.norms(model) if cfg.freeze_bn else ():  # keep the start model's BatchNorm statistics
+        m.eval()
     losses = []
     for step in range(steps):
         if cancel is not None:
