@@ -101,13 +101,17 @@ def cmd_train(args) -> int:
     bar = TextProgress("train")
 
     def on_epoch(rec: dict) -> None:
+        guard = f", {rec['metric']} {rec['guard']:.4f} on the guard images" if rec.get("guard") is not None else ""
         if rec.get("baseline"):
-            print(f"start model {cfg.init}: {rec['metric']} {rec['value']:.4f} on the validation images "
-                  "(an epoch is saved only when it beats this)", file=sys.stderr)
+            print(f"start model {cfg.init}: {rec['metric']} {rec['value']:.4f} on the validation images{guard} "
+                  "(an epoch is saved only when it beats this" + (" and does not fall on the guard images, "
+                                                                  "--no-guard leaves that out)" if guard else ")"),
+                  file=sys.stderr)
             return
-        mark = " (best, saved)" if rec["best"] else ""
-        print(f"\nepoch {rec['epoch']}: loss {rec['train_loss']:.4f}  {rec['metric']} {rec['value']:.4f}{mark}",
-              file=sys.stderr)
+        mark = (" (best, saved)" if rec["best"] else
+                " (fell on the guard images: not saved)" if rec.get("guarded") else "")
+        print(f"\nepoch {rec['epoch']}: loss {rec['train_loss']:.4f}  {rec['metric']} {rec['value']:.4f}{guard}"
+              f"{mark}", file=sys.stderr)
 
     result = train(cfg, progress=bar, cancel=CancelToken(), on_epoch=on_epoch)
     for note in result.notes:

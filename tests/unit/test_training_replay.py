@@ -122,3 +122,19 @@ def test_an_epoch_that_falls_on_the_guard_images_is_not_kept(nuclei_val, tmp_pat
     assert read_checkpoint(cfg.out)["training"]["start_model_kept"]
     loose = train(replace(cfg, out=str(tmp_path / "u.pt"), guard_tolerance=2.0))  # never falls that far
     assert not any(r.get("guarded") for r in loose.history)
+
+
+def test_train_from_a_bundled_nuclei_model_reports_the_guard_images_and_no_guard_leaves_them_out(nuclei_val,
+                                                                                                  tmp_path, capsys):
+    from maskwork.core.cli import run
+
+    coco = small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96)
+    base = ["train", "--arch", "unet_small", "--data", str(coco), "--from", "nuclei-semantic", "--epochs", "1",
+            "--steps-per-epoch", "1", "--crop", "64"]
+    assert run(base + ["--out", str(tmp_path / "a.pt")]) == 0
+    said = capsys.readouterr().err
+    start_line = next(line for line in said.splitlines() if line.startswith("start model nuclei-semantic"))
+    assert "on the guard images" in start_line and "does not fall on the guard images" in start_line
+    assert "epoch 1:" in said and said.split("epoch 1:")[1].splitlines()[0].count("on the guard images") == 1
+    assert run(base + ["--out", str(tmp_path / "b.pt"), "--no-guard"]) == 0
+    assert "guard" not in capsys.readouterr().err
