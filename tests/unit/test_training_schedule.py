@@ -99,3 +99,15 @@ def test_the_outcome_says_when_epochs_beat_the_held_out_images_but_fell_on_the_g
                            "mean IoU 0.840) but fell on other images nuclei-semantic was trained on")
     plain = TrainOutcome(None, "t.pt", "done", 0.84, "miou", 3, baseline=0.84, improved=False, held_out=2)
     assert plain.before_after("mean IoU", "nuclei-semantic").startswith("No epoch beat nuclei-semantic on your 2")
+
+
+@pytest.mark.parametrize("name", ["nuclei-instance", "nuclei-semantic", "aerial-landcover"])
+def test_each_model_card_carries_the_measured_fine_tune_rows(name):
+    """The cards' "Fine-tuning on your corrected images" section is what tools/model_card.py writes from
+    MEASURED_GAIN: a changed benchmark row that was not carried to the card fails here."""
+    from maskwork.core.resources import bundled_models_dir
+    from tools.model_card import fine_tune_lines
+
+    card = (bundled_models_dir() / f"{name}.md").read_text()
+    lines = fine_tune_lines(name)
+    assert lines and "\n".join(lines) in card
