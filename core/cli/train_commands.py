@@ -53,8 +53,9 @@ def register(subparsers) -> None:
     p.add_argument("--scale", type=float, help="semantic: image scale the model works at (default: as above, else 1)")
     p.add_argument("--accept-worse", action="store_true", help="with --from: save the best fine-tuned epoch even "
                                                                "when it scores below the start model")
-    p.add_argument("--train-bn", action="store_true", help="with --from: let BatchNorm statistics follow the new "
-                                                           "images (default: the start model's are kept)")
+    p.add_argument("--train-bn", action="store_true", help="with --from: train the BatchNorm layers; their "
+                                                           "statistics stay the start model's, moved by what the "
+                                                           "weights change (default: kept as they are)")
     p.add_argument("--max-minutes", type=float, help="stop (validated and saved) after this much training")
     p.set_defaults(func=cmd_train)
 

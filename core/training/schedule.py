@@ -42,6 +42,7 @@ class Schedule:
     replay_share: float = 0.0  # share of the crops taken from the start model's replay set, when it has one
     guard: bool = False        # with keep_start: an epoch must not fall on the start model's guard set, when it has one
     optimizer: str = "adamw"   # core.training.loop.OPTIMIZERS
+    bn_stats: str = "recalibrate"  # when BatchNorm trains (--train-bn): "shift" keeps the start model's (batchnorm.py)
 
     def steps_per_epoch(self, n_images: int, batch_size: int) -> int:
         return max(self.min_steps, math.ceil(max(n_images, 1) / batch_size))
@@ -55,7 +56,8 @@ class Schedule:
 # (task, starting from a trained model) -> schedule
 SCHEDULES = {
     ("semantic", True): Schedule(epochs=3, min_steps=20, lr=1e-5, warmup_steps=10, freeze_bn=True,
-                                 keep_start=True, crop=128, batch_size=8, replay_share=0.5, guard=True),
+                                 keep_start=True, crop=128, batch_size=8, replay_share=0.5, guard=True,
+                                 bn_stats="shift"),
     ("semantic", False): Schedule(epochs=20, min_steps=60, lr=2e-3, warmup_steps=20),
     ("instance", True): Schedule(epochs=6, min_steps=20, lr=2e-5, warmup_steps=10, freeze_bn=True,
                                  keep_start=True, replay_share=0.5, guard=True),
@@ -116,7 +118,8 @@ def settings(task: str, init: str | None, **given) -> dict:
     out: dict[str, object] = {"epochs": plan.epochs, "min_steps": plan.min_steps, "lr": plan.lr,
                               "warmup_steps": plan.warmup_steps,
                               "freeze_bn": plan.freeze_bn, "keep_start": plan.keep_start,
-                              "batch_size": plan.batch_size, "crop": plan.crop, "optimizer": plan.optimizer}
+                              "batch_size": plan.batch_size, "crop": plan.crop, "optimizer": plan.optimizer,
+                              "bn_stats": plan.bn_stats}
     replay = replay_source(init) if plan.replay_share > 0 else None
     if replay is not None:
         out.update(replay=str(replay), replay_share=plan.replay_share)

@@ -87,3 +87,17 @@ def test_an_unknown_optimizer_is_refused_with_the_choices(nuclei_val, tmp_path):
                       device="cpu", epochs=1, steps_per_epoch=1, crop=64, optimizer="adam")
     with pytest.raises(InputError, match="unknown optimizer 'adam'; use one of adamw, sgd"):
         train(cfg)
+
+
+def test_train_bn_on_a_fine_tune_shifts_the_start_statistics_and_from_scratch_re_estimates(nuclei_val):
+    from maskwork.core.cli import build_parser
+    from maskwork.core.cli.train_commands import config_from_args
+
+    def config(*extra):
+        return config_from_args(build_parser().parse_args(["train", "--arch", "unet_small", "--data",
+                                                           str(nuclei_val), "--out", "x.pt", *extra]))
+
+    tuned = config("--from", START, "--train-bn")
+    assert not tuned.freeze_bn and tuned.bn_stats == "shift"
+    assert config("--from", START).freeze_bn  # the default fine-tune keeps them as they are
+    assert config("--train-bn").bn_stats == "recalibrate"  # from scratch there are no statistics to keep
