@@ -71,6 +71,8 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             "guard": {"guard_images": 16, "guard_tolerance": 0.0}, "no-guard": {"guard": None},
             # BatchNorm trains; statistics: the start model's, moved by the weight change (core/training/batchnorm.py)
             "bn-shift": {"freeze_bn": False, "bn_stats": "shift"},
+            # no decision offsets tuned for mean IoU before each score (core/training/calibrate.py)
+            "no-calibrate": {"calibrate_images": 0},
             # SGD with momentum: steps in proportion to the gradient (AdamW's first steps move every weight by ~lr)
             **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)} for lr in ("3e-4", "1e-3", "3e-3", "1e-2", "3e-2")}}
 GUARD_SEED = 777
@@ -237,14 +239,15 @@ def one_run(name: str, k: int, seed: int, epochs: int | None, min_steps: int | N
     return {"set": name, "variant": "+".join(variants), "k": k, "seed": seed, "scored_images": len(rest),
             "corrected": corrected, "steps": steps,
             "schedule": {key: _plain(plan.get(key)) for key in ("epochs", "min_steps", "lr", "freeze_bn", "keep_start",
-                                                                "crop", "batch_size", "freeze", "replay_share")},
+                                                                "crop", "batch_size", "freeze", "replay_share",
+                                                                "calibrate_images")},
             "replay": getattr(plan.get("replay"), "source", plan.get("replay")),
             "input": {key: getattr(cfg, key) for key in ("min_size", "max_size", "tile", "scale")},
             "val_baseline": result.baseline, "val_best": result.best_value, "best_epoch": result.best_epoch,
             "kept": "fine-tuned" if result.improved else "start model", "train_seconds": round(seconds),
             "guard": getattr(plan.get("guard"), "source", plan.get("guard")), "guard_tolerance": cfg.guard_tolerance,
             "epochs": [{"epoch": r["epoch"], "held_out": r["value"], "guard": r.get("guard"),
-                        "guarded": r.get("guarded", False), "best": r["best"],
+                        "guarded": r.get("guarded", False), "best": r["best"], "calibration": r.get("calibration"),
                         "scored": before if r["epoch"] == 0 else epochs_scored.get(r["epoch"])}
                        for r in result.history],
             "before": before, "after": after, "last": last}

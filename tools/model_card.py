@@ -73,6 +73,27 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def measured_row(card: Path, label: str) -> str:
+    """A row the benchmarks measured (latency: bench/bench_models.py) kept from the card being replaced."""
+    old = card.read_text().splitlines() if card.is_file() else []
+    return next((line for line in old if line.startswith(f"| {label} |")),
+                f"| {label} | _to be filled by the quantization benchmark (bench/)_ |")
+
+
+def calibration_lines(tr: dict) -> list[str]:
+    """Rows for the decision offsets tuned after training (tools/calibrate_bundled.py), when there were any."""
+    return [f"| decision offsets | {c['offsets']} added to the logits, tuned for mean IoU on {c['images']} training "
+            f"images ({c['miou_before']:.4f} -> {c['miou_after']:.4f} there; `{c['command']}`, "
+            "core/training/calibrate.py) |" for c in tr.get("calibration", [])]
+
+
+def int8_row(name: str, path: Path, val, s: dict, max_images: int | None) -> str:
+    """The int8 model's score on the same validation images beside the float one's (core.training.evaluate)."""
+    q = evaluate(str(path), val, max_images=max_images, int8=True).summary
+    return (f"| int8 accuracy | int8 {_achieved(q)} vs float {_achieved(s)} on the validation images "
+            f"(`{EVAL_COMMAND[name]} --int8`) |")
+
+
 def fine_tune_lines(name: str) -> list[str]:
     """The card's "Fine-tuning on your corrected images" section: the benchmark rows measured for this model."""
     rows = [m for m in MEASURED_GAIN if m.model == name]
@@ -130,7 +151,9 @@ def main() -> int:
         f"| training time / machine | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('machine', '?')}, shared with "
         f"other jobs (finished {tr.get('time', '?')}) |",
         f"| goal | {goal}: **{'reached' if ok else 'NOT reached'}** ({_achieved(s)}) |",
-        "| latency float / int8 | _to be filled by the quantization benchmark (bench/)_ |",
+        *calibration_lines(tr),
+        measured_row(path.with_suffix(".md"), "latency float / int8"),
+        int8_row(args.name, path, val, s, args.max_images),
         "",
         f"## Validation ({table.summary['images']} images, full evaluation with `maskwork evaluate`, "
         f"{eval_s / 60:.1f} min)",

@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-guard", action="store_true", help="fine-tuning a bundled model: keep an epoch that beats it "
                                                            "on the held-out images even if it falls on the images of "
                                                            "its guard set (resources/replay/nuclei-guard)")
+    p.add_argument("--calibrate-images", type=int, metavar="N",
+                   help="semantic: before each score, tune the class decision offsets for mean IoU on up to N "
+                        "training images and keep them in the model (default: the schedule's, 48; 0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="best checkpoint; the resumable state goes to <out>.last.pt")
     p.add_argument("--resume", action="store_true", help="continue the run saved in <out>.last.pt")
@@ -87,7 +90,7 @@ def config_from_args(args):
              "crop": args.crop, "lr": args.lr, "min_size": args.min_size, "max_size": args.max_size,
              "tile": args.tile, "scale": args.scale, "keep_start": False if args.accept_worse else None,
              "freeze_bn": False if args.train_bn else None, "replay_share": 0.0 if args.no_replay else None,
-             "guard": False if args.no_guard else None}
+             "guard": False if args.no_guard else None, "calibrate_images": args.calibrate_images}
     return TrainConfig(
         arch=args.arch, data=args.data, val=args.val, val_names=args.val_names, val_fraction=args.val_fraction,
         seed=args.seed, out=args.out, resume=args.resume, init=args.init, device=args.device, threads=args.threads,
@@ -111,8 +114,11 @@ def cmd_train(args) -> int:
             return
         mark = (" (best, saved)" if rec["best"] else
                 " (fell on the guard images: not saved)" if rec.get("guarded") else "")
+        tuned = rec.get("calibration")
+        offsets = (f", decision offsets {tuned['offsets']} ({rec['metric']} {tuned['miou_before']:.4f} -> "
+                   f"{tuned['miou_after']:.4f} on {tuned['images']} training images)" if tuned else "")
         print(f"\nepoch {rec['epoch']}: loss {rec['train_loss']:.4f}  {rec['metric']} {rec['value']:.4f}{guard}"
-              f"{mark}", file=sys.stderr)
+              f"{offsets}{mark}", file=sys.stderr)
 
     result = train(cfg, progress=bar, cancel=CancelToken(), on_epoch=on_epoch)
     for note in result.notes:

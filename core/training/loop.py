@@ -25,6 +25,9 @@ TrainConfig (all plain values, so the GUI dialog can fill it from widgets):
                  own training images outside `replay`): an epoch is kept only if it also scores at least the start
                  model's score there minus `guard_tolerance`, so a few held-out images cannot accept an epoch
                  that got worse on everything else
+  calibrate_images  (semantic) before each validation, per-class logit offsets are tuned for mean IoU on up to
+                 this many training images (replay included) and added to the model's logit bias (calibrate.py;
+                 0: not tuned); the held-out images and the guard judge the tuned model
   optimizer      "adamw" (training from scratch) or "sgd" (momentum 0.9; steps follow the gradient's size, where
                  AdamW's first steps move every weight by about the learning rate)
   min_size, max_size, detections_per_img    (instance) the resize and the detection cap the predictor
@@ -47,10 +50,9 @@ TrainResult: best_value, best_epoch, metric, history (list of records), out, las
 from __future__ import annotations
 
 import math
-import platform
 import random
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,15 +64,12 @@ from maskwork.core.domain.progress import CancelToken, ProgressFn, report
 from maskwork.core.models.torch_models.architectures import get_architecture
 from maskwork.core.models.torch_models.checkpoint import read_checkpoint, save_checkpoint
 from maskwork.core.training import batchnorm as bn
+from maskwork.core.training import calibrate, optim
 from maskwork.core.training import instance as inst
+from maskwork.core.training import run_state as rs
 from maskwork.core.training import semantic as sem
 from maskwork.core.training.datasets import TrainData, load_data, mix_items, split, split_by_names
 from maskwork.core.training.labelled import require_labels
-
-OPTIMIZERS = {
-    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
-    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd),
-}
 
 
 @dataclass
@@ -112,7 +111,8 @@ class TrainConfig:
     replay_share: float = 0.0
     guard: object = None
     guard_tolerance: float = 0.0
-    optimizer: str = "adamw"  # key of OPTIMIZERS
+    optimizer: str = "adamw"  # key of optim.OPTIMIZERS
+    calibrate_images: int = 0
     command: str = ""
 
     def last_path(self) -> Path:
@@ -187,18 +187,16 @@ def _init_state(init: str) -> dict:
     return load_model(get_model(init)).state_dict()
 
 
+def _save(path, cfg: TrainConfig, task: str, classes, model, training: dict, extra: dict | None = None) -> None:
+    save_checkpoint(path, arch=cfg.arch, task=task, classes=classes, state_dict=rs.cpu_state(model.state_dict()),
+                    training=training, input_spec=_input_spec(cfg, task), extra=extra)
+
+
 def _input_spec(cfg: TrainConfig, task: str) -> dict:
     if task == "instance":
         return {"min_size": cfg.min_size, "max_size": cfg.max_size, "detections_per_img": cfg.detections_per_img}
     return {"tile": cfg.tile, "overlap": cfg.tile // 8, "scale": cfg.scale, "mean": list(sem.MEAN),
             "std": list(sem.STD)}
-
-
-def _machine(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
@@ -219,10 +217,12 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
 
-    if cfg.optimizer not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer {cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+    if cfg.optimizer not in optim.OPTIMIZERS:
+        raise InputError(f"unknown optimizer {cfg.optimizer!r}; use one of {', '.join(optim.OPTIMIZERS)}.")
     if cfg.bn_stats not in ("recalibrate", "shift"):
         raise InputError(f"unknown bn_stats {cfg.bn_stats!r}; use recalibrate or shift.")
+    if cfg.calibrate_images < 0:
+        raise InputError(f"calibrate_images {cfg.calibrate_images} is negative; give 0 (off) or more images.")
     model = build(cfg, num_classes).to(device)
     for name, p in model.named_parameters():
         if any(name.startswith(prefix) for prefix in cfg.freeze):
@@ -237,24 +237,28 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
              and cfg.bn_batches and not cfg.freeze_bn else None)  # measured on the start weights, before a resume
     if guard_note:
         cfg = replace(cfg, guard=None)
-    opt = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
+    tuned_on = (calibrate.calibration_items(batches.items, cfg.calibrate_images, cfg.seed)
+                if task == "semantic" and cfg.calibrate_images and calibrate.supported(cfg.arch) else [])
+    opt = optim.OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
-    sched = _Schedule(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
+    sched = optim.LearningRate(opt, cfg.lr, cfg.warmup_steps, total, cfg.time_limit_s)
     metric = "miou" if task == "semantic" else "ap"
     history, best, best_epoch, start_epoch = [], -1.0, 0, 0
     elapsed_before, baseline, guard_floor = 0.0, None, None
 
     last = cfg.last_path()
     if cfg.resume:
-        state = _read_last(last, cfg.arch)
+        state = rs.read_last(last, cfg.arch)
         model.load_state_dict(state["state_dict"])
+        if state["extra"].get("offsets"):  # the last epoch was saved with its offsets: train on without them
+            calibrate.shift_bias(model, cfg.arch, -np.asarray(state["extra"]["offsets"]))
         opt.load_state_dict(state["extra"]["optimizer"])
         run = state["extra"]
         start_epoch, history, best, best_epoch = run["epoch"], run["history"], run["best"], run["best_epoch"]
         elapsed_before = run.get("seconds", 0.0)
         baseline, guard_floor = run.get("baseline"), run.get("guard_floor")
-        rng.setstate(_to_rng_state(run["rng"]))
+        rng.setstate(rs.rng_from_list(run["rng"]))
         torch.manual_seed(cfg.seed + start_epoch)
 
     result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline,
@@ -273,10 +277,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
                   "metrics": {k: v for k, v in scores.items() if k != "confusion"}, "best": True, "seconds": 0.0,
                   "guard": guard_value}
         history.append(record)
-        training = _training_record(cfg, train_d, val_d, 0, history, device, 0.0)
+        training = rs.training_record(cfg, train_d, val_d, 0, history, device, 0.0)
         training["best_epoch"], training["metrics"], training["start_model_kept"] = 0, record["metrics"], True
-        save_checkpoint(cfg.out, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
-                        training=training, input_spec=_input_spec(cfg, task))
+        _save(cfg.out, cfg, task, classes, model, training)
         if on_epoch is not None:
             on_epoch(record)
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
@@ -295,6 +298,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
             bn.recalibrate(model, batches, cfg.bn_batches, cfg.batch_size, cfg.crop, ignore, _aug_scale(cfg), device,
                            random.Random(cfg.seed * 1000 + epoch))
         try:
+            tuned = (calibrate.tune(model, cfg.arch, tuned_on, cfg.tile, cfg.scale, ignore, cfg.seed, cancel, device)
+                     if tuned_on else None)
             scores = _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel)
             guard_value = (_guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel, metric)
                            if guard_floor is not None else None)
@@ -307,20 +312,20 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         record = {"epoch": epoch, "steps": epoch * steps, "train_loss": loss_value, "metric": metric,
                   "value": value, "metrics": {k: v for k, v in scores.items() if k != "confusion"},
                   "best": is_best, "seconds": round(time.monotonic() - t_epoch, 1), "lr": opt.param_groups[0]["lr"],
-                  "guard": guard_value, "guarded": guarded}
+                  "guard": guard_value, "guarded": guarded, "calibration": tuned}
         history.append(record)
-        training = _training_record(cfg, train_d, val_d, epoch, history, device, time.monotonic() - t_start)
+        training = rs.training_record(cfg, train_d, val_d, epoch, history, device, time.monotonic() - t_start)
         if is_best:
             best, best_epoch = value, epoch
             training["best_epoch"], training["metrics"] = epoch, record["metrics"]
-            save_checkpoint(cfg.out, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
-                            training=training, input_spec=_input_spec(cfg, task))
-        save_checkpoint(last, arch=cfg.arch, task=task, classes=classes, state_dict=_cpu(model.state_dict()),
-                        training=training, input_spec=_input_spec(cfg, task),
-                        extra={"optimizer": opt.state_dict(), "epoch": epoch,
-                               "history": history, "best": best, "best_epoch": best_epoch, "baseline": baseline,
-                               "guard_floor": guard_floor,
-                               "seconds": time.monotonic() - t_start, "rng": _from_rng_state(rng.getstate())})
+            _save(cfg.out, cfg, task, classes, model, training)
+        _save(last, cfg, task, classes, model, training,
+              extra={"optimizer": opt.state_dict(), "epoch": epoch, "history": history, "best": best,
+                     "best_epoch": best_epoch, "baseline": baseline, "guard_floor": guard_floor,
+                     "offsets": tuned and tuned["offsets"], "seconds": time.monotonic() - t_start,
+                     "rng": rs.rng_to_list(rng.getstate())})
+        if tuned:  # the next epoch trains the weights as they were, not the tuned bias
+            calibrate.shift_bias(model, cfg.arch, -np.asarray(tuned["offsets"]))
         result.best_value, result.best_epoch, result.epochs_done = best, best_epoch, epoch
         if on_epoch is not None:
             on_epoch(record)
@@ -360,25 +365,6 @@ def _guard_value(cfg, task, model, guard_d, num_classes, ignore, device, cancel,
     if guard_d is None or not guard_d.items:
         return None
     return float(_validate(cfg, task, model, guard_d, num_classes, ignore, device, cancel)[metric])
-
-
-class _Schedule:
-    """Linear warm-up, then cosine down to 2 % of the peak. With a time limit the cosine follows
-    whichever is further along, steps or time, so a run cut by the clock still ends at a low rate."""
-
-    def __init__(self, opt, lr: float, warmup: int, total: int, time_limit_s: float | None):
-        self.opt, self.lr, self.warmup, self.total, self.limit = opt, lr, warmup, total, time_limit_s
-
-    def set(self, step: int, elapsed: float) -> None:
-        if step < self.warmup:
-            factor = (step + 1) / self.warmup
-        else:
-            t = (step - self.warmup) / max(1, self.total - self.warmup)
-            if self.limit:
-                t = max(t, elapsed / self.limit)
-            factor = 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-        for group in self.opt.param_groups:
-            group["lr"] = self.lr * factor
 
 
 def _train_epoch(cfg, task, model, opt, sched, data, rng, device, ignore, steps, done, total, progress, cancel,
@@ -425,44 +411,3 @@ def _validate(cfg, task, model, val_d, num_classes, ignore, device, cancel) -> d
     if task == "instance":
         return inst.validate(model, val_d.items, val_d.classes, cfg.min_size, cfg.max_size, device, cancel)
     return sem.validate(model, val_d.items, num_classes, ignore, cfg.tile, device, cancel, scale=cfg.scale)
-
-
-def _training_record(cfg, train_d, val_d, epoch, history, device, seconds) -> dict:
-    plain = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in ("data", "val", "replay", "guard")}
-    conf = {k: (str(v) if isinstance(v, Path) else v) for k, v in plain.items()}
-    conf["aug_scale"], conf["freeze"] = list(cfg.aug_scale), list(cfg.freeze)
-    conf["replay"], conf["guard"] = _source(cfg.replay), _source(cfg.guard)
-    return {"data": train_d.source, "train_images": len(train_d.items), "val": val_d.source,
-            "val_images": [it.name for it in val_d.items][:200], "epochs": epoch, "seed": cfg.seed,
-            "command": cfg.command, "machine": _machine(device), "seconds": round(seconds, 1),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "config": conf,
-            "history": [{k: v for k, v in r.items() if k != "metrics"} for r in history]}
-
-
-def _source(spec) -> str | None:
-    return spec.source if isinstance(spec, TrainData) else (None if spec is None else str(spec))
-
-
-def _cpu(sd: dict) -> dict:
-    return {k: v.detach().cpu() for k, v in sd.items()}
-
-
-def _read_last(path: Path, arch: str) -> dict:
-    if not path.is_file():
-        raise InputError(f"cannot resume: {path} does not exist. Start without --resume, or give the --out of "
-                         "the earlier run")
-    state = read_checkpoint(path)
-    if "optimizer" not in state.get("extra", {}):
-        raise InputError(f"cannot resume from {path}: it holds no optimizer state (a 'best' checkpoint?); "
-                         "resume from the .last.pt file of the run")
-    if state["arch"] != arch:
-        raise InputError(f"cannot resume: {path} was trained as {state['arch']}, not {arch}")
-    return state
-
-
-def _from_rng_state(state) -> list:
-    return [state[0], list(state[1]), state[2]]
-
-
-def _to_rng_state(state) -> tuple:
-    return (state[0], tuple(state[1]), state[2])

@@ -20,7 +20,7 @@ from tests.gui.panels_support import make_nuclei_project, open_project
 WAIT_MS = 240_000
 SAME = ("epochs", "lr", "warmup_steps", "min_steps", "batch_size", "crop", "min_size", "max_size",
         "detections_per_img", "tile", "scale", "freeze_bn", "keep_start", "init", "arch", "replay", "replay_share",
-        "freeze", "guard", "optimizer", "bn_stats")
+        "freeze", "guard", "optimizer", "bn_stats", "calibrate_images")
 START = {"semantic": "nuclei-semantic", "instance": "nuclei-instance"}
 
 

@@ -1,6 +1,6 @@
 """Issue 23: a fine-tune that trains BatchNorm keeps the start model's statistics, moved only by what the weights
 changed (core/training/batchnorm.py `Shift`), where re-estimating them from a few corrected images would replace
-what the model learned from all its training images; and the optimizer is a declared choice (loop.OPTIMIZERS)."""
+what the model learned from all its training images; and the optimizer is a declared choice (optim.OPTIMIZERS)."""
 from __future__ import annotations
 
 import random
