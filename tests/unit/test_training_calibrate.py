@@ -120,3 +120,17 @@ def test_a_training_run_refuses_a_negative_image_count(tmp_path, nuclei_val):
     data = small_nuclei(nuclei_val, tmp_path / "data", count=2)
     with pytest.raises(InputError, match="calibrate_images"):
         train(TrainConfig(arch="unet_small", data=str(data), out=str(tmp_path / "o.pt"), calibrate_images=-1))
+
+
+def test_train_from_prints_each_epochs_offsets_and_calibrate_images_0_turns_them_off(nuclei_val, tmp_path, capsys):
+    from maskwork.core.cli import run
+
+    coco = small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96)
+    base = ["train", "--arch", "unet_small", "--data", str(coco), "--from", "nuclei-semantic", "--epochs", "1",
+            "--steps-per-epoch", "1", "--crop", "64", "--no-guard"]
+    assert run(base + ["--out", str(tmp_path / "a.pt")]) == 0
+    epoch_line = capsys.readouterr().err.split("epoch 1:")[1].splitlines()[0]
+    assert "decision offsets [0.0, " in epoch_line and "training images" in epoch_line
+    assert run(base + ["--out", str(tmp_path / "b.pt"), "--calibrate-images", "0"]) == 0
+    assert "decision offsets" not in capsys.readouterr().err
+    assert read_checkpoint(tmp_path / "b.pt")["training"]["config"]["calibrate_images"] == 0
