@@ -170,8 +170,9 @@ def _decode_cv2(path: Path) -> np.ndarray:
     except (OSError, cv2.error):
         arr = None
     if arr is None:
-        raise InputError(f"{path} is not an image Maskwork can read (or it is damaged). Supported: "
-                         f"{', '.join(IMAGE_SUFFIXES)}. Re-export it as PNG or JPEG.")
+        raise InputError(f"{path} is not an image Maskwork can read (or it is damaged, or above the "
+                         f"{MAX_PIXELS / 1e6:.0f} MP limit). Supported: {', '.join(IMAGE_SUFFIXES)}. Re-export it as "
+                         "PNG or JPEG, in tiles if it is that large.")
     if arr.ndim == 3 and arr.shape[2] >= 3:
         arr = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_BGR2RGB)
     return arr

@@ -117,3 +117,39 @@ def test_suffixes_cover_common_formats():
     for suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
         assert suffix in IMAGE_SUFFIXES
     assert images.is_image_file("a/B.JPG") and not images.is_image_file("notes.json")
+
+
+def _pillow_refuses_opencv_reads(path) -> bool:
+    """A TIFF Pillow cannot decode (WebP-compressed strips) that OpenCV can: what the reader's fallback decodes."""
+    img = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_TIFF_COMPRESSION, 50001])
+    try:
+        with Image.open(path) as im:
+            im.load()
+        return False
+    except OSError:
+        return cv2.imread(str(path)) is not None
+
+
+def test_opencvs_own_pixel_limit_is_maskworks_so_the_fallback_refuses_before_it_decodes(tmp_path):
+    """OpenCV allocates an image before anyone can check its size; its limit (read when cv2 loads) is set by
+    maskwork.core to MAX_PIXELS. A fresh process with a lower limit shows OpenCV honours it in the fallback."""
+    import os
+    import subprocess
+    import sys
+
+    from maskwork.core.store.images import MAX_PIXELS
+
+    assert os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] == str(MAX_PIXELS)
+    path = tmp_path / "webp-strips.tif"
+    if not _pillow_refuses_opencv_reads(path):
+        pytest.skip("this Pillow/OpenCV pair has no TIFF that only OpenCV reads")
+    probe = ("import sys\nfrom maskwork.core.domain.errors import InputError\n"
+             "from maskwork.core.store.images import read_image\n"
+             f"try:\n    print(read_image({str(path)!r}).shape)\nexcept InputError as e:\n    print('refused', e)\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
+    default = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert default.stdout.strip() == "(64, 64, 3)"  # the fallback reads it under Maskwork's limit
+    low = subprocess.run([sys.executable, "-c", probe], env={**env, "OPENCV_IO_MAX_IMAGE_PIXELS": "1000"},
+                         capture_output=True, text=True, timeout=120)
+    assert low.stdout.startswith("refused") and "MP limit" in low.stdout
