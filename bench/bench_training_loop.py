@@ -74,7 +74,8 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             # no decision offsets tuned for mean IoU before each score (core/training/calibrate.py)
             "no-calibrate": {"calibrate_images": 0},
             # SGD with momentum: steps in proportion to the gradient (AdamW's first steps move every weight by ~lr)
-            **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)} for lr in ("3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2")}}
+            **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)}
+               for lr in ("3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2")}}
 GUARD_SEED = 777
 # The bundled model's best epoch was picked on the first N images of the set (tools/train_bundled.py max_val_images):
 # scoring on them flatters the start model (any change moves it away from a point chosen on them), so they are left
