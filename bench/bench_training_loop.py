@@ -73,6 +73,8 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             "bn-shift": {"freeze_bn": False, "bn_stats": "shift"},
             # no decision offsets tuned for mean IoU before each score (core/training/calibrate.py)
             "no-calibrate": {"calibrate_images": 0},
+            # the replay drawn by this bench from the bundled model's training file (--replay-images of them)
+            "bench-replay": {"replay": None},
             # SGD with momentum: steps in proportion to the gradient (AdamW's first steps move every weight by ~lr)
             **{f"sgd-{lr}": {"optimizer": "sgd", "lr": float(lr)}
                for lr in ("3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2")}}

@@ -24,6 +24,7 @@ from maskwork.core.training import semantic as sem
 GRID = np.round(np.arange(-2.0, 2.0001, 0.125), 3)  # offsets tried per class, in logits
 ROUNDS = 3
 MIN_SHARE = 0.005      # a class moves only when it covers this share of the calibration pixels
+MIN_IMAGES = 16        # fewer distinct training images: no offsets (4 aerial images: -0.014 on the other 4)
 MIN_GAIN = 0.001       # offsets that gain less mean IoU than this on the calibration images are not kept
 SAMPLE_SHARE = 0.125    # of each image's pixels (a fixed draw)
 MAX_PIXELS = 1_500_000  # at most, over all images: the search stays a few seconds
@@ -129,6 +130,19 @@ def tune(model, arch: str, items: list, tile: int, scale: float, ignore_index, s
     shift_bias(model, arch, offsets)
     return {"offsets": [round(float(v), 3) for v in offsets], "images": len(items), "miou_before": round(before, 4),
             "miou_after": round(after, 4)}
+
+
+def plan(arch: str, items: list, count: int, seed: int) -> tuple[list, str]:
+    """The images a run tunes its offsets on (none when off) and, when it cannot, the sentence that says why."""
+    if count <= 0:
+        return [], ""
+    if not supported(arch):
+        return [], f"decision offsets not tuned: {arch}'s logit layer is not declared (calibrate.LOGIT_LAYERS)"
+    chosen = calibration_items(items, count, seed)
+    if len(chosen) < MIN_IMAGES:
+        return [], (f"decision offsets not tuned: {len(chosen)} training images, fewer than the {MIN_IMAGES} that "
+                    "give offsets which hold on other images")
+    return chosen, ""
 
 
 def calibration_items(items: list, count: int, seed: int) -> list:

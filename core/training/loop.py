@@ -237,8 +237,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
              and cfg.bn_batches and not cfg.freeze_bn else None)  # measured on the start weights, before a resume
     if guard_note:
         cfg = replace(cfg, guard=None)
-    tuned_on = (calibrate.calibration_items(batches.items, cfg.calibrate_images, cfg.seed)
-                if task == "semantic" and cfg.calibrate_images and calibrate.supported(cfg.arch) else [])
+    tuned_on, tune_note = calibrate.plan(cfg.arch, batches.items, cfg.calibrate_images if task == "semantic" else 0,
+                                         cfg.seed)
     opt = optim.OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, cfg.min_steps, math.ceil(len(train_d.items) / cfg.batch_size))
     total = steps * cfg.epochs
@@ -262,7 +262,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
         torch.manual_seed(cfg.seed + start_epoch)
 
     result = TrainResult(best, best_epoch, metric, history, str(cfg.out), str(last), "done", start_epoch, baseline,
-                         [note for note in (replay_note, guard_note) if note])
+                         [note for note in (replay_note, guard_note, tune_note) if note])
     t_start = time.monotonic() - elapsed_before
     if cfg.keep_start and cfg.init and not cfg.resume:
         try:  # the start model is the one to beat: scored and saved as `out` before any step

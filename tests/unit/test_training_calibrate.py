@@ -100,12 +100,14 @@ def test_training_keeps_the_tuned_offsets_in_the_saved_model_not_in_the_weights_
     save_checkpoint(pushed, arch="unet_small", task="semantic", classes=ClassList.from_list(ckpt["classes"]),
                     state_dict=state, input_spec=ckpt["input"])
     data = small_nuclei(nuclei_val, tmp_path / "data", count=6, size=160)
-    plan = settings("semantic", str(pushed), epochs=1, lr=0.0, min_steps=1, replay_share=0.0, guard=False)
+    plan = settings("semantic", str(pushed), epochs=1, lr=0.0, min_steps=1, guard=False,
+                    replay=str(replay_source(START)), replay_share=0.5)  # 4 corrected + 32 replayed images
     assert plan["calibrate_images"] == CALIBRATE_IMAGES
     cfg = TrainConfig(arch="unet_small", data=str(data), val_fraction=0.34, out=str(tmp_path / "out.pt"),
                       init=str(pushed), seed=0, device="cpu", threads=1, **plan)
     result = train(cfg)
     first = result.history[-1]["calibration"]
+    assert first["images"] == 36
     assert first["offsets"][1] < -0.25 and result.improved  # the tuned model beat the pushed start
     saved = read_checkpoint(tmp_path / "out.pt")["state_dict"]["head.bias"]
     assert saved[1] - saved[0] == pytest.approx(float(state["head.bias"][1] - state["head.bias"][0])
@@ -134,3 +136,14 @@ def test_train_from_prints_each_epochs_offsets_and_calibrate_images_0_turns_them
     assert run(base + ["--out", str(tmp_path / "b.pt"), "--calibrate-images", "0"]) == 0
     assert "decision offsets" not in capsys.readouterr().err
     assert read_checkpoint(tmp_path / "b.pt")["training"]["config"]["calibrate_images"] == 0
+
+
+def test_too_few_training_images_tune_no_offsets_and_the_run_says_so(nuclei):
+    """4 aerial images tuned offsets that lowered the other images of their area: below MIN_IMAGES, none."""
+    few = nuclei.items[:calibrate.MIN_IMAGES - 1]
+    chosen, note = calibrate.plan("unet_small", few * 3, 48, seed=0)  # a replay mix repeats items: counted once
+    assert chosen == [] and f"{len(few)} training images" in note
+    chosen, note = calibrate.plan("unet_small", nuclei.items, 20, seed=0)
+    assert len(chosen) == 20 and note == ""
+    assert calibrate.plan("maskrcnn_resnet50_fpn", nuclei.items, 48, seed=0)[1].startswith("decision offsets not")
+    assert calibrate.plan("unet_small", nuclei.items, 0, seed=0) == ([], "")
