@@ -71,14 +71,14 @@ def cmd_segment(args) -> int:
 
 
 def _start_mask(path: str):
-    """The mask to fix: a single-channel PNG, object = every non-zero pixel (what `segment --out` writes)."""
+    """The mask to fix: object = every non-zero pixel of a PNG (what `segment --out` writes, or a colour mask)."""
     from maskwork.core.domain.masks import Mask
-    from maskwork.core.formats.png import read_label_png
+    from maskwork.core.formats.png import read_object_png
 
-    pixels = read_label_png(path)
+    pixels = read_object_png(path)
     if not pixels.any():
         raise InputError(f"--mask {path} has no object pixels (all zero); give the mask of the object to fix.")
-    return Mask.from_full(pixels > 0)
+    return Mask.from_full(pixels)
 
 
 def register(subparsers) -> None:
@@ -95,8 +95,9 @@ def register(subparsers) -> None:
     p.add_argument("--box", type=parse_box, default=None, metavar="X0,Y0,X1,Y1")
     p.add_argument("--point", type=parse_point, action="append", default=[], metavar="X,Y,1|0")
     p.add_argument("--mask", metavar="START.png",
-                   help="fix: the object's mask to correct (single-channel PNG of the image's size, object = "
-                   "non-zero, e.g. an earlier --out); the points then say where it is missing (1) or too much (0)")
+                   help="fix: the object's mask to correct (a PNG of the image's size, object = its non-zero pixels: "
+                   "an earlier --out, or white on black in colour); the points then say where it is missing (1) or "
+                   "too much (0)")
     p.add_argument("--tolerance", type=float, default=0.5, help="magic wand: 0 (strict) .. 1 (loose); default 0.5")
     p.add_argument("--out", required=True, metavar="MASK.png")
     from maskwork.core.cli.sam_commands import add_model_arguments

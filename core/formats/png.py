@@ -115,6 +115,19 @@ def read_label_png(path: str | Path, classes: ClassList | None = None) -> np.nda
         return _label_ids(path, img, classes)
 
 
+def read_object_png(path: str | Path) -> np.ndarray:
+    """(H, W) bool, one object's mask: every non-zero pixel of a palette / grey / 16-bit PNG, or of any colour
+    channel of an RGB(A) one (a white-on-black mask saved by an image editor; its alpha when every colour is 0)."""
+    path = Path(path)
+    with _open(path) as img:
+        if img.mode not in ("RGB", "RGBA", "LA"):
+            return _label_ids(path, img, None) > 0
+        arr = np.array(img)
+    colour = arr[..., :-1] if img.mode in ("RGBA", "LA") else arr
+    mask = colour.any(axis=-1)
+    return mask if mask.any() or img.mode == "RGB" else arr[..., -1] > 0
+
+
 def _label_ids(path: Path, img: Image.Image, classes: ClassList | None) -> np.ndarray:
     if img.mode in ("P", "L"):
         return np.array(img, dtype=np.uint8)

@@ -138,6 +138,16 @@ def test_segment_command_fixes_a_mask_png(tmp_path, coco_people, capsys):
                 "--out", str(tmp_path / "m.png")]) == 2
     assert "no object pixels" in capsys.readouterr().err
     assert not (tmp_path / "m.png").exists()
+    # the same mask saved in colour by an image editor (white on black, RGB or RGBA) is the same start
+    for mode, white in (("RGB", (255, 255, 255)), ("RGBA", (255, 255, 255, 255))):
+        colour = np.zeros((*image.shape[:2], len(mode)), np.uint8)
+        colour[start.to_full()] = white
+        colour_png = tmp_path / f"start-{mode}.png"
+        Image.fromarray(colour, mode=mode).save(colour_png)
+        again = tmp_path / f"fixed-{mode}.png"
+        assert run(["segment", str(src), "--tool", "fix", "--mask", str(colour_png),
+                    "--point", f"{x},{y},{int(positive)}", "--out", str(again)]) == 0
+        assert np.array_equal(np.array(Image.open(again)) == 255, pixels)
 
 
 def test_a_huge_object_is_fixed_at_a_working_size_and_kept_elsewhere(coco_people):
