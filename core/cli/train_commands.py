@@ -116,7 +116,8 @@ def cmd_train(args) -> int:
                 " (fell on the guard images: not saved)" if rec.get("guarded") else "")
         tuned = rec.get("calibration")
         offsets = (f", decision offsets {tuned['offsets']} ({rec['metric']} {tuned['miou_before']:.4f} -> "
-                   f"{tuned['miou_after']:.4f} on {tuned['images']} training images)" if tuned else "")
+                   f"{tuned['miou_after']:.4f} on {tuned['images']} training images)"
+                   if tuned and any(tuned["offsets"]) else "")
         print(f"\nepoch {rec['epoch']}: loss {rec['train_loss']:.4f}  {rec['metric']} {rec['value']:.4f}{guard}"
               f"{offsets}{mark}", file=sys.stderr)
 

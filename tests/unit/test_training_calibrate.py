@@ -89,16 +89,22 @@ def test_the_offsets_move_each_architectures_logits_by_exactly_that_much(arch):
     assert torch.allclose(after - before, shift[None, :, None, None].expand_as(after), atol=1e-4)
 
 
-def test_training_keeps_the_tuned_offsets_in_the_saved_model_not_in_the_weights_it_trains(tmp_path, nuclei_val):
-    """A start model pushed to call nuclei too eagerly, fine-tuned at learning rate 0: each epoch's tuned offsets
-    undo the push, the kept model carries them in its bias, and the epoch after a resume finds them again (they
-    were taken out of the weights it trains on)."""
+def _pushed(tmp_path):
+    """The bundled model with PUSH added to its nucleus logit, saved as a checkpoint (and its state dict)."""
     ckpt = read_checkpoint(weights_file(get_model(START)))
     pushed = tmp_path / "pushed.pt"
     state = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     state["head.bias"][1] += PUSH
     save_checkpoint(pushed, arch="unet_small", task="semantic", classes=ClassList.from_list(ckpt["classes"]),
                     state_dict=state, input_spec=ckpt["input"])
+    return pushed, state
+
+
+def test_training_keeps_the_tuned_offsets_in_the_saved_model_not_in_the_weights_it_trains(tmp_path, nuclei_val):
+    """A start model pushed to call nuclei too eagerly, fine-tuned at learning rate 0: each epoch's tuned offsets
+    undo the push, the kept model carries them in its bias, and the epoch after a resume finds them again (they
+    were taken out of the weights it trains on)."""
+    pushed, state = _pushed(tmp_path)
     data = small_nuclei(nuclei_val, tmp_path / "data", count=6, size=160)
     plan = settings("semantic", str(pushed), epochs=1, lr=0.0, min_steps=1, guard=False,
                     replay=str(replay_source(START)), replay_share=0.5)  # 4 corrected + 32 replayed images
@@ -127,23 +133,13 @@ def test_a_training_run_refuses_a_negative_image_count(tmp_path, nuclei_val):
 def test_train_from_prints_each_epochs_offsets_and_calibrate_images_0_turns_them_off(nuclei_val, tmp_path, capsys):
     from maskwork.core.cli import run
 
-    coco = small_nuclei(nuclei_val, tmp_path / "n", count=3, size=96)
-    base = ["train", "--arch", "unet_small", "--data", str(coco), "--from", "nuclei-semantic", "--epochs", "1",
-            "--steps-per-epoch", "1", "--crop", "64", "--no-guard"]
+    pushed, _ = _pushed(tmp_path)
+    coco = small_nuclei(nuclei_val, tmp_path / "n", count=calibrate.MIN_IMAGES + 4, size=96)
+    base = ["train", "--arch", "unet_small", "--data", str(coco), "--from", str(pushed), "--epochs", "1",
+            "--steps-per-epoch", "1", "--crop", "64", "--lr", "0"]
     assert run(base + ["--out", str(tmp_path / "a.pt")]) == 0
     epoch_line = capsys.readouterr().err.split("epoch 1:")[1].splitlines()[0]
-    assert "decision offsets [0.0, " in epoch_line and "training images" in epoch_line
+    assert "decision offsets [0.0, -" in epoch_line and "training images" in epoch_line
     assert run(base + ["--out", str(tmp_path / "b.pt"), "--calibrate-images", "0"]) == 0
     assert "decision offsets" not in capsys.readouterr().err
     assert read_checkpoint(tmp_path / "b.pt")["training"]["config"]["calibrate_images"] == 0
-
-
-def test_too_few_training_images_tune_no_offsets_and_the_run_says_so(nuclei):
-    """4 aerial images tuned offsets that lowered the other images of their area: below MIN_IMAGES, none."""
-    few = nuclei.items[:calibrate.MIN_IMAGES - 1]
-    chosen, note = calibrate.plan("unet_small", few * 3, 48, seed=0)  # a replay mix repeats items: counted once
-    assert chosen == [] and f"{len(few)} training images" in note
-    chosen, note = calibrate.plan("unet_small", nuclei.items, 20, seed=0)
-    assert len(chosen) == 20 and note == ""
-    assert calibrate.plan("maskrcnn_resnet50_fpn", nuclei.items, 48, seed=0)[1].startswith("decision offsets not")
-    assert calibrate.plan("unet_small", nuclei.items, 0, seed=0) == ([], "")
