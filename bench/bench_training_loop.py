@@ -66,6 +66,7 @@ VARIANTS = {"defaults": {}, "train-bn": {"freeze_bn": False}, "lr-1e-4": {"lr": 
             "heads-only": {"freeze": ("backbone.",)}, "frozen-resnet": {"freeze": ("backbone.body.",)},
             "frozen-encoder": {"freeze": ("down.",)}, "frozen-stem": {"freeze": ("down.0.",)},
             "crop-160": {"crop": 160, "batch_size": 6}, "crop-128": {"crop": 128, "batch_size": 8},
+            "crop-256-b2": {"crop": 256, "batch_size": 2}, "crop-256-b4": {"crop": 256, "batch_size": 4},
             # a stricter acceptance: an epoch is kept only if it also does not fall on 16 of the bundled model's
             # training images outside the replay set (TrainConfig.guard; guard_images is this bench's, GUARD_SEED)
             "guard": {"guard_images": 16, "guard_tolerance": 0.0}, "no-guard": {"guard": None},
