@@ -124,8 +124,8 @@ def read_object_png(path: str | Path) -> np.ndarray:
             return _label_ids(path, img, None) > 0
         arr = np.array(img)
     colour = arr[..., :-1] if img.mode in ("RGBA", "LA") else arr
-    mask = colour.any(axis=-1)
-    return mask if mask.any() or img.mode == "RGB" else arr[..., -1] > 0
+    mask = np.asarray(colour.any(axis=-1), bool)
+    return mask if mask.any() or img.mode == "RGB" else np.asarray(arr[..., -1] > 0)
 
 
 def _label_ids(path: Path, img: Image.Image, classes: ClassList | None) -> np.ndarray:
