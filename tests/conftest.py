@@ -52,3 +52,20 @@ def coco_sample_val(datasets) -> Path:
 # Fixtures that unit and GUI tests share; their helpers live beside them.
 from tests.unit.real_models import real_models  # noqa: E402, F401
 from tests.unit.sam_fixtures import tiny_pair  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_left_as_found(request):
+    """A test that leaves Ctrl-C handled otherwise (a library that ignores SIGINT, a handler not restored) would
+    make the Ctrl-C tests that follow hang or pass for the wrong reason: the handler is put back after each test and
+    the test that changed it is named on stderr."""
+    import signal
+    import sys
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        print(f"\n{request.node.nodeid} left SIGINT handled by {after!r} (was {before!r}); put back",
+              file=sys.stderr)
+        signal.signal(signal.SIGINT, before)

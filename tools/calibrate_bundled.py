@@ -40,6 +40,8 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=CALIBRATE_IMAGES)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.images < calibrate.MIN_IMAGES:
+        ap.error(f"--images {args.images}: give at least {calibrate.MIN_IMAGES} (calibrate.MIN_IMAGES)")
     torch.set_num_threads(1)
     path = ROOT / "resources" / "models" / f"{args.name}.pt"
     ckpt = read_checkpoint(path)

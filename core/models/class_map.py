@@ -131,7 +131,7 @@ def fit_warning(model: str, model_task: str, model_classes: ClassList, project_t
         if not cmap.matched:
             tail = {"add": "they will be added to the project",
                     "ignore": "its output is ignored"}.get(choice or "", "its output would be ignored")
-            parts.append(f"{model} knows none of this project's classes ({names}); {tail}.")
+            parts.append(f"None of {model}'s classes ({names}) is in this project; {tail}.")
         elif choice == "add":
             parts.append(f"{len(cmap.unmatched)} of the model's classes are not in the project and will be "
                          f"added at the next run ({names}).")

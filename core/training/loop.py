@@ -222,7 +222,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None, cancel: CancelTo
     if cfg.bn_stats not in ("recalibrate", "shift"):
         raise InputError(f"unknown bn_stats {cfg.bn_stats!r}; use recalibrate or shift.")
     if cfg.calibrate_images < 0:
-        raise InputError(f"calibrate_images {cfg.calibrate_images} is negative; give 0 (off) or more images.")
+        raise InputError(f"calibrate_images (--calibrate-images) {cfg.calibrate_images} is negative; give 0 "
+                         "(off) or a number of images.")
     model = build(cfg, num_classes).to(device)
     for name, p in model.named_parameters():
         if any(name.startswith(prefix) for prefix in cfg.freeze):

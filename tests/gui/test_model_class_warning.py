@@ -45,7 +45,7 @@ def test_nuclei_model_in_an_aerial_project_warns_before_running(qtbot, tmp_path,
     panel = _panel(qtbot, state, "nuclei-semantic")
     bar = panel.fit_bar
     assert bar.isVisible()
-    assert bar.label.text() == ("nuclei-semantic knows none of this project's classes (nucleus); its output would "
+    assert bar.label.text() == ("None of nuclei-semantic's classes (nucleus) is in this project; its output would "
                                 "be ignored.")
     assert bar.add_button.isVisible() and bar.ignore_button.isVisible()
     assert PREDICTORS.get("nuclei-semantic", False) is None  # nothing loaded, nothing ran
@@ -85,7 +85,8 @@ def test_the_choice_is_remembered_per_model_in_the_project(qtbot, tmp_path, nucl
     panel.select_model("nuclei-instance")  # another model: not chosen yet, and of the other task
     text = panel.fit_bar.label.text()
     assert text.startswith("nuclei-instance is an instance model and this project is semantic")
-    assert "knows none of this project's classes (nucleus)" in text and panel.fit_bar.ignore_button.isVisible()
+    assert "None of nuclei-instance's classes (nucleus) is in this project" in text
+    assert panel.fit_bar.ignore_button.isVisible()
 
 
 def test_aerial_model_in_a_reordered_aerial_project_fits(qtbot, tmp_path, aerial_dir, isolated_config, real_models):

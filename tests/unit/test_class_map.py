@@ -57,7 +57,7 @@ def test_add_unmatched_keeps_model_colours_and_new_ids():
 
 def test_fit_warning_says_what_does_not_fit():
     text = fit_warning("nuclei-semantic", "semantic", nuclei_classes(), "semantic", aerial_classes())
-    assert text == ("nuclei-semantic knows none of this project's classes (nucleus); its output would be "
+    assert text == ("None of nuclei-semantic's classes (nucleus) is in this project; its output would be "
                     "ignored.")
     three = ClassList.from_names(["background", "building", "cat", "dog", "boat"])
     text = fit_warning("pets", "semantic", three, "semantic", aerial_classes())
