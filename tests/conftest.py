@@ -58,14 +58,14 @@ from tests.unit.sam_fixtures import tiny_pair  # noqa: E402, F401
 def _ctrl_c_left_as_found(request):
     """A test that leaves Ctrl-C handled otherwise (a library that ignores SIGINT, a handler not restored) would
     make the Ctrl-C tests that follow hang or pass for the wrong reason: the handler is put back after each test and
-    the test that changed it is named on stderr."""
+    the test that changed it is named in the warnings summary."""
     import signal
-    import sys
+    import warnings
 
     before = signal.getsignal(signal.SIGINT)
     yield
     after = signal.getsignal(signal.SIGINT)
     if after is not before:
-        print(f"\n{request.node.nodeid} left SIGINT handled by {after!r} (was {before!r}); put back",
-              file=sys.stderr)
+        warnings.warn(f"{request.node.nodeid} left SIGINT handled by {after!r} (was {before!r}); put back",
+                      stacklevel=1)
         signal.signal(signal.SIGINT, before)
