@@ -55,17 +55,21 @@ from tests.unit.sam_fixtures import tiny_pair  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)
-def _ctrl_c_left_as_found(request):
-    """A test that leaves Ctrl-C handled otherwise (a library that ignores SIGINT, a handler not restored) would
-    make the Ctrl-C tests that follow hang or pass for the wrong reason: the handler is put back after each test and
-    the test that changed it is named in the warnings summary."""
+def _ctrl_c_as_a_user_has_it(request):
+    """Every test starts with Ctrl-C raising KeyboardInterrupt, as in a `maskwork` command a user runs: a test run
+    started in the background (`make test &`, nohup) inherits SIGINT ignored, and the Ctrl-C tests then hung or
+    finished unstopped. What was found is named in the warnings summary, a handler a test leaves behind too, and
+    both are put back."""
     import signal
     import warnings
 
-    before = signal.getsignal(signal.SIGINT)
+    found = signal.getsignal(signal.SIGINT)
+    if found is not signal.default_int_handler:
+        warnings.warn(f"before {request.node.nodeid}: SIGINT was handled by {found!r}; set back to "
+                      "default_int_handler", stacklevel=1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    after = signal.getsignal(signal.SIGINT)
-    if after is not before:
-        warnings.warn(f"{request.node.nodeid} left SIGINT handled by {after!r} (was {before!r}); put back",
-                      stacklevel=1)
-        signal.signal(signal.SIGINT, before)
+    left = signal.getsignal(signal.SIGINT)
+    if left is not signal.default_int_handler:
+        warnings.warn(f"{request.node.nodeid} left SIGINT handled by {left!r}; put back", stacklevel=1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
