@@ -23,6 +23,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 from maskwork.core.domain.errors import MaskworkError
+from maskwork.core.store.image_fit import ImageSizeChanged
 from maskwork.core.store.images import image_size
 from maskwork.gui.workers import Job, start
 
@@ -63,6 +64,15 @@ def needs_worker(project, name: str) -> bool:
     return width * height > SYNC_MAX_PIXELS
 
 
+def prepare_or_misfit(project, name: str, progress=None, cancel=None, display=None) -> Prepared | ImageSizeChanged:
+    """prepare(), or the ImageSizeChanged that stopped it: the window asks about that one (a Job's failure
+    reaches the GUI thread as text only)."""
+    try:
+        return prepare(project, name, progress, cancel, display)
+    except ImageSizeChanged as exc:
+        return exc
+
+
 def prepare(project, name: str, progress=None, cancel=None, display=None) -> Prepared:
     """Worker: annotation, pixels and every view's precomputation (cancellable between steps)."""
     annotation = project.annotation(name)
@@ -84,6 +94,7 @@ class ImageLoader(QObject):
     the image is ready (on the GUI thread)."""
 
     failed = Signal(object)  # MaskworkError or message, for the usual error dialog
+    size_changed = Signal(object)  # ImageSizeChanged: the window offers to start the image again
 
     def __init__(self, session, view, parent=None) -> None:
         super().__init__(parent)
@@ -104,7 +115,7 @@ class ImageLoader(QObject):
         self.cancel()
         self.target, self._project, self._restore_view = name, project, restore_view
         # the tone as set now is applied in the worker too (ImageItem.display: frozen, replaced on change)
-        job = self._job = Job(prepare, project, name, display=self.view.image_item.display)
+        job = self._job = Job(prepare_or_misfit, project, name, display=self.view.image_item.display)
         # bound methods, not lambdas: Qt drops the connection if this loader is deleted (window closed)
         job.signals.finished.connect(self._finished)
         job.signals.failed.connect(self._failed)
@@ -131,10 +142,16 @@ class ImageLoader(QObject):
         """The signal comes from the newest load (an older one was cancelled: its result is dropped)."""
         return self._job is not None and self.sender() is self._job.signals
 
-    def _finished(self, prepared: Prepared) -> None:
+    def _finished(self, prepared: Prepared | ImageSizeChanged) -> None:
         job = self._job
-        if job is not None and self._current():
-            self._arrived(job, prepared)
+        if job is None or not self._current():
+            return
+        if isinstance(prepared, ImageSizeChanged):
+            self._job, self.target = None, None
+            self.note.hide()
+            self.size_changed.emit(prepared)
+            return
+        self._arrived(job, prepared)
 
     def _arrived(self, job: Job, prepared: Prepared) -> None:
         if job is not self._job:

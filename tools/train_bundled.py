@@ -56,11 +56,23 @@ def main() -> int:
                     "thread waits for the other at every op when the scheduler parks it")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--epochs", type=int, help="override the planned epochs (e.g. to extend a finished run)")
+    ap.add_argument("--steps-per-epoch", type=int, help="override the batches per epoch")
+    ap.add_argument("--lr", type=float, help="override the peak learning rate")
+    ap.add_argument("--bn-batches", type=int, help="semantic: batches BatchNorm statistics are estimated on "
+                    "before each validation")
+    ap.add_argument("--from-bundled", action="store_true", help="start from the bundled weights (a warm restart of "
+                    "the learning-rate schedule) instead of random ones")
+    ap.add_argument("--out", help="write the best checkpoint here instead of resources/models/<name>.pt")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg, out = configs(args.name)
     cfg.threads, cfg.resume, cfg.time_limit_s = args.threads, args.resume, args.minutes * 60
     cfg.epochs = args.epochs or cfg.epochs
+    cfg.steps_per_epoch = args.steps_per_epoch or cfg.steps_per_epoch
+    cfg.lr = args.lr or cfg.lr
+    cfg.bn_batches = args.bn_batches or cfg.bn_batches
+    cfg.init = out if args.from_bundled else None
+    cfg.out = args.out or out
     cfg.command = "python " + " ".join(sys.argv)
     t0 = time.time()
 

@@ -20,11 +20,13 @@ from maskwork.core.domain.errors import InputError, MaskworkError, ProjectError
 from maskwork.core.domain.text import plural
 from maskwork.core.models.catalog.defaults import default_model_for
 from maskwork.core.store.autosave import recovered_in_words
+from maskwork.core.store.image_fit import ImageSizeChanged
 from maskwork.core.store.images import is_image_file
 from maskwork.core.store.project import Project
 from maskwork.core.store.project_lock import ProjectLockedError
 from maskwork.core.store.store_checks import UndefinedClassError
 from maskwork.core.store.writer_guard import check_new_store
+from maskwork.gui.controllers import image_restart
 from maskwork.gui.controllers.autosaver import Autosaver
 from maskwork.gui.controllers.saving import save_project
 from maskwork.gui.dialogs import messages
@@ -51,6 +53,7 @@ class Session(QObject):
         self.views: dict[str, dict] = {}  # zoom/centre per image while the project is open
         self.loader = ImageLoader(self, view, self)  # big images: decoded in a worker (ADR 0012)
         self.loader.failed.connect(lambda message: messages.show_error(self.window, message))
+        self.loader.size_changed.connect(lambda exc: image_restart.offer(self, exc))
         self.autosaver = Autosaver(self.autosave, self)  # snapshots encoded and written in a worker
         self.autosaver.written.connect(
             lambda names: self.state.status_message.emit(f"Autosaved {plural(len(names), 'image')}."))
@@ -195,6 +198,8 @@ class Session(QObject):
             return True
         try:
             prepared = Prepared(name, p.annotation(name), p.image(name))
+        except ImageSizeChanged as exc:
+            return image_restart.offer(self, exc)
         except MaskworkError as exc:
             messages.show_error(self.window, exc)
             return False
