@@ -97,6 +97,8 @@ class BoxTool(SegmentTool):
         if self._fixing is None:
             super().commit(mode)
             return
+        if self.deferred(mode):
+            return
         if self.mask is not None and self.editor.commit_fixed(self._fixing, self.mask):
             self.cancel()
 

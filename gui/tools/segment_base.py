@@ -2,7 +2,8 @@
 double-click commits it as one undo step (Shift: extend, Ctrl: cut; see gui/controllers/editor_masks.py),
 Esc cancels, Backspace takes back the last prompt element. The segmentation itself is core's
 (core.interactive.segment), which works on a window around the prompt: the full image array is
-passed by reference, never copied per click.
+passed by reference, never copied per click. On an image above image_loader.SYNC_MAX_PIXELS it runs in a
+worker (one at a time, the newest prompt wins; Enter meanwhile commits the result when it arrives).
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from PySide6.QtCore import Qt
 
 from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.domain.masks import Mask
+from maskwork.gui import image_loader
 from maskwork.gui.canvas.preview_layer import PreviewLayer
 from maskwork.gui.tools.base import Tool
+from maskwork.gui.workers import Job, start
 
 if TYPE_CHECKING:  # core.interactive loads with the first segmentation
     from maskwork.core.interactive.prompt import Prompt
@@ -119,6 +122,9 @@ class SegmentTool(PreviewTool):
         self.prompt: Prompt | None = None  # while the user works on an object
         self.mask: Mask | None = None      # previewed
         self._history: list[Prompt] = []   # prompts before each change, for Backspace
+        self._job: Job | None = None       # big images: the segmentation running in a worker
+        self._rerun = False                # the prompt changed while it ran
+        self._pending_commit: str | None = None  # Enter pressed while it ran
 
     @property
     def active(self) -> bool:
@@ -141,16 +147,64 @@ class SegmentTool(PreviewTool):
         self.run()
 
     def run(self) -> None:
+        """Segment the current prompt: at once on a small image, in a worker on a big one (a fix of a 20 MP
+        object takes ~1.5 s; the window must not stop for it). One worker at a time: prompts that arrive
+        meanwhile are answered with the newest when it ends."""
         image = self.state.image
         if self.prompt is None or image is None:
             return
+        if image.shape[0] * image.shape[1] <= image_loader.SYNC_MAX_PIXELS:
+            self._show(*self._segment_now(image))
+            return
+        self.redraw_prompt()  # the click shows at once; the mask follows
+        self._rerun = True
+        if self._job is None:
+            self._start_job()
+
+    def _segment_now(self, image) -> tuple[Mask | None, str]:
         from maskwork.core.interactive import segment
 
         try:
-            self.mask = segment(self.kind, image, self.prompt)
+            return segment(self.kind, image, self.prompt), ""
         except MaskworkError as exc:
-            self.say(str(exc))
-            self.mask = None
+            return None, str(exc)
+
+    def _start_job(self) -> None:
+        from maskwork.core.interactive import segment
+
+        self._rerun = False
+        prompt = self.prompt
+        job = self._job = Job(segment, self.kind, self.state.image, prompt, pass_progress=False)
+        job.signals.finished.connect(lambda mask, j=job: self._job_ended(j, prompt, mask, ""))
+        job.signals.failed.connect(lambda message, j=job: self._job_ended(j, prompt, None, message))
+        start(job)
+
+    def _job_ended(self, job: Job, prompt, mask: Mask | None, message: str) -> None:
+        if job is not self._job:
+            return  # cancelled meanwhile (Esc, another image, another tool)
+        self._job = None
+        if self.prompt is None:
+            return
+        if self._rerun or prompt is not self.prompt:  # newer clicks came in: answer the newest
+            self._start_job()
+            return
+        self._show(mask, message)
+        mode, self._pending_commit = self._pending_commit, None
+        if mode is not None:
+            self.commit(mode)
+
+    def deferred(self, mode: str) -> bool:
+        """Enter while the worker still segments: the commit follows the result (True: it was deferred)."""
+        if self._job is None:
+            return False
+        self._pending_commit = mode
+        self.say("Finishing the mask; it is kept as soon as it is ready.")
+        return True
+
+    def _show(self, mask: Mask | None, message: str = "") -> None:
+        self.mask = mask
+        if message:
+            self.say(message)
         if self.mask is not None and self.mask.is_empty:
             self.say("The tool found nothing here: add a click inside the object, or Backspace.")
         self.redraw()
@@ -186,6 +240,8 @@ class SegmentTool(PreviewTool):
         return {"box": p.box, "points": list(p.points), "strokes": [(s.points, s.positive) for s in p.strokes]}
 
     def commit(self, mode: str) -> None:
+        if self.deferred(mode):
+            return
         if self.mask is None or self.mask.is_empty:
             self.say("Nothing to commit yet: the preview is empty.")
             return
@@ -194,5 +250,6 @@ class SegmentTool(PreviewTool):
 
     def cancel(self) -> None:
         self.prompt, self.mask, self._history = None, None, []
+        self._job, self._rerun, self._pending_commit = None, False, None  # a running worker's result is dropped
         if self._preview is not None:
             self._preview.clear()

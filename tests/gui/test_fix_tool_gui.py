@@ -65,3 +65,59 @@ def test_a_locked_object_is_not_fixed(qtbot, instances):
     key(qtbot, win, Qt.Key.Key_Return)
     assert layer.instance(oid).mask == made and steps(win) == 1
     assert "lock" in win.statusBar().currentMessage().lower()
+
+
+def _gated(monkeypatch, request):
+    """core's segmentation held until the gate opens: the click must have returned (the window free) before."""
+    import threading
+
+    import maskwork.core.interactive as interactive
+    from maskwork.gui import image_loader
+
+    monkeypatch.setattr(image_loader, "SYNC_MAX_PIXELS", 0)  # as on a 20 MP image: every click in a worker
+    gate, real, calls = threading.Event(), interactive.segment, []
+
+    def held(*args, **kwargs):
+        calls.append(threading.current_thread() is threading.main_thread())
+        assert gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(interactive, "segment", held)
+    request.addfinalizer(gate.set)  # a failing test leaves no worker waiting
+    return gate, calls
+
+
+def test_on_a_big_image_clicks_run_in_a_worker_and_enter_keeps_the_last_clicks_result(qtbot, instances,
+                                                                                       monkeypatch, request):
+    win = instances
+    layer, oid, made, truth = _made_object(qtbot, win)
+    gate, calls = _gated(monkeypatch, request)
+    x, y, positive = next_click(truth, made)
+    first = click(qtbot, win, (x + 0.5, y + 0.5), LEFT if positive else RIGHT)
+    qtbot.waitUntil(lambda: calls == [False], timeout=10000)  # a worker thread segments; the window got the click
+    assert tool(win).mask is None
+    second = click(qtbot, win, (x + 2.5, y + 0.5), LEFT if positive else RIGHT)  # while the first still runs
+    key(qtbot, win, Qt.Key.Key_Return)  # before any result
+    assert "as soon as it is ready" in win.statusBar().currentMessage()
+    assert layer.instance(oid).mask == made and steps(win) == 1
+    gate.set()
+    qtbot.waitUntil(lambda: steps(win) == 2, timeout=30000)
+    expected = segment("fix", win.state.image, Prompt(mask=made, points=[(*first, positive), (*second, positive)]))
+    assert np.array_equal(full(layer.instance(oid).mask), full(expected))  # the newest clicks, not the first alone
+    assert calls == [False, False] and not tool(win).active
+
+
+def test_on_a_big_image_esc_while_segmenting_changes_nothing(qtbot, instances, monkeypatch, request):
+    win = instances
+    layer, oid, made, truth = _made_object(qtbot, win)
+    gate, calls = _gated(monkeypatch, request)
+    x, y, positive = next_click(truth, made)
+    click(qtbot, win, (x + 0.5, y + 0.5), LEFT if positive else RIGHT)
+    key(qtbot, win, Qt.Key.Key_Return)
+    key(qtbot, win, Qt.Key.Key_Escape)
+    gate.set()
+    from maskwork.gui.workers import pool
+
+    assert pool().waitForDone(30000)
+    qtbot.wait(50)  # the finished signal is delivered (and dropped)
+    assert layer.instance(oid).mask == made and steps(win) == 1 and not tool(win).active
