@@ -145,6 +145,9 @@ def main() -> int:
         *(["| run | continued from its .last.pt (`--resume`; `--epochs` extends a run whose planned epochs were "
             "done, at the low end of the cosine schedule); the first part ran without these two options |"]
           if "--resume" in tr.get("command", "") else []),
+        *(["| run | a warm restart from the bundled weights before it (`--from-bundled`: the learning rate back up to "
+           "the peak, then cosine down; their own training is in the git history of this card) |"]
+          if "--from-bundled" in tr.get("command", "") else []),
         f"| training | {tr.get('epochs')} epochs x {conf.get('steps_per_epoch')} steps, "
         f"batch {conf.get('batch_size')}, "
         f"crop {conf.get('crop')} px, AdamW lr {conf.get('lr')} (warm-up, cosine), best epoch {tr.get('best_epoch')} |",
@@ -177,7 +180,8 @@ def main() -> int:
     if not ok:
         lines.append(f"The goal ({goal}) was not reached in the time available (CPU only, 2 cores shared by the "
                      f"team). What would reach it: {NEXT_STEPS[args.name]}. Resume with "
-                     f"`python tools/train_bundled.py {args.name} --resume --minutes N` (needs the /tmp .last.pt).")
+                     f"`python tools/train_bundled.py {args.name} --resume --minutes N` (needs the /tmp .last.pt) or "
+                     f"restart from these weights with `--from-bundled --minutes N`.")
     else:
         lines.append("Trained on the datasets above only; expect lower quality on other microscopes/stains or "
                      "other cities and resolutions. Fine-tune on your corrected images (maskwork train --from "

@@ -17,11 +17,13 @@ from maskwork.core.store.atomic import fsync_dir
 from maskwork.core.store.names import FORGOTTEN_DIR
 
 
-def forget_image(project, name: str) -> Path:
+def forget_image(project, name: str, save_mark: bool = True) -> Path:
     """Move the stored work of `name` under .maskwork/forgotten/<time>/; returns that folder.
 
     The project must be open for writing (Project.open(..., writer=...)). InputError when nothing is stored
-    for that name."""
+    for that name. Its reviewed mark goes; `save_mark` writes project.json at once (the CLI). The window passes
+    False: the removal is then journaled, unsaved like any mark change, because writing project.json there would
+    also save the user's other unsaved marks and class-list changes without their Save."""
     if project.read_only or project.lock_holder:
         raise ProjectError(f"{project.store.parent} is open for writing by {project.lock_holder or 'another program'}"
                            "; close it there and run the command again.")
@@ -44,6 +46,6 @@ def forget_image(project, name: str) -> Path:
         fsync_dir(target.parent)
     project.journal.rotate(name)
     project.forget_cached(name)
-    if review.set_reviewed(project, [name], False):
+    if review.set_reviewed(project, [name], False) and save_mark:
         project.save([])  # project.json without the mark
     return aside

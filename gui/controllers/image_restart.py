@@ -48,10 +48,12 @@ def offer(session, exc: ImageSizeChanged) -> bool:
     if not ask(session.window, exc):
         return False
     try:
-        aside = forget_image(project, exc.name)
+        aside = forget_image(project, exc.name, save_mark=False)  # its reviewed mark goes unsaved, like R
     except MaskworkError as err:
         messages.show_error(session.window, err)
         return False
     session.editor.undo.forget([exc.name])
+    session.state.reviewed_changed.emit([exc.name])
+    session.title_changed.emit()
     session.state.status_message.emit(f"{exc.name} starts again; its earlier work is in {aside}.")
     return session.open_image(exc.name)

@@ -9,6 +9,8 @@ import shutil
 import pytest
 
 from maskwork.core.cli import run
+from maskwork.core.store import review
+from maskwork.core.store.project import Project
 from maskwork.gui import image_loader
 from maskwork.gui.controllers import image_restart
 
@@ -30,6 +32,10 @@ def replaced(nuclei_val, tmp_path):
     (tmp_path / "gt.json").write_text(json.dumps(sub))
     assert run(["import", str(tmp_path / "gt.json"), str(folder), "--task", "semantic"]) == 0
     name, kept = small[0]["file_name"], small[1]["file_name"]
+    project = Project.open(folder, writer="test")
+    review.set_reviewed(project, [name])  # it had been reviewed and saved
+    project.save([])
+    project.close()
     shutil.copy(nuclei_val.parent / "images" / other["file_name"], folder / name)
     return folder, name, kept
 
@@ -63,6 +69,7 @@ def test_leave_it_moves_nothing_and_start_again_sets_the_masks_aside(qtbot, wind
     assert window.state.current_name == kept and stored.read_bytes() == before
     assert not (folder / ".maskwork" / "forgotten").exists()
 
+    window.features.review.set_current(True)  # an unsaved mark on another image: starting one again must not save it
     window.session.open_image(name)  # "Start this image again"
     assert window.session.loader.wait()
     assert len(asked) == 2 and window.state.current_name == name
@@ -72,6 +79,9 @@ def test_leave_it_moves_nothing_and_start_again_sets_the_masks_aside(qtbot, wind
     aside = list((folder / ".maskwork" / "forgotten").rglob(f"{name}.json"))
     assert len(aside) == 1 and aside[0].read_bytes() == before  # moved, byte for byte, not deleted
     assert not window.state.project.annotation(kept).corrected.is_empty()  # the other image keeps its masks
+    assert review.reviewed_names(window.state.project) == {kept}  # its own mark went, unsaved like any mark change
+    assert review.saved_reviewed_names(window.state.project) == {name}  # project.json untouched: no silent save
+    assert window.session.unsaved()
 
 
 def test_a_read_only_window_only_explains(qtbot, window, replaced, monkeypatch):
