@@ -56,3 +56,32 @@ def test_a_new_instance_folder_gets_a_fitting_model_or_none(qtbot, window, nucle
     fill_in(monkeypatch, "instance", "car", [])
     assert window.session.open_path(other)
     assert "model" not in window.state.project.settings  # COCO Mask R-CNN would need a download: not chosen
+
+
+def test_a_class_list_beside_the_images_is_offered_as_it_is(qtbot, aerial_dir, tmp_path):
+    """The bundled aerial sample folder and the aerial dataset's layout carry classes.json: the dialog offers it,
+    ids, names (class 0 'unlabeled') and colours, instead of "instance / object"."""
+    from maskwork.core.formats.png import read_classes_json
+    from maskwork.core.resources import samples_dir
+
+    expected = read_classes_json(aerial_dir / "classes.json")
+    for folder in (samples_dir() / "aerial", aerial_dir / "images"):  # classes.json in the folder; in its parent
+        dialog = new_project.NewProjectDialog(str(folder))
+        qtbot.addWidget(dialog)
+        assert dialog.task.currentText() == "semantic"
+        assert dialog.preview.item(0).text().startswith("0  unlabeled")
+        task, classes = dialog.result_value()
+        assert task == "semantic" and [(c.id, c.name, c.color) for c in classes] == \
+            [(c.id, c.name, c.color) for c in expected]
+    dialog.task.setCurrentText("instance")  # another task, other names: the usual rule again
+    assert dialog.names.text() == "object" and dialog.result_value()[1].names() == ["background", "object"]
+    dialog.task.setCurrentText("semantic")
+    dialog.names.setText("building, water")
+    assert [(c.id, c.name) for c in dialog.result_value()[1]] == [(0, "background"), (1, "building"), (2, "water")]
+
+
+def test_a_broken_class_list_is_not_offered(qtbot, tmp_path):
+    (tmp_path / "classes.json").write_text("[{\"id\": 0, \"name\": ")
+    dialog = new_project.NewProjectDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert dialog.task.currentText() == "instance" and dialog.names.text() == "object"
