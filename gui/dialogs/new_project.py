@@ -35,9 +35,12 @@ def found_class_list(folder: str) -> tuple[Path, ClassList] | None:
         sidecar = png.find_classes_sidecar(place)
         if sidecar is not None:
             try:
-                return sidecar, png.read_classes_json(sidecar)
+                classes = png.read_classes_json(sidecar)
             except MaskworkError:
                 return None  # a broken one is not offered; importing the masks says what is wrong with it
+            if 0 not in classes.ids():  # the one rule: id 0 is the background, whatever the file lists
+                classes = ClassList([ClassInfo(0, BACKGROUND, "#000000"), *classes])
+            return sidecar, classes
     return None
 
 

@@ -2,6 +2,8 @@
 that fits the task and the classes (bundled, never a download), chosen when the project opens."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtWidgets import QDialog
 
@@ -80,8 +82,12 @@ def test_a_class_list_beside_the_images_is_offered_as_it_is(qtbot, aerial_dir, t
     assert [(c.id, c.name) for c in dialog.result_value()[1]] == [(0, "background"), (1, "building"), (2, "water")]
 
 
-def test_a_broken_class_list_is_not_offered(qtbot, tmp_path):
+def test_a_broken_class_list_is_not_offered_and_one_without_id_0_gets_the_background(qtbot, tmp_path):
     (tmp_path / "classes.json").write_text("[{\"id\": 0, \"name\": ")
     dialog = new_project.NewProjectDialog(str(tmp_path))
     qtbot.addWidget(dialog)
     assert dialog.task.currentText() == "instance" and dialog.names.text() == "object"
+    (tmp_path / "classes.json").write_text(json.dumps([{"id": 3, "name": "road", "color": "#FF0000"}]))
+    dialog = new_project.NewProjectDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert [(c.id, c.name) for c in dialog.result_value()[1]] == [(0, "background"), (3, "road")]
