@@ -156,6 +156,25 @@ class Bench:
 
         return Case(label, act, lambda: self.predictions >= self._target and not panel.jobs.busy)
 
+    def box_to_mask(self, name: str, box: tuple[int, int, int, int]) -> Case:
+        """Box to mask (GrabCut) over a region of `name`: on an image above 2 MP it runs in a worker."""
+        w = self.window
+
+        def prepare():
+            w.session.open_image(name)
+            w.session.loader.wait()
+            w.toolbar.select("box")
+            w.view.tool.cancel()
+            spin_for(self.qapp, 0.3)
+
+        def act():
+            tool = w.view.tool
+            tool.change(tool.new_prompt(box=box))  # what the drag's release does
+
+        x0, y0, x1, y1 = box
+        return Case(f"Box to mask (GrabCut) over {x1 - x0}x{y1 - y0} px of {_sized(name)}", act,
+                    lambda: not w.view.tool.busy and w.view.tool.mask is not None, runs=REPEAT, prepare=prepare)
+
     def build_int8(self) -> Case:
         from maskwork.core.models.predictor_cache import PREDICTORS
 
@@ -251,6 +270,7 @@ def run(only: list[str] | None = None) -> list[Row]:
             b.build_int8(),
             b.run_model(f"model run: aerial-landcover int8 on {on}", int8=True),
             b.export(tmp),
+            b.box_to_mask("big.jpg", (1000, 1000, 3000, 2500)),
             b.train(small),
         ]
         rows = []

@@ -47,11 +47,13 @@ class PreviewLayer:
         self._prompt_items: list[QGraphicsItem] = []
 
     # ---- the proposed mask(s) -----------------------------------------------------------------
-    def show_masks(self, masks: list[Mask], rgb: tuple[int, int, int]) -> None:
+    def show_masks(self, masks: list[Mask], rgb: tuple[int, int, int], painted: list | None = None) -> None:
+        """`painted`: each mask's mask_bgra(crop, rgb) made earlier (in a worker), when there is one."""
         self._drop(self._mask_items)
-        self.masks = [m for m in masks if m is not None and not m.is_empty]
-        for m in self.masks:
-            pixels = mask_bgra(m.crop, rgb)
+        shown = [(k, m) for k, m in enumerate(masks) if m is not None and not m.is_empty]
+        self.masks = [m for _, m in shown]
+        for k, m in shown:
+            pixels = painted[k] if painted is not None and painted[k] is not None else mask_bgra(m.crop, rgb)
             image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
                            QImage.Format.Format_ARGB32_Premultiplied)
             item = QGraphicsPixmapItem(QPixmap.fromImage(image))  # fromImage copies: `pixels` may go

@@ -7,12 +7,15 @@ worker (one at a time, the newest prompt wins; Enter meanwhile commits the resul
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from maskwork.core.domain.errors import MaskworkError
 from maskwork.core.domain.masks import Mask
+from maskwork.core.view.render import mask_bgra
 from maskwork.gui import image_loader
 from maskwork.gui.canvas.preview_layer import PreviewLayer
 from maskwork.gui.tools.base import Tool
@@ -39,6 +42,21 @@ def is_negative(event) -> bool:
     """Right button, or Alt with the left one (one-button mice, tablets)."""
     return (event.button() == Qt.MouseButton.RightButton
             or bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
+
+
+@dataclass
+class Painted:
+    mask: Mask | None
+    rgb: tuple[int, int, int]
+    pixels: np.ndarray | None  # the preview's premultiplied BGRA (core.view.render.mask_bgra)
+
+
+def segment_and_paint(kind: str, image, prompt, rgb: tuple[int, int, int]) -> Painted:
+    """Worker: the segmentation and its preview pixels (40+ ms for a 3 MP mask: not on the GUI thread)."""
+    from maskwork.core.interactive import segment
+
+    mask = segment(kind, image, prompt)
+    return Painted(mask, rgb, mask_bgra(mask.crop, rgb) if mask is not None and not mask.is_empty else None)
 
 
 class PreviewTool(Tool):
@@ -125,10 +143,16 @@ class SegmentTool(PreviewTool):
         self._job: Job | None = None       # big images: the segmentation running in a worker
         self._rerun = False                # the prompt changed while it ran
         self._pending_commit: str | None = None  # Enter pressed while it ran
+        self._painted: Painted | None = None     # the worker's mask with its preview pixels
 
     @property
     def active(self) -> bool:
         return self.prompt is not None
+
+    @property
+    def busy(self) -> bool:
+        """A worker is segmenting (big images); the preview follows."""
+        return self._job is not None
 
     def new_prompt(self, **parts) -> Prompt:
         from maskwork.core.interactive.prompt import Prompt
@@ -154,6 +178,7 @@ class SegmentTool(PreviewTool):
         if self.prompt is None or image is None:
             return
         if image.shape[0] * image.shape[1] <= image_loader.SYNC_MAX_PIXELS:
+            self._painted = None
             self._show(*self._segment_now(image))
             return
         self.redraw_prompt()  # the click shows at once; the mask follows
@@ -170,16 +195,14 @@ class SegmentTool(PreviewTool):
             return None, str(exc)
 
     def _start_job(self) -> None:
-        from maskwork.core.interactive import segment
-
         self._rerun = False
-        prompt = self.prompt
-        job = self._job = Job(segment, self.kind, self.state.image, prompt, pass_progress=False)
-        job.signals.finished.connect(lambda mask, j=job: self._job_ended(j, prompt, mask, ""))
+        prompt, rgb = self.prompt, self.class_rgb()
+        job = self._job = Job(segment_and_paint, self.kind, self.state.image, prompt, rgb, pass_progress=False)
+        job.signals.finished.connect(lambda out, j=job: self._job_ended(j, prompt, out, ""))
         job.signals.failed.connect(lambda message, j=job: self._job_ended(j, prompt, None, message))
         start(job)
 
-    def _job_ended(self, job: Job, prompt, mask: Mask | None, message: str) -> None:
+    def _job_ended(self, job: Job, prompt, out: Painted | None, message: str) -> None:
         if job is not self._job:
             return  # cancelled meanwhile (Esc, another image, another tool)
         self._job = None
@@ -188,7 +211,8 @@ class SegmentTool(PreviewTool):
         if self._rerun or prompt is not self.prompt:  # newer clicks came in: answer the newest
             self._start_job()
             return
-        self._show(mask, message)
+        self._painted = out
+        self._show(out.mask if out is not None else None, message)
         mode, self._pending_commit = self._pending_commit, None
         if mode is not None:
             self.commit(mode)
@@ -220,7 +244,10 @@ class SegmentTool(PreviewTool):
         """Mask and prompt (after a new segmentation or a class change)."""
         shown = self.mask if self.prompt is not None and self.mask is not None else None
         if self._preview is not None or shown is not None:
-            self.preview.show_masks([shown] if shown is not None else [], self.class_rgb())
+            rgb, painted = self.class_rgb(), self._painted
+            pixels = ([painted.pixels] if painted is not None and painted.mask is shown and painted.rgb == rgb
+                      else None)  # painted in the worker with this colour: not again on the GUI thread
+            self.preview.show_masks([shown] if shown is not None else [], rgb, pixels)
         self.redraw_prompt()
 
     def redraw_prompt(self) -> None:
@@ -250,6 +277,6 @@ class SegmentTool(PreviewTool):
 
     def cancel(self) -> None:
         self.prompt, self.mask, self._history = None, None, []
-        self._job, self._rerun, self._pending_commit = None, False, None  # a running worker's result is dropped
+        self._job, self._rerun, self._pending_commit, self._painted = None, False, None, None  # results dropped
         if self._preview is not None:
             self._preview.clear()
