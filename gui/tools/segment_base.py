@@ -189,6 +189,8 @@ class SegmentTool(PreviewTool):
     def _segment_now(self, image) -> tuple[Mask | None, str]:
         from maskwork.core.interactive import segment
 
+        if self.prompt is None:
+            return None, ""
         try:
             return segment(self.kind, image, self.prompt), ""
         except MaskworkError as exc:

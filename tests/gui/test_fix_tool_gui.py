@@ -130,7 +130,6 @@ def test_on_a_big_image_the_worker_paints_the_preview_as_the_window_would(qtbot,
 
     from maskwork.core.view.render import mask_bgra
     from maskwork.gui import image_loader
-
     from maskwork.gui.canvas import preview_layer
 
     win = instances
