@@ -58,10 +58,14 @@ class Comparison:
 
 
 def semantic_agreement(ref: SemanticResult, other: SemanticResult) -> tuple[dict[int, float], float]:
+    """IoU of `other`'s labels with the reference's, per class and mean, over the classes the reference finds on the
+    image. A class only `other` predicts is not averaged in as 0 (2 stray int8 pixels of a class the float model
+    never predicted made 99.8 % identical maps read "0.78"); the pixels it took still lower the IoU of the classes
+    they belong to in the reference."""
     from maskwork.core.metrics import semantic_scores
 
-    scores = semantic_scores(ref.label_map, other.label_map, ref.classes.ids(),
-                             num_classes=max(ref.classes.ids()) + 1)
+    found = [c for c in ref.classes.ids() if (ref.label_map == c).any()] or ref.classes.ids()
+    scores = semantic_scores(ref.label_map, other.label_map, found, num_classes=max(ref.classes.ids()) + 1)
     return scores.per_class, scores.mean_iou
 
 
